@@ -1,0 +1,117 @@
+// Package clb is the domain model of the Classic Load Balancer (API name SLB,
+// version 2014-05-15) as the rest of the product sees it: plain value types
+// with no SDK dependency. The adapters in package aliyun convert the SDK's
+// response structs into these types; the use cases (rotation, expiry,
+// provisioning) consume them through small interfaces of their own.
+package clb
+
+import (
+	"fmt"
+	"time"
+)
+
+// Ownership marks on server certificates the product uploads. Cleanup only
+// ever deletes a certificate that carries the tag (or, where tags are not
+// returned, the name suffix pattern <name>-<yyyymmdd>-<fp8>).
+const (
+	OwnerTagKey   = "managed-by"
+	OwnerTagValue = "slb-cert-rotator"
+)
+
+// ServerCertificate is a server certificate stored in one region.
+type ServerCertificate struct {
+	ID     string
+	Name   string
+	Region string
+	// Fingerprint is the SHA-1 of the leaf's DER as SLB shows it: 20
+	// lower-case hex bytes separated by colons.
+	Fingerprint string
+	CommonName  string
+	// SANs are the subject alternative names SLB reports (DNS names).
+	SANs       []string
+	ExpireTime time.Time
+	CreateTime time.Time
+	Tags       map[string]string
+}
+
+// Domains returns the certificate's DNS names: the SANs, or the common name
+// when there are none (the same rule browsers apply).
+func (c ServerCertificate) Domains() []string {
+	if len(c.SANs) > 0 {
+		return c.SANs
+	}
+	if c.CommonName != "" {
+		return []string{c.CommonName}
+	}
+	return nil
+}
+
+// Ours reports whether the product created the certificate.
+func (c ServerCertificate) Ours() bool { return c.Tags[OwnerTagKey] == OwnerTagValue }
+
+// LoadBalancer is one CLB instance.
+type LoadBalancer struct {
+	ID          string
+	Name        string
+	Region      string
+	Address     string // the VIP; the TLS probe dials Address:ListenerPort
+	AddressType string // internet | intranet
+	Status      string // active | inactive | locked
+	Spec        string // e.g. slb.s1.small
+	PayType     string // PayOnDemand | PrePay
+	MasterZone  string
+	SlaveZone   string
+	Bandwidth   int
+	Tags        map[string]string
+}
+
+// Backend is one backend server attached to a load balancer.
+type Backend struct {
+	ServerID string
+	Weight   int
+	Type     string // ecs (default) | eni
+}
+
+// Listener is an HTTPS listener (other protocols are not the product's
+// business and are filtered out by the adapters).
+type Listener struct {
+	Region              string
+	LoadBalancerID      string
+	Port                int
+	Protocol            string // https
+	Status              string // running | stopped | starting | configuring
+	BackendPort         int
+	Bandwidth           int
+	ServerCertificateID string
+	HealthCheck         string // on | off
+	StickySession       string // on | off
+	Description         string
+}
+
+// DomainExtension is an SNI certificate on an HTTPS listener.
+type DomainExtension struct {
+	ID                  string
+	Region              string
+	LoadBalancerID      string
+	ListenerPort        int
+	Domain              string
+	ServerCertificateID string
+}
+
+// Target names one place that serves a certificate: a listener's default
+// certificate (Domain empty) or one of its domain extensions.
+type Target struct {
+	Region         string `json:"region" yaml:"region"`
+	LoadBalancerID string `json:"loadBalancerId" yaml:"loadBalancerId"`
+	ListenerPort   int    `json:"listenerPort" yaml:"listenerPort"`
+	Domain         string `json:"domain,omitempty" yaml:"domain,omitempty"`
+}
+
+// String renders the target the way error messages and logs name it.
+func (t Target) String() string {
+	s := fmt.Sprintf("%s/%s:%d", t.Region, t.LoadBalancerID, t.ListenerPort)
+	if t.Domain != "" {
+		s += " (SNI " + t.Domain + ")"
+	}
+	return s
+}
