@@ -1,0 +1,57 @@
+package faults
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"time"
+)
+
+// MaxHold caps how long Hold keeps a "timed out" request open when the
+// client never gives up.
+const MaxHold = 30 * time.Second
+
+// Sleep waits d or until ctx is done; it reports whether the full delay
+// elapsed.
+func Sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// Hold keeps a request open without answering until the client goes away
+// (ctx done) or max elapses (max <= 0 means MaxHold).
+func Hold(ctx context.Context, max time.Duration) {
+	if max <= 0 {
+		max = MaxHold
+	}
+	Sleep(ctx, max)
+}
+
+// Reset hijacks the connection behind w and closes it abruptly (TCP RST
+// where possible), so the client sees "connection reset by peer" or EOF.
+// It reports whether the hijack worked; if not, the caller should answer
+// with an error status instead.
+func Reset(w http.ResponseWriter) bool {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		return false
+	}
+	conn, _, err := hj.Hijack()
+	if err != nil {
+		return false
+	}
+	if tc, ok := conn.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0)
+	}
+	_ = conn.Close()
+	return true
+}
