@@ -1,0 +1,82 @@
+# slb-cert-rotator: build, test, demo and deploy.
+#
+#   make demo                 the whole story offline (local cloud, no account)
+#   make test                 unit + integration tests (-race) and the short reliability suite
+#   make build                dist/<fn>/bootstrap and dist/<fn>.zip for every functions/<fn>
+#   make lint                 gofmt, go vet, staticcheck, govulncheck
+#   make deploy               s deploy -y (real Function Compute, needs `s config add`)
+#   make invoke FN=rotate-on-upload EVENT=events/oss-fullchain.json
+#   make clean
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := build
+
+GO ?= go
+DIST := dist
+FUNCTIONS := $(notdir $(patsubst %/,%,$(wildcard functions/*/)))
+BINARIES := $(foreach f,$(FUNCTIONS),$(DIST)/$(f)/bootstrap)
+ZIPS := $(foreach f,$(FUNCTIONS),$(DIST)/$(f).zip)
+
+# Serverless Devs CLI pinned in tooling/package-lock.json.
+S := tooling/node_modules/.bin/s
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+GOVULNCHECK := golang.org/x/vuln/cmd/govulncheck@v1.9.0
+
+# Cross-compilation for the go1 runtime (one export per line on purpose).
+BUILD_ENV := GOOS=linux GOARCH=amd64 CGO_ENABLED=0
+GOFLAGS_BUILD := -trimpath -ldflags '-s -w'
+
+# Reliability suite (short mode) when the package exists.
+RELIABILITY_PKGS := $(if $(wildcard reliability/),./reliability/...,)
+
+FN ?=
+EVENT ?=
+
+.PHONY: build test test-unit test-reliability demo lint bench deploy invoke clean tools FORCE
+
+build: $(BINARIES) $(ZIPS)
+	@test -n "$(FUNCTIONS)" || { echo "no functions/* to build" >&2; exit 1; }
+
+# Always re-run go build (it is incremental); the zip is rewritten only when
+# the binary changed.
+$(DIST)/%/bootstrap: FORCE
+	@mkdir -p $(dir $@)
+	@printf '%s\n' '*' > $(DIST)/.gitignore
+	$(BUILD_ENV) $(GO) build $(GOFLAGS_BUILD) -o $@ ./functions/$*
+
+$(DIST)/%.zip: $(DIST)/%/bootstrap
+	$(GO) run ./tooling/zipfn -o $@ $(DIST)/$*
+
+test: build tools
+	$(GO) test -race -count=1 ./...
+	$(if $(RELIABILITY_PKGS),$(GO) test -race -count=1 -short -run 'Reliability' $(RELIABILITY_PKGS),@echo "no reliability suite yet")
+
+demo: build
+	$(GO) run ./emulator/cmd/demo
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+	$(GO) run $(GOVULNCHECK) ./...
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./bench/...
+
+# tooling/node_modules is installed from the lockfile when missing or stale.
+# `make tools` skips (tests then skip the s-CLI checks) when npm is absent.
+tools:
+	@if command -v npm >/dev/null; then $(MAKE) --no-print-directory $(S); else echo "npm not found: skipping the Serverless Devs CLI (tests that need it will skip)"; fi
+$(S): tooling/package.json tooling/package-lock.json
+	npm ci --prefix tooling --no-audit --no-fund
+	@touch $@
+
+deploy: $(S)
+	$(S) deploy -y
+
+invoke: $(S)
+	@test -n "$(FN)" || { echo "usage: make invoke FN=<rotate-on-upload|expiry-check|provision> EVENT=events/<file>.json" >&2; exit 2; }
+	$(S) $(FN) invoke $(if $(EVENT),-f $(EVENT),)
+
+clean:
+	rm -rf $(DIST)
