@@ -1,0 +1,147 @@
+package aliyun
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
+)
+
+// Defaults of RetryPolicy's zero value.
+const (
+	DefaultMaxAttempts = 5
+	DefaultBaseDelay   = 100 * time.Millisecond
+	DefaultMaxDelay    = 5 * time.Second
+)
+
+// RetryPolicy bounds the adapter's own retries of transient failures
+// (throttling, busy, 5xx, timeouts, resets). Waits are exponential with full
+// jitter: before retry n (1-based) the adapter sleeps a uniformly random
+// duration in [0, min(MaxDelay, BaseDelay*2^(n-1))). It never sleeps past the
+// ctx deadline: when the next wait would end after it, the last error is
+// returned at once. The zero value is the default policy.
+type RetryPolicy struct {
+	// MaxAttempts is the total number of tries (first call included);
+	// 0 means DefaultMaxAttempts, 1 disables retries.
+	MaxAttempts int
+	// BaseDelay is the first backoff ceiling; 0 means DefaultBaseDelay.
+	BaseDelay time.Duration
+	// MaxDelay caps every backoff ceiling; 0 means DefaultMaxDelay.
+	MaxDelay time.Duration
+	// Seed, when non-zero, makes the jitter sequence deterministic (tests).
+	Seed uint64
+}
+
+func (p RetryPolicy) withDefaults() RetryPolicy {
+	if p.MaxAttempts <= 0 {
+		p.MaxAttempts = DefaultMaxAttempts
+	}
+	if p.BaseDelay <= 0 {
+		p.BaseDelay = DefaultBaseDelay
+	}
+	if p.MaxDelay <= 0 {
+		p.MaxDelay = DefaultMaxDelay
+	}
+	if p.MaxDelay < p.BaseDelay {
+		p.MaxDelay = p.BaseDelay
+	}
+	return p
+}
+
+// Ceiling is the upper bound of the wait before retry n (1-based).
+func (p RetryPolicy) Ceiling(n int) time.Duration {
+	p = p.withDefaults()
+	d := p.BaseDelay
+	for i := 1; i < n; i++ {
+		if d >= p.MaxDelay/2 {
+			return p.MaxDelay
+		}
+		d *= 2
+	}
+	if d > p.MaxDelay {
+		d = p.MaxDelay
+	}
+	return d
+}
+
+// retrier runs calls under a policy; it is safe for concurrent use.
+type retrier struct {
+	policy RetryPolicy
+	mu     sync.Mutex
+	rnd    *rand.Rand // nil: the goroutine-safe global source
+}
+
+func newRetrier(p RetryPolicy) *retrier {
+	r := &retrier{policy: p.withDefaults()}
+	if p.Seed != 0 {
+		r.rnd = rand.New(rand.NewPCG(p.Seed, p.Seed^0x9e3779b97f4a7c15))
+	}
+	return r
+}
+
+func (r *retrier) jitter(ceiling time.Duration) time.Duration {
+	if ceiling <= 0 {
+		return 0
+	}
+	if r.rnd == nil {
+		return rand.N(ceiling)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return time.Duration(r.rnd.Int64N(int64(ceiling)))
+}
+
+// do calls op until it succeeds, fails with a non-transient error, the
+// attempts are used up, or the ctx deadline leaves no room for the next
+// wait. op receives the 0-based attempt number. The returned *APIError (if
+// any) carries the number of attempts made.
+func (r *retrier) do(ctx context.Context, op func(attempt int) error) error {
+	var err error
+	attempt := 0
+	for ; attempt < r.policy.MaxAttempts; attempt++ {
+		if attempt > 0 {
+			wait := r.jitter(r.policy.Ceiling(attempt))
+			if dl, ok := ctx.Deadline(); ok && time.Now().Add(wait).After(dl) {
+				break
+			}
+			if !sleep(ctx, wait) {
+				break
+			}
+		}
+		err = op(attempt)
+		if err == nil {
+			return nil
+		}
+		if !retryable(err) || ctx.Err() != nil {
+			attempt++
+			break
+		}
+	}
+	var ae *APIError
+	if errors.As(err, &ae) {
+		ae.Attempts = attempt
+	}
+	return err
+}
+
+func retryable(err error) bool {
+	var ae *APIError
+	return errors.As(err, &ae) && errors.Is(ae, apierr.ErrTransient)
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}

@@ -1,0 +1,233 @@
+package aliyun
+
+import (
+	"context"
+	"crypto/sha1"
+	"encoding/hex"
+	"encoding/pem"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/aliyun/alibaba-cloud-sdk-go/services/slb"
+
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
+)
+
+// ListServerCertificates returns every server certificate of the region.
+func (s *SLB) ListServerCertificates(ctx context.Context, region string) ([]clb.ServerCertificate, error) {
+	var out []clb.ServerCertificate
+	err := s.do(ctx, region, "DescribeServerCertificates", func(c *slb.Client) error {
+		req := slb.CreateDescribeServerCertificatesRequest()
+		req.RegionId = region
+		resp := slb.CreateDescribeServerCertificatesResponse()
+		if err := c.DoAction(req, resp); err != nil {
+			return err
+		}
+		out = make([]clb.ServerCertificate, 0, len(resp.ServerCertificates.ServerCertificate))
+		for _, sc := range resp.ServerCertificates.ServerCertificate {
+			out = append(out, certFromDescribe(region, sc))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// UploadServerCertificate uploads a certificate chain and its private key
+// as a server certificate of the region, with the given tags.
+//
+// UploadServerCertificate is not idempotent (SLB has no client token for it),
+// so after an ambiguous failure (timeout, reset or 5xx: the upload may have
+// happened) the adapter lists the region's certificates and returns the one
+// with the same fingerprint (and name, when one matches) instead of
+// uploading again. The key never appears in any error.
+func (s *SLB) UploadServerCertificate(ctx context.Context, region, name, certPEM, keyPEM string, tags map[string]string) (clb.ServerCertificate, error) {
+	fp := LeafFingerprint(certPEM)
+	var out clb.ServerCertificate
+	var found clb.ServerCertificate
+	before := func() (bool, error) {
+		if fp == "" {
+			return false, nil
+		}
+		list, err := s.ListServerCertificates(ctx, region)
+		if err != nil {
+			// cannot tell: do not upload blindly
+			return true, err
+		}
+		if c, ok := pickUploaded(list, name, fp); ok {
+			found = c
+			return true, nil
+		}
+		return false, nil
+	}
+	hookDone, err := s.doAmbig(ctx, region, "UploadServerCertificate", before, func(c *slb.Client) error {
+		req := slb.CreateUploadServerCertificateRequest()
+		req.RegionId = region
+		req.ServerCertificateName = name
+		req.ServerCertificate = certPEM
+		req.PrivateKey = keyPEM
+		if len(tags) > 0 {
+			keys := make([]string, 0, len(tags))
+			for k := range tags {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			t := make([]slb.UploadServerCertificateTag, 0, len(keys))
+			for _, k := range keys {
+				t = append(t, slb.UploadServerCertificateTag{Key: k, Value: tags[k]})
+			}
+			req.Tag = &t
+		}
+		resp := slb.CreateUploadServerCertificateResponse()
+		if err := c.DoAction(req, resp); err != nil {
+			return err
+		}
+		out = clb.ServerCertificate{
+			ID:          resp.ServerCertificateId,
+			Name:        resp.ServerCertificateName,
+			Region:      firstNonEmpty(resp.RegionId, region),
+			Fingerprint: strings.ToLower(resp.Fingerprint),
+			CommonName:  resp.CommonName,
+			SANs:        append([]string(nil), resp.SubjectAlternativeNames.SubjectAlternativeName...),
+			ExpireTime:  sdkTime(resp.ExpireTimeStamp, resp.ExpireTime),
+			CreateTime:  sdkTime(resp.CreateTimeStamp, resp.CreateTime),
+			Tags:        copyTags(tags),
+		}
+		return nil
+	})
+	if hookDone {
+		if err != nil {
+			return clb.ServerCertificate{}, err
+		}
+		if found.Tags == nil {
+			found.Tags = copyTags(tags)
+		}
+		return found, nil
+	}
+	if err != nil {
+		return clb.ServerCertificate{}, err
+	}
+	return out, nil
+}
+
+// pickUploaded finds a certificate with fingerprint fp, preferring the one
+// named name.
+func pickUploaded(list []clb.ServerCertificate, name, fp string) (clb.ServerCertificate, bool) {
+	var any clb.ServerCertificate
+	ok := false
+	for _, c := range list {
+		if !strings.EqualFold(c.Fingerprint, fp) {
+			continue
+		}
+		if c.Name == name {
+			return c, true
+		}
+		if !ok {
+			any, ok = c, true
+		}
+	}
+	return any, ok
+}
+
+// DeleteServerCertificate deletes a server certificate; one that does not
+// exist (any more) is not an error. A certificate still in use gives an
+// error that Is apierr.ErrConflict.
+func (s *SLB) DeleteServerCertificate(ctx context.Context, region, id string) error {
+	err := s.do(ctx, region, "DeleteServerCertificate", func(c *slb.Client) error {
+		req := slb.CreateDeleteServerCertificateRequest()
+		req.RegionId = region
+		req.ServerCertificateId = id
+		return c.DoAction(req, slb.CreateDeleteServerCertificateResponse())
+	})
+	if err != nil && errorsIsNotFound(err) {
+		return nil
+	}
+	return err
+}
+
+// LeafFingerprint is the SHA-1 of the first certificate's DER in certPEM as
+// SLB shows it (lower-case hex pairs joined by colons), or "" when certPEM
+// holds no certificate.
+func LeafFingerprint(certPEM string) string {
+	rest := []byte(certPEM)
+	for {
+		var b *pem.Block
+		b, rest = pem.Decode(rest)
+		if b == nil {
+			return ""
+		}
+		if b.Type == "CERTIFICATE" {
+			sum := sha1.Sum(b.Bytes)
+			return colonHex(sum[:])
+		}
+	}
+}
+
+func colonHex(b []byte) string {
+	h := hex.EncodeToString(b)
+	parts := make([]string, 0, len(b))
+	for i := 0; i+2 <= len(h); i += 2 {
+		parts = append(parts, h[i:i+2])
+	}
+	return strings.Join(parts, ":")
+}
+
+func certFromDescribe(region string, sc slb.ServerCertificate) clb.ServerCertificate {
+	var tags map[string]string
+	if len(sc.Tags.Tag) > 0 {
+		tags = make(map[string]string, len(sc.Tags.Tag))
+		for _, t := range sc.Tags.Tag {
+			tags[t.TagKey] = t.TagValue
+		}
+	}
+	return clb.ServerCertificate{
+		ID:          sc.ServerCertificateId,
+		Name:        sc.ServerCertificateName,
+		Region:      firstNonEmpty(sc.RegionId, region),
+		Fingerprint: strings.ToLower(sc.Fingerprint),
+		CommonName:  sc.CommonName,
+		SANs:        append([]string(nil), sc.SubjectAlternativeNames.SubjectAlternativeName...),
+		ExpireTime:  sdkTime(sc.ExpireTimeStamp, sc.ExpireTime),
+		CreateTime:  sdkTime(sc.CreateTimeStamp, sc.CreateTime),
+		Tags:        tags,
+	}
+}
+
+// sdkTime prefers the millisecond timestamp and falls back to the ISO text.
+func sdkTime(ms int64, text string) time.Time {
+	if ms > 0 {
+		return time.UnixMilli(ms).UTC()
+	}
+	for _, layout := range []string{time.RFC3339, "2006-01-02T15:04Z", "2006-01-02 15:04:05"} {
+		if t, err := time.Parse(layout, text); err == nil {
+			return t.UTC()
+		}
+	}
+	return time.Time{}
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func copyTags(m map[string]string) map[string]string {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+func errorsIsNotFound(err error) bool { return errorsIs(err, apierr.ErrNotFound) }
