@@ -1,0 +1,215 @@
+package deploytest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// fakeFC records what the fc3-local component sends to the FC control API.
+type fakeFC struct {
+	mu      sync.Mutex
+	specs   map[string]map[string]any
+	invokes []fakeInvoke
+	reply   string
+	errType string
+}
+
+type fakeInvoke struct {
+	path, invocationType string
+	body                 []byte
+}
+
+func (f *fakeFC) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch {
+	case r.Method == http.MethodPut && strings.HasPrefix(r.URL.Path, "/local/functions/"):
+		var spec map[string]any
+		if err := json.Unmarshal(body, &spec); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		f.specs[strings.TrimPrefix(r.URL.Path, "/local/functions/")] = spec
+		w.WriteHeader(http.StatusOK)
+	case r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/2023-03-30/functions/"):
+		f.invokes = append(f.invokes, fakeInvoke{r.URL.Path, r.Header.Get("x-fc-invocation-type"), body})
+		if f.errType != "" {
+			w.Header().Set("x-fc-error-type", f.errType)
+		}
+		w.Header().Set("content-type", "application/json")
+		_, _ = io.WriteString(w, f.reply)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+// sProject copies s.yaml and events/ into a scratch project with stand-in
+// binaries under dist/, so the real s CLI can run the local component.
+func sProject(t *testing.T, root string) string {
+	t.Helper()
+	dir := t.TempDir()
+	data, err := os.ReadFile(filepath.Join(root, "s.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "s.yaml"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "events"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ev, err := os.ReadFile(filepath.Join(root, "events", "oss-fullchain.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "events", "oss-fullchain.json"), ev, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, fn := range []string{"rotate-on-upload", "expiry-check", "provision"} {
+		if err := os.MkdirAll(filepath.Join(dir, "dist", fn), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "dist", fn, "bootstrap"), []byte("stand-in"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func runS(t *testing.T, root, dir, endpoint string, args ...string) (string, error) {
+	t.Helper()
+	s := filepath.Join(root, "tooling", "node_modules", ".bin", "s")
+	if _, err := os.Stat(s); err != nil {
+		t.Skipf("Serverless Devs CLI not installed (%s): run `npm ci --prefix tooling`; fc3-local NOT checked", s)
+	}
+	if _, err := exec.LookPath("node"); err != nil {
+		t.Skip("node not found: fc3-local NOT checked")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, s, args...)
+	cmd.Dir = dir
+	cmd.Env = append(filterEnv(os.Environ(), "HOME", "FC3_COMPONENT", "LOCALCLOUD_FC_ENDPOINT", "LOCALCLOUD_ENV_FILE", "SLB_ENDPOINT", "OSS_ENDPOINT"),
+		"HOME="+t.TempDir(),
+		"FC3_COMPONENT="+filepath.Join(root, "tooling", "fc3-local"),
+		"LOCALCLOUD_FC_ENDPOINT="+endpoint,
+		"LOCALCLOUD_SLB_ENDPOINT=http://127.0.0.1:1111",
+		"NO_COLOR=1",
+	)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	return out.String(), err
+}
+
+// TestLocalComponent runs the real s CLI with FC3_COMPONENT pointing at
+// tooling/fc3-local against a fake FC control API on loopback.
+func TestLocalComponent(t *testing.T) {
+	root := repoRoot(t)
+	fake := &fakeFC{specs: map[string]map[string]any{}, reply: `{"status":"rotated-ok"}`}
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	dir := sProject(t, root)
+
+	t.Run("deploy", func(t *testing.T) {
+		out, err := runS(t, root, dir, srv.URL, "deploy", "-y", "--skip-actions")
+		if err != nil {
+			t.Fatalf("s deploy: %v\n%s", err, out)
+		}
+		fake.mu.Lock()
+		defer fake.mu.Unlock()
+		want := map[string]string{
+			"slb-cert-rotate-on-upload": "rotate-on-upload",
+			"slb-cert-expiry-check":     "expiry-check",
+			"slb-cert-provision":        "provision",
+		}
+		if len(fake.specs) != len(want) {
+			t.Fatalf("deployed %d functions, want %d", len(fake.specs), len(want))
+		}
+		for name, fn := range want {
+			spec := fake.specs[name]
+			if spec == nil {
+				t.Errorf("%s not deployed", name)
+				continue
+			}
+			if got, want := spec["Binary"], filepath.Join(dir, "dist", fn, "bootstrap"); got != want {
+				t.Errorf("%s Binary %v, want %s", name, got, want)
+			}
+			env, _ := spec["Env"].(map[string]any)
+			if env["SLB_ENDPOINT"] != "http://127.0.0.1:1111" || env["CERT_BUCKET"] != "slb-cert-drop" {
+				t.Errorf("%s Env: %v", name, env)
+			}
+			if spec["Timeout"] == nil || spec["MemoryMB"] == nil {
+				t.Errorf("%s: Timeout/MemoryMB missing: %v", name, spec)
+			}
+		}
+		rot, _ := fake.specs["slb-cert-rotate-on-upload"]["Triggers"].([]any)
+		if len(rot) != 1 {
+			t.Fatalf("rotate triggers: %v", rot)
+		}
+		oss, _ := rot[0].(map[string]any)["OSS"].(map[string]any)
+		if oss["BucketName"] != "slb-cert-drop" || oss["Prefix"] != "certs/" || oss["Suffix"] != ".pem" {
+			t.Errorf("oss trigger spec: %v", oss)
+		}
+		tim, _ := fake.specs["slb-cert-expiry-check"]["Triggers"].([]any)
+		if len(tim) != 1 {
+			t.Fatalf("timer triggers: %v", tim)
+		}
+		timer, _ := tim[0].(map[string]any)["Timer"].(map[string]any)
+		if !strings.HasPrefix(timer["CronExpression"].(string), "CRON_TZ=Asia/Shanghai") || timer["Enable"] != true {
+			t.Errorf("timer spec: %v", timer)
+		}
+	})
+
+	t.Run("invoke", func(t *testing.T) {
+		out, err := runS(t, root, dir, srv.URL, "rotate-on-upload", "invoke", "-f", "events/oss-fullchain.json")
+		if err != nil {
+			t.Fatalf("s invoke: %v\n%s", err, out)
+		}
+		if !strings.Contains(out, "rotated-ok") {
+			t.Errorf("invoke output lacks the function result:\n%s", out)
+		}
+		want, _ := os.ReadFile(filepath.Join(dir, "events", "oss-fullchain.json"))
+		fake.mu.Lock()
+		defer fake.mu.Unlock()
+		if len(fake.invokes) != 1 {
+			t.Fatalf("%d invocations, want 1", len(fake.invokes))
+		}
+		inv := fake.invokes[0]
+		if inv.path != "/2023-03-30/functions/slb-cert-rotate-on-upload/invocations" || inv.invocationType != "Sync" || !bytes.Equal(inv.body, want) {
+			t.Errorf("invocation %s %s body %q", inv.path, inv.invocationType, inv.body)
+		}
+	})
+
+	t.Run("function error fails the command", func(t *testing.T) {
+		fake.mu.Lock()
+		fake.errType, fake.reply = "UnhandledInvocationError", `{"errorMessage":"boom"}`
+		fake.mu.Unlock()
+		out, err := runS(t, root, dir, srv.URL, "rotate-on-upload", "invoke", "-e", `{"x":1}`)
+		if err == nil {
+			t.Fatalf("s invoke succeeded on a function error:\n%s", out)
+		}
+		if !strings.Contains(out, "boom") {
+			t.Errorf("output does not show the error:\n%s", out)
+		}
+	})
+
+	t.Run("no endpoint is a clear error", func(t *testing.T) {
+		out, err := runS(t, root, dir, "", "provision", "invoke", "-e", `{}`)
+		if err == nil || !strings.Contains(out, "LOCALCLOUD_FC_ENDPOINT") {
+			t.Fatalf("want an error naming LOCALCLOUD_FC_ENDPOINT, got %v:\n%s", err, out)
+		}
+	})
+}
