@@ -1,0 +1,385 @@
+package expiry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/notify"
+)
+
+// probeJob is one address and every target to handshake there.
+type probeJob struct {
+	address string
+	targets []probeTarget
+}
+
+type probeTarget struct {
+	s        served
+	expected string
+}
+
+// probe handshakes every running target whose certificate is known, one
+// worker per address at a time. Once a port of an address times out, the
+// address is taken as unreachable (a private network) and its other
+// targets are not dialled.
+func (s *Sweeper) probe(ctx context.Context, invs []*regionInventory, byKey map[certKey]int, rep *Report) {
+	if s.Prober == nil {
+		rep.Errors = append(rep.Errors, Problem{Stage: "probe", Error: "expiry: probe requested but no prober is configured"})
+		return
+	}
+	timeout := s.ProbeTimeout
+	if timeout <= 0 {
+		timeout = DefaultProbeTimeout
+	}
+	byAddr := map[string]*probeJob{}
+	var order []string
+	for _, ri := range invs {
+		for _, t := range ri.targets {
+			i, known := byKey[certKey{ri.region, t.certID}]
+			if !t.running || !known || t.address == "" {
+				rep.Probes.Skipped++
+				continue
+			}
+			j := byAddr[t.address]
+			if j == nil {
+				j = &probeJob{address: t.address}
+				byAddr[t.address] = j
+				order = append(order, t.address)
+			}
+			j.targets = append(j.targets, probeTarget{s: t, expected: rep.Certificates[i].Fingerprint})
+		}
+	}
+	n := s.ProbeConcurrency
+	if n <= 0 {
+		n = DefaultProbeConcurrency
+	}
+	jobs := make(chan *probeJob)
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for w := 0; w < n; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				s.probeAddress(ctx, j, timeout, &mu, rep)
+			}
+		}()
+	}
+	for _, a := range order {
+		jobs <- byAddr[a]
+	}
+	close(jobs)
+	wg.Wait()
+	sortFindings(rep.Drift)
+	sortFindings(rep.Unreachable)
+}
+
+func (s *Sweeper) probeAddress(ctx context.Context, j *probeJob, timeout time.Duration, mu *sync.Mutex, rep *Report) {
+	deadPorts := map[int]string{}
+	deadAddress := ""
+	for _, pt := range j.targets {
+		t := pt.s.target
+		sni := ""
+		if t.Domain != "" {
+			sni = probeName(t.Domain)
+		}
+		f := ProbeFinding{Target: t, Address: j.address, ServerName: sni, Expected: pt.expected}
+		var res ProbeResult
+		switch {
+		case deadAddress != "":
+			res = ProbeResult{Err: "not dialled: " + deadAddress}
+		case deadPorts[t.ListenerPort] != "":
+			res = ProbeResult{Err: "not dialled: " + deadPorts[t.ListenerPort]}
+		case ctx.Err() != nil:
+			res = ProbeResult{Err: "not dialled: " + ctx.Err().Error()}
+		default:
+			start := time.Now()
+			res = s.Prober.Probe(ctx, j.address, t.ListenerPort, sni, timeout)
+			if !res.Reachable {
+				why := fmt.Sprintf("%s:%d unreachable (%s)", j.address, t.ListenerPort, res.Err)
+				deadPorts[t.ListenerPort] = why
+				if time.Since(start) >= timeout/2 {
+					deadAddress = why
+				}
+			}
+		}
+		mu.Lock()
+		rep.Probes.Probed++
+		switch {
+		case !res.Reachable:
+			rep.Probes.Unreachable++
+			f.Detail = res.Err
+			rep.Unreachable = append(rep.Unreachable, f)
+		case normalizeFingerprint(res.FingerprintSHA1) == normalizeFingerprint(pt.expected):
+			rep.Probes.Matched++
+		default:
+			rep.Probes.Drift++
+			f.Served = res.FingerprintSHA1
+			f.Detail = "served certificate differs from the configured one"
+			if res.Err != "" {
+				f.Detail = res.Err
+			}
+			rep.Drift = append(rep.Drift, f)
+		}
+		mu.Unlock()
+	}
+}
+
+func sortFindings(f []ProbeFinding) {
+	sort.Slice(f, func(i, j int) bool { return f[i].Target.String() < f[j].Target.String() })
+}
+
+// rotate finds, for every certificate that is not ok, the best valid pair
+// in the bucket (covers all its domains, expires later, a different
+// certificate) and rotates each chosen pair once.
+func (s *Sweeper) rotate(ctx context.Context, now time.Time, rep *Report) {
+	var need []int
+	for i, c := range rep.Certificates {
+		if c.Class != ClassOK {
+			need = append(need, i)
+		}
+	}
+	if len(need) == 0 {
+		return
+	}
+	if s.Pairs == nil || s.Rotator == nil {
+		rep.Errors = append(rep.Errors, Problem{Stage: "rotation",
+			Error: "expiry: auto-rotation requested but no certificate bucket is configured (CERT_BUCKET)"})
+		return
+	}
+	cands, err := s.Pairs.Candidates(ctx, now)
+	if err != nil {
+		rep.Errors = append(rep.Errors, newProblem("candidates", "", "", fmt.Errorf("expiry: list pairs in the bucket: %w", err)))
+		return
+	}
+	chosen := map[string]*Action{}
+	var names []string
+	for _, i := range need {
+		c := &rep.Certificates[i]
+		best := -1
+		for k, cand := range cands {
+			if !cand.NotAfter.After(c.ExpireTime) || !cand.NotAfter.After(now) ||
+				normalizeFingerprint(cand.Fingerprint) == normalizeFingerprint(c.Fingerprint) ||
+				!coversAll(cand.Domains, c.Domains) {
+				continue
+			}
+			if best < 0 || cand.NotAfter.After(cands[best].NotAfter) ||
+				cand.NotAfter.Equal(cands[best].NotAfter) && cand.Name < cands[best].Name {
+				best = k
+			}
+		}
+		if best < 0 {
+			continue
+		}
+		name := cands[best].Name
+		c.Replacement = name
+		a := chosen[name]
+		if a == nil {
+			a = &Action{Kind: "rotate", Pair: name}
+			chosen[name] = a
+			names = append(names, name)
+		}
+		a.Replaces = append(a.Replaces, c.Region+"/"+c.ID)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		a := chosen[name]
+		out, err := s.Rotator.RotateName(ctx, now, name)
+		a.Status, a.Detail = out.Status, out.Detail
+		if err != nil {
+			if a.Status == "" {
+				a.Status = "failed"
+			}
+			a.Error = err.Error()
+			rep.Errors = append(rep.Errors, newProblem("rotation", "", name, fmt.Errorf("expiry: rotate pair %s: %w", name, err)))
+		} else if !out.OK {
+			rep.Errors = append(rep.Errors, Problem{Stage: "rotation", Subject: name,
+				Error: fmt.Sprintf("expiry: rotate pair %s ended %s: %s", name, out.Status, out.Detail)})
+		}
+		rep.Actions = append(rep.Actions, *a)
+	}
+}
+
+// notifyState is the memory of threshold notifications, kept in the bucket.
+type notifyState struct {
+	Version int `json:"version"`
+	// Notified maps a certificate fingerprint (normalised) to the lowest
+	// level already notified.
+	Notified map[string]notedLevel `json:"notified"`
+}
+
+type notedLevel struct {
+	Level      int       `json:"level"`
+	ExpireTime time.Time `json:"expireTime"`
+	At         time.Time `json:"at"`
+}
+
+// prune forgets certificates expired for more than 30 days.
+func (st *notifyState) prune(now time.Time) bool {
+	changed := false
+	for fp, n := range st.Notified {
+		if n.ExpireTime.Before(now.Add(-30 * 24 * time.Hour)) {
+			delete(st.Notified, fp)
+			changed = true
+		}
+	}
+	return changed
+}
+
+func (s *Sweeper) loadState(ctx context.Context, rep *Report) *notifyState {
+	st := &notifyState{Version: 1, Notified: map[string]notedLevel{}}
+	if s.Objects == nil || s.Bucket == "" {
+		return st
+	}
+	key := s.prefix() + StateFile
+	b, err := s.Objects.Get(ctx, s.Bucket, key, maxStateSize)
+	if errors.Is(err, apierr.ErrNotFound) {
+		return st
+	}
+	if err == nil {
+		err = jsonUnmarshal(b, st)
+	}
+	if err != nil {
+		// Better a repeated warning than a missed one: carry on with an
+		// empty memory and say so.
+		rep.Errors = append(rep.Errors, newProblem("state", "", key, fmt.Errorf("expiry: read oss://%s/%s: %w", s.Bucket, key, err)))
+		st = &notifyState{Version: 1, Notified: map[string]notedLevel{}}
+	}
+	if st.Notified == nil {
+		st.Notified = map[string]notedLevel{}
+	}
+	return st
+}
+
+// maxLines bounds the detail lines of one notification.
+const maxLines = 30
+
+// notify sends one notification for this sweep when something deserves
+// it: a threshold crossed for the first time (per certificate fingerprint),
+// an expiry, a drift, a rotation, or a failure. It returns whether the
+// state changed.
+func (s *Sweeper) notify(ctx context.Context, now time.Time, warnDays []int, st *notifyState, rep *Report) bool {
+	type crossing struct {
+		fp    string
+		level int
+		exp   time.Time
+	}
+	var (
+		lines    []string
+		crossed  []crossing
+		severity = notify.SeverityInfo
+		seen     = map[string]int{} // fingerprint -> index in lines
+	)
+	raise := func(sev string) {
+		if sev == notify.SeverityCritical || severity == notify.SeverityInfo {
+			severity = sev
+		}
+	}
+	for _, c := range rep.Certificates {
+		level := Level(now, c.ExpireTime, warnDays)
+		if level < 0 {
+			continue
+		}
+		fp := normalizeFingerprint(c.Fingerprint)
+		if fp == "" {
+			fp = c.Region + "/" + c.ID
+		}
+		if i, dup := seen[fp]; dup {
+			lines[i] += ", " + c.Region
+			continue
+		}
+		if prev, ok := st.Notified[fp]; ok && prev.Level <= level {
+			rep.Notification.Suppressed++
+			continue
+		}
+		crossed = append(crossed, crossing{fp, level, c.ExpireTime})
+		seen[fp] = len(lines)
+		lines = append(lines, certLine(c))
+		if c.Class == ClassExpired || c.Class == ClassCritical {
+			raise(notify.SeverityCritical)
+		} else {
+			raise(notify.SeverityWarning)
+		}
+	}
+	for _, d := range rep.Drift {
+		lines = append(lines, fmt.Sprintf("DRIFT %s at %s serves %s, the API says %s", d.Target, d.Address, short(d.Served), short(d.Expected)))
+		raise(notify.SeverityCritical)
+	}
+	for _, a := range rep.Actions {
+		if a.Error == "" && a.Status != "failed" {
+			lines = append(lines, fmt.Sprintf("rotated pair %s (%s) for %s", a.Pair, a.Status, strings.Join(a.Replaces, ", ")))
+		}
+	}
+	for _, p := range rep.Errors {
+		lines = append(lines, "FAILED "+p.Error)
+		raise(notify.SeverityCritical)
+	}
+	items := len(lines)
+	if items == 0 || s.Notifier == nil {
+		return false
+	}
+	if len(lines) > maxLines {
+		more := len(lines) - maxLines
+		lines = append(lines[:maxLines], fmt.Sprintf("… and %d more in %s", more, s.ReportKey(now)))
+	}
+	c := rep.Counts
+	msg := notify.Message{
+		Title: "CLB certificate expiry check",
+		Summary: fmt.Sprintf("%d ok, %d warn, %d critical, %d expired in %s; %d drift, %d errors",
+			c.OK, c.Warn, c.Critical, c.Expired, strings.Join(rep.Regions, ","), len(rep.Drift), len(rep.Errors)),
+		Lines:    lines,
+		Severity: severity,
+	}
+	rep.Notification.Items = items
+	if err := s.Notifier.Notify(ctx, msg); err != nil {
+		rep.Notification.Error = err.Error()
+		return false
+	}
+	rep.Notification.Sent = true
+	for _, x := range crossed {
+		st.Notified[x.fp] = notedLevel{Level: x.level, ExpireTime: x.exp.UTC(), At: now.UTC()}
+	}
+	return len(crossed) > 0
+}
+
+func certLine(c Certificate) string {
+	what := c.Name
+	if len(c.Domains) > 0 {
+		what = strings.Join(c.Domains, " ")
+	}
+	where := ""
+	if len(c.Targets) > 0 {
+		where = " on " + c.Targets[0].String()
+		if len(c.Targets) > 1 {
+			where += fmt.Sprintf(" and %d more", len(c.Targets)-1)
+		}
+	}
+	var when string
+	if c.Class == ClassExpired {
+		when = "EXPIRED " + c.ExpireTime.Format("2006-01-02 15:04 UTC")
+	} else {
+		when = fmt.Sprintf("expires %s (%d days left, %s)", c.ExpireTime.Format("2006-01-02"), c.DaysLeft, c.Class)
+	}
+	line := fmt.Sprintf("%s %s%s", what, when, where)
+	if c.Replacement != "" {
+		line += "; replacement pair " + c.Replacement
+	}
+	return line + "; region " + c.Region
+}
+
+func short(fp string) string {
+	n := normalizeFingerprint(fp)
+	if len(n) > 12 {
+		return n[:12]
+	}
+	if n == "" {
+		return "nothing"
+	}
+	return n
+}

@@ -1,0 +1,85 @@
+package expiry
+
+import (
+	"context"
+	"time"
+
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
+)
+
+// Inventory is the read side of the load balancer API the sweep needs;
+// *aliyun.SLB satisfies it. Each method pages internally.
+type Inventory interface {
+	ListServerCertificates(ctx context.Context, region string) ([]clb.ServerCertificate, error)
+	ListLoadBalancers(ctx context.Context, region string) ([]clb.LoadBalancer, error)
+	// ListHTTPSListeners lists the HTTPS listeners of at most 10 load
+	// balancers (one DescribeLoadBalancerListeners cursor walk).
+	ListHTTPSListeners(ctx context.Context, region string, lbIDs []string) ([]clb.Listener, error)
+	ListDomainExtensions(ctx context.Context, region, lbID string, port int) ([]clb.DomainExtension, error)
+}
+
+// Objects reads and writes the bucket's reports; *aliyun.OSS satisfies it.
+// Get must report a missing object with an error that Is apierr.ErrNotFound.
+type Objects interface {
+	Get(ctx context.Context, bucket, key string, maxSize int64) ([]byte, error)
+	Put(ctx context.Context, bucket, key string, data []byte, contentType string) error
+}
+
+// Candidate is a valid pair stored in the bucket, as auto-rotation sees it.
+type Candidate struct {
+	// Name is the pair's name (certs/<name>/...).
+	Name string
+	// Domains are the DNS names of the pair's leaf.
+	Domains []string
+	// NotAfter is the leaf's expiry.
+	NotAfter time.Time
+	// Fingerprint is the leaf's SHA-1 (any case, with or without colons).
+	Fingerprint string
+}
+
+// Pairs lists the valid pairs in the bucket (invalid or incomplete pairs
+// are left out, not reported as errors).
+type Pairs interface {
+	Candidates(ctx context.Context, now time.Time) ([]Candidate, error)
+}
+
+// RotationOutcome is what a rotation by pair name reported.
+type RotationOutcome struct {
+	// Status is the rotation's own status (e.g. "rotated", "unchanged",
+	// "rejected", "partial").
+	Status string
+	// Detail is a one-line human summary.
+	Detail string
+	// OK is true when every target now serves the pair.
+	OK bool
+}
+
+// Rotator runs the rotation of one pair by name: the same code, the same
+// verification and rollback as the OSS upload path.
+type Rotator interface {
+	RotateName(ctx context.Context, now time.Time, name string) (RotationOutcome, error)
+}
+
+// ProbeResult is what a TLS handshake saw.
+type ProbeResult struct {
+	// Reachable is false when the address could not be reached in time.
+	Reachable bool
+	// FingerprintSHA1 of the served leaf.
+	FingerprintSHA1 string
+	// Err describes a failure, if any.
+	Err string
+}
+
+// Prober performs a TLS handshake (without verifying the chain) and reports
+// the served leaf.
+type Prober interface {
+	Probe(ctx context.Context, address string, port int, serverName string, timeout time.Duration) ProbeResult
+}
+
+// ProbeFunc adapts a function to Prober.
+type ProbeFunc func(ctx context.Context, address string, port int, serverName string, timeout time.Duration) ProbeResult
+
+// Probe calls f.
+func (f ProbeFunc) Probe(ctx context.Context, address string, port int, serverName string, timeout time.Duration) ProbeResult {
+	return f(ctx, address, port, serverName, timeout)
+}

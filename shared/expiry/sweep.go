@@ -1,0 +1,311 @@
+package expiry
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/notify"
+)
+
+// Defaults of a Sweeper's zero-valued fields.
+const (
+	DefaultConcurrency      = 5
+	DefaultProbeConcurrency = 32
+	DefaultProbeTimeout     = 5 * time.Second
+	DefaultReportPrefix     = "reports/"
+	// StateFile is the notification memory, under the report prefix.
+	StateFile = "state.json"
+	// maxStateSize caps the state object read back from the bucket.
+	maxStateSize = 8 << 20
+)
+
+var regionPattern = regexp.MustCompile(`^[a-z]{2,}(-[a-z0-9]+)+$`)
+
+// Sweeper runs expiry sweeps. Inventory is required; every other
+// dependency is optional: without Objects and Bucket nothing is written and
+// nothing is remembered, without Pairs/Rotator auto-rotation is reported as
+// unavailable, without Prober probing is, and a nil Notifier sends nothing.
+type Sweeper struct {
+	Inventory Inventory
+	Objects   Objects
+	Bucket    string
+	Pairs     Pairs
+	Rotator   Rotator
+	Prober    Prober
+	Notifier  notify.Notifier
+
+	// Concurrency bounds concurrent inventory calls across all regions
+	// (default DefaultConcurrency).
+	Concurrency int
+	// ProbeConcurrency bounds concurrent TLS probes (default
+	// DefaultProbeConcurrency); ProbeTimeout is each handshake's limit.
+	ProbeConcurrency int
+	ProbeTimeout     time.Duration
+	// ReportPrefix is where reports and the state are written (default
+	// DefaultReportPrefix).
+	ReportPrefix string
+}
+
+// ErrInvalidRequest marks a request that cannot be run (bad regions or
+// thresholds); it also answers errors.Is(err, apierr.ErrInvalid).
+var ErrInvalidRequest = fmt.Errorf("expiry: invalid request: %w", apierr.ErrInvalid)
+
+// Normalize validates a request and fills its defaults: thresholds sorted
+// descending without duplicates (DefaultWarnDays when empty), regions
+// trimmed and de-duplicated. The error names the offending field.
+func Normalize(req Request) (Request, error) {
+	if len(req.WarnDays) == 0 {
+		req.WarnDays = DefaultWarnDays
+	}
+	for i, d := range req.WarnDays {
+		if d < 1 || d > 3650 {
+			return req, fmt.Errorf("%w: warnDays[%d] = %d, want a number of days from 1 to 3650", ErrInvalidRequest, i, d)
+		}
+	}
+	req.WarnDays = normalizeWarnDays(req.WarnDays)
+	seen := map[string]bool{}
+	var regions []string
+	for i, r := range req.Regions {
+		r = strings.TrimSpace(r)
+		if !regionPattern.MatchString(r) {
+			return req, fmt.Errorf("%w: regions[%d] = %q is not a region id such as cn-zhangjiakou", ErrInvalidRequest, i, r)
+		}
+		if !seen[r] {
+			seen[r] = true
+			regions = append(regions, r)
+		}
+	}
+	if len(regions) == 0 {
+		return req, fmt.Errorf("%w: regions is empty (set REGIONS or the payload's regions)", ErrInvalidRequest)
+	}
+	req.Regions = regions
+	return req, nil
+}
+
+// ReportKey is the bucket key of the report of the UTC day of now.
+func (s *Sweeper) ReportKey(now time.Time) string {
+	return s.prefix() + now.UTC().Format("2006-01-02") + ".json"
+}
+
+func (s *Sweeper) prefix() string {
+	if s.ReportPrefix == "" {
+		return DefaultReportPrefix
+	}
+	return s.ReportPrefix
+}
+
+// Sweep runs one sweep: collect the inventory of every region, then
+// classify, probe, rotate, notify and write the report. Partial failures
+// are in Report.Errors and do not make an error. The error is non-nil when
+// the request is invalid (Is apierr.ErrInvalid), when every region failed
+// (Is apierr.ErrTransient when retrying may help), or when the report
+// could not be written; the returned Report is filled in every case but
+// the first.
+func (s *Sweeper) Sweep(ctx context.Context, now time.Time, req Request) (Report, error) {
+	req, err := Normalize(req)
+	if err != nil {
+		return Report{}, err
+	}
+	rep := Report{
+		Time: now.UTC(), Regions: req.Regions, WarnDays: req.WarnDays,
+		AutoRotate: req.AutoRotate, Probe: req.Probe,
+		Certificates: []Certificate{}, Actions: []Action{}, Drift: []ProbeFinding{},
+		Unreachable: []ProbeFinding{}, Errors: []Problem{},
+	}
+	work, cancel := reserveTail(ctx)
+	defer cancel()
+
+	// 1. Collect.
+	invs := s.collect(work, req.Regions, &rep)
+	failedAll := len(invs) == 0
+
+	// 2. Classify.
+	byKey := s.classify(now, req.WarnDays, invs, &rep)
+
+	// 3. Probe.
+	if req.Probe {
+		s.probe(work, invs, byKey, &rep)
+	}
+	invs = nil
+
+	// 4. Rotate.
+	if req.AutoRotate {
+		s.rotate(work, now, &rep)
+	}
+
+	// 5. Notify (with the memory of earlier runs), then 6. write.
+	st := s.loadState(work, &rep)
+	changed := s.notify(work, now, req.WarnDays, st, &rep)
+	if s.Objects != nil && s.Bucket != "" {
+		if st.prune(now) || changed {
+			if err := s.putJSON(ctx, s.prefix()+StateFile, st); err != nil {
+				rep.Errors = append(rep.Errors, newProblem("state", "", s.prefix()+StateFile, err))
+			}
+		}
+	}
+	var writeErr error
+	if s.Objects != nil && s.Bucket != "" {
+		key := s.ReportKey(now)
+		rep.ReportKey = key
+		if writeErr = s.putJSON(ctx, key, rep); writeErr != nil {
+			rep.ReportKey = ""
+			rep.Errors = append(rep.Errors, newProblem("report", "", key, writeErr))
+		}
+	}
+	switch {
+	case failedAll:
+		if transientOnly(rep.Errors) {
+			return rep, fmt.Errorf("expiry: every region failed (%s): %w", firstError(rep.Errors), apierr.ErrTransient)
+		}
+		return rep, fmt.Errorf("expiry: every region failed: %s", firstError(rep.Errors))
+	case writeErr != nil:
+		return rep, writeErr
+	}
+	return rep, nil
+}
+
+// reserveTail keeps a little of the invocation's time for writing the
+// report when the sweep runs long.
+func reserveTail(ctx context.Context) (context.Context, context.CancelFunc) {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return context.WithCancel(ctx)
+	}
+	reserve := time.Until(dl) / 10
+	if reserve > 15*time.Second {
+		reserve = 15 * time.Second
+	}
+	return context.WithDeadline(ctx, dl.Add(-reserve))
+}
+
+// collect inventories all regions, every region in its own goroutine with
+// the inventory calls bounded by one semaphore.
+func (s *Sweeper) collect(ctx context.Context, regions []string, rep *Report) []*regionInventory {
+	n := s.Concurrency
+	if n <= 0 {
+		n = DefaultConcurrency
+	}
+	c := &collector{inv: s.Inventory, sem: make(chan struct{}, n), calls: map[string]int{}}
+	out := make([]*regionInventory, len(regions))
+	var wg sync.WaitGroup
+	for i, r := range regions {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out[i] = c.region(ctx, r, n)
+		}()
+	}
+	wg.Wait()
+	rep.Calls = c.calls
+	var ok []*regionInventory
+	for _, ri := range out {
+		rep.Errors = append(rep.Errors, ri.problems...)
+		if !ri.failed {
+			ok = append(ok, ri)
+			rep.Listeners += ri.listeners
+			rep.Targets += len(ri.targets)
+		}
+	}
+	return ok
+}
+
+// certKey names a certificate across regions.
+type certKey struct{ region, id string }
+
+// classify builds the report's certificates from the served targets.
+func (s *Sweeper) classify(now time.Time, warnDays []int, invs []*regionInventory, rep *Report) map[certKey]int {
+	idx := map[certKey]int{}
+	for _, ri := range invs {
+		unknown := map[string]bool{}
+		for _, t := range ri.targets {
+			if t.certID == "" {
+				continue
+			}
+			k := certKey{ri.region, t.certID}
+			i, ok := idx[k]
+			if !ok {
+				sc, known := ri.certs[t.certID]
+				if !known {
+					if !unknown[t.certID] {
+						unknown[t.certID] = true
+						rep.Errors = append(rep.Errors, Problem{Stage: "inventory", Region: ri.region, Subject: t.target.String(),
+							Error: fmt.Sprintf("expiry: %s serves certificate %s, which DescribeServerCertificates does not list", t.target, t.certID)})
+					}
+					continue
+				}
+				i = len(rep.Certificates)
+				idx[k] = i
+				rep.Certificates = append(rep.Certificates, Certificate{
+					Region: ri.region, ID: sc.ID, Name: sc.Name, Fingerprint: sc.Fingerprint, CommonName: sc.CommonName,
+					Domains: sc.Domains(), ExpireTime: sc.ExpireTime.UTC(), DaysLeft: DaysLeft(now, sc.ExpireTime),
+					Class: Classify(now, sc.ExpireTime, warnDays), Ours: sc.Ours(), Targets: []clb.Target{},
+				})
+			}
+			rep.Certificates[i].Targets = append(rep.Certificates[i].Targets, t.target)
+		}
+		ri.certs = nil
+	}
+	for _, c := range rep.Certificates {
+		switch c.Class {
+		case ClassOK:
+			rep.Counts.OK++
+		case ClassWarn:
+			rep.Counts.Warn++
+		case ClassCritical:
+			rep.Counts.Critical++
+		case ClassExpired:
+			rep.Counts.Expired++
+		}
+	}
+	// Sort soonest expiry first; keep the index in step.
+	sort.SliceStable(rep.Certificates, func(i, j int) bool {
+		a, b := rep.Certificates[i], rep.Certificates[j]
+		if !a.ExpireTime.Equal(b.ExpireTime) {
+			return a.ExpireTime.Before(b.ExpireTime)
+		}
+		if a.Region != b.Region {
+			return a.Region < b.Region
+		}
+		return a.ID < b.ID
+	})
+	for i, c := range rep.Certificates {
+		idx[certKey{c.Region, c.ID}] = i
+		sort.Slice(c.Targets, func(x, y int) bool { return c.Targets[x].String() < c.Targets[y].String() })
+	}
+	return idx
+}
+
+func transientOnly(problems []Problem) bool {
+	for _, p := range problems {
+		if (p.Stage == "certificates" || p.Stage == "loadbalancers") && !p.Transient {
+			return false
+		}
+	}
+	return true
+}
+
+func firstError(problems []Problem) string {
+	if len(problems) == 0 {
+		return "no detail"
+	}
+	return problems[0].Error
+}
+
+func (s *Sweeper) putJSON(ctx context.Context, key string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("expiry: encode %s: %w", key, err)
+	}
+	if err := s.Objects.Put(ctx, s.Bucket, key, append(b, '\n'), "application/json"); err != nil {
+		return fmt.Errorf("expiry: write oss://%s/%s: %w", s.Bucket, key, err)
+	}
+	return nil
+}
