@@ -226,4 +226,3 @@ func (s *SLB) toAPIError(ctx context.Context, action, region string, err error) 
 }
 
 const errTimeoutCode = "SDK.TimeoutError"
-

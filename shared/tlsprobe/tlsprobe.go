@@ -1,0 +1,107 @@
+// Package tlsprobe performs one TLS handshake against an address and reports
+// which certificate is served there. It never verifies the chain (it reads
+// what is served), so it works against self-made certificates, and it never
+// fails the caller: an unreachable address is a Result with Reachable false
+// and the reason.
+package tlsprobe
+
+import (
+	"context"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// DefaultTimeout applies when Probe is given no timeout.
+const DefaultTimeout = 5 * time.Second
+
+// Result is what one handshake saw.
+type Result struct {
+	// Reachable is true when the TLS handshake completed.
+	Reachable bool
+	// FingerprintSHA1 is the served leaf's SHA-1 as SLB shows fingerprints:
+	// lower-case hex pairs joined by colons.
+	FingerprintSHA1 string
+	// SHA256 is the served leaf's SHA-256, lower-case hex without colons.
+	SHA256 string
+	// Leaf is the served leaf certificate.
+	Leaf *x509.Certificate
+	// Err says why the probe failed (dial error, timeout, handshake error).
+	Err string
+}
+
+// Probe dials address:port within timeout (and the ctx deadline), sends
+// serverName as SNI (when not empty) and returns the served leaf's
+// fingerprints.
+func Probe(ctx context.Context, address string, port int, serverName string, timeout time.Duration) Result {
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	if address == "" || port <= 0 || port > 65535 {
+		return Result{Err: "no address or port to probe"}
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	target := net.JoinHostPort(address, strconv.Itoa(port))
+	d := &tls.Dialer{
+		NetDialer: &net.Dialer{Timeout: timeout},
+		Config: &tls.Config{
+			ServerName: serverName,
+			// The probe reads what is served; trust is not its question.
+			InsecureSkipVerify: true, //nolint:gosec // deliberate: fingerprint comparison only
+			MinVersion:         tls.VersionTLS10,
+		},
+	}
+	conn, err := d.DialContext(ctx, "tcp", target)
+	if err != nil {
+		return Result{Err: describe(target, err)}
+	}
+	defer conn.Close()
+	tc, ok := conn.(*tls.Conn)
+	if !ok {
+		return Result{Err: target + ": not a TLS connection"}
+	}
+	certs := tc.ConnectionState().PeerCertificates
+	if len(certs) == 0 {
+		return Result{Err: target + ": no certificate served"}
+	}
+	leaf := certs[0]
+	s1 := sha1.Sum(leaf.Raw)
+	s256 := sha256.Sum256(leaf.Raw)
+	return Result{
+		Reachable:       true,
+		FingerprintSHA1: colonHex(s1[:]),
+		SHA256:          hex.EncodeToString(s256[:]),
+		Leaf:            leaf,
+	}
+}
+
+func describe(target string, err error) string {
+	var ne net.Error
+	switch {
+	case errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()):
+		return target + ": timed out"
+	case errors.Is(err, context.Canceled):
+		return target + ": canceled"
+	}
+	return target + ": " + err.Error()
+}
+
+func colonHex(b []byte) string {
+	h := hex.EncodeToString(b)
+	var sb strings.Builder
+	for i := 0; i < len(h); i += 2 {
+		if i > 0 {
+			sb.WriteByte(':')
+		}
+		sb.WriteString(h[i : i+2])
+	}
+	return sb.String()
+}
