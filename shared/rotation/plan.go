@@ -1,0 +1,278 @@
+package rotation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/certs"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
+)
+
+// material is a validated pair as the rotation uses it.
+type material struct {
+	name        string
+	certName    string // the server certificate name to upload as
+	certPEM     string
+	keyPEM      string
+	fingerprint string // SHA-1, colon hex, lower case (as SLB shows it)
+	sha256      string
+	notAfter    time.Time
+	domains     []string
+}
+
+// target is one planned target.
+type target struct {
+	clb.Target
+	extID    string // domain extension id ("" for a listener default certificate)
+	address  string // the load balancer's address (for the probe)
+	status   string // listener status
+	from     string // certificate id before
+	fromFP   string // its fingerprint
+	to       string // certificate id after (set after upload)
+	source   string
+	extNames []string // domains of the listener's extensions (default targets: avoid them as SNI)
+}
+
+func (t *target) key() string {
+	return t.Region + "/" + t.LoadBalancerID + "/" + fmt.Sprint(t.ListenerPort) + "/" + strings.ToLower(t.Domain)
+}
+
+// regionPlan is what the rotation will do in one region.
+type regionPlan struct {
+	region  string
+	certs   []clb.ServerCertificate
+	targets []*target
+	certID  string // chosen certificate id ("" until uploaded)
+	reused  bool
+}
+
+// plan resolves the targets of every region: explicit ones from deploy.yaml
+// (each must exist) and, when discovery is on, every listener default
+// certificate and domain extension whose current certificate's domains are
+// all covered by the new certificate.
+func (r *Rotator) plan(ctx context.Context, m *material, d Deploy, deployFile string) ([]*regionPlan, error) {
+	discover := d.DiscoverEnabled()
+	var regions []string
+	seen := map[string]bool{}
+	if discover {
+		for _, reg := range r.Config.Regions {
+			if reg != "" && !seen[reg] {
+				seen[reg] = true
+				regions = append(regions, reg)
+			}
+		}
+	}
+	explicit := map[string][]clb.Target{}
+	var extra []string
+	for _, t := range d.Targets {
+		explicit[t.Region] = append(explicit[t.Region], t)
+		if !seen[t.Region] {
+			seen[t.Region] = true
+			extra = append(extra, t.Region)
+		}
+	}
+	sort.Strings(extra)
+	regions = append(regions, extra...)
+
+	plans := make([]*regionPlan, len(regions))
+	errs := forEach(ctx, len(regions), r.concurrency(), func(ctx context.Context, i int) error {
+		p, err := r.planRegion(ctx, m, regions[i], discover, explicit[regions[i]], deployFile)
+		plans[i] = p
+		return err
+	})
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return plans, nil
+}
+
+func (r *Rotator) planRegion(ctx context.Context, m *material, region string, discover bool, explicit []clb.Target, deployFile string) (*regionPlan, error) {
+	p := &regionPlan{region: region}
+	var err error
+	if p.certs, err = r.SLB.ListServerCertificates(ctx, region); err != nil {
+		return nil, fmt.Errorf("rotation: list server certificates in %s: %w", region, err)
+	}
+	byID := make(map[string]clb.ServerCertificate, len(p.certs))
+	for _, c := range p.certs {
+		byID[c.ID] = c
+	}
+	lbs, err := r.SLB.ListLoadBalancers(ctx, region)
+	if err != nil {
+		return nil, fmt.Errorf("rotation: list load balancers in %s: %w", region, err)
+	}
+	lbByID := make(map[string]clb.LoadBalancer, len(lbs))
+	for _, lb := range lbs {
+		lbByID[lb.ID] = lb
+	}
+	found := map[string]*target{}
+	add := func(t *target) {
+		if old, ok := found[t.key()]; ok {
+			if t.source == "explicit" {
+				old.source = "explicit"
+			}
+			return
+		}
+		found[t.key()] = t
+		p.targets = append(p.targets, t)
+	}
+	fpOf := func(id string) string { return byID[id].Fingerprint }
+
+	// Explicit targets first: each must exist, and is checked before any write.
+	for _, et := range explicit {
+		lb, ok := lbByID[et.LoadBalancerID]
+		if !ok {
+			return nil, unknownTarget(deployFile, et, "no such load balancer")
+		}
+		l, exts, err := r.SLB.DescribeHTTPSListener(ctx, region, et.LoadBalancerID, et.ListenerPort)
+		if errors.Is(err, apierr.ErrNotFound) {
+			return nil, unknownTarget(deployFile, et, "no HTTPS listener on that port")
+		}
+		if err != nil {
+			return nil, fmt.Errorf("rotation: describe listener %s: %w", et, err)
+		}
+		t := &target{Target: clb.Target{Region: region, LoadBalancerID: lb.ID, ListenerPort: l.Port},
+			address: lb.Address, status: l.Status, source: "explicit", extNames: extDomains(exts)}
+		if t.ListenerPort == 0 {
+			t.ListenerPort = et.ListenerPort
+		}
+		if et.Domain == "" {
+			t.from = l.ServerCertificateID
+		} else {
+			ext, ok := findExtension(exts, et.Domain)
+			if !ok {
+				return nil, unknownTarget(deployFile, et, "no domain extension for "+et.Domain+" on that listener")
+			}
+			if !certs.Covers(m.domains, []string{ext.Domain}) {
+				return nil, &PairError{File: deployFile, Problem: fmt.Sprintf("target %s: the certificate (%s) does not cover %s",
+					et, strings.Join(m.domains, ", "), ext.Domain), Fix: "add the domain to the certificate or remove the target", Err: apierr.ErrInvalid}
+			}
+			t.Domain, t.extID, t.from, t.extNames = ext.Domain, ext.ID, ext.ServerCertificateID, nil
+		}
+		t.fromFP = fpOf(t.from)
+		add(t)
+	}
+	if !discover || len(lbs) == 0 {
+		return p, nil
+	}
+
+	ids := make([]string, 0, len(lbs))
+	for _, lb := range lbs {
+		ids = append(ids, lb.ID)
+	}
+	listeners, err := r.SLB.ListHTTPSListeners(ctx, region, ids)
+	if err != nil {
+		return nil, fmt.Errorf("rotation: list HTTPS listeners in %s: %w", region, err)
+	}
+	// A current certificate qualifies when all its domains are covered and it
+	// does not expire after the new one (never rotate backwards).
+	qualifies := func(certID string) bool {
+		c, ok := byID[certID]
+		if !ok || len(c.Domains()) == 0 {
+			return false
+		}
+		if !c.ExpireTime.IsZero() && c.ExpireTime.After(m.notAfter) && c.Fingerprint != m.fingerprint {
+			return false
+		}
+		return certs.Covers(m.domains, c.Domains())
+	}
+	extsOf := make([][]clb.DomainExtension, len(listeners))
+	errs := forEach(ctx, len(listeners), r.concurrency(), func(ctx context.Context, i int) error {
+		l := listeners[i]
+		exts, err := r.SLB.ListDomainExtensions(ctx, region, l.LoadBalancerID, l.Port)
+		if err != nil {
+			return fmt.Errorf("rotation: list domain extensions of %s/%s:%d: %w", region, l.LoadBalancerID, l.Port, err)
+		}
+		extsOf[i] = exts
+		return nil
+	})
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	for i, l := range listeners {
+		lb := lbByID[l.LoadBalancerID]
+		if qualifies(l.ServerCertificateID) {
+			add(&target{Target: clb.Target{Region: region, LoadBalancerID: l.LoadBalancerID, ListenerPort: l.Port},
+				address: lb.Address, status: l.Status, from: l.ServerCertificateID, fromFP: fpOf(l.ServerCertificateID),
+				source: "discovered", extNames: extDomains(extsOf[i])})
+		}
+		for _, ext := range extsOf[i] {
+			if qualifies(ext.ServerCertificateID) && certs.Covers(m.domains, []string{ext.Domain}) {
+				add(&target{Target: clb.Target{Region: region, LoadBalancerID: l.LoadBalancerID, ListenerPort: l.Port, Domain: ext.Domain},
+					extID: ext.ID, address: lb.Address, status: l.Status, from: ext.ServerCertificateID,
+					fromFP: fpOf(ext.ServerCertificateID), source: "discovered"})
+			}
+		}
+	}
+	sort.Slice(p.targets, func(i, j int) bool { return p.targets[i].key() < p.targets[j].key() })
+	return p, nil
+}
+
+func unknownTarget(file string, t clb.Target, why string) error {
+	return &PairError{File: file, Problem: fmt.Sprintf("target %s does not exist: %s", t, why),
+		Fix: "correct or remove the target", Err: ErrUnknownTarget}
+}
+
+func findExtension(exts []clb.DomainExtension, domain string) (clb.DomainExtension, bool) {
+	for _, e := range exts {
+		if strings.EqualFold(e.Domain, domain) {
+			return e, true
+		}
+	}
+	return clb.DomainExtension{}, false
+}
+
+func extDomains(exts []clb.DomainExtension) []string {
+	out := make([]string, 0, len(exts))
+	for _, e := range exts {
+		out = append(out, e.Domain)
+	}
+	return out
+}
+
+// referencedCertificates lists every certificate id referenced by a listener
+// or a domain extension in the region.
+func (r *Rotator) referencedCertificates(ctx context.Context, region string) (map[string]bool, error) {
+	lbs, err := r.SLB.ListLoadBalancers(ctx, region)
+	if err != nil {
+		return nil, fmt.Errorf("rotation: list load balancers in %s: %w", region, err)
+	}
+	refs := map[string]bool{}
+	if len(lbs) == 0 {
+		return refs, nil
+	}
+	ids := make([]string, 0, len(lbs))
+	for _, lb := range lbs {
+		ids = append(ids, lb.ID)
+	}
+	listeners, err := r.SLB.ListHTTPSListeners(ctx, region, ids)
+	if err != nil {
+		return nil, fmt.Errorf("rotation: list HTTPS listeners in %s: %w", region, err)
+	}
+	var mu sync.Mutex
+	for _, l := range listeners {
+		refs[l.ServerCertificateID] = true
+	}
+	errs := forEach(ctx, len(listeners), r.concurrency(), func(ctx context.Context, i int) error {
+		l := listeners[i]
+		exts, err := r.SLB.ListDomainExtensions(ctx, region, l.LoadBalancerID, l.Port)
+		if err != nil {
+			return fmt.Errorf("rotation: list domain extensions of %s/%s:%d: %w", region, l.LoadBalancerID, l.Port, err)
+		}
+		mu.Lock()
+		for _, e := range exts {
+			refs[e.ServerCertificateID] = true
+		}
+		mu.Unlock()
+		return nil
+	})
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return refs, nil
+}

@@ -1,0 +1,114 @@
+package rotation
+
+import (
+	"errors"
+	"time"
+)
+
+// Status is the outcome of one rotation.
+type Status string
+
+// The statuses of a Result.
+const (
+	StatusRotated   Status = "rotated"   // at least one target now serves the new certificate
+	StatusUnchanged Status = "unchanged" // every target already served it (or there was none)
+	StatusWaiting   Status = "waiting"   // the other half is missing or does not match yet
+	StatusRejected  Status = "rejected"  // a permanent problem; see Reason and Errors
+	StatusIgnored   Status = "ignored"   // not an event or object the rotation handles
+	StatusDryRun    Status = "dry-run"   // planned only; Targets is the plan
+)
+
+// Verification of a switched target.
+const (
+	VerifiedAPI          = "api"           // the API reports the new id; no handshake was made
+	VerifiedTLS          = "tls"           // a handshake served the new fingerprint
+	VerifiedProbeSkipped = "probe-skipped" // the API reports the new id; the address was unreachable
+)
+
+// Result is the function's return value and the content of its log line.
+type Result struct {
+	Status      Status                  `json:"status"`
+	Reason      string                  `json:"reason,omitempty"`
+	Name        string                  `json:"name,omitempty"`
+	Fingerprint string                  `json:"fingerprint,omitempty"`
+	SHA256      string                  `json:"sha256,omitempty"`
+	NotAfter    *time.Time              `json:"notAfter,omitempty"`
+	Domains     []string                `json:"domains,omitempty"`
+	Regions     map[string]RegionResult `json:"regions,omitempty"`
+	Targets     []TargetResult          `json:"targets"`
+	Deleted     []DeletedCertificate    `json:"deleted"`
+	Errors      []string                `json:"errors"`
+}
+
+// RegionResult says which server certificate serves the pair in a region.
+type RegionResult struct {
+	ServerCertificateID string `json:"serverCertificateId"`
+	// Reused is true when a certificate with the same fingerprint existed.
+	Reused bool `json:"reused"`
+}
+
+// TargetResult is one listener default certificate or domain extension.
+type TargetResult struct {
+	Region         string `json:"region"`
+	LoadBalancerID string `json:"loadBalancerId"`
+	ListenerPort   int    `json:"listenerPort"`
+	Domain         string `json:"domain,omitempty"`
+	// From is the certificate id before, To the id after ("" in a dry run
+	// when the certificate is still to be uploaded).
+	From string `json:"from"`
+	To   string `json:"to"`
+	// Verified is api, tls or probe-skipped ("" in a dry run or when the
+	// switch failed).
+	Verified   string `json:"verified,omitempty"`
+	RolledBack bool   `json:"rolledBack"`
+	// Source is "explicit" (deploy.yaml) or "discovered".
+	Source string `json:"source,omitempty"`
+}
+
+// DeletedCertificate is a superseded certificate that cleanup removed.
+type DeletedCertificate struct {
+	Region              string `json:"region"`
+	ServerCertificateID string `json:"serverCertificateId"`
+	Name                string `json:"name"`
+}
+
+func newResult(status Status) Result {
+	return Result{Status: status, Targets: []TargetResult{}, Deleted: []DeletedCertificate{}, Errors: []string{}}
+}
+
+// Counts summarises a result for the log line.
+func (r Result) Counts() (targets, switched, rolledBack, deleted, errs int) {
+	for _, t := range r.Targets {
+		if t.From != t.To && t.Verified != "" && !t.RolledBack {
+			switched++
+		}
+		if t.RolledBack {
+			rolledBack++
+		}
+	}
+	return len(r.Targets), switched, rolledBack, len(r.Deleted), len(r.Errors)
+}
+
+// PairError is a permanent problem with the pair or its deploy file: it names
+// the file, the problem and the fix.
+type PairError struct {
+	File    string
+	Problem string
+	Fix     string
+	Err     error
+}
+
+func (e *PairError) Error() string {
+	s := e.File + ": " + e.Problem
+	if e.Fix != "" {
+		s += " (fix: " + e.Fix + ")"
+	}
+	return s
+}
+
+// Unwrap returns the underlying error, if any.
+func (e *PairError) Unwrap() error { return e.Err }
+
+// ErrUnknownTarget is reported (wrapped) for an explicit target that does not
+// exist.
+var ErrUnknownTarget = errors.New("target does not exist")

@@ -1,0 +1,568 @@
+package rotation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/certs"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
+)
+
+// Defaults applied when the Config leaves a value at zero.
+const (
+	DefaultPrefix       = "certs/"
+	DefaultConcurrency  = 5
+	DefaultProbeTimeout = 5 * time.Second
+	// probeAttempts is how many handshakes may see the old certificate
+	// before a target is rolled back (a frontend may take a moment).
+	probeAttempts = 3
+)
+
+// Config is the rotation's configuration (from package config).
+type Config struct {
+	// Bucket is CERT_BUCKET: a request for another bucket is ignored unread.
+	// Empty accepts the request's bucket.
+	Bucket string
+	// Prefix is CERT_PREFIX (default "certs/").
+	Prefix string
+	// Regions are searched by discovery (REGIONS).
+	Regions []string
+	// MinValidDays is MIN_VALID_DAYS (config.Load defaults it to 7).
+	MinValidDays int
+	// Keep is KEEP_SUPERSEDED, the superseded certificates kept for rollback
+	// (config.Load defaults it to 1); deploy.yaml's keep overrides it.
+	Keep int
+	// DryRun stops every rotation after planning (DRY_RUN).
+	DryRun bool
+	// ProbeTimeout bounds each TLS handshake (default 5s).
+	ProbeTimeout time.Duration
+	// Concurrency bounds parallel API calls and switches (default 5).
+	Concurrency int
+	// ProbeRetryDelay is the pause between handshakes that saw the wrong
+	// certificate (default 300ms).
+	ProbeRetryDelay time.Duration
+}
+
+// Rotator runs rotations. Its fields are set by the caller; it holds no
+// per-invocation state and is safe for concurrent use when its
+// dependencies are.
+type Rotator struct {
+	Config  Config
+	Objects ObjectReader
+	SLB     SLB
+	// Prober verifies with a TLS handshake; nil verifies through the API only.
+	Prober Prober
+}
+
+// Request asks for one rotation: either Key (an object key from an OSS
+// event) or Name (a pair name under the prefix).
+type Request struct {
+	Bucket string
+	Key    string
+	Name   string
+	DryRun bool
+}
+
+func (r *Rotator) prefix() string {
+	if r.Config.Prefix == "" {
+		return DefaultPrefix
+	}
+	return r.Config.Prefix
+}
+
+func (r *Rotator) concurrency() int {
+	if r.Config.Concurrency <= 0 {
+		return DefaultConcurrency
+	}
+	return r.Config.Concurrency
+}
+
+// RotateName rotates the pair stored under <prefix><name>.
+func (r *Rotator) RotateName(ctx context.Context, now time.Time, bucket, name string) (Result, error) {
+	return r.Rotate(ctx, now, Request{Bucket: bucket, Name: name})
+}
+
+// Accepts reports whether an object is one the rotation may read: in the
+// configured bucket and under the prefix.
+func (r *Rotator) Accepts(bucket, key string) bool {
+	return (r.Config.Bucket == "" || bucket == r.Config.Bucket) && strings.HasPrefix(key, r.prefix())
+}
+
+// Rotate runs one rotation. Permanent problems give a "rejected" result and
+// a nil error; transient failures return an error (with the partial result).
+func (r *Rotator) Rotate(ctx context.Context, now time.Time, req Request) (Result, error) {
+	bucket := req.Bucket
+	if bucket == "" {
+		bucket = r.Config.Bucket
+	}
+	prefix := r.prefix()
+	var name string
+	var layout Layout
+	switch {
+	case req.Key != "":
+		if !r.Accepts(bucket, req.Key) {
+			res := newResult(StatusIgnored)
+			res.Reason = "object outside CERT_BUCKET/CERT_PREFIX (" + r.Config.Bucket + "/" + prefix + "): not read"
+			return res, nil
+		}
+		ref, ok := ParseKey(prefix, req.Key)
+		if !ok {
+			res := newResult(StatusIgnored)
+			res.Reason = "not a file of a certificate pair: " + req.Key
+			return res, nil
+		}
+		name = ref.Name
+		if ref.File != DeployFileName {
+			layout = ref.Layout
+		}
+	case req.Name != "":
+		if !validName(req.Name) {
+			res := newResult(StatusRejected)
+			res.Reason = fmt.Sprintf("invalid pair name %q", req.Name)
+			res.Errors = append(res.Errors, res.Reason)
+			return res, nil
+		}
+		if r.Config.Bucket != "" && bucket != r.Config.Bucket {
+			res := newResult(StatusIgnored)
+			res.Reason = "bucket outside CERT_BUCKET: not read"
+			return res, nil
+		}
+		name = req.Name
+	default:
+		res := newResult(StatusRejected)
+		res.Reason = "request names neither an object key nor a pair name"
+		res.Errors = append(res.Errors, res.Reason)
+		return res, nil
+	}
+
+	unlock, err := pairLocks.lock(ctx, bucket+"\x00"+prefix+name)
+	if err != nil {
+		return newResult(StatusWaiting), fmt.Errorf("rotation: wait for concurrent rotation of %s: %w", name, err)
+	}
+	defer unlock()
+
+	res := newResult(StatusRotated)
+	res.Name = name
+	m, d, deployFile, status, reason, err := r.load(ctx, now, bucket, prefix, name, layout)
+	if err != nil {
+		return res, err
+	}
+	if status != "" {
+		res.Status, res.Reason = status, reason
+		if status == StatusRejected {
+			res.Errors = append(res.Errors, reason)
+		}
+		return res, nil
+	}
+	res.Fingerprint, res.SHA256, res.Domains = m.fingerprint, m.sha256, m.domains
+	na := m.notAfter.UTC()
+	res.NotAfter = &na
+
+	plans, err := r.plan(ctx, m, d, deployFile)
+	if err != nil {
+		return reject(res, err)
+	}
+	dry := req.DryRun || r.Config.DryRun
+	for _, p := range plans {
+		chooseExisting(p, m)
+	}
+	if countTargets(plans) == 0 {
+		res.Status = StatusUnchanged
+		res.Reason = "no listener or domain extension serves these domains"
+		return res, nil
+	}
+	if dry {
+		res.Status = StatusDryRun
+		res.Regions = map[string]RegionResult{}
+		for _, p := range plans {
+			if len(p.targets) == 0 {
+				continue
+			}
+			res.Regions[p.region] = RegionResult{ServerCertificateID: p.certID, Reused: p.reused}
+			for _, t := range p.targets {
+				res.Targets = append(res.Targets, targetResult(t, p.certID, ""))
+			}
+		}
+		return res, nil
+	}
+
+	// Upload once per region (every region before any switch, so that a quota
+	// refusal anywhere leaves all listeners untouched).
+	res.Regions = map[string]RegionResult{}
+	for _, p := range plans {
+		if len(p.targets) == 0 {
+			continue
+		}
+		if err := r.ensureCertificate(ctx, p, m); err != nil {
+			return reject(res, err)
+		}
+		res.Regions[p.region] = RegionResult{ServerCertificateID: p.certID, Reused: p.reused}
+	}
+
+	// Switch and verify every target with bounded concurrency.
+	var all []*target
+	for _, p := range plans {
+		for _, t := range p.targets {
+			t.to = p.certID
+			all = append(all, t)
+		}
+	}
+	outcomes := make([]TargetResult, len(all))
+	var mu sync.Mutex
+	var transient []error
+	forEach(ctx, len(all), r.concurrency(), func(ctx context.Context, i int) error {
+		tr, msgs, err := r.switchAndVerify(ctx, all[i], m)
+		outcomes[i] = tr
+		mu.Lock()
+		defer mu.Unlock()
+		res.Errors = append(res.Errors, msgs...)
+		if err != nil {
+			if apierr.Permanent(err) {
+				res.Errors = append(res.Errors, err.Error())
+			} else {
+				transient = append(transient, err)
+			}
+		}
+		return nil
+	})
+	res.Targets = outcomes
+	sort.Strings(res.Errors)
+	if len(transient) > 0 {
+		return res, errors.Join(transient...)
+	}
+
+	// Clean up superseded certificates in each region.
+	keep := r.Config.Keep
+	if d.Keep != nil {
+		keep = *d.Keep
+	}
+	for _, p := range plans {
+		if p.certID == "" {
+			continue
+		}
+		del, msgs := r.cleanup(ctx, p.region, m, p.certID, keep)
+		res.Deleted = append(res.Deleted, del...)
+		res.Errors = append(res.Errors, msgs...)
+	}
+
+	switched, unchanged := 0, 0
+	for _, t := range res.Targets {
+		switch {
+		case t.From == t.To:
+			unchanged++
+		case t.Verified != "" && !t.RolledBack:
+			switched++
+		}
+	}
+	switch {
+	case switched > 0:
+		res.Status = StatusRotated
+	case unchanged == len(res.Targets):
+		res.Status = StatusUnchanged
+	default:
+		res.Status = StatusRejected
+		res.Reason = "no target serves the new certificate"
+	}
+	return res, nil
+}
+
+// reject turns a permanent error into a rejected result; anything else is
+// returned so that the invocation is retried.
+func reject(res Result, err error) (Result, error) {
+	var pe *PairError
+	if errors.As(err, &pe) || apierr.Permanent(err) {
+		res.Status = StatusRejected
+		res.Reason = err.Error()
+		if errors.Is(err, apierr.ErrQuota) {
+			res.Reason += " (the region holds the maximum number of server certificates, 100 by default: delete unused ones or raise slb_quota_certs_num)"
+		}
+		res.Errors = append(res.Errors, res.Reason)
+		res.Targets = []TargetResult{}
+		return res, nil
+	}
+	return res, err
+}
+
+func countTargets(plans []*regionPlan) int {
+	n := 0
+	for _, p := range plans {
+		n += len(p.targets)
+	}
+	return n
+}
+
+func targetResult(t *target, to, verified string) TargetResult {
+	return TargetResult{Region: t.Region, LoadBalancerID: t.LoadBalancerID, ListenerPort: t.ListenerPort,
+		Domain: t.Domain, From: t.from, To: to, Verified: verified, Source: t.source}
+}
+
+// chooseExisting picks the certificate with the pair's fingerprint already
+// in the region, if any (the canonical one when duplicates exist).
+func chooseExisting(p *regionPlan, m *material) {
+	if c, ok := canonical(p.certs, m.fingerprint); ok {
+		p.certID, p.reused = c.ID, true
+	}
+}
+
+// canonical returns, among the certificates with fingerprint fp, the one
+// every invocation agrees on: the lowest id (shorter first, then lexical).
+func canonical(certs []clb.ServerCertificate, fp string) (clb.ServerCertificate, bool) {
+	var best clb.ServerCertificate
+	found := false
+	for _, c := range certs {
+		if !sameFingerprint(c.Fingerprint, fp) {
+			continue
+		}
+		if !found || idLess(c.ID, best.ID) {
+			best, found = c, true
+		}
+	}
+	return best, found
+}
+
+func idLess(a, b string) bool {
+	if len(a) != len(b) {
+		return len(a) < len(b)
+	}
+	return a < b
+}
+
+func sameFingerprint(a, b string) bool {
+	norm := func(s string) string { return strings.ToLower(strings.ReplaceAll(s, ":", "")) }
+	return a != "" && norm(a) == norm(b)
+}
+
+// ensureCertificate uploads the pair into the region unless a certificate
+// with its fingerprint exists; after an upload it converges with concurrent
+// uploaders on the canonical certificate.
+func (r *Rotator) ensureCertificate(ctx context.Context, p *regionPlan, m *material) error {
+	if p.certID != "" {
+		return nil
+	}
+	tags := map[string]string{clb.OwnerTagKey: clb.OwnerTagValue}
+	up, err := r.SLB.UploadServerCertificate(ctx, p.region, m.certName, m.certPEM, m.keyPEM, tags)
+	if err != nil {
+		return fmt.Errorf("rotation: upload certificate %s in %s: %w", m.certName, p.region, err)
+	}
+	p.certID, p.reused = up.ID, false
+	certs, err := r.SLB.ListServerCertificates(ctx, p.region)
+	if err != nil {
+		return fmt.Errorf("rotation: list server certificates in %s: %w", p.region, err)
+	}
+	if c, ok := canonical(certs, m.fingerprint); ok && c.ID != up.ID {
+		// Another invocation uploaded the same pair: use its certificate and
+		// remove ours (nothing references it yet).
+		if err := r.SLB.DeleteServerCertificate(ctx, p.region, up.ID); err != nil && !errors.Is(err, apierr.ErrConflict) {
+			return fmt.Errorf("rotation: delete duplicate certificate %s in %s: %w", up.ID, p.region, err)
+		}
+		p.certID, p.reused = c.ID, true
+	}
+	return nil
+}
+
+// switchAndVerify points t at t.to (unless it is already there), checks the
+// API, then the handshake, and rolls back when the wrong certificate is
+// served. msgs are problems to report; err is the failure of the switch.
+func (r *Rotator) switchAndVerify(ctx context.Context, t *target, m *material) (TargetResult, []string, error) {
+	tr := targetResult(t, t.to, "")
+	if t.from == t.to {
+		tr.Verified = VerifiedAPI
+		return tr, nil, nil
+	}
+	if err := r.setCertificate(ctx, t, t.to); err != nil {
+		return tr, nil, fmt.Errorf("rotation: switch %s to %s: %w", t.Target, t.to, err)
+	}
+	// Verify through the API.
+	now, err := r.currentCertificate(ctx, t)
+	if err != nil {
+		return tr, nil, fmt.Errorf("rotation: verify %s: %w", t.Target, err)
+	}
+	if now != t.to {
+		return tr, []string{fmt.Sprintf("%s: the API reports certificate %s after switching to %s", t.Target, now, t.to)}, nil
+	}
+	tr.Verified = VerifiedAPI
+	if r.Prober == nil || t.address == "" {
+		return tr, nil, nil
+	}
+	sni := probeName(t, m)
+	timeout := r.Config.ProbeTimeout
+	if timeout <= 0 {
+		timeout = DefaultProbeTimeout
+	}
+	delay := r.Config.ProbeRetryDelay
+	if delay <= 0 {
+		delay = 300 * time.Millisecond
+	}
+	var pr ProbeResult
+	for attempt := 0; attempt < probeAttempts; attempt++ {
+		if attempt > 0 {
+			select {
+			case <-ctx.Done():
+				return tr, nil, fmt.Errorf("rotation: verify %s: %w", t.Target, ctx.Err())
+			case <-time.After(delay):
+			}
+		}
+		pr = r.Prober.Probe(ctx, t.address, t.ListenerPort, sni, timeout)
+		if !pr.Reachable {
+			tr.Verified = VerifiedProbeSkipped
+			return tr, nil, nil
+		}
+		if sameFingerprint(pr.FingerprintSHA1, m.fingerprint) {
+			tr.Verified = VerifiedTLS
+			return tr, nil, nil
+		}
+	}
+	// Served something else: roll back.
+	served := pr.FingerprintSHA1
+	if served == "" {
+		served = "no certificate (" + pr.Err + ")"
+	}
+	msg := fmt.Sprintf("%s: %s:%d (SNI %q) serves %s instead of %s", t.Target, t.address, t.ListenerPort, sni, served, m.fingerprint)
+	tr.Verified = VerifiedTLS
+	if t.from == "" {
+		return tr, []string{msg + "; no previous certificate to roll back to"}, nil
+	}
+	if err := r.setCertificate(ctx, t, t.from); err != nil {
+		return tr, []string{msg}, fmt.Errorf("rotation: roll back %s to %s: %w", t.Target, t.from, err)
+	}
+	tr.RolledBack = true
+	return tr, []string{msg + "; rolled back to " + t.from}, nil
+}
+
+func (r *Rotator) setCertificate(ctx context.Context, t *target, certID string) error {
+	if t.extID != "" {
+		return r.SLB.SetDomainExtensionCertificate(ctx, t.Region, t.extID, certID)
+	}
+	return r.SLB.SetListenerCertificate(ctx, t.Region, t.LoadBalancerID, t.ListenerPort, certID)
+}
+
+func (r *Rotator) currentCertificate(ctx context.Context, t *target) (string, error) {
+	l, exts, err := r.SLB.DescribeHTTPSListener(ctx, t.Region, t.LoadBalancerID, t.ListenerPort)
+	if err != nil {
+		return "", err
+	}
+	if t.extID == "" {
+		return l.ServerCertificateID, nil
+	}
+	for _, e := range exts {
+		if e.ID == t.extID {
+			return e.ServerCertificateID, nil
+		}
+	}
+	return "", fmt.Errorf("domain extension %s (%s) is gone: %w", t.extID, t.Domain, apierr.ErrNotFound)
+}
+
+// probeName chooses the SNI for a handshake: the extension's domain, or a
+// domain of the certificate that no extension of the listener claims (so the
+// default certificate answers). A wildcard becomes a concrete name
+// ("*.example.com" -> "www.example.com").
+func probeName(t *target, m *material) string {
+	if t.Domain != "" {
+		return concrete(t.Domain)
+	}
+	claimed := func(n string) bool {
+		for _, e := range t.extNames {
+			if certs.Matches(e, n) {
+				return true
+			}
+		}
+		return false
+	}
+	var wild []string
+	for _, d := range m.domains {
+		if strings.HasPrefix(d, "*.") {
+			wild = append(wild, d)
+			continue
+		}
+		if !claimed(d) {
+			return d
+		}
+	}
+	for _, d := range wild {
+		for _, label := range []string{"www", "probe", "slb-cert-rotator-probe"} {
+			if n := label + d[1:]; !claimed(n) {
+				return n
+			}
+		}
+	}
+	return ""
+}
+
+func concrete(name string) string {
+	if strings.HasPrefix(name, "*.") {
+		return "www" + name[1:]
+	}
+	return name
+}
+
+// cleanup deletes superseded certificates of this pair that we created and
+// nothing in the region references, beyond the newest keep. Duplicates with
+// the new fingerprint (other than inUse) are always removed.
+func (r *Rotator) cleanup(ctx context.Context, region string, m *material, inUse string, keep int) ([]DeletedCertificate, []string) {
+	var msgs []string
+	certs, err := r.SLB.ListServerCertificates(ctx, region)
+	if err != nil {
+		return nil, []string{fmt.Sprintf("cleanup in %s: %v", region, err)}
+	}
+	refs, err := r.referencedCertificates(ctx, region)
+	if err != nil {
+		return nil, []string{fmt.Sprintf("cleanup in %s: %v", region, err)}
+	}
+	base := nameBase(m.name)
+	var superseded, dupes []clb.ServerCertificate
+	for _, c := range certs {
+		if c.ID == inUse || refs[c.ID] || !ownedName(c.Name, base) {
+			continue
+		}
+		if !c.Ours() && c.Tags != nil {
+			continue // tags are reported and do not say it is ours
+		}
+		if sameFingerprint(c.Fingerprint, m.fingerprint) {
+			dupes = append(dupes, c)
+		} else {
+			superseded = append(superseded, c)
+		}
+	}
+	sort.Slice(superseded, func(i, j int) bool {
+		a, b := superseded[i], superseded[j]
+		if !a.CreateTime.Equal(b.CreateTime) {
+			return a.CreateTime.After(b.CreateTime)
+		}
+		return a.Name > b.Name
+	})
+	if keep < 0 {
+		keep = 0
+	}
+	if keep < len(superseded) {
+		dupes = append(dupes, superseded[keep:]...)
+	}
+	var deleted []DeletedCertificate
+	for _, c := range dupes {
+		if err := r.SLB.DeleteServerCertificate(ctx, region, c.ID); err != nil {
+			msgs = append(msgs, fmt.Sprintf("cleanup: delete %s (%s) in %s: %v", c.ID, c.Name, region, err))
+			continue
+		}
+		deleted = append(deleted, DeletedCertificate{Region: region, ServerCertificateID: c.ID, Name: c.Name})
+	}
+	return deleted, msgs
+}
+
+// nameBase is the (sanitised) name part of the certificates the rotation
+// uploads for pair name: certs.CertificateName gives <base>-<yyyymmdd>-<fp8>.
+func nameBase(name string) string {
+	base, _, _, _ := certs.ParseCertificateName(certs.CertificateName(name, time.Unix(0, 0), "0000000000"))
+	return base
+}
+
+// ownedName reports whether a certificate name is one the rotation gives to
+// the pair whose name base is base.
+func ownedName(name, base string) bool {
+	b, _, _, ok := certs.ParseCertificateName(name)
+	return ok && b == base
+}
