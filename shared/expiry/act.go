@@ -274,7 +274,8 @@ func (s *Sweeper) notify(ctx context.Context, now time.Time, warnDays []int, st 
 		lines    []string
 		crossed  []crossing
 		severity = notify.SeverityInfo
-		seen     = map[string]int{} // fingerprint -> index in lines
+		seen     = map[string]int{}  // fingerprint -> index in lines
+		quiet    = map[string]bool{} // fingerprints already notified at this level
 	)
 	raise := func(sev string) {
 		if sev == notify.SeverityCritical || severity == notify.SeverityInfo {
@@ -295,7 +296,10 @@ func (s *Sweeper) notify(ctx context.Context, now time.Time, warnDays []int, st 
 			continue
 		}
 		if prev, ok := st.Notified[fp]; ok && prev.Level <= level {
-			rep.Notification.Suppressed++
+			if !quiet[fp] {
+				quiet[fp] = true
+				rep.Notification.Suppressed++
+			}
 			continue
 		}
 		crossed = append(crossed, crossing{fp, level, c.ExpireTime})
