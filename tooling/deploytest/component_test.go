@@ -144,31 +144,40 @@ func TestLocalComponent(t *testing.T) {
 				t.Errorf("%s not deployed", name)
 				continue
 			}
-			if got, want := spec["Binary"], filepath.Join(dir, "dist", fn, "bootstrap"); got != want {
+			if got, want := spec["binary"], filepath.Join(dir, "dist", fn, "bootstrap"); got != want {
 				t.Errorf("%s Binary %v, want %s", name, got, want)
 			}
-			env, _ := spec["Env"].(map[string]any)
+			env, _ := spec["env"].(map[string]any)
 			if env["SLB_ENDPOINT"] != "http://127.0.0.1:1111" || env["CERT_BUCKET"] != "slb-cert-drop" {
 				t.Errorf("%s Env: %v", name, env)
 			}
-			if spec["Timeout"] == nil || spec["MemoryMB"] == nil {
-				t.Errorf("%s: Timeout/MemoryMB missing: %v", name, spec)
+			if spec["handler"] != "bootstrap" || spec["region"] != "cn-zhangjiakou" {
+				t.Errorf("%s handler/region: %v %v", name, spec["handler"], spec["region"])
+			}
+			if spec["timeout"] == nil || spec["memoryMB"] == nil {
+				t.Errorf("%s: timeout/memoryMB missing: %v", name, spec)
 			}
 		}
-		rot, _ := fake.specs["slb-cert-rotate-on-upload"]["Triggers"].([]any)
+		// maxAsyncRetryAttempts 2 / 1 / 0 -> asyncRetries 2 / 1 / -1 (0 is FC's default 3 there).
+		for name, want := range map[string]float64{"slb-cert-rotate-on-upload": 2, "slb-cert-expiry-check": 1, "slb-cert-provision": -1} {
+			if got := fake.specs[name]["asyncRetries"]; got != want {
+				t.Errorf("%s asyncRetries %v, want %v", name, got, want)
+			}
+		}
+		rot, _ := fake.specs["slb-cert-rotate-on-upload"]["triggers"].([]any)
 		if len(rot) != 1 {
 			t.Fatalf("rotate triggers: %v", rot)
 		}
-		oss, _ := rot[0].(map[string]any)["OSS"].(map[string]any)
-		if oss["BucketName"] != "slb-cert-drop" || oss["Prefix"] != "certs/" || oss["Suffix"] != ".pem" {
+		oss, _ := rot[0].(map[string]any)["oss"].(map[string]any)
+		if oss["bucketName"] != "slb-cert-drop" || oss["prefix"] != "certs/" || oss["suffix"] != ".pem" {
 			t.Errorf("oss trigger spec: %v", oss)
 		}
-		tim, _ := fake.specs["slb-cert-expiry-check"]["Triggers"].([]any)
+		tim, _ := fake.specs["slb-cert-expiry-check"]["triggers"].([]any)
 		if len(tim) != 1 {
 			t.Fatalf("timer triggers: %v", tim)
 		}
-		timer, _ := tim[0].(map[string]any)["Timer"].(map[string]any)
-		if !strings.HasPrefix(timer["CronExpression"].(string), "CRON_TZ=Asia/Shanghai") || timer["Enable"] != true {
+		timer, _ := tim[0].(map[string]any)["timer"].(map[string]any)
+		if !strings.HasPrefix(timer["cronExpression"].(string), "CRON_TZ=Asia/Shanghai") || timer["enable"] != true {
 			t.Errorf("timer spec: %v", timer)
 		}
 	})

@@ -72,24 +72,32 @@ function functionSpec(props, baseDir, lc) {
   if (!env.OSS_ENDPOINT && lc.oss) env.OSS_ENDPOINT = lc.oss;
   const triggers = (props.triggers || []).map((t) => {
     const c = t.triggerConfig || {};
-    const spec = { Name: t.triggerName, Type: t.triggerType };
+    const spec = { name: t.triggerName, type: t.triggerType };
     if (t.triggerType === 'oss') {
       const key = (c.filter && c.filter.key) || {};
-      spec.OSS = { BucketName: bucketFromArn(t.sourceArn), Events: c.events || [], Prefix: key.prefix || '', Suffix: key.suffix || '' };
+      spec.oss = { bucketName: bucketFromArn(t.sourceArn), events: c.events || [], prefix: key.prefix || '', suffix: key.suffix || '' };
     } else if (t.triggerType === 'timer') {
-      spec.Timer = { CronExpression: c.cronExpression || '', Payload: c.payload || '', Enable: c.enable !== false };
+      spec.timer = { cronExpression: c.cronExpression || '', payload: c.payload || '', enable: c.enable !== false };
     } else {
       throw new Error(`fc3-local: trigger type ${t.triggerType} is not supported`);
     }
     return spec;
   });
+  // maxAsyncRetryAttempts 0 means "never retry"; the local cloud reads 0 as
+  // FC's default (3) and a negative value as no retry.
+  const aic = props.asyncInvokeConfig || {};
+  let asyncRetries = 0;
+  if (aic.maxAsyncRetryAttempts !== undefined) asyncRetries = aic.maxAsyncRetryAttempts === 0 ? -1 : aic.maxAsyncRetryAttempts;
   return {
-    Name: props.functionName,
-    Binary: binary,
-    Env: env,
-    Timeout: props.timeout || 3,
-    MemoryMB: props.memorySize || 128,
-    Triggers: triggers,
+    name: props.functionName,
+    binary,
+    handler: props.handler || 'bootstrap',
+    region: props.region || '',
+    env,
+    timeout: props.timeout || 3,
+    memoryMB: props.memorySize || 128,
+    triggers,
+    asyncRetries,
   };
 }
 
@@ -149,15 +157,15 @@ class Fc3Local {
   async deploy(inputs) {
     const { lc, base } = this.endpoint(inputs);
     const spec = functionSpec(inputs.props, inputs.cwd || process.cwd(), lc);
-    const res = await request('PUT', `${base}/local/functions/${encodeURIComponent(spec.Name)}`, JSON.stringify(spec));
+    const res = await request('PUT', `${base}/local/functions/${encodeURIComponent(spec.name)}`, JSON.stringify(spec));
     if (res.status < 200 || res.status > 299) {
-      throw new Error(`fc3-local: deploy ${spec.Name}: HTTP ${res.status}: ${res.text}`);
+      throw new Error(`fc3-local: deploy ${spec.name}: HTTP ${res.status}: ${res.text}`);
     }
     return {
       region: inputs.props.region,
-      functionName: spec.Name,
+      functionName: spec.name,
       endpoint: base,
-      triggers: spec.Triggers.map((t) => `${t.Type}:${t.Name}`),
+      triggers: spec.triggers.map((t) => `${t.type}:${t.name}`),
     };
   }
 

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// fcClient talks to the local cloud's FC control API over HTTP.
+type fcClient struct {
+	base string
+	http *http.Client
+}
+
+func newFCClient(endpoint string) *fcClient {
+	return &fcClient{base: strings.TrimRight(endpoint, "/"), http: &http.Client{}}
+}
+
+func (c *fcClient) do(ctx context.Context, method, path string, body []byte, hdr map[string]string) ([]byte, http.Header, error) {
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, bytes.NewReader(body))
+	if err != nil {
+		return nil, nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, nil, fmt.Errorf("fc: %s %s: %w", method, path, err)
+	}
+	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, nil, fmt.Errorf("fc: %s %s: read: %w", method, path, err)
+	}
+	if resp.StatusCode/100 != 2 {
+		return out, resp.Header, fmt.Errorf("fc: %s %s: HTTP %d: %s", method, path, resp.StatusCode, bytes.TrimSpace(out))
+	}
+	if et := resp.Header.Get("x-fc-error-type"); et != "" {
+		return out, resp.Header, fmt.Errorf("fc: %s %s: function error %s: %s", method, path, et, bytes.TrimSpace(out))
+	}
+	return out, resp.Header, nil
+}
+
+// Deploy creates or replaces a function.
+func (c *fcClient) Deploy(ctx context.Context, spec FunctionSpec) error {
+	body, err := json.Marshal(spec)
+	if err != nil {
+		return err
+	}
+	_, _, err = c.do(ctx, http.MethodPut, "/local/functions/"+url.PathEscape(spec.Name), body, nil)
+	return err
+}
+
+// Invoke runs a function synchronously and returns its result.
+func (c *fcClient) Invoke(ctx context.Context, name string, payload []byte) ([]byte, error) {
+	out, _, err := c.do(ctx, http.MethodPost, "/2023-03-30/functions/"+url.PathEscape(name)+"/invocations", payload,
+		map[string]string{"x-fc-invocation-type": "Sync"})
+	return out, err
+}
+
+// Fire fires a trigger (a timer now) and returns what the local cloud answers.
+func (c *fcClient) Fire(ctx context.Context, name, trigger string) ([]byte, error) {
+	out, _, err := c.do(ctx, http.MethodPost, "/local/functions/"+url.PathEscape(name)+"/triggers/"+url.PathEscape(trigger)+"/fire", nil, nil)
+	return out, err
+}
+
+// State returns the local cloud's state document.
+func (c *fcClient) State(ctx context.Context) ([]byte, error) {
+	out, _, err := c.do(ctx, http.MethodGet, "/local/state", nil, nil)
+	return out, err
+}
