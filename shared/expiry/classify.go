@@ -5,78 +5,52 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/certs"
 )
 
 // Classes of a served certificate.
 const (
-	ClassOK       = "ok"
-	ClassWarn     = "warn"
-	ClassCritical = "critical"
-	ClassExpired  = "expired"
+	ClassOK       = certs.ClassOK
+	ClassWarn     = certs.ClassWarn
+	ClassCritical = certs.ClassCritical
+	ClassExpired  = certs.ClassExpired
 )
 
 // CriticalDays is the number of days left at or below which a certificate
 // is critical.
-const CriticalDays = 7
+const CriticalDays = certs.CriticalDays
 
 // DefaultWarnDays are the notification thresholds when the payload gives
 // none (ACM-style).
 var DefaultWarnDays = []int{45, 30, 14, 7, 3, 1}
 
 // DaysLeft is the number of whole days from now until notAfter (rounded
-// down); negative once expired.
-func DaysLeft(now, notAfter time.Time) int {
-	d := notAfter.Sub(now)
-	days := int(d / (24 * time.Hour))
-	if d < 0 && d%(24*time.Hour) != 0 {
-		days--
-	}
-	return days
-}
+// down); negative once expired (certs.DaysLeft).
+func DaysLeft(now, notAfter time.Time) int { return certs.DaysLeft(now, notAfter) }
 
-// Classify returns the class of a certificate that expires at notAfter:
-// expired when notAfter is not after now, critical with CriticalDays or
+// Classify returns the class of a certificate that expires at notAfter
+// (certs.ClassifyExpiry): expired once now is after notAfter (a certificate
+// is valid through its NotAfter second), critical with CriticalDays or
 // fewer whole days left, warn at or below the largest warn threshold, ok
 // otherwise.
 func Classify(now, notAfter time.Time, warnDays []int) string {
-	if !notAfter.After(now) {
-		return ClassExpired
-	}
-	left := DaysLeft(now, notAfter)
-	switch {
-	case left <= CriticalDays:
-		return ClassCritical
-	case len(warnDays) > 0 && left <= maxInt(warnDays):
-		return ClassWarn
-	}
-	return ClassOK
+	class, _ := certs.ClassifyExpiry(now, notAfter, warnDays)
+	return class
 }
 
 // Level is the threshold a certificate has crossed: the smallest warn day
-// that is at least its days left; 0 once expired; -1 when no threshold is
-// crossed. Notifications are sent once per level (levels only go down).
+// that is at least its days left (certs.CrossedThreshold); 0 once expired;
+// -1 when no threshold is crossed. Notifications are sent once per level
+// (levels only go down).
 func Level(now, notAfter time.Time, warnDays []int) int {
-	if !notAfter.After(now) {
+	if now.After(notAfter) {
 		return 0
 	}
-	left := DaysLeft(now, notAfter)
-	level := -1
-	for _, w := range warnDays {
-		if left <= w && (level < 0 || w < level) {
-			level = w
-		}
+	if t, ok := certs.CrossedThreshold(now, notAfter, warnDays); ok {
+		return t
 	}
-	return level
-}
-
-func maxInt(v []int) int {
-	m := v[0]
-	for _, x := range v[1:] {
-		if x > m {
-			m = x
-		}
-	}
-	return m
+	return -1
 }
 
 // normalizeWarnDays sorts descending and removes duplicates.
@@ -93,45 +67,9 @@ func normalizeWarnDays(v []int) []int {
 	return out[:j]
 }
 
-// covers reports whether a certificate for the DNS name pattern (possibly a
-// left-most wildcard, RFC 6125 §6.4.3) serves name. A wildcard covers
-// exactly one label: *.example.com covers a.example.com, not example.com nor
-// a.b.example.com. A wildcard name is covered only by the same wildcard.
-func covers(pattern, name string) bool {
-	p := strings.ToLower(strings.TrimSuffix(pattern, "."))
-	n := strings.ToLower(strings.TrimSuffix(name, "."))
-	if p == "" || n == "" {
-		return false
-	}
-	if p == n {
-		return true
-	}
-	if !strings.HasPrefix(p, "*.") || strings.HasPrefix(n, "*.") {
-		return false
-	}
-	i := strings.IndexByte(n, '.')
-	return i > 0 && n[i+1:] == p[2:]
-}
-
-// coversAll reports whether the names cover every domain in domains.
-func coversAll(names, domains []string) bool {
-	if len(domains) == 0 {
-		return false
-	}
-	for _, d := range domains {
-		ok := false
-		for _, n := range names {
-			if covers(n, d) {
-				ok = true
-				break
-			}
-		}
-		if !ok {
-			return false
-		}
-	}
-	return true
-}
+// coversAll reports whether the names cover every domain in domains
+// (RFC 6125 wildcards, certs.Covers); false when domains is empty.
+func coversAll(names, domains []string) bool { return certs.Covers(names, domains) }
 
 // normalizeFingerprint lower-cases a SHA-1 fingerprint and removes its
 // separators so that "AB:CD" and "abcd" compare equal.

@@ -1,0 +1,21 @@
+package main
+
+import (
+	"os"
+
+	"github.com/aliyun/fc-runtime-go-sdk/fc"
+
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/config"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/fclog"
+)
+
+func main() {
+	cfg, err := config.Load(os.Getenv)
+	h := &Handler{
+		Config:    cfg,
+		ConfigErr: err,
+		NewSweep:  SweeperFactory(cfg, os.Getenv),
+		Log:       fclog.New(os.Stderr, cfg.LogLevel),
+	}
+	fc.Start(h.Handle)
+}

@@ -1,0 +1,80 @@
+package expiry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/certs"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/tlsprobe"
+)
+
+// BucketPairs finds auto-rotation candidates with the rotation's own
+// loader: rotation.ListPairs, then rotation.LoadPair (the same size caps
+// and validation as an upload) for every complete pair. A pair that does
+// not validate is no candidate; a transient failure fails the listing.
+type BucketPairs struct {
+	Objects      rotation.ObjectReader
+	Bucket       string
+	Prefix       string
+	MinValidDays int
+}
+
+// Candidates implements Pairs.
+func (b BucketPairs) Candidates(ctx context.Context, now time.Time) ([]Candidate, error) {
+	refs, err := rotation.ListPairs(ctx, b.Objects, b.Bucket, b.Prefix)
+	if err != nil {
+		return nil, err
+	}
+	var out []Candidate
+	for _, ref := range refs {
+		if !ref.Complete() {
+			continue
+		}
+		bundle, err := rotation.LoadPair(ctx, b.Objects, b.Bucket, b.Prefix, ref.Name, now, certs.Options{MinValidDays: b.MinValidDays})
+		if err != nil {
+			if errors.Is(err, apierr.ErrTransient) || ctx.Err() != nil {
+				return nil, fmt.Errorf("expiry: load pair %s: %w", ref.Name, err)
+			}
+			continue
+		}
+		out = append(out, Candidate{Name: ref.Name, Domains: bundle.Domains, NotAfter: bundle.NotAfter, Fingerprint: bundle.FingerprintSHA1})
+	}
+	return out, nil
+}
+
+// PairRotator runs rotation.Rotator.RotateName for pairs of one bucket.
+type PairRotator struct {
+	Rotator *rotation.Rotator
+	Bucket  string
+}
+
+// RotateName implements Rotator. The outcome is OK when the rotation
+// switched (or found already switched) every target with no rollback and
+// no error.
+func (p PairRotator) RotateName(ctx context.Context, now time.Time, name string) (RotationOutcome, error) {
+	res, err := p.Rotator.RotateName(ctx, now, p.Bucket, name)
+	targets, switched, rolledBack, deleted, errs := res.Counts()
+	out := RotationOutcome{
+		Status: string(res.Status),
+		Detail: fmt.Sprintf("%d targets, %d switched, %d rolled back, %d superseded deleted", targets, switched, rolledBack, deleted),
+	}
+	if res.Reason != "" {
+		out.Detail = res.Reason + "; " + out.Detail
+	}
+	if errs > 0 {
+		out.Detail += fmt.Sprintf("; %d errors: %s", errs, res.Errors[0])
+	}
+	out.OK = err == nil && errs == 0 && rolledBack == 0 &&
+		(res.Status == rotation.StatusRotated || res.Status == rotation.StatusUnchanged || res.Status == rotation.StatusDryRun)
+	return out, err
+}
+
+// TLSProber probes with tlsprobe.Probe.
+var TLSProber = ProbeFunc(func(ctx context.Context, address string, port int, serverName string, timeout time.Duration) ProbeResult {
+	r := tlsprobe.Probe(ctx, address, port, serverName, timeout)
+	return ProbeResult{Reachable: r.Reachable, FingerprintSHA1: r.FingerprintSHA1, Err: r.Err}
+})
