@@ -71,8 +71,12 @@ func (c *fcClient) Fire(ctx context.Context, name, trigger string) ([]byte, erro
 	return out, err
 }
 
-// State returns the local cloud's state document.
+// State returns the FC runtime's state document (/local/fc/state, else the
+// whole cloud's /local/state).
 func (c *fcClient) State(ctx context.Context) ([]byte, error) {
-	out, _, err := c.do(ctx, http.MethodGet, "/local/state", nil, nil)
+	out, _, err := c.do(ctx, http.MethodGet, "/local/fc/state", nil, nil)
+	if err != nil {
+		out, _, err = c.do(ctx, http.MethodGet, "/local/state", nil, nil)
+	}
 	return out, err
 }

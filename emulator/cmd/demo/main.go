@@ -289,15 +289,18 @@ func waitServed(ctx context.Context, addr string, port int, fp string) (served, 
 
 // printAsync shows the asynchronous invocations of fn recorded in /local/state.
 func printAsync(p *printer, state []byte, fn string) {
+	// The runtime's dump has "async" at the top (/local/fc/state) or under
+	// "fc" (/local/state of the whole cloud).
 	var doc struct {
-		FC struct {
+		Async []json.RawMessage `json:"async"`
+		FC    struct {
 			Async []json.RawMessage `json:"async"`
 		} `json:"fc"`
 	}
 	if json.Unmarshal(state, &doc) != nil {
 		return
 	}
-	for _, raw := range doc.FC.Async {
+	for _, raw := range append(doc.Async, doc.FC.Async...) {
 		var rec struct {
 			Function string `json:"function"`
 		}
