@@ -1,0 +1,194 @@
+// Command provision is the manually invoked Function Compute function that
+// applies, plans or destroys the declarative load balancer setup described
+// by its JSON payload (see package provisioning and docs/provision.md):
+//
+//	s provision invoke -f events/provision-apply.json
+//
+// main.go only wires; handler.go decodes, dispatches and logs once.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/aliyun"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/certs"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/config"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/provisioning"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation"
+)
+
+// Service is the provisioning use case as the handler uses it
+// (*provisioning.Provisioner).
+type Service interface {
+	Apply(ctx context.Context, now time.Time, d provisioning.Desired) (provisioning.Result, error)
+	Plan(ctx context.Context, now time.Time, d provisioning.Desired) (provisioning.Result, error)
+	Destroy(ctx context.Context, now time.Time, d provisioning.Desired) (provisioning.Result, error)
+}
+
+// Handler serves one invocation: raw payload in, Result out.
+type Handler struct {
+	// Open builds the use case for one invocation (credentials arrive with
+	// each invocation). An error that answers apierr.Permanent (bad
+	// configuration, missing credentials) rejects the invocation.
+	Open func(ctx context.Context) (Service, error)
+	// Logger receives the one record per invocation.
+	Logger *slog.Logger
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// Handle decodes and validates the payload, runs the action and logs the
+// outcome once. Permanent problems end with status "rejected" and a nil
+// error (Function Compute must not retry); transient ones return the error.
+func (h *Handler) Handle(ctx context.Context, payload []byte) (provisioning.Result, error) {
+	now := time.Now
+	if h.Now != nil {
+		now = h.Now
+	}
+	start := now()
+	res, err := h.handle(ctx, start, payload)
+	h.log(ctx, res, err, now().Sub(start))
+	return res, err
+}
+
+func (h *Handler) handle(ctx context.Context, now time.Time, payload []byte) (provisioning.Result, error) {
+	d, err := provisioning.Parse(payload)
+	if err != nil {
+		return provisioning.Rejected(actionOf(payload), err), nil
+	}
+	svc, err := h.Open(ctx)
+	if err != nil {
+		res := provisioning.Rejected(d.Action, err)
+		res.Region, res.Name = d.Region, d.LoadBalancer.Name
+		if apierr.Permanent(err) {
+			return res, nil
+		}
+		res.Status = provisioning.StatusFailed
+		return res, err
+	}
+	switch d.Action {
+	case provisioning.ActionPlan:
+		return svc.Plan(ctx, now, d)
+	case provisioning.ActionDestroy:
+		return svc.Destroy(ctx, now, d)
+	default:
+		return svc.Apply(ctx, now, d)
+	}
+}
+
+// actionOf guesses the action of a payload that failed validation, for the
+// result only.
+func actionOf(payload []byte) string {
+	for _, a := range []string{provisioning.ActionPlan, provisioning.ActionDestroy} {
+		if containsAction(payload, a) {
+			return a
+		}
+	}
+	return provisioning.ActionApply
+}
+
+func containsAction(payload []byte, action string) bool {
+	var probe struct {
+		Action string `json:"action"`
+	}
+	return json.Unmarshal(payload, &probe) == nil && probe.Action == action
+}
+
+func (h *Handler) log(ctx context.Context, res provisioning.Result, err error, took time.Duration) {
+	logger := h.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	attrs := []slog.Attr{
+		slog.String("action", res.Action),
+		slog.String("status", res.Status),
+		slog.String("region", res.Region),
+		slog.String("name", res.Name),
+		slog.String("load_balancer_id", res.LoadBalancerID),
+		slog.Int("changes", len(res.Changes)),
+		slog.Int("rolled_back", len(res.RolledBack)),
+		slog.Int64("duration_ms", took.Milliseconds()),
+	}
+	if len(res.Problems) > 0 {
+		attrs = append(attrs, slog.Any("problems", res.Problems))
+	}
+	if res.Error != "" {
+		attrs = append(attrs, slog.String("error", res.Error))
+	}
+	level := slog.LevelInfo
+	switch {
+	case err != nil:
+		level = slog.LevelError
+	case res.Status == provisioning.StatusRejected || len(res.Warnings) > 0:
+		level = slog.LevelWarn
+	}
+	logger.LogAttrs(ctx, level, "provision "+res.Action+": "+res.Status, attrs...)
+}
+
+// NewService wires the use case to the cloud adapters: SLB for the load
+// balancer, the certificate bucket through rotation.LoadPair (the same
+// loading, validation and normalisation as the rotation).
+func NewService(cfg config.Config, creds aliyun.Credentials) (*provisioning.Provisioner, error) {
+	oss, err := aliyun.NewOSS(creds, aliyun.OSSOptions{Endpoint: cfg.OSSEndpoint, Region: cfg.OSSRegion, V4: cfg.OSSV4()})
+	if err != nil {
+		return nil, fmt.Errorf("provision: OSS client: %w: %w", err, apierr.ErrInvalid)
+	}
+	return &provisioning.Provisioner{
+		SLB: slbAdapter{aliyun.NewSLB(creds, aliyun.SLBOptions{Endpoint: cfg.SLBEndpoint})},
+		Pairs: pairLoader{
+			objects: rotation.AdaptObjects(oss, func(o aliyun.ObjectInfo) string { return o.Key }),
+			bucket:  cfg.CertBucket,
+			prefix:  cfg.CertPrefix,
+			opts:    certs.Options{MinValidDays: cfg.MinValidDays},
+		},
+	}, nil
+}
+
+// slbAdapter gives *aliyun.SLB the provisioning.SLB shape (the spec type).
+type slbAdapter struct{ *aliyun.SLB }
+
+func (a slbAdapter) CreateLoadBalancer(ctx context.Context, region string, spec provisioning.InstanceSpec, token string) (clb.LoadBalancer, error) {
+	return a.SLB.CreateLoadBalancer(ctx, region, aliyun.LoadBalancerSpec(spec), token)
+}
+
+// pairLoader adapts rotation.LoadPair to provisioning.PairLoader.
+type pairLoader struct {
+	objects rotation.ObjectReader
+	bucket  string
+	prefix  string
+	opts    certs.Options
+}
+
+// LoadPair loads and validates the pair; every refusal of the pair itself
+// (missing half, bad PEM, key mismatch, too short validity) is permanent.
+func (l pairLoader) LoadPair(ctx context.Context, name string, now time.Time) (provisioning.Pair, error) {
+	if l.bucket == "" {
+		return provisioning.Pair{}, fmt.Errorf("provision: CERT_BUCKET is not set, so pair %s cannot be read: %w", name, apierr.ErrInvalid)
+	}
+	b, err := rotation.LoadPair(ctx, l.objects, l.bucket, l.prefix, name, now, l.opts)
+	if err != nil {
+		var ce *certs.Error
+		var pe *rotation.PairError
+		switch {
+		case apierr.Permanent(err):
+			return provisioning.Pair{}, err
+		case errors.Is(err, rotation.ErrIncomplete), errors.As(err, &ce), errors.As(err, &pe):
+			return provisioning.Pair{}, fmt.Errorf("%w: %w", err, apierr.ErrInvalid)
+		default:
+			return provisioning.Pair{}, err
+		}
+	}
+	return provisioning.Pair{
+		Name:            name,
+		CertificateName: certs.CertificateName(name, b.NotAfter, b.FingerprintSHA1),
+		CertPEM:         b.CertPEM,
+		KeyPEM:          b.Key.PEM(),
+	}, nil
+}
