@@ -263,6 +263,11 @@ func checkOutside(name string, data []byte, offset int, outside []byte) error {
 			fmt.Sprintf("line %d has an END line without its BEGIN line", lineOf(data, offset+i)),
 			"upload the file again, complete and unchanged")
 	}
+	if i := bytes.Index(outside, []byte("-----")); i >= 0 {
+		return fail(name, ErrCorrupt,
+			fmt.Sprintf("line %d has a broken BEGIN or END line (the file may be truncated)", lineOf(data, offset+i)),
+			"upload the file again, complete and unchanged")
+	}
 	if !utf8.Valid(outside) {
 		return fail(name, ErrCorrupt, "the file has binary data outside its PEM blocks",
 			"upload the PEM file again, unchanged (transfer it as binary, not through an editor)")
