@@ -287,7 +287,7 @@ func TestParseDestroyNeedsOnlyIdentity(t *testing.T) {
 }
 
 func TestEventsFilesParse(t *testing.T) {
-	for _, name := range []string{"provision-apply.json", "provision-plan.json", "provision-destroy.json"} {
+	for _, name := range []string{"provision-apply.json", "provision-plan.json", "provision-destroy.json", "provision.json"} {
 		t.Run(name, func(t *testing.T) {
 			b, err := os.ReadFile(filepath.Join("..", "..", "events", name))
 			if err != nil {
@@ -298,6 +298,9 @@ func TestEventsFilesParse(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := strings.TrimSuffix(strings.TrimPrefix(name, "provision-"), ".json")
+			if name == "provision.json" {
+				want = ActionApply
+			}
 			if d.Action != want {
 				t.Errorf("action = %s, want %s", d.Action, want)
 			}
