@@ -70,6 +70,9 @@ type Pair struct {
 // String shows the pair without its key.
 func (p Pair) String() string { return "pair " + p.Name + " (key redacted)" }
 
+// GoString shows the pair without its key (%#v).
+func (p Pair) GoString() string { return p.String() }
+
 // LogValue shows the pair without its key.
 func (p Pair) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("name", p.Name), slog.String("key", "[redacted]"))

@@ -485,7 +485,7 @@ func TestDestroy(t *testing.T) {
 func TestPairRedacted(t *testing.T) {
 	p := Pair{Name: "x", CertPEM: "cert", KeyPEM: "-----BEGIN RSA PRIVATE KEY-----secret"}
 	b, _ := json.Marshal(p)
-	for _, s := range []string{p.String(), string(b), p.LogValue().String(), fmt.Sprintf("%v %+v", p, p)} {
+	for _, s := range []string{p.String(), string(b), p.LogValue().String(), fmt.Sprintf("%v %+v %#v %s", p, p, p, p)} {
 		if strings.Contains(s, "secret") {
 			t.Errorf("key leaked: %s", s)
 		}
