@@ -1,0 +1,331 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/aliyun/fc-runtime-go-sdk/events"
+
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/aliyun"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/config"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/tlsprobe"
+)
+
+// handledEvents are the OSS events that mean "an object is complete".
+var handledEvents = map[string]bool{
+	"ObjectCreated:PutObject":               true,
+	"ObjectCreated:PostObject":              true,
+	"ObjectCreated:CompleteMultipartUpload": true,
+	"ObjectCreated:CopyObject":              true,
+}
+
+// Deps are the per-invocation adapters the rotation runs on.
+type Deps struct {
+	Objects rotation.ObjectReader
+	SLB     rotation.SLB
+}
+
+// Handler is the rotate-on-upload function: it turns an OSS trigger event
+// (or a manual invoke {"name":"www","dryRun":true}) into one rotation.
+type Handler struct {
+	// Config is the function's environment (config.Load).
+	Config config.Config
+	// Getenv is the credentials fallback outside Function Compute.
+	Getenv func(string) string
+	// Logger writes the one line per invocation (fclog.New).
+	Logger *slog.Logger
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+	// NewDeps builds the adapters from the invocation's credentials;
+	// nil uses the Alibaba Cloud adapters (DefaultDeps).
+	NewDeps func(ctx context.Context, creds aliyun.Credentials, ossRegion string) (Deps, error)
+	// Prober verifies with a TLS handshake; nil uses tlsprobe.Probe.
+	Prober rotation.Prober
+}
+
+// invokePayload is the manual invoke's payload.
+type invokePayload struct {
+	Name   string `json:"name"`
+	Bucket string `json:"bucket"`
+	DryRun bool   `json:"dryRun"`
+}
+
+// DefaultDeps builds the SLB and OSS adapters over the Alibaba Cloud SDKs
+// from the configuration's endpoints.
+func (h *Handler) DefaultDeps(_ context.Context, creds aliyun.Credentials, ossRegion string) (Deps, error) {
+	o, err := aliyun.NewOSS(creds, aliyun.OSSOptions{Endpoint: h.Config.OSSEndpoint, Region: ossRegion, V4: h.Config.OSSV4()})
+	if err != nil {
+		return Deps{}, fmt.Errorf("rotate-on-upload: oss adapter: %w", err)
+	}
+	return Deps{
+		Objects: rotation.AdaptObjects(o, func(i aliyun.ObjectInfo) string { return i.Key }),
+		SLB:     aliyun.NewSLB(creds, aliyun.SLBOptions{Endpoint: h.Config.SLBEndpoint}),
+	}, nil
+}
+
+// tlsProbe adapts tlsprobe.Probe to rotation.Prober.
+var tlsProbe = rotation.ProbeFunc(func(ctx context.Context, address string, port int, serverName string, timeout time.Duration) rotation.ProbeResult {
+	r := tlsprobe.Probe(ctx, address, port, serverName, timeout)
+	return rotation.ProbeResult{Reachable: r.Reachable, FingerprintSHA1: r.FingerprintSHA1, Err: r.Err}
+})
+
+// work is one rotation to run, decoded from the payload.
+type work struct {
+	req       rotation.Request
+	event     string // OSS event name ("" for a manual invoke)
+	region    string // the bucket's region from the event
+	status    rotation.Status
+	reason    string
+	refused   bool // object outside CERT_BUCKET/CERT_PREFIX
+	malformed bool
+}
+
+// Handle is the function's entry point (fc.Start(h.Handle)). It logs one
+// line and returns the rotation's Result. Permanent problems (a malformed
+// payload, a bad pair, an unknown target, quota) succeed with status
+// "rejected"; transient failures return an error so that FC retries.
+func (h *Handler) Handle(ctx context.Context, payload []byte) (rotation.Result, error) {
+	start := time.Now()
+	items := h.decode(payload)
+	results := make([]rotation.Result, 0, len(items))
+	var firstErr error
+	for _, it := range items {
+		res, err := h.run(ctx, it)
+		results = append(results, res)
+		if err != nil && firstErr == nil {
+			firstErr = err
+		}
+	}
+	res := merge(results)
+	h.log(ctx, items, res, firstErr, time.Since(start))
+	if firstErr != nil {
+		return res, firstErr
+	}
+	return res, nil
+}
+
+// decode turns the raw payload into work items. Every pointer of the SDK's
+// event structs is checked before use.
+func (h *Handler) decode(payload []byte) []work {
+	bad := func(reason string) []work {
+		return []work{{status: rotation.StatusRejected, reason: reason, malformed: true}}
+	}
+	trimmed := bytes.TrimSpace(payload)
+	if len(trimmed) == 0 || bytes.Equal(trimmed, []byte("null")) {
+		return bad("empty payload: expected an OSS event or {\"name\":\"<pair>\",\"dryRun\":false}")
+	}
+	var probe struct {
+		Events *json.RawMessage `json:"events"`
+	}
+	if err := json.Unmarshal(trimmed, &probe); err != nil {
+		return bad("payload is not a JSON object: " + err.Error())
+	}
+	if probe.Events == nil {
+		var p invokePayload
+		dec := json.NewDecoder(bytes.NewReader(trimmed))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&p); err != nil {
+			return bad("payload is neither an OSS event nor an invoke {\"name\",\"bucket\",\"dryRun\"}: " + err.Error())
+		}
+		if strings.TrimSpace(p.Name) == "" {
+			return bad("invoke payload without a name")
+		}
+		return []work{{req: rotation.Request{Bucket: p.Bucket, Name: p.Name, DryRun: p.DryRun}}}
+	}
+	var ev events.OssEvent
+	if err := json.Unmarshal(trimmed, &ev); err != nil {
+		return bad("malformed OSS event: " + err.Error())
+	}
+	if len(ev.Events) == 0 {
+		return bad("OSS event without records")
+	}
+	items := make([]work, 0, len(ev.Events))
+	for i, rec := range ev.Events {
+		items = append(items, h.record(i, rec))
+	}
+	return items
+}
+
+func (h *Handler) record(i int, rec *events.OssEventRecord) work {
+	bad := func(field string) work {
+		return work{status: rotation.StatusRejected, reason: fmt.Sprintf("malformed OSS event: events[%d].%s is missing", i, field), malformed: true}
+	}
+	switch {
+	case rec == nil:
+		return bad("(record)")
+	case rec.EventName == nil || *rec.EventName == "":
+		return bad("eventName")
+	}
+	name := strings.TrimPrefix(*rec.EventName, "oss:")
+	if !handledEvents[name] {
+		return work{event: name, status: rotation.StatusIgnored, reason: "event " + name + " is not handled"}
+	}
+	switch {
+	case rec.Oss == nil:
+		return bad("oss")
+	case rec.Oss.Bucket == nil || rec.Oss.Bucket.Name == nil || *rec.Oss.Bucket.Name == "":
+		return bad("oss.bucket.name")
+	case rec.Oss.Object == nil || rec.Oss.Object.Key == nil || *rec.Oss.Object.Key == "":
+		return bad("oss.object.key")
+	}
+	w := work{event: name, req: rotation.Request{Bucket: *rec.Oss.Bucket.Name, Key: *rec.Oss.Object.Key}}
+	if rec.Region != nil {
+		w.region = *rec.Region
+	}
+	prefix := h.Config.CertPrefix
+	if prefix == "" {
+		prefix = rotation.DefaultPrefix
+	}
+	if w.req.Bucket != h.Config.CertBucket || !strings.HasPrefix(w.req.Key, prefix) {
+		w.status, w.refused = rotation.StatusIgnored, true
+		w.reason = fmt.Sprintf("object oss://%s/%s is outside CERT_BUCKET/CERT_PREFIX (%s/%s): not read", w.req.Bucket, w.req.Key, h.Config.CertBucket, prefix)
+	}
+	return w
+}
+
+// run performs one work item.
+func (h *Handler) run(ctx context.Context, w work) (rotation.Result, error) {
+	if w.status != "" {
+		res := rotation.Result{Status: w.status, Reason: w.reason, Targets: []rotation.TargetResult{}, Deleted: []rotation.DeletedCertificate{}, Errors: []string{}}
+		if w.status == rotation.StatusRejected {
+			res.Errors = append(res.Errors, w.reason)
+		}
+		return res, nil
+	}
+	getenv := h.Getenv
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
+	creds, err := aliyun.CredentialsFromContext(ctx, getenv)
+	if err != nil {
+		return rotation.Result{Status: rotation.StatusRejected, Reason: "no credentials", Targets: []rotation.TargetResult{}, Deleted: []rotation.DeletedCertificate{}, Errors: []string{}},
+			fmt.Errorf("rotate-on-upload: %w", err)
+	}
+	ossRegion := h.Config.OSSRegion
+	if ossRegion == "" {
+		ossRegion = h.Config.FunctionRegion
+	}
+	if ossRegion == "" {
+		ossRegion = w.region
+	}
+	newDeps := h.NewDeps
+	if newDeps == nil {
+		newDeps = h.DefaultDeps
+	}
+	deps, err := newDeps(ctx, creds, ossRegion)
+	if err != nil {
+		return rotation.Result{Status: rotation.StatusRejected, Reason: err.Error(), Targets: []rotation.TargetResult{}, Deleted: []rotation.DeletedCertificate{}, Errors: []string{err.Error()}}, nil
+	}
+	prober := h.Prober
+	if prober == nil {
+		prober = tlsProbe
+	}
+	r := &rotation.Rotator{
+		Config: rotation.Config{
+			Bucket: h.Config.CertBucket, Prefix: h.Config.CertPrefix, Regions: h.Config.Regions,
+			MinValidDays: h.Config.MinValidDays, Keep: h.Config.KeepSuperseded, DryRun: h.Config.DryRun,
+			ProbeTimeout: h.Config.ProbeTimeout, Concurrency: h.Config.Concurrency,
+		},
+		Objects: deps.Objects, SLB: deps.SLB, Prober: prober,
+	}
+	now := time.Now
+	if h.Now != nil {
+		now = h.Now
+	}
+	res, err := r.Rotate(ctx, now(), w.req)
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+			return res, fmt.Errorf("rotate-on-upload: out of time, FC will retry: %w", err)
+		}
+		return res, fmt.Errorf("rotate-on-upload: transient failure, FC will retry: %w", err)
+	}
+	return res, nil
+}
+
+// statusRank orders statuses by how much they matter when one payload
+// carries several records.
+var statusRank = map[rotation.Status]int{
+	rotation.StatusIgnored: 0, rotation.StatusDryRun: 1, rotation.StatusUnchanged: 2,
+	rotation.StatusWaiting: 3, rotation.StatusRotated: 4, rotation.StatusRejected: 5,
+}
+
+// merge combines the results of several records (one record: returned as is).
+func merge(results []rotation.Result) rotation.Result {
+	if len(results) == 1 {
+		return results[0]
+	}
+	out := rotation.Result{Status: rotation.StatusIgnored, Targets: []rotation.TargetResult{}, Deleted: []rotation.DeletedCertificate{}, Errors: []string{}}
+	for _, r := range results {
+		if statusRank[r.Status] >= statusRank[out.Status] {
+			out.Status, out.Reason = r.Status, r.Reason
+		}
+		if out.Name == "" && r.Name != "" {
+			out.Name, out.Fingerprint, out.SHA256, out.NotAfter, out.Domains = r.Name, r.Fingerprint, r.SHA256, r.NotAfter, r.Domains
+		}
+		for reg, rr := range r.Regions {
+			if out.Regions == nil {
+				out.Regions = map[string]rotation.RegionResult{}
+			}
+			out.Regions[reg] = rr
+		}
+		out.Targets = append(out.Targets, r.Targets...)
+		out.Deleted = append(out.Deleted, r.Deleted...)
+		out.Errors = append(out.Errors, r.Errors...)
+	}
+	return out
+}
+
+// log writes the invocation's one line.
+func (h *Handler) log(ctx context.Context, items []work, res rotation.Result, err error, took time.Duration) {
+	logger := h.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	targets, switched, rolledBack, deleted, errs := res.Counts()
+	attrs := []slog.Attr{
+		slog.String("status", string(res.Status)),
+		slog.String("name", res.Name),
+		slog.String("fingerprint", res.Fingerprint),
+		slog.Int("targets", targets),
+		slog.Int("switched", switched),
+		slog.Int("rolled_back", rolledBack),
+		slog.Int("deleted", deleted),
+		slog.Int("errors", errs),
+		slog.Int64("duration_ms", took.Milliseconds()),
+	}
+	if res.Reason != "" {
+		attrs = append(attrs, slog.String("reason", res.Reason))
+	}
+	level := slog.LevelInfo
+	if len(items) > 0 {
+		it := items[0]
+		if it.event != "" {
+			attrs = append(attrs, slog.String("event", it.event))
+		}
+		if it.req.Bucket != "" {
+			attrs = append(attrs, slog.String("bucket", it.req.Bucket))
+		}
+		if it.req.Key != "" {
+			attrs = append(attrs, slog.String("key", it.req.Key))
+		}
+		if it.refused {
+			attrs = append(attrs, slog.Bool("refused", true))
+			level = slog.LevelWarn
+		}
+	}
+	if res.Status == rotation.StatusRejected || rolledBack > 0 {
+		level = slog.LevelWarn
+	}
+	if err != nil {
+		level = slog.LevelError
+		attrs = append(attrs, slog.String("error", err.Error()))
+	}
+	logger.LogAttrs(ctx, level, "rotate-on-upload", attrs...)
+}

@@ -1,0 +1,688 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aliyun/fc-runtime-go-sdk/fccontext"
+
+	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/faults"
+	ossemu "github.com/slb-cert-rotator/slb-cert-rotator/emulator/oss"
+	slbemu "github.com/slb-cert-rotator/slb-cert-rotator/emulator/slb"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/aliyun"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/certs/certstest"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/config"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/fclog"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/tlsprobe"
+)
+
+const (
+	bucket = "slb-cert-drop" // the bucket of the sample events in events/
+	zjk    = "cn-zhangjiakou"
+	hz     = "cn-hangzhou"
+)
+
+var testCA = certstest.NewCA(nil, "Handler Test CA")
+
+var (
+	addrMu   sync.Mutex
+	addrNext int
+)
+
+// nextAddressBase gives every local cloud its own loopback range, so that
+// frontends never collide with another test (or another package's tests
+// running at the same time) on 127.0.0.2:443.
+func nextAddressBase() net.IP {
+	addrMu.Lock()
+	defer addrMu.Unlock()
+	addrNext++
+	return net.IPv4(127, byte(100+os.Getpid()%100), byte(addrNext%250), 2)
+}
+
+// cloud is the local cloud for one test: the SLB and OSS emulators served
+// over loopback HTTP, and a Handler pointed at them.
+type cloud struct {
+	t    *testing.T
+	slb  *slbemu.Server
+	oss  *ossemu.Server
+	inj  *faults.Injector
+	h    *Handler
+	logs *syncBuffer
+	sts  slbemu.Account
+	// results collects every result returned, for the secret scan.
+	mu      sync.Mutex
+	results []string
+	pairs   []certstest.Pair
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func newCloud(t *testing.T, regions ...string) *cloud {
+	t.Helper()
+	if len(regions) == 0 {
+		regions = []string{zjk}
+	}
+	inj := faults.New(42)
+	s, err := slbemu.New(slbemu.Options{Faults: inj, AddressBase: nextAddressBase()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	slbHTTP := httptest.NewServer(s)
+	t.Cleanup(slbHTTP.Close)
+
+	accounts := slbemu.DefaultAccounts()
+	var ossAccounts []ossemu.Account
+	for _, a := range accounts {
+		ossAccounts = append(ossAccounts, ossemu.Account{AccessKeyID: a.AccessKeyID, AccessKeySecret: a.AccessKeySecret, SecurityToken: a.SecurityToken})
+	}
+	o := ossemu.New(ossemu.Options{Accounts: ossAccounts})
+	t.Cleanup(o.Close)
+	ossHTTP := httptest.NewServer(o)
+	t.Cleanup(ossHTTP.Close)
+	o.CreateBucket(bucket, zjk)
+
+	c := &cloud{t: t, slb: s, oss: o, inj: inj, logs: &syncBuffer{}, sts: accounts[1]}
+	c.h = &Handler{
+		Config: config.Config{
+			CertBucket: bucket, CertPrefix: "certs/", Regions: regions, FunctionRegion: zjk,
+			MinValidDays: 7, KeepSuperseded: 1, ProbeTimeout: 2 * time.Second, Concurrency: 5,
+			SLBEndpoint: slbHTTP.URL, OSSEndpoint: ossHTTP.URL, OSSRegion: zjk, OSSSignature: "v4",
+		},
+		Getenv: func(string) string { return "" },
+		Logger: fclog.New(c.logs, slog.LevelDebug),
+	}
+	t.Cleanup(c.scanSecrets)
+	return c
+}
+
+// ctx is an invocation context carrying the STS triple, as FC passes it.
+func (c *cloud) ctx(requestID string) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	c.t.Cleanup(cancel)
+	return fccontext.NewContext(ctx, &fccontext.FcContext{
+		RequestID: requestID, Region: zjk,
+		Credentials: fccontext.Credentials{AccessKeyId: c.sts.AccessKeyID, AccessKeySecret: c.sts.AccessKeySecret, SecurityToken: c.sts.SecurityToken},
+	})
+}
+
+func (c *cloud) issue(domains ...string) certstest.Pair {
+	c.t.Helper()
+	p := testCA.Issue(c.t, certstest.Options{Domains: domains, Chain: true, PKCS8: true})
+	c.mu.Lock()
+	c.pairs = append(c.pairs, p)
+	c.mu.Unlock()
+	return p
+}
+
+func (c *cloud) put(key string, data []byte) {
+	c.t.Helper()
+	if err := c.oss.PutObject(bucket, key, data); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+func (c *cloud) putPair(name string, p certstest.Pair) {
+	c.put("certs/"+name+"/fullchain.pem", p.CertPEM)
+	c.put("certs/"+name+"/privkey.pem", p.KeyPEM)
+}
+
+// seedCert uploads p as an existing (user) certificate and returns its id.
+func (c *cloud) seedCert(region, name string, p certstest.Pair, tags map[string]string) string {
+	c.t.Helper()
+	key := p.KeyPEM
+	if b, err := certstest.EncodeKey(p.Key, false); err == nil {
+		key = b
+	}
+	id, err := c.slb.SeedServerCertificate(region, name, string(p.CertPEM), string(key), tags)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return id
+}
+
+// seedListener makes a load balancer with a running HTTPS listener on port
+// serving certID and returns the load balancer's id.
+func (c *cloud) seedLB(region string) string {
+	c.t.Helper()
+	id, err := c.slb.SeedLoadBalancer(region, "lb-"+region)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return id
+}
+
+func (c *cloud) seedListener(region, lbID string, port int, certID string) {
+	c.t.Helper()
+	if err := c.slb.SeedHTTPSListener(region, lbID, port, certID, true); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+func (c *cloud) lbState(region, lbID string) slbemu.LoadBalancerState {
+	for _, lb := range c.slb.Dump().Regions[region].LoadBalancers {
+		if lb.ID == lbID {
+			return lb
+		}
+	}
+	c.t.Fatalf("no load balancer %s", lbID)
+	return slbemu.LoadBalancerState{}
+}
+
+func (c *cloud) listenerCert(region, lbID string, port int) string {
+	for _, l := range c.lbState(region, lbID).Listeners {
+		if l.Port == port {
+			return l.ServerCertificateID
+		}
+	}
+	return ""
+}
+
+// served handshakes the listener and returns the served fingerprint.
+func (c *cloud) served(region, lbID string, port int, sni string) string {
+	c.t.Helper()
+	r := tlsprobe.Probe(context.Background(), c.lbState(region, lbID).Address, port, sni, 2*time.Second)
+	if !r.Reachable {
+		c.t.Fatalf("listener %s:%d unreachable: %s", lbID, port, r.Err)
+	}
+	return r.FingerprintSHA1
+}
+
+func (c *cloud) count(action string) int {
+	n := 0
+	for _, r := range c.slb.Requests() {
+		if r.Action == action && r.Status == 200 {
+			n++
+		}
+	}
+	return n
+}
+
+// event builds an OSS trigger payload for key.
+func event(name, bkt, key string) []byte {
+	b, _ := json.Marshal(map[string]any{"events": []any{map[string]any{
+		"eventName": name, "eventSource": "acs:oss", "eventTime": "2026-11-28T02:14:07.000Z", "eventVersion": "1.0",
+		"oss": map[string]any{
+			"bucket": map[string]any{"arn": "acs:oss:cn-zhangjiakou:1234567890123456:" + bkt, "name": bkt, "ownerIdentity": "1234567890123456"},
+			"object": map[string]any{"key": key, "size": 100, "deltaSize": 100, "eTag": "ABC"},
+		},
+		"region": zjk,
+	}}})
+	return b
+}
+
+func (c *cloud) invoke(payload []byte) (rotation.Result, error) {
+	c.t.Helper()
+	res, err := c.h.Handle(c.ctx(fmt.Sprintf("req-%d", time.Now().UnixNano())), payload)
+	b, _ := json.Marshal(res)
+	c.mu.Lock()
+	c.results = append(c.results, string(b))
+	if err != nil {
+		c.results = append(c.results, err.Error())
+	}
+	c.mu.Unlock()
+	return res, err
+}
+
+func (c *cloud) rotate(key string) rotation.Result {
+	c.t.Helper()
+	res, err := c.invoke(event("ObjectCreated:PutObject", bucket, key))
+	if err != nil {
+		c.t.Fatalf("Handle(%s): %v\nlogs:\n%s", key, err, c.logs.String())
+	}
+	return res
+}
+
+// scanSecrets fails when a log line, result or error carries private key
+// material, the access key secret or the security token.
+func (c *cloud) scanSecrets() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	text := c.logs.String() + "\n" + strings.Join(c.results, "\n")
+	forbidden := []string{"PRIVATE KEY", c.sts.AccessKeySecret, c.sts.SecurityToken}
+	for _, a := range slbemu.DefaultAccounts() {
+		forbidden = append(forbidden, a.AccessKeySecret)
+	}
+	for _, p := range c.pairs {
+		lines := strings.Split(string(p.KeyPEM), "\n")
+		if len(lines) > 2 {
+			forbidden = append(forbidden, lines[1], lines[len(lines)/2]) // base64 of the key
+		}
+	}
+	for _, f := range forbidden {
+		if f != "" && strings.Contains(text, f) {
+			c.t.Errorf("secret material %q found in logs or results", f[:min(len(f), 12)])
+		}
+	}
+}
+
+// logLines returns the JSON log records.
+func (c *cloud) logLines() []map[string]any {
+	var out []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(c.logs.String()), "\n") {
+		if line == "" {
+			continue
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			c.t.Fatalf("log line is not JSON: %q", line)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func TestHandlerHappyPathAndDuplicateEvent(t *testing.T) {
+	c := newCloud(t)
+	old := c.issue("www.example.com")
+	oldID := c.seedCert(zjk, "www-old", old, nil)
+	lb := c.seedLB(zjk)
+	c.seedListener(zjk, lb, 443, oldID)
+	if got := c.served(zjk, lb, 443, "www.example.com"); got != old.FingerprintSHA1 {
+		t.Fatalf("before: served %s", got)
+	}
+	p := c.issue("www.example.com")
+	c.putPair("www", p)
+
+	res := c.rotate("certs/www/privkey.pem")
+	if res.Status != rotation.StatusRotated || res.Fingerprint != p.FingerprintSHA1 {
+		t.Fatalf("status %s fp %s reason %q errors %v", res.Status, res.Fingerprint, res.Reason, res.Errors)
+	}
+	if len(res.Targets) != 1 || res.Targets[0].Verified != rotation.VerifiedTLS || res.Targets[0].From != oldID {
+		t.Errorf("targets %+v", res.Targets)
+	}
+	if got := c.served(zjk, lb, 443, "www.example.com"); got != p.FingerprintSHA1 {
+		t.Errorf("after: served %s; want %s", got, p.FingerprintSHA1)
+	}
+	newID := c.listenerCert(zjk, lb, 443)
+	if newID != res.Regions[zjk].ServerCertificateID {
+		t.Errorf("listener on %s; result says %s", newID, res.Regions[zjk].ServerCertificateID)
+	}
+	for _, cert := range c.slb.Dump().Regions[zjk].Certificates {
+		if cert.ID == newID && (!cert.Ours() || !strings.HasPrefix(cert.Name, "www-")) {
+			t.Errorf("uploaded certificate not marked as ours: %+v", cert)
+		}
+	}
+
+	// The other half's event, and FC delivering it twice: same end state.
+	for i := 0; i < 2; i++ {
+		again := c.rotate("certs/www/fullchain.pem")
+		if again.Status != rotation.StatusUnchanged || again.Regions[zjk].ServerCertificateID != newID || !again.Regions[zjk].Reused {
+			t.Errorf("repeat %d: status %s regions %+v", i, again.Status, again.Regions)
+		}
+	}
+	if n := c.count("UploadServerCertificate"); n != 1 {
+		t.Errorf("%d uploads; want 1", n)
+	}
+	// One log line per invocation, with the request id and the outcome.
+	lines := c.logLines()
+	if len(lines) != 3 {
+		t.Fatalf("%d log lines; want 3:\n%s", len(lines), c.logs.String())
+	}
+	if lines[0]["status"] != "rotated" || lines[0]["fingerprint"] != p.FingerprintSHA1 || lines[0]["request_id"] == nil || lines[0]["switched"] != float64(1) {
+		t.Errorf("log line %v", lines[0])
+	}
+}
+
+func TestHandlerScenarios(t *testing.T) {
+	tests := []struct {
+		name    string
+		regions []string
+		run     func(t *testing.T, c *cloud)
+	}{
+		{name: "reuse existing certificate", run: func(t *testing.T, c *cloud) {
+			lb := c.seedLB(zjk)
+			c.seedListener(zjk, lb, 443, c.seedCert(zjk, "old", c.issue("www.example.com"), nil))
+			p := c.issue("www.example.com")
+			reuse := c.seedCert(zjk, "uploaded-by-hand", p, nil)
+			c.putPair("www", p)
+			res := c.rotate("certs/www/fullchain.pem")
+			if res.Status != rotation.StatusRotated || !res.Regions[zjk].Reused || res.Regions[zjk].ServerCertificateID != reuse || c.count("UploadServerCertificate") != 0 {
+				t.Errorf("status %s regions %+v uploads %d", res.Status, res.Regions, c.count("UploadServerCertificate"))
+			}
+			if got := c.served(zjk, lb, 443, "www.example.com"); got != p.FingerprintSHA1 {
+				t.Errorf("served %s", got)
+			}
+		}},
+		{name: "SNI extension", run: func(t *testing.T, c *cloud) {
+			lb := c.seedLB(zjk)
+			www := c.issue("www.example.com")
+			c.seedListener(zjk, lb, 443, c.seedCert(zjk, "www", www, nil))
+			oldAPI := c.seedCert(zjk, "api", c.issue("api.example.com"), nil)
+			extID, err := c.slb.SeedDomainExtension(zjk, lb, 443, "api.example.com", oldAPI)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := c.issue("api.example.com")
+			c.putPair("api", p)
+			res := c.rotate("certs/api/fullchain.pem")
+			if res.Status != rotation.StatusRotated || len(res.Targets) != 1 || res.Targets[0].Domain != "api.example.com" || res.Targets[0].Verified != rotation.VerifiedTLS {
+				t.Fatalf("status %s targets %+v errors %v", res.Status, res.Targets, res.Errors)
+			}
+			if got := c.served(zjk, lb, 443, "api.example.com"); got != p.FingerprintSHA1 {
+				t.Errorf("SNI api.example.com served %s", got)
+			}
+			if got := c.served(zjk, lb, 443, "www.example.com"); got != www.FingerprintSHA1 {
+				t.Errorf("default certificate changed: %s", got)
+			}
+			_ = extID
+		}},
+		{name: "wildcard edge cases", run: func(t *testing.T, c *cloud) {
+			lb := c.seedLB(zjk)
+			c.seedListener(zjk, lb, 443, c.seedCert(zjk, "a", c.issue("a.example.com"), nil))
+			apex := c.seedCert(zjk, "apex", c.issue("example.com"), nil)
+			deep := c.seedCert(zjk, "deep", c.issue("a.b.example.com"), nil)
+			c.seedListener(zjk, lb, 8443, apex)
+			c.seedListener(zjk, lb, 9443, deep)
+			p := c.issue("*.example.com")
+			c.putPair("wild", p)
+			res := c.rotate("certs/wild/privkey.pem")
+			if res.Status != rotation.StatusRotated || len(res.Targets) != 1 || res.Targets[0].ListenerPort != 443 || res.Targets[0].Verified != rotation.VerifiedTLS {
+				t.Fatalf("status %s targets %+v errors %v", res.Status, res.Targets, res.Errors)
+			}
+			if c.listenerCert(zjk, lb, 8443) != apex || c.listenerCert(zjk, lb, 9443) != deep {
+				t.Errorf("apex or deeper name touched")
+			}
+		}},
+		{name: "two regions", regions: []string{zjk, hz}, run: func(t *testing.T, c *cloud) {
+			old := c.issue("www.example.com")
+			a, b := c.seedLB(zjk), c.seedLB(hz)
+			c.seedListener(zjk, a, 443, c.seedCert(zjk, "old", old, nil))
+			c.seedListener(hz, b, 443, c.seedCert(hz, "old", old, nil))
+			p := c.issue("www.example.com")
+			c.putPair("www", p)
+			res := c.rotate("certs/www/fullchain.pem")
+			if res.Status != rotation.StatusRotated || len(res.Regions) != 2 || c.count("UploadServerCertificate") != 2 {
+				t.Fatalf("status %s regions %+v uploads %d", res.Status, res.Regions, c.count("UploadServerCertificate"))
+			}
+			if c.served(zjk, a, 443, "www.example.com") != p.FingerprintSHA1 || c.served(hz, b, 443, "www.example.com") != p.FingerprintSHA1 {
+				t.Errorf("not served in both regions")
+			}
+			for _, r := range c.slb.Requests() {
+				if r.Action == "UploadServerCertificate" && r.Region != zjk && r.Region != hz {
+					t.Errorf("upload in region %q", r.Region)
+				}
+			}
+		}},
+		{name: "explicit target missing", run: func(t *testing.T, c *cloud) {
+			lb := c.seedLB(zjk)
+			c.seedListener(zjk, lb, 443, c.seedCert(zjk, "old", c.issue("www.example.com"), nil))
+			c.putPair("www", c.issue("www.example.com"))
+			c.put("certs/www/deploy.yaml", []byte(fmt.Sprintf("targets:\n  - region: %s\n    loadBalancerId: %s\n    listenerPort: 8443\n", zjk, lb)))
+			res := c.rotate("certs/www/fullchain.pem")
+			want := fmt.Sprintf("%s/%s:8443", zjk, lb)
+			if res.Status != rotation.StatusRejected || !strings.Contains(res.Reason, want) {
+				t.Errorf("status %s reason %q; want rejected naming %s", res.Status, res.Reason, want)
+			}
+			if c.count("UploadServerCertificate")+c.count("SetLoadBalancerHTTPSListenerAttribute") != 0 {
+				t.Errorf("writes happened")
+			}
+		}},
+		{name: "throttling then success", run: func(t *testing.T, c *cloud) {
+			lb := c.seedLB(zjk)
+			c.seedListener(zjk, lb, 443, c.seedCert(zjk, "old", c.issue("www.example.com"), nil))
+			p := c.issue("www.example.com")
+			c.putPair("www", p)
+			// Every switch is throttled: the adapter's retries give up and
+			// the invocation fails so that FC retries it.
+			c.inj.Set(faults.Rule{Action: "SetLoadBalancerHTTPSListenerAttribute", ThrottleRate: 1})
+			c.h.NewDeps = fastRetryDeps(c.h)
+			if _, err := c.invoke(event("ObjectCreated:PutObject", bucket, "certs/www/fullchain.pem")); err == nil {
+				t.Fatal("persistent throttling: want an error for FC to retry")
+			}
+			// Throttling half of the time: retried inside the invocation.
+			c.inj.Set(faults.Rule{Action: "SetLoadBalancerHTTPSListenerAttribute", ThrottleRate: 0.5})
+			c.inj.Set(faults.Rule{Action: "DescribeServerCertificates", ThrottleRate: 0.5})
+			res := c.rotate("certs/www/fullchain.pem")
+			if res.Status != rotation.StatusRotated || c.count("UploadServerCertificate") != 1 {
+				t.Errorf("status %s uploads %d errors %v", res.Status, c.count("UploadServerCertificate"), res.Errors)
+			}
+			throttled := 0
+			for _, r := range c.slb.Requests() {
+				if r.Code == "Throttling" || strings.Contains(r.Code, "Throttling") {
+					throttled++
+				}
+			}
+			if throttled == 0 {
+				t.Errorf("no throttled request in the log")
+			}
+			if c.served(zjk, lb, 443, "www.example.com") != p.FingerprintSHA1 {
+				t.Errorf("not served after retries")
+			}
+		}},
+		{name: "rollback when the frontend serves the wrong certificate", run: func(t *testing.T, c *cloud) {
+			old := c.issue("www.example.com")
+			oldID := c.seedCert(zjk, "old", old, nil)
+			lb := c.seedLB(zjk)
+			c.seedListener(zjk, lb, 443, oldID)
+			c.slb.SetStaleFrontend(lb, 443, true)
+			c.putPair("www", c.issue("www.example.com"))
+			res := c.rotate("certs/www/fullchain.pem")
+			if len(res.Targets) != 1 || !res.Targets[0].RolledBack || res.Status == rotation.StatusRotated {
+				t.Fatalf("status %s targets %+v", res.Status, res.Targets)
+			}
+			if got := c.listenerCert(zjk, lb, 443); got != oldID {
+				t.Errorf("listener on %s; want rolled back to %s", got, oldID)
+			}
+			if got := c.count("SetLoadBalancerHTTPSListenerAttribute"); got != 2 {
+				t.Errorf("%d switches; want 2 (switch and roll back)", got)
+			}
+		}},
+		{name: "cleanup keeps foreign certificates", run: func(t *testing.T, c *cloud) {
+			c.h.Config.KeepSuperseded = 0
+			lb := c.seedLB(zjk)
+			ours := map[string]string{clb.OwnerTagKey: clb.OwnerTagValue}
+			prev := c.issue("www.example.com")
+			prevID := c.seedCert(zjk, "www-20260101-0a0b0c0d", prev, ours)
+			foreign := c.seedCert(zjk, "www-by-hand", c.issue("www.example.com"), nil)
+			lookalike := c.seedCert(zjk, "www-20250101-01020304", c.issue("www.example.com"), map[string]string{"team": "web"})
+			c.seedListener(zjk, lb, 443, prevID)
+			c.putPair("www", c.issue("www.example.com"))
+			res := c.rotate("certs/www/fullchain.pem")
+			if res.Status != rotation.StatusRotated || len(res.Deleted) != 1 || res.Deleted[0].ServerCertificateID != prevID {
+				t.Fatalf("status %s deleted %+v errors %v", res.Status, res.Deleted, res.Errors)
+			}
+			left := map[string]bool{}
+			for _, cert := range c.slb.Dump().Regions[zjk].Certificates {
+				left[cert.ID] = true
+			}
+			if !left[foreign] || !left[lookalike] || left[prevID] {
+				t.Errorf("certificates left %v", left)
+			}
+		}},
+		{name: "keys with spaces and non-ASCII", run: func(t *testing.T, c *cloud) {
+			lb := c.seedLB(zjk)
+			c.seedListener(zjk, lb, 443, c.seedCert(zjk, "old", c.issue("shop.example.com"), nil))
+			p := c.issue("shop.example.com")
+			c.putPair("shop ünïcode 证书", p)
+			payload, err := os.ReadFile("../../events/oss-unicode-key.json")
+			if err != nil {
+				payload = event("ObjectCreated:PutObject", bucket, "certs/shop ünïcode 证书/fullchain.pem")
+			}
+			res, err := c.invoke(payload)
+			if err != nil || res.Status != rotation.StatusRotated || res.Name != "shop ünïcode 证书" {
+				t.Fatalf("status %s name %q err %v reason %q", res.Status, res.Name, err, res.Reason)
+			}
+			if c.served(zjk, lb, 443, "shop.example.com") != p.FingerprintSHA1 {
+				t.Errorf("not served")
+			}
+		}},
+		{name: "bundle layout", run: func(t *testing.T, c *cloud) {
+			lb := c.seedLB(zjk)
+			c.seedListener(zjk, lb, 443, c.seedCert(zjk, "old", c.issue("www.example.com"), nil))
+			p := c.issue("www.example.com")
+			c.put("certs/www.pem", p.Bundle())
+			res := c.rotate("certs/www.pem")
+			if res.Status != rotation.StatusRotated || c.served(zjk, lb, 443, "www.example.com") != p.FingerprintSHA1 {
+				t.Errorf("status %s reason %q", res.Status, res.Reason)
+			}
+		}},
+		{name: "dry run invoke", run: func(t *testing.T, c *cloud) {
+			lb := c.seedLB(zjk)
+			oldID := c.seedCert(zjk, "old", c.issue("www.example.com"), nil)
+			c.seedListener(zjk, lb, 443, oldID)
+			c.putPair("www", c.issue("www.example.com"))
+			res, err := c.invoke([]byte(`{"name":"www","dryRun":true}`))
+			if err != nil || res.Status != rotation.StatusDryRun || len(res.Targets) != 1 || res.Targets[0].From != oldID {
+				t.Fatalf("status %s targets %+v err %v", res.Status, res.Targets, err)
+			}
+			if c.count("UploadServerCertificate")+c.count("SetLoadBalancerHTTPSListenerAttribute") != 0 || c.listenerCert(zjk, lb, 443) != oldID {
+				t.Errorf("dry run wrote")
+			}
+		}},
+		{name: "waiting for the other half", run: func(t *testing.T, c *cloud) {
+			c.put("certs/www/fullchain.pem", c.issue("www.example.com").CertPEM)
+			res := c.rotate("certs/www/fullchain.pem")
+			if res.Status != rotation.StatusWaiting {
+				t.Errorf("status %s reason %q", res.Status, res.Reason)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newCloud(t, tt.regions...)
+			tt.run(t, c)
+		})
+	}
+}
+
+// fastRetryDeps builds the adapters with short, deterministic backoff so
+// that retry tests stay fast.
+func fastRetryDeps(h *Handler) func(ctx context.Context, creds aliyun.Credentials, ossRegion string) (Deps, error) {
+	return func(ctx context.Context, creds aliyun.Credentials, ossRegion string) (Deps, error) {
+		d, err := h.DefaultDeps(ctx, creds, ossRegion)
+		if err != nil {
+			return d, err
+		}
+		d.SLB = aliyun.NewSLB(creds, aliyun.SLBOptions{Endpoint: h.Config.SLBEndpoint,
+			Retry: aliyun.RetryPolicy{MaxAttempts: 10, BaseDelay: 5 * time.Millisecond, MaxDelay: 20 * time.Millisecond, Seed: 7}})
+		return d, nil
+	}
+}
+
+func TestHandlerBothHalvesConcurrently(t *testing.T) {
+	c := newCloud(t)
+	lb := c.seedLB(zjk)
+	c.seedListener(zjk, lb, 443, c.seedCert(zjk, "old", c.issue("www.example.com"), nil))
+	p := c.issue("www.example.com")
+	c.putPair("www", p)
+	keys := []string{"certs/www/fullchain.pem", "certs/www/privkey.pem", "certs/www/privkey.pem", "certs/www/fullchain.pem"}
+	var wg sync.WaitGroup
+	errs := make([]error, len(keys))
+	for i, k := range keys {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = c.invoke(event("ObjectCreated:PutObject", bucket, k))
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := c.count("UploadServerCertificate"); n != 1 {
+		t.Errorf("%d uploads; want exactly 1", n)
+	}
+	n := 0
+	for _, cert := range c.slb.Dump().Regions[zjk].Certificates {
+		if cert.Fingerprint == p.FingerprintSHA1 {
+			n++
+		}
+	}
+	if n != 1 || c.served(zjk, lb, 443, "www.example.com") != p.FingerprintSHA1 {
+		t.Errorf("%d certificates with the fingerprint", n)
+	}
+}
+
+func TestHandlerEventsNotRead(t *testing.T) {
+	tests := []struct {
+		name    string
+		payload []byte
+		status  rotation.Status
+		reason  string
+	}{
+		{"other bucket", event("ObjectCreated:PutObject", "someone-else", "certs/www/fullchain.pem"), rotation.StatusIgnored, "outside CERT_BUCKET"},
+		{"other prefix", event("ObjectCreated:PutObject", bucket, "incoming/www/fullchain.pem"), rotation.StatusIgnored, "outside CERT_BUCKET"},
+		{"delete event", event("ObjectRemoved:DeleteObject", bucket, "certs/www/fullchain.pem"), rotation.StatusIgnored, "not handled"},
+		{"upload part", event("ObjectCreated:UploadPart", bucket, "certs/www/fullchain.pem"), rotation.StatusIgnored, "not handled"},
+		{"unrelated file", event("ObjectCreated:PutObject", bucket, "certs/www/chain.pem"), rotation.StatusIgnored, "not a file"},
+		{"empty payload", nil, rotation.StatusRejected, "empty payload"},
+		{"null", []byte("null"), rotation.StatusRejected, "empty payload"},
+		{"not JSON", []byte("{"), rotation.StatusRejected, "not a JSON object"},
+		{"no records", []byte(`{"events":[]}`), rotation.StatusRejected, "without records"},
+		{"null record", []byte(`{"events":[null]}`), rotation.StatusRejected, "events[0]"},
+		{"no event name", []byte(`{"events":[{"oss":{}}]}`), rotation.StatusRejected, "eventName"},
+		{"no oss", []byte(`{"events":[{"eventName":"ObjectCreated:PutObject"}]}`), rotation.StatusRejected, "events[0].oss is missing"},
+		{"no bucket", []byte(`{"events":[{"eventName":"ObjectCreated:PutObject","oss":{"object":{"key":"certs/a.pem"}}}]}`), rotation.StatusRejected, "oss.bucket.name"},
+		{"no key", []byte(`{"events":[{"eventName":"ObjectCreated:PutObject","oss":{"bucket":{"name":"slb-cert-drop"},"object":{}}}]}`), rotation.StatusRejected, "oss.object.key"},
+		{"invoke without name", []byte(`{"dryRun":true}`), rotation.StatusRejected, "without a name"},
+		{"invoke with unknown field", []byte(`{"name":"www","dry":true}`), rotation.StatusRejected, "unknown field"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newCloud(t)
+			res, err := c.invoke(tt.payload)
+			if err != nil {
+				t.Fatalf("err %v", err)
+			}
+			if res.Status != tt.status || !strings.Contains(res.Reason, tt.reason) {
+				t.Errorf("status %s reason %q; want %s with %q", res.Status, res.Reason, tt.status, tt.reason)
+			}
+			for _, r := range c.oss.Requests() {
+				t.Errorf("OSS was called: %+v", r)
+			}
+			if n := len(c.slb.Requests()); n != 0 {
+				t.Errorf("%d SLB requests", n)
+			}
+			if lines := c.logLines(); len(lines) != 1 {
+				t.Errorf("%d log lines; want 1", len(lines))
+			}
+		})
+	}
+}
+
+func TestHandlerSampleEvents(t *testing.T) {
+	for _, f := range []string{"oss-fullchain.json", "oss-privkey.json", "oss-bundle.json", "oss-multipart.json"} {
+		t.Run(f, func(t *testing.T) {
+			payload, err := os.ReadFile("../../events/" + f)
+			if err != nil {
+				t.Skipf("sample event missing: %v", err)
+			}
+			c := newCloud(t)
+			// No pair stored: a complete-upload event of the pair is read and waits.
+			res, err := c.invoke(payload)
+			if err != nil || res.Status != rotation.StatusWaiting {
+				t.Errorf("status %s reason %q err %v", res.Status, res.Reason, err)
+			}
+		})
+	}
+}

@@ -1,0 +1,26 @@
+// Command rotate-on-upload is the OSS-triggered Function Compute function
+// that rotates a Classic Load Balancer certificate when its PEM pair lands
+// in the certificate bucket. main only wires; see handler.go.
+package main
+
+import (
+	"log/slog"
+	"os"
+
+	"github.com/aliyun/fc-runtime-go-sdk/fc"
+
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/config"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/fclog"
+)
+
+func main() {
+	logger := fclog.New(os.Stdout, fclog.ParseLevel(os.Getenv(config.EnvLogLevel)))
+	cfg, err := config.Load(os.Getenv)
+	if err != nil {
+		logger.Error("rotate-on-upload: configuration", slog.String("error", err.Error()))
+		os.Exit(1)
+	}
+	logger = fclog.New(os.Stdout, cfg.LogLevel)
+	h := &Handler{Config: cfg, Getenv: os.Getenv, Logger: logger}
+	fc.Start(h.Handle)
+}
