@@ -3,7 +3,6 @@ package deploytest
 import (
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 )
@@ -37,23 +36,10 @@ func TestSYAMLProjectChecks(t *testing.T) {
 		}
 	}
 	dirs := functionDirs(t, root)
-	// Until every function folder has landed, a resource's own folder is
-	// required only once it exists (the folder -> resource direction is always
-	// strict).
-	for name := range f.Resources {
-		if !slices.Contains(dirs, name) && pendingFunctions[name] {
-			t.Logf("functions/%s not landed yet: resource/folder correspondence for it NOT checked", name)
-			dirs = append(dirs, name)
-		}
-	}
 	for _, problem := range checkSFile(f, dirs) {
 		t.Error(problem)
 	}
 }
-
-// pendingFunctions are resources whose function folder may still be missing
-// while the team builds them in parallel; empty once all have landed.
-var pendingFunctions = map[string]bool{"rotate-on-upload": true, "expiry-check": true, "provision": true}
 
 // TestChecksCatchMistakes proves the checks above can fail: a deliberately
 // broken s.yaml must produce each expected complaint.
