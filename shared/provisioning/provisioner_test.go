@@ -491,3 +491,20 @@ func TestPairRedacted(t *testing.T) {
 		}
 	}
 }
+
+func TestImmutableDifferencesAreWarnedNotChanged(t *testing.T) {
+	e := newEnv(t)
+	first := e.apply(t, seed(t))
+	d := seed(t)
+	d.LoadBalancer.Spec = "slb.s2.small"
+	d.LoadBalancer.SlaveZoneID = "cn-zhangjiakou-c"
+	e.slb.resetLog()
+	res := e.apply(t, d)
+	if res.Status != StatusUnchanged || len(e.slb.writeLog()) != 0 {
+		t.Fatalf("status %s, writes %v", res.Status, e.slb.writeLog())
+	}
+	if len(res.Warnings) != 2 || !strings.Contains(res.Warnings[0], "loadBalancer.spec is slb.s1.small on "+first.LoadBalancerID+", payload says slb.s2.small") ||
+		!strings.Contains(res.Warnings[1], "loadBalancer.slaveZoneId") {
+		t.Errorf("warnings = %v", res.Warnings)
+	}
+}
