@@ -1,0 +1,120 @@
+package expiry_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	emuoss "github.com/slb-cert-rotator/slb-cert-rotator/emulator/oss"
+	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/slb"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/aliyun"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/expiry"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/notify"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation"
+)
+
+type messages struct {
+	mu   sync.Mutex
+	msgs []notify.Message
+}
+
+func (m *messages) Notify(_ context.Context, msg notify.Message) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.msgs = append(m.msgs, msg)
+	return nil
+}
+
+// TestLocalCloudAutoRotation runs the sweep with the real rotation against
+// the local SLB and OSS: the expiring listener is switched to the newer
+// pair found in the bucket, verified by a handshake, and the report lands
+// in the bucket.
+func TestLocalCloudAutoRotation(t *testing.T) {
+	const region, bucket = "cn-hangzhou", "certs-bucket"
+	ctx := context.Background()
+	now := time.Now()
+	srv, adapter := localSLB(t, slb.Options{Regions: []string{region}})
+
+	acct := slb.DefaultAccounts()[0]
+	creds := aliyun.Credentials{AccessKeyID: acct.AccessKeyID, AccessKeySecret: acct.AccessKeySecret}
+	ossSrv := emuoss.New(emuoss.Options{Accounts: []emuoss.Account{{AccessKeyID: acct.AccessKeyID, AccessKeySecret: acct.AccessKeySecret}}})
+	hs := httptest.NewServer(ossSrv)
+	t.Cleanup(func() { hs.Close(); ossSrv.Close() })
+	ossSrv.CreateBucket(bucket, region)
+	store, err := aliyun.NewOSS(creds, aliyun.OSSOptions{Endpoint: hs.URL, Region: region, V4: true,
+		Retry: aliyun.RetryPolicy{BaseDelay: time.Millisecond, MaxDelay: 10 * time.Millisecond}})
+	must(t, err)
+
+	old := pair(t, now.Add(5*24*time.Hour), "www.example.com")
+	fresh := pair(t, now.Add(90*24*time.Hour), "www.example.com")
+	other := pair(t, now.Add(300*24*time.Hour), "other.example.com")
+	oldID, err := srv.SeedServerCertificate(region, "www-old", string(old.CertPEM), string(old.KeyPEM), nil)
+	must(t, err)
+	lb, err := srv.SeedLoadBalancer(region, "web")
+	must(t, err)
+	must(t, srv.SeedHTTPSListener(region, lb, 443, oldID, true))
+	must(t, ossSrv.PutObject(bucket, "certs/www/fullchain.pem", fresh.CertPEM))
+	must(t, ossSrv.PutObject(bucket, "certs/www/privkey.pem", fresh.KeyPEM))
+	must(t, ossSrv.PutObject(bucket, "certs/other/fullchain.pem", other.CertPEM))
+	must(t, ossSrv.PutObject(bucket, "certs/other/privkey.pem", other.KeyPEM))
+	must(t, ossSrv.PutObject(bucket, "certs/half/fullchain.pem", other.CertPEM))
+
+	objs := rotation.AdaptObjects(store, func(o aliyun.ObjectInfo) string { return o.Key })
+	rot := &rotation.Rotator{
+		Config:  rotation.Config{Bucket: bucket, Prefix: "certs/", Regions: []string{region}, MinValidDays: 7, Keep: 1, ProbeTimeout: 2 * time.Second},
+		Objects: objs,
+		SLB:     adapter,
+		Prober: rotation.ProbeFunc(func(ctx context.Context, a string, p int, sni string, to time.Duration) rotation.ProbeResult {
+			r := expiry.TLSProber.Probe(ctx, a, p, sni, to)
+			return rotation.ProbeResult{Reachable: r.Reachable, FingerprintSHA1: r.FingerprintSHA1, Err: r.Err}
+		}),
+	}
+	msgs := &messages{}
+	s := &expiry.Sweeper{
+		Inventory: adapter, Objects: store, Bucket: bucket,
+		Pairs:    expiry.BucketPairs{Objects: objs, Bucket: bucket, Prefix: "certs/", MinValidDays: 7},
+		Rotator:  expiry.PairRotator{Rotator: rot, Bucket: bucket},
+		Prober:   expiry.TLSProber,
+		Notifier: msgs,
+	}
+	req := expiry.Request{Regions: []string{region}, AutoRotate: true, Probe: true}
+	rep, err := s.Sweep(ctx, now, req)
+	must(t, err)
+	if len(rep.Errors) != 0 {
+		t.Fatalf("errors: %+v", rep.Errors)
+	}
+	if len(rep.Actions) != 1 || rep.Actions[0].Pair != "www" || rep.Actions[0].Status != "rotated" || rep.Actions[0].Replaces[0] != region+"/"+oldID {
+		t.Fatalf("actions = %+v", rep.Actions)
+	}
+	if rep.Counts.Critical != 1 || rep.Certificates[0].Replacement != "www" {
+		t.Errorf("the report must show the state found (critical) and the replacement: %+v", rep.Certificates)
+	}
+	lbs, err := adapter.ListLoadBalancers(ctx, region)
+	must(t, err)
+	served := expiry.TLSProber.Probe(ctx, lbs[0].Address, 443, "", 2*time.Second)
+	if served.FingerprintSHA1 != fresh.FingerprintSHA1 {
+		t.Errorf("after the sweep the listener serves %s, want the fresh pair %s (%s)", served.FingerprintSHA1, fresh.FingerprintSHA1, served.Err)
+	}
+	raw, ok := ossSrv.Object(bucket, rep.ReportKey)
+	if !ok {
+		t.Fatalf("report %s not in the bucket", rep.ReportKey)
+	}
+	var stored expiry.Report
+	must(t, json.Unmarshal(raw, &stored))
+	if len(stored.Actions) != 1 || stored.Counts != rep.Counts {
+		t.Errorf("stored report differs: %+v", stored)
+	}
+	if len(msgs.msgs) != 1 {
+		t.Errorf("notifications = %d, want 1", len(msgs.msgs))
+	}
+
+	// The next run finds the fresh certificate: nothing to do, nothing to say.
+	rep, err = s.Sweep(ctx, now.Add(time.Hour), req)
+	must(t, err)
+	if len(rep.Actions) != 0 || rep.Counts.OK != 1 || rep.Probes.Matched != 1 || len(msgs.msgs) != 1 {
+		t.Errorf("second run: actions %+v counts %+v probes %+v notifications %d", rep.Actions, rep.Counts, rep.Probes, len(msgs.msgs))
+	}
+}
