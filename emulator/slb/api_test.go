@@ -2,6 +2,7 @@ package slb
 
 import (
 	"encoding/json"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -13,7 +14,7 @@ import (
 // TestEveryActionThroughSDK drives each action once with the real SDK and
 // checks that the answers decode into the SDK's structs with the right data.
 func TestEveryActionThroughSDK(t *testing.T) {
-	e := newEnv(t, Options{NoFrontends: true})
+	e := newEnv(t, Options{NoFrontends: true, AddressBase: net.IPv4(127, 0, 0, 2)})
 	c := e.client(zjk)
 	testKeys(t)
 	a := issue(t, rsaKeyA, "www.example.com", "example.com")
@@ -278,5 +279,22 @@ func TestSetLoadBalancerName(t *testing.T) {
 	must(t, err)
 	if got := e.s.Dump().Regions[zjk].LoadBalancers[0].Name; got != "new-name" {
 		t.Fatalf("name %q", got)
+	}
+}
+
+func TestDefaultAddressPoolIsShared(t *testing.T) {
+	e1 := newEnv(t, Options{NoFrontends: true})
+	e2 := newEnv(t, Options{NoFrontends: true})
+	id1, err := e1.s.SeedLoadBalancer(zjk, "one")
+	must(t, err)
+	id2, err := e2.s.SeedLoadBalancer(zjk, "two")
+	must(t, err)
+	a1 := e1.s.Dump().Regions[zjk].LoadBalancers[0].Address
+	a2 := e2.s.Dump().Regions[zjk].LoadBalancers[0].Address
+	if a1 == a2 || !strings.HasPrefix(a1, "127.") || !strings.HasPrefix(a2, "127.") || id1 == "" || id2 == "" {
+		t.Fatalf("addresses %s and %s", a1, a2)
+	}
+	if _, err := New(Options{AddressBase: net.IPv4(10, 0, 0, 1)}); err == nil {
+		t.Fatal("non-loopback address base accepted")
 	}
 }

@@ -41,7 +41,7 @@ func (s *Server) newLoadBalancer(reg *region, lb clb.LoadBalancer, now time.Time
 	n := s.nextSeq()
 	lb.ID = fmt.Sprintf("lb-%s%013dlocal", regionCode(reg.id), n)
 	lb.Region = reg.id
-	lb.Address = s.allocAddress()
+	lb.Address = s.addrs.alloc()
 	lb.Status = "active"
 	if lb.Name == "" {
 		lb.Name = "auto_named_slb"
@@ -157,7 +157,7 @@ func (s *Server) removeLoadBalancer(c *call, lb *loadBalancer) {
 			break
 		}
 	}
-	delete(s.usedIPs, lb.Address)
+	s.addrs.release(lb.Address)
 }
 
 func lbJSON(lb *loadBalancer) obj {

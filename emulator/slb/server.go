@@ -48,8 +48,11 @@ type Options struct {
 	Faults *faults.Injector
 	// Now is the clock (timestamp checks, create times); default time.Now.
 	Now func() time.Time
-	// AddressBase is the first VIP handed out (default 127.0.0.2); later
-	// load balancers count up from it.
+	// AddressBase is the first VIP handed out; later load balancers count
+	// up from it. Default: 127.0.0.2 from a process-wide pool shared by
+	// every Server without a base (so emulators in one process never
+	// collide). Tests running in parallel processes should pass
+	// RandomAddressBase().
 	AddressBase net.IP
 	// NoFrontends: never open TLS listeners (huge benchmark inventories).
 	NoFrontends bool
@@ -107,8 +110,7 @@ type Server struct {
 	regions map[string]*region
 	lbs     map[string]*loadBalancer // by id, all regions
 	seq     int
-	nextIP  uint32
-	usedIPs map[string]bool
+	addrs   *addrPool
 	closed  bool
 
 	nonceMu sync.Mutex
@@ -138,13 +140,12 @@ func New(opts Options) (*Server, error) {
 	if opts.MaxRequestLog <= 0 {
 		opts.MaxRequestLog = 100000
 	}
-	base := opts.AddressBase
-	if base == nil {
-		base = net.IPv4(127, 0, 0, 2)
-	}
-	b4 := base.To4()
-	if b4 == nil || b4[0] != 127 {
-		return nil, fmt.Errorf("slb emulator: address base %v is not an IPv4 loopback address", base)
+	addrs := defaultPool
+	if base := opts.AddressBase; base != nil {
+		if b4 := base.To4(); b4 == nil || b4[0] != 127 {
+			return nil, fmt.Errorf("slb emulator: address base %v is not an IPv4 loopback address", base)
+		}
+		addrs = newAddrPool(base)
 	}
 	s := &Server{
 		opts:      opts,
@@ -154,9 +155,8 @@ func New(opts Options) (*Server, error) {
 		instances: map[string]ECSInstance{},
 		regions:   map[string]*region{},
 		lbs:       map[string]*loadBalancer{},
-		usedIPs:   map[string]bool{},
+		addrs:     addrs,
 		nonces:    map[string]time.Time{},
-		nextIP:    uint32(b4[0])<<24 | uint32(b4[1])<<16 | uint32(b4[2])<<8 | uint32(b4[3]),
 	}
 	if s.faults == nil {
 		s.faults = faults.New(1)
@@ -186,6 +186,11 @@ func (s *Server) Faults() *faults.Injector { return s.faults }
 // Close stops every frontend and backend stand-in. The API keeps answering.
 func (s *Server) Close() error {
 	s.mu.Lock()
+	if !s.closed {
+		for _, lb := range s.lbs {
+			s.addrs.release(lb.Address)
+		}
+	}
 	s.closed = true
 	s.mu.Unlock()
 	return s.front.closeAll()

@@ -3,10 +3,12 @@ package slb
 import (
 	"crypto/tls"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
@@ -115,21 +117,51 @@ func regionCode(r string) string {
 
 func (s *Server) nextSeq() int { s.seq++; return s.seq }
 
-// allocAddress hands out the next free loopback address.
-func (s *Server) allocAddress() string {
+// addrPool hands out loopback addresses. Servers without an AddressBase
+// share one process-wide pool, so two emulators in one test binary never
+// get the same address.
+type addrPool struct {
+	mu   sync.Mutex
+	next uint32
+	used map[string]bool
+}
+
+var defaultPool = &addrPool{next: 127<<24 | 2, used: map[string]bool{}}
+
+func newAddrPool(base net.IP) *addrPool {
+	b4 := base.To4()
+	return &addrPool{next: uint32(b4[0])<<24 | uint32(b4[1])<<16 | uint32(b4[2])<<8 | uint32(b4[3]), used: map[string]bool{}}
+}
+
+func (p *addrPool) alloc() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	for {
-		ip := net.IPv4(byte(s.nextIP>>24), byte(s.nextIP>>16), byte(s.nextIP>>8), byte(s.nextIP)).String()
-		s.nextIP++
-		if s.nextIP>>24 != 127 {
-			s.nextIP = 127<<24 | 2
+		n := p.next
+		p.next++
+		if p.next>>24 != 127 {
+			p.next = 127<<24 | 2
 		}
-		last := byte(s.nextIP - 1)
-		if last == 0 || last == 255 || s.usedIPs[ip] {
+		ip := net.IPv4(byte(n>>24), byte(n>>16), byte(n>>8), byte(n)).String()
+		if last := byte(n); last == 0 || last == 255 || last == 1 && n>>8 == 127<<16 || p.used[ip] {
 			continue
 		}
-		s.usedIPs[ip] = true
+		p.used[ip] = true
 		return ip
 	}
+}
+
+func (p *addrPool) release(ip string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.used, ip)
+}
+
+// RandomAddressBase returns a random base 127.a.b.2 (tests that run in
+// parallel processes use it so their frontends never collide).
+func RandomAddressBase() net.IP {
+	n := rand.Uint32()
+	return net.IPv4(127, byte(1+n%254), byte(n>>8), 2)
 }
 
 func (c *call) lb(id string) (*loadBalancer, *apiError) {
