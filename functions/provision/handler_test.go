@@ -6,13 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/slb-cert-rotator/slb-cert-rotator/emulator"
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/faults"
 	ossemu "github.com/slb-cert-rotator/slb-cert-rotator/emulator/oss"
 	slbemu "github.com/slb-cert-rotator/slb-cert-rotator/emulator/slb"
@@ -30,9 +30,11 @@ const (
 	bucket = "certs-local"
 )
 
-// cloud is the local cloud for one test: the SLB and OSS emulators behind
-// loopback HTTP servers, wired to the real adapters through NewService.
+// cloud is the local cloud for one test (emulator.Start: the SLB and OSS
+// emulators behind loopback HTTP), wired to the real adapters through
+// NewService with the local STS credentials.
 type cloud struct {
+	lc   *emulator.Cloud
 	slb  *slbemu.Server
 	oss  *ossemu.Server
 	svc  *provisioning.Provisioner
@@ -43,24 +45,18 @@ type cloud struct {
 
 func newCloud(t *testing.T) *cloud {
 	t.Helper()
-	s, err := slbemu.New(slbemu.Options{Faults: faults.New(1)})
+	lc, err := emulator.Start(emulator.Options{Seed: 1, Bucket: bucket, BucketRegion: region})
 	if err != nil {
 		t.Fatal(err)
 	}
-	slbTS := httptest.NewServer(s)
-	t.Cleanup(func() { slbTS.Close(); _ = s.Close() })
-	acct := slbemu.DefaultAccounts()[0]
-	o := ossemu.New(ossemu.Options{Accounts: []ossemu.Account{{AccessKeyID: acct.AccessKeyID, AccessKeySecret: acct.AccessKeySecret}}})
-	ossTS := httptest.NewServer(o)
-	t.Cleanup(ossTS.Close)
-	o.CreateBucket(bucket, region)
-
-	c := &cloud{slb: s, oss: o, logs: &bytes.Buffer{}}
+	t.Cleanup(func() { _ = lc.Close() })
+	c := &cloud{lc: lc, slb: lc.SLB, oss: lc.OSS, logs: &bytes.Buffer{}}
 	c.pair = c.putPair(t, "example.com", []string{"www.example.com", "*.example.com"})
 
-	cfg := config.Config{CertBucket: bucket, CertPrefix: "certs/", MinValidDays: 7, SLBEndpoint: slbTS.URL,
-		OSSEndpoint: ossTS.URL, OSSRegion: region, OSSSignature: "v4"}
-	svc, err := NewService(cfg, aliyun.Credentials{AccessKeyID: acct.AccessKeyID, AccessKeySecret: acct.AccessKeySecret})
+	cfg := config.Config{CertBucket: bucket, CertPrefix: "certs/", MinValidDays: 7, SLBEndpoint: lc.SLBEndpoint(),
+		OSSEndpoint: lc.OSSEndpoint(), OSSRegion: region, OSSSignature: "v4"}
+	ak, secret, token := lc.STSCredentials()
+	svc, err := NewService(cfg, aliyun.Credentials{AccessKeyID: ak, AccessKeySecret: secret, SecurityToken: token})
 	if err != nil {
 		t.Fatal(err)
 	}
