@@ -361,8 +361,18 @@ func startInstance(rt *Runtime, spec FunctionSpec) (*instance, error) {
 		"ALIBABA_CLOUD_ACCESS_KEY_SECRET=" + rt.opts.Credentials.AccessKeySecret,
 		"ALIBABA_CLOUD_SECURITY_TOKEN=" + rt.opts.Credentials.SecurityToken,
 	}
-	env = append(env, sortedEnv(rt.opts.Env)...)
-	env = append(env, sortedEnv(spec.Env)...)
+	// The function's own variables win, except that an empty value does
+	// not erase one the runtime provides (s.yaml's "${env('SLB_ENDPOINT','')}").
+	merged := map[string]string{}
+	for k, v := range rt.opts.Env {
+		merged[k] = v
+	}
+	for k, v := range spec.Env {
+		if v != "" || merged[k] == "" {
+			merged[k] = v
+		}
+	}
+	env = append(env, sortedEnv(merged)...)
 	cmd := exec.Command(bin)
 	cmd.Dir = filepath.Dir(bin)
 	cmd.Env = env

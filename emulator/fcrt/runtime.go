@@ -349,10 +349,10 @@ type Dump struct {
 
 // FunctionDump is one function in Dump.
 type FunctionDump struct {
-	FunctionSpec
-	Running     bool `json:"running"`
-	PID         int  `json:"pid,omitempty"`
-	Invocations int  `json:"invocations"`
+	Spec        FunctionSpec `json:"spec"`
+	Running     bool         `json:"running"`
+	PID         int          `json:"pid,omitempty"`
+	Invocations int          `json:"invocations"`
 }
 
 // Dump returns the runtime's state.
@@ -365,7 +365,7 @@ func (rt *Runtime) Dump() Dump {
 			continue
 		}
 		pid, n := f.status()
-		d.Functions = append(d.Functions, FunctionDump{FunctionSpec: s, Running: pid != 0, PID: pid, Invocations: n})
+		d.Functions = append(d.Functions, FunctionDump{Spec: s, Running: pid != 0, PID: pid, Invocations: n})
 	}
 	rt.mu.Lock()
 	d.Pending = rt.pending

@@ -71,6 +71,8 @@ func handle(ctx context.Context, payload []byte) (json.RawMessage, error) {
 		"fcEnv":        os.Getenv("FC_FUNCTION_NAME"),
 		"akEnv":        os.Getenv("ALIBABA_CLOUD_ACCESS_KEY_ID"),
 		"pid":          os.Getpid(),
+		"slbEndpoint":  os.Getenv("SLB_ENDPOINT"),
+		"ossEndpoint":  os.Getenv("OSS_ENDPOINT"),
 		"initialized":  initialized,
 		"payload":      json.RawMessage(orNull(payload)),
 	}
