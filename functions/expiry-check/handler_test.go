@@ -196,3 +196,31 @@ func TestResultJSON(t *testing.T) {
 		t.Errorf("result JSON = %s", b)
 	}
 }
+
+func TestSweeperFactory(t *testing.T) {
+	cfg := config.Config{
+		CertBucket: "certs-bucket", CertPrefix: "certs/", Regions: []string{"cn-hangzhou"}, FunctionRegion: "cn-hangzhou",
+		Concurrency: 7, ProbeTimeout: 3 * time.Second, SLBEndpoint: "http://127.0.0.1:1", OSSEndpoint: "http://127.0.0.1:2",
+		NotifyKind: "slack", NotifyURL: "http://127.0.0.1:3/hook",
+	}
+	env := map[string]string{}
+	getenv := func(k string) string { return env[k] }
+
+	if _, err := SweeperFactory(cfg, getenv)(context.Background()); err == nil || !strings.Contains(err.Error(), "ALIBABA_CLOUD_ACCESS_KEY_ID") {
+		t.Fatalf("without credentials: err = %v", err)
+	}
+	env["ALIBABA_CLOUD_ACCESS_KEY_ID"] = "LTAI-test"
+	env["ALIBABA_CLOUD_ACCESS_KEY_SECRET"] = "secret-test"
+	sw, err := SweeperFactory(cfg, getenv)(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, ok := sw.(*expiry.Sweeper)
+	if !ok {
+		t.Fatalf("factory built %T", sw)
+	}
+	if s.Bucket != "certs-bucket" || s.Concurrency != 7 || s.ProbeTimeout != 3*time.Second ||
+		s.Inventory == nil || s.Objects == nil || s.Pairs == nil || s.Rotator == nil || s.Prober == nil || s.Notifier == nil {
+		t.Errorf("sweeper not fully wired: %+v", s)
+	}
+}

@@ -241,3 +241,7 @@ func sortedKeys(m map[string]int) []string {
 	sort.Strings(ks)
 	return ks
 }
+
+func clbExt(domain, certID string) clb.DomainExtension {
+	return clb.DomainExtension{ID: "de-" + domain, Domain: domain, ServerCertificateID: certID}
+}
