@@ -16,6 +16,7 @@ import (
 
 	"github.com/aliyun/fc-runtime-go-sdk/fccontext"
 
+	"github.com/slb-cert-rotator/slb-cert-rotator/emulator"
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/faults"
 	ossemu "github.com/slb-cert-rotator/slb-cert-rotator/emulator/oss"
 	slbemu "github.com/slb-cert-rotator/slb-cert-rotator/emulator/slb"
@@ -684,5 +685,66 @@ func TestHandlerSampleEvents(t *testing.T) {
 				t.Errorf("status %s reason %q err %v", res.Status, res.Reason, err)
 			}
 		})
+	}
+}
+
+// TestHandlerOnLocalCloud runs the handler against emulator.Start, the
+// composed local cloud. Its frontends are off (emulator.Options has no
+// address base, and 127.0.0.2:443 may be taken by another package's local
+// cloud running at the same time), so the handshake is reported skipped.
+func TestHandlerOnLocalCloud(t *testing.T) {
+	cl, err := emulator.Start(emulator.Options{Seed: 3, NoFrontends: true, Bucket: bucket, Regions: []string{zjk}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cl.Close() })
+	ak, secret, token := cl.STSCredentials()
+	p := testCA.Issue(t, certstest.Options{Domains: []string{"www.example.com"}, Chain: true})
+	old := testCA.Issue(t, certstest.Options{Domains: []string{"www.example.com"}})
+	oldID, err := cl.SLB.SeedServerCertificate(zjk, "old", string(old.CertPEM), string(old.KeyPEM), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lb, err := cl.SLB.SeedLoadBalancer(zjk, "SLB1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.SLB.SeedHTTPSListener(zjk, lb, 443, oldID, true); err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range map[string][]byte{"certs/www/fullchain.pem": p.CertPEM, "certs/www/privkey.pem": p.KeyPEM} {
+		if err := cl.OSS.PutObject(bucket, k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var logs syncBuffer
+	h := &Handler{
+		Config: config.Config{CertBucket: bucket, CertPrefix: "certs/", Regions: []string{zjk}, MinValidDays: 7, KeepSuperseded: 1,
+			ProbeTimeout: time.Second, Concurrency: 5, SLBEndpoint: cl.SLBEndpoint(), OSSEndpoint: cl.OSSEndpoint(), OSSRegion: zjk, OSSSignature: "v4"},
+		Logger: fclog.New(&logs, slog.LevelInfo),
+		Prober: rotation.ProbeFunc(func(context.Context, string, int, string, time.Duration) rotation.ProbeResult {
+			return rotation.ProbeResult{Err: "frontends off"}
+		}),
+	}
+	ctx := fccontext.NewContext(context.Background(), &fccontext.FcContext{RequestID: "req-local",
+		Credentials: fccontext.Credentials{AccessKeyId: ak, AccessKeySecret: secret, SecurityToken: token}})
+	res, err := h.Handle(ctx, event("ObjectCreated:CompleteMultipartUpload", bucket, "certs/www/fullchain.pem"))
+	if err != nil || res.Status != rotation.StatusRotated || len(res.Targets) != 1 || res.Targets[0].Verified != rotation.VerifiedProbeSkipped {
+		t.Fatalf("status %s targets %+v err %v reason %q", res.Status, res.Targets, err, res.Reason)
+	}
+	uploads := 0
+	for _, r := range cl.RequestLog().SLB {
+		if r.Action == "UploadServerCertificate" && r.Status == 200 {
+			uploads++
+		}
+	}
+	if uploads != 1 {
+		t.Errorf("%d uploads", uploads)
+	}
+	out, _ := json.Marshal(res)
+	for _, s := range []string{secret, token, "PRIVATE KEY"} {
+		if strings.Contains(logs.String(), s) || strings.Contains(string(out), s) {
+			t.Errorf("secret in logs or result")
+		}
 	}
 }
