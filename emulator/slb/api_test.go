@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
 	sdkslb "github.com/aliyun/alibaba-cloud-sdk-go/services/slb"
 )
 
@@ -266,7 +265,6 @@ func TestEveryActionThroughSDK(t *testing.T) {
 	if strings.Contains(string(raw), "PRIVATE KEY") || strings.Contains(string(raw), DefaultAccounts()[0].AccessKeySecret) {
 		t.Fatal("request log leaks key material")
 	}
-	_ = requests.NewBoolean
 }
 
 func TestSetLoadBalancerName(t *testing.T) {

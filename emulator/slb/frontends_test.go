@@ -5,7 +5,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"strconv"
 	"testing"
 	"time"
 
@@ -185,7 +184,6 @@ func TestNoFrontendsNeverListens(t *testing.T) {
 	if _, err := served(t, lb.Address, 443, ""); err == nil {
 		t.Fatal("NoFrontends listener answered")
 	}
-	_ = strconv.Itoa
 }
 
 func TestStartFailsWhenPortTaken(t *testing.T) {
