@@ -1,0 +1,128 @@
+// Command localcloud runs the local cloud (SLB, OSS, Function Compute with
+// the s.yaml functions) as one process on loopback ports, for the demo and
+// for manual use. It prints one "localcloud ready ..." line on stdout when
+// it serves, writes the endpoints to -env-file / -addr-file, and shuts down
+// cleanly (function processes killed) on SIGINT or SIGTERM.
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/slb-cert-rotator/slb-cert-rotator/emulator"
+	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/fcrt"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("localcloud", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		addrFile    = fs.String("addr-file", "", "write the endpoints as JSON to this file")
+		envFile     = fs.String("env-file", "", "write SLB_ENDPOINT, OSS_ENDPOINT, FC_ENDPOINT and the local credentials to this file (export KEY=value lines)")
+		syaml       = fs.String("s-yaml", "", "deploy the functions of this s.yaml (binaries are started on first invocation)")
+		seed        = fs.Int64("seed", 1, "seed of fault injection and delivery reordering")
+		latency     = fs.Duration("latency", 0, "latency added to every SLB and OSS call")
+		bucket      = fs.String("bucket", emulator.DefaultBucket, "bucket created at start")
+		region      = fs.String("bucket-region", emulator.DefaultBucketRegion, "region of the bucket (and of the functions)")
+		duplicate   = fs.Bool("duplicate", false, "deliver every OSS trigger event twice")
+		reorder     = fs.Duration("reorder", 0, "random extra delay (up to this) for OSS trigger deliveries")
+		noFrontends = fs.Bool("no-frontends", false, "do not open TLS listeners for HTTPS listeners")
+		quiet       = fs.Bool("quiet", false, "do not copy function output to stderr")
+	)
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	var logs io.Writer = stderr
+	if *quiet {
+		logs = io.Discard
+	}
+	t0 := time.Now()
+	c, err := emulator.Start(emulator.Options{
+		Seed: *seed, Latency: *latency, NoFrontends: *noFrontends, Logs: logs, SYAML: *syaml,
+		Bucket: *bucket, BucketRegion: *region,
+		OSSDelivery: fcrt.OSSDelivery{Duplicate: *duplicate, Reorder: *reorder},
+	})
+	if err != nil {
+		log.Error("start failed", "err", err)
+		return 1
+	}
+	startup := time.Since(t0)
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+
+	ak, sk := c.Credentials()
+	env := [][2]string{
+		{"SLB_ENDPOINT", c.SLBEndpoint()},
+		{"OSS_ENDPOINT", c.OSSEndpoint()},
+		{"FC_ENDPOINT", c.FCEndpoint()},
+		{"OSS_REGION", *region},
+		{"CERT_BUCKET", *bucket},
+		{"ALIBABA_CLOUD_ACCESS_KEY_ID", ak},
+		// A fixed local dummy accepted only by this emulator.
+		{"ALIBABA_CLOUD_ACCESS_KEY_SECRET", sk},
+	}
+	if *envFile != "" {
+		var b strings.Builder
+		for _, kv := range env {
+			fmt.Fprintf(&b, "export %s=%s\n", kv[0], kv[1])
+		}
+		if err := writeFile(*envFile, b.String()); err != nil {
+			log.Error("write env file", "err", err)
+			c.Close()
+			return 1
+		}
+	}
+	if *addrFile != "" {
+		j, _ := json.MarshalIndent(map[string]string{"slb": c.SLBEndpoint(), "oss": c.OSSEndpoint(), "fc": c.FCEndpoint()}, "", "  ")
+		if err := writeFile(*addrFile, string(j)+"\n"); err != nil {
+			log.Error("write addr file", "err", err)
+			c.Close()
+			return 1
+		}
+	}
+	fns := len(c.FC.Functions())
+	fmt.Fprintf(stdout, "localcloud ready slb=%s oss=%s fc=%s bucket=%s functions=%d startup=%s\n",
+		c.SLBEndpoint(), c.OSSEndpoint(), c.FCEndpoint(), *bucket, fns, startup.Round(time.Microsecond))
+
+	sig := <-sigs
+	log.Info("shutting down", "signal", sig.String())
+	signal.Stop(sigs)
+	if err := c.Close(); err != nil {
+		log.Error("close", "err", err)
+		return 1
+	}
+	return 0
+}
+
+// writeFile writes atomically (temp file + rename) so that a script polling
+// for the file never reads half of it.
+func writeFile(path, content string) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".localcloud-*")
+	if err != nil {
+		return err
+	}
+	if _, err := tmp.WriteString(content); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
