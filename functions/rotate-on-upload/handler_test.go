@@ -699,8 +699,8 @@ func TestHandlerOnLocalCloud(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = cl.Close() })
 	ak, secret, token := cl.STSCredentials()
+	old := testCA.Issue(t, certstest.Options{Domains: []string{"www.example.com"}, NotAfter: time.Now().Add(30 * 24 * time.Hour)})
 	p := testCA.Issue(t, certstest.Options{Domains: []string{"www.example.com"}, Chain: true})
-	old := testCA.Issue(t, certstest.Options{Domains: []string{"www.example.com"}})
 	oldID, err := cl.SLB.SeedServerCertificate(zjk, "old", string(old.CertPEM), string(old.KeyPEM), nil)
 	if err != nil {
 		t.Fatal(err)
