@@ -29,11 +29,12 @@ var domains = []string{"example.com", "www.example.com"}
 func main() {
 	root := flag.String("root", ".", "repository root (holds s.yaml, events/ and dist/)")
 	timeout := flag.Duration("timeout", 110*time.Second, "give up after this long")
+	verbose := flag.Bool("v", false, "show the functions' log output on stderr")
 	flag.Parse()
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
 	start := time.Now()
-	if err := run(ctx, os.Stdout, *root); err != nil {
+	if err := run(ctx, os.Stdout, *root, *verbose); err != nil {
 		fmt.Fprintf(os.Stderr, "\nDEMO FAILED after %s: %v\n", time.Since(start).Round(time.Millisecond), err)
 		os.Exit(1)
 	}
@@ -69,12 +70,12 @@ func (p *printer) served(s served) {
 	p.line("expires:     %s", s.NotAfter.UTC().Format(time.RFC3339))
 }
 
-func run(ctx context.Context, w io.Writer, root string) (err error) {
+func run(ctx context.Context, w io.Writer, root string, verbose bool) (err error) {
 	p := &printer{w: w}
 	fmt.Fprintln(w, "slb-cert-rotator demo: local cloud, real SDKs, real function binaries, real TLS")
 
 	p.title("start the local cloud and deploy the functions from s.yaml")
-	cloud, err := startCloud(ctx)
+	cloud, err := startCloud(ctx, verbose)
 	if err != nil {
 		return err
 	}

@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
-	"errors"
+	"io"
+	"os"
+
+	"github.com/slb-cert-rotator/slb-cert-rotator/emulator"
 )
 
 // cloudHandle is what the demo needs from the local cloud.
@@ -15,11 +18,22 @@ type cloudHandle struct {
 	Close func() error
 }
 
-// errCloudPending is returned until package emulator provides Start.
-var errCloudPending = errors.New("demo: the in-process local cloud (emulator.Start) is not available in this tree yet")
-
-// startCloud starts the in-process local cloud.
-func startCloud(ctx context.Context) (*cloudHandle, error) {
-	_ = ctx
-	return nil, errCloudPending
+// startCloud starts the in-process local cloud (emulator.Start); function
+// output goes to stderr when verbose.
+func startCloud(_ context.Context, verbose bool) (*cloudHandle, error) {
+	var logs io.Writer = io.Discard
+	if verbose {
+		logs = os.Stderr
+	}
+	c, err := emulator.Start(emulator.Options{Bucket: bucket, BucketRegion: region, Logs: logs})
+	if err != nil {
+		return nil, err
+	}
+	ak, secret := c.Credentials()
+	return &cloudHandle{
+		FCEndpoint: c.FCEndpoint(), SLBEndpoint: c.SLBEndpoint(), OSSEndpoint: c.OSSEndpoint(),
+		AccessKeyID: ak, AccessKeySecret: secret,
+		CreateBucket: c.OSS.CreateBucket,
+		Close:        c.Close,
+	}, nil
 }
