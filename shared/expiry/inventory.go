@@ -112,8 +112,10 @@ func (c *collector) region(ctx context.Context, region string, workers int) *reg
 
 	// Listeners, 10 load balancers per walk, groups in parallel.
 	var (
-		mu        sync.Mutex
-		listeners []clb.Listener
+		mu            sync.Mutex
+		listeners     []clb.Listener
+		skippedGroups int
+		done          int
 	)
 	groups := make(chan []string)
 	go func() {
@@ -124,6 +126,12 @@ func (c *collector) region(ctx context.Context, region string, workers int) *reg
 	}()
 	c.pool(workers, func() {
 		for g := range groups {
+			if ctx.Err() != nil {
+				mu.Lock()
+				skippedGroups++
+				mu.Unlock()
+				continue
+			}
 			var ls []clb.Listener
 			err := c.call(ctx, "ListHTTPSListeners", func() (err error) {
 				ls, err = c.inv.ListHTTPSListeners(ctx, region, g)
@@ -166,6 +174,9 @@ func (c *collector) region(ctx context.Context, region string, workers int) *reg
 	ri.targets = make([]served, 0, len(listeners))
 	c.pool(workers, func() {
 		for l := range jobs {
+			if ctx.Err() != nil {
+				continue // reported once below
+			}
 			running := l.Status == "" || l.Status == "running"
 			base := clb.Target{Region: region, LoadBalancerID: l.LoadBalancerID, ListenerPort: l.Port}
 			var exts []clb.DomainExtension
@@ -174,6 +185,7 @@ func (c *collector) region(ctx context.Context, region string, workers int) *reg
 				return err
 			})
 			mu.Lock()
+			done++
 			ri.targets = append(ri.targets, served{target: base, certID: l.ServerCertificateID, address: addr[l.LoadBalancerID], running: running})
 			if err != nil {
 				ri.problem("extensions", region, base.String(),
@@ -187,8 +199,9 @@ func (c *collector) region(ctx context.Context, region string, workers int) *reg
 			mu.Unlock()
 		}
 	})
-	if err := ctx.Err(); err != nil && len(ri.targets) < len(listeners) {
-		ri.problem("inventory", region, "", fmt.Errorf("expiry: inventory of %s cut short after %d of %d listeners: %w", region, len(ri.targets), len(listeners), err))
+	if err := ctx.Err(); err != nil && (done < len(listeners) || skippedGroups > 0) {
+		ri.problem("inventory", region, "", fmt.Errorf("expiry: inventory of %s cut short (%d of %d listeners, %d groups of load balancers not listed): %w",
+			region, done, len(listeners), skippedGroups, err))
 	}
 	return ri
 }

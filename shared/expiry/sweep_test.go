@@ -377,3 +377,32 @@ func TestSweepRejectsInvalidRequest(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+func TestDeadlineCutsTheInventoryShortWithOneProblem(t *testing.T) {
+	cloud := newCloud()
+	cloud.addRegion("cn-hangzhou", 50, 4, cert("c1", 1, days(10), "a.example.com"))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	calls := 0
+	cloud.fail = func(method, _, _ string) error {
+		if method == "DescribeDomainExtensions" {
+			calls++ // Concurrency 1: calls are serial
+			if calls == 20 {
+				cancel()
+			}
+		}
+		return nil
+	}
+	objs := newObjects()
+	s := &Sweeper{Inventory: cloud, Objects: objs, Bucket: bucket, Concurrency: 1}
+	rep, err := s.Sweep(ctx, now, Request{Regions: []string{"cn-hangzhou"}})
+	if err != nil {
+		t.Fatalf("a cut-short sweep still reports: %v", err)
+	}
+	if len(rep.Errors) != 1 || rep.Errors[0].Stage != "inventory" || !strings.Contains(rep.Errors[0].Error, "cut short (20 of 200 listeners") {
+		t.Errorf("errors = %+v", rep.Errors)
+	}
+	if rep.Targets != 20 || rep.ReportKey == "" {
+		t.Errorf("targets %d, report %q", rep.Targets, rep.ReportKey)
+	}
+}
