@@ -325,7 +325,7 @@ func (s *Sweeper) notify(ctx context.Context, now time.Time, warnDays []int, st 
 		raise(notify.SeverityCritical)
 	}
 	items := len(lines)
-	if items == 0 || s.Notifier == nil {
+	if _, nop := s.Notifier.(notify.Nop); items == 0 || s.Notifier == nil || nop {
 		return false
 	}
 	if len(lines) > maxLines {

@@ -1,10 +1,14 @@
 package expiry
 
 import (
+	"net/http"
+	"net/http/httptest"
+
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/notify"
 	"strings"
 	"testing"
 	"time"
@@ -404,5 +408,41 @@ func TestDeadlineCutsTheInventoryShortWithOneProblem(t *testing.T) {
 	}
 	if rep.Targets != 20 || rep.ReportKey == "" {
 		t.Errorf("targets %d, report %q", rep.Targets, rep.ReportKey)
+	}
+}
+
+func TestNotificationFailureLeaksNoToken(t *testing.T) {
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "bad gateway", http.StatusBadGateway)
+	}))
+	defer hook.Close()
+	n, err := notify.New(notify.KindDingTalk, hook.URL+"/robot/send?access_token=TOKEN-SHOULD-NOT-LEAK", "SEC-SHOULD-NOT-LEAK", hook.Client(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cloud := newCloud()
+	cloud.addRegion("cn-hangzhou", 1, 1, cert("c1", 1, days(3), "www.example.com"))
+	objs := newObjects()
+	s := &Sweeper{Inventory: cloud, Objects: objs, Bucket: bucket, Notifier: n}
+	rep, err := s.Sweep(context.Background(), now, Request{Regions: []string{"cn-hangzhou"}})
+	if err != nil {
+		t.Fatalf("a failing notification failed the sweep: %v", err)
+	}
+	if rep.Notification.Sent || !strings.Contains(rep.Notification.Error, "HTTP 502") {
+		t.Errorf("notification = %+v", rep.Notification)
+	}
+	raw, _ := json.Marshal(rep)
+	stored, _ := objs.Get(context.Background(), bucket, rep.ReportKey, 1<<20)
+	for _, b := range [][]byte{raw, stored} {
+		if strings.Contains(string(b), "SHOULD-NOT-LEAK") {
+			t.Errorf("report leaks the webhook token or secret: %s", b)
+		}
+	}
+
+	// A Nop notifier (no NOTIFY_URL) does not claim to have sent anything.
+	s.Notifier = notify.Nop{}
+	rep, _ = s.Sweep(context.Background(), now, Request{Regions: []string{"cn-hangzhou"}})
+	if rep.Notification.Sent {
+		t.Errorf("Nop reported as sent: %+v", rep.Notification)
 	}
 }
