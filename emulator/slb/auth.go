@@ -111,7 +111,8 @@ func (s *Server) authenticate(method string, p map[string]string) *apiError {
 func (s *Server) useNonce(key string, now time.Time) *apiError {
 	s.nonceMu.Lock()
 	defer s.nonceMu.Unlock()
-	if len(s.nonces) > 4096 {
+	if len(s.nonces) > 4096 && now.Sub(s.noncePurge) > time.Minute {
+		s.noncePurge = now
 		for k, at := range s.nonces {
 			if now.Sub(at) > 2*MaxClockSkew {
 				delete(s.nonces, k)

@@ -2,9 +2,11 @@ package slb
 
 import (
 	"crypto/tls"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -205,5 +207,93 @@ func TestStartFailsWhenPortTaken(t *testing.T) {
 	wantCode(t, err, "InternalError")
 	if st := e.s.Dump().Regions[zjk].LoadBalancers[0].Listeners[0].Status; st != "stopped" {
 		t.Fatalf("status after failed start: %s", st)
+	}
+}
+
+func TestDeleteLoadBalancerClosesFrontends(t *testing.T) {
+	e := newEnv(t, Options{AddressBase: RandomAddressBase()})
+	testKeys(t)
+	p := issue(t, rsaKeyA, "del.example.com")
+	cert, err := e.s.SeedServerCertificate(zjk, "del", p.cert, p.key, nil)
+	must(t, err)
+	id, err := e.s.SeedLoadBalancer(zjk, "del")
+	must(t, err)
+	must(t, e.s.SeedHTTPSListener(zjk, id, 443, cert, true))
+	must(t, e.s.SeedHTTPSListener(zjk, id, 8443, cert, true))
+	addr := e.s.Dump().Regions[zjk].LoadBalancers[0].Address
+	for _, port := range []int{443, 8443} {
+		if _, err := served(t, addr, port, ""); err != nil {
+			t.Fatalf("port %d: %v", port, err)
+		}
+	}
+	r := sdkslb.CreateDeleteLoadBalancerRequest()
+	r.LoadBalancerId = id
+	_, err = e.client(zjk).DeleteLoadBalancer(r)
+	must(t, err)
+	for _, port := range []int{443, 8443} {
+		if _, err := served(t, addr, port, ""); err == nil {
+			t.Fatalf("port %d still served after DeleteLoadBalancer", port)
+		}
+	}
+	// The certificate is free again.
+	d := sdkslb.CreateDeleteServerCertificateRequest()
+	d.ServerCertificateId = cert
+	_, err = e.client(zjk).DeleteServerCertificate(d)
+	must(t, err)
+}
+
+// TestConcurrentUse drives the API from several goroutines (one SDK client
+// each, as the SDK requires) while handshakes run, for the race detector.
+func TestConcurrentUse(t *testing.T) {
+	e := newEnv(t, Options{AddressBase: RandomAddressBase()})
+	testKeys(t)
+	pa, pb := issue(t, rsaKeyA, "race.example.com"), issue(t, rsaKeyB, "race.example.com")
+	certA, err := e.s.SeedServerCertificate(zjk, "a", pa.cert, pa.key, nil)
+	must(t, err)
+	certB, err := e.s.SeedServerCertificate(zjk, "b", pb.cert, pb.key, nil)
+	must(t, err)
+	id, err := e.s.SeedLoadBalancer(zjk, "race")
+	must(t, err)
+	must(t, e.s.SeedHTTPSListener(zjk, id, 443, certA, true))
+	addr := e.s.Dump().Regions[zjk].LoadBalancers[0].Address
+	fps := map[string]bool{Fingerprint(pa.der): true, Fingerprint(pb.der): true}
+	var wg sync.WaitGroup
+	errs := make(chan error, 100)
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := e.client(zjk)
+			for i := range 10 {
+				r := sdkslb.CreateSetLoadBalancerHTTPSListenerAttributeRequest()
+				r.LoadBalancerId, r.ListenerPort = id, itoa(443)
+				r.ServerCertificateId = []string{certA, certB}[(g+i)%2]
+				if _, err := c.SetLoadBalancerHTTPSListenerAttribute(r); err != nil {
+					errs <- err
+				}
+				if _, err := c.DescribeLoadBalancerListeners(sdkslb.CreateDescribeLoadBalancerListenersRequest()); err != nil {
+					errs <- err
+				}
+			}
+		}()
+	}
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 10 {
+				fp, err := served(t, addr, 443, "race.example.com")
+				if err != nil {
+					errs <- err
+				} else if !fps[fp] {
+					errs <- fmt.Errorf("unknown certificate served: %s", fp)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
 	}
 }

@@ -112,8 +112,9 @@ type Server struct {
 	addrs   *addrPool
 	closed  bool
 
-	nonceMu sync.Mutex
-	nonces  map[string]time.Time
+	nonceMu    sync.Mutex
+	nonces     map[string]time.Time
+	noncePurge time.Time
 
 	logMu sync.Mutex
 	log   []RequestRecord
