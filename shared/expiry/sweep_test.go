@@ -1,20 +1,19 @@
 package expiry
 
 import (
-	"net/http"
-	"net/http/httptest"
-
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/slb-cert-rotator/slb-cert-rotator/shared/notify"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/notify"
 )
 
 const bucket = "certs-bucket"
