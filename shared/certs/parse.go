@@ -207,6 +207,12 @@ func Parse(now time.Time, opts Options, files ...File) (*Bundle, error) {
 	if root != nil {
 		b.Root = root.c
 	}
+	for _, c := range inter {
+		if now.After(c.NotAfter) {
+			b.Warnings = append(b.Warnings, fmt.Sprintf("%s: the intermediate %s expired on %s; clients may refuse the chain (download the current chain from your CA)",
+				leaf.file, describe(c), c.NotAfter.UTC().Format("2006-01-02")))
+		}
+	}
 	if len(inter) == 0 && !selfSigned(leaf.c) {
 		b.Warnings = append(b.Warnings, fmt.Sprintf("%s: the certificate comes without intermediates; clients that do not already have the intermediate of %q may fail to verify it (upload fullchain.pem)", leaf.file, leaf.c.Issuer.String()))
 	}

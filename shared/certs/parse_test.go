@@ -2,14 +2,17 @@ package certs_test
 
 import (
 	"bytes"
+	"crypto/rand"
 	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/big"
 	"strings"
 	"testing"
 	"time"
@@ -89,6 +92,7 @@ func TestParseRefusals(t *testing.T) {
 		{"no files", nil, certs.ErrEmpty, "(no file)", nil},
 		{"truncated", []certs.File{{certFile, truncated}, {keyFile, good.KeyPEM}}, certs.ErrCorrupt, certFile, []string{"truncated"}},
 		{"bad base64", []certs.File{{certFile, badBase64}, {keyFile, good.KeyPEM}}, certs.ErrCorrupt, certFile, nil},
+		{"key labelled CERTIFICATE", []certs.File{{certFile, cat(good.CertPEM, bytes.ReplaceAll(good.KeyPEM, []byte("RSA PRIVATE KEY"), []byte("CERTIFICATE")))}, {keyFile, good.KeyPEM}}, certs.ErrCorrupt, certFile, []string{"holds a private key"}},
 		{"bad DER in PEM", []certs.File{{certFile, badDER}, {keyFile, good.KeyPEM}}, certs.ErrCorrupt, certFile, []string{"cannot be parsed"}},
 	}
 	for _, tc := range tests {
@@ -388,17 +392,18 @@ func TestErrorsNeverQuoteKeys(t *testing.T) {
 	body := strings.Join(keyBodies(p.KeyPEM), "\n")
 	lines := strings.Split(body, "\n")
 	inputs := map[string][]byte{
-		"key as block type":    []byte("-----BEGIN " + lines[1] + "-----\n" + body + "\n-----END " + lines[1] + "-----\n"),
-		"key without armour":   []byte(body + "\n"),
-		"truncated key":        cat(p.CertPEM, p.KeyPEM[:len(p.KeyPEM)/2]),
-		"key with bad base64":  cat(p.CertPEM, bytes.Replace(p.KeyPEM, []byte(lines[3]), []byte(lines[3][:10]+"!@#"+lines[3][13:]), 1)),
-		"key with wrong END":   cat(p.CertPEM, bytes.Replace(p.KeyPEM, []byte("END RSA PRIVATE KEY"), []byte("END PRIVATE KEY"), 1)),
-		"key garbage DER":      cat(p.CertPEM, []byte("-----BEGIN RSA PRIVATE KEY-----\n"+lines[0]+"\n-----END RSA PRIVATE KEY-----\n")),
-		"key in the header":    cat(p.CertPEM, []byte("-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: "+lines[2]+"\n\n"+body+"\n-----END RSA PRIVATE KEY-----\n")),
-		"mismatched key":       cat(p.CertPEM, other.KeyPEM),
-		"two keys":             cat(p.CertPEM, p.KeyPEM, other.KeyPEM),
-		"stray END with key":   cat([]byte(lines[0]+"-----END RSA PRIVATE KEY-----\n"), p.Bundle()),
-		"binary after the key": cat(p.Bundle(), []byte{0, 1, 2}, []byte(lines[4])),
+		"key as block type":        []byte("-----BEGIN " + lines[1] + "-----\n" + body + "\n-----END " + lines[1] + "-----\n"),
+		"key without armour":       []byte(body + "\n"),
+		"truncated key":            cat(p.CertPEM, p.KeyPEM[:len(p.KeyPEM)/2]),
+		"key with bad base64":      cat(p.CertPEM, bytes.Replace(p.KeyPEM, []byte(lines[3]), []byte(lines[3][:10]+"!@#"+lines[3][13:]), 1)),
+		"key with wrong END":       cat(p.CertPEM, bytes.Replace(p.KeyPEM, []byte("END RSA PRIVATE KEY"), []byte("END PRIVATE KEY"), 1)),
+		"key garbage DER":          cat(p.CertPEM, []byte("-----BEGIN RSA PRIVATE KEY-----\n"+lines[0]+"\n-----END RSA PRIVATE KEY-----\n")),
+		"key in the header":        cat(p.CertPEM, []byte("-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: "+lines[2]+"\n\n"+body+"\n-----END RSA PRIVATE KEY-----\n")),
+		"mismatched key":           cat(p.CertPEM, other.KeyPEM),
+		"two keys":                 cat(p.CertPEM, p.KeyPEM, other.KeyPEM),
+		"stray END with key":       cat([]byte(lines[0]+"-----END RSA PRIVATE KEY-----\n"), p.Bundle()),
+		"binary after the key":     cat(p.Bundle(), []byte{0, 1, 2}, []byte(lines[4])),
+		"key labelled CERTIFICATE": cat(bytes.ReplaceAll(p.KeyPEM, []byte("RSA PRIVATE KEY"), []byte("CERTIFICATE")), p.CertPEM),
 	}
 	secrets := append(keyBodies(p.KeyPEM), keyBodies(other.KeyPEM)...)
 	for name, in := range inputs {
@@ -413,5 +418,31 @@ func TestErrorsNeverQuoteKeys(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestExpiredIntermediateWarns(t *testing.T) {
+	w := getWorld(t)
+	key := certstest.NewKey(t, "")
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(42), Subject: pkix.Name{CommonName: "Old Intermediate"},
+		NotBefore: now.AddDate(-5, 0, 0), NotAfter: now.AddDate(0, 0, -1),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, w.root.Cert, key.Public(), w.root.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inter, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := &certstest.CA{Name: "Old Intermediate", Cert: inter, CertPEM: certstest.EncodeCert(der), Key: key, Parent: w.root}
+	o := valid("www.example.com")
+	o.Chain = true
+	p := old.Issue(t, o)
+	b := parseOK(t, certs.File{Name: bundle, Data: p.Bundle()})
+	if len(b.Warnings) != 1 || !strings.Contains(b.Warnings[0], "Old Intermediate") || !strings.Contains(b.Warnings[0], "expired") {
+		t.Fatalf("want one warning about the expired intermediate, got %v", b.Warnings)
 	}
 }

@@ -72,6 +72,11 @@ func scanFile(f File) ([]cert, []key, error) {
 		switch block.Type {
 		case "CERTIFICATE", "X509 CERTIFICATE":
 			c, err := x509.ParseCertificate(block.Bytes)
+			if err != nil && looksLikeKey(block.Bytes) {
+				return nil, nil, fail(name, ErrCorrupt,
+					fmt.Sprintf("the block labelled CERTIFICATE at line %d holds a private key", line),
+					"put the key in its own \"-----BEGIN RSA PRIVATE KEY-----\" block (privkey.pem) and upload the certificate itself")
+			}
 			if err != nil {
 				return nil, nil, fail(name, ErrCorrupt,
 					fmt.Sprintf("certificate #%d (line %d) cannot be parsed: %s", len(certs)+1, line, clip(err.Error(), 200)),
@@ -153,6 +158,18 @@ func parseKey(name string, line int, block *pem.Block) (key, error) {
 		return key{}, fail(name, ErrNotRSA,
 			fmt.Sprintf("the private key (line %d) is PKCS#8 of type %T; %s", line, parsed, clbRSAOnly), fixRSA)
 	}
+}
+
+// looksLikeKey reports whether der parses as a private key of any kind.
+func looksLikeKey(der []byte) bool {
+	if _, err := x509.ParsePKCS1PrivateKey(der); err == nil {
+		return true
+	}
+	if _, err := x509.ParsePKCS8PrivateKey(der); err == nil {
+		return true
+	}
+	_, err := x509.ParseECPrivateKey(der)
+	return err == nil
 }
 
 func parsePKCS8(der []byte) (*rsa.PrivateKey, error) {
