@@ -56,9 +56,29 @@ func decodeToken(t string) (kind byte, s string, ok bool) {
 
 func urlEncode(s string) string { return strings.ReplaceAll(url.QueryEscape(s), "+", "%20") }
 
-func (s *Server) listObjectsV2(c *reqCtx) {
+type listV1XML struct {
+	XMLName        xml.Name       `xml:"ListBucketResult"`
+	Name           string         `xml:"Name"`
+	Prefix         string         `xml:"Prefix"`
+	Marker         string         `xml:"Marker"`
+	MaxKeys        int            `xml:"MaxKeys"`
+	Delimiter      string         `xml:"Delimiter"`
+	EncodingType   string         `xml:"EncodingType,omitempty"`
+	IsTruncated    bool           `xml:"IsTruncated"`
+	NextMarker     string         `xml:"NextMarker,omitempty"`
+	Contents       []contentXML   `xml:"Contents"`
+	CommonPrefixes []commonPrefix `xml:"CommonPrefixes"`
+}
+
+// listObjects serves ListObjects (V1, marker based) and ListObjectsV2
+// (continuation tokens).
+func (s *Server) listObjects(c *reqCtx) {
 	q := c.q
+	v2 := q.Get("list-type") == "2"
 	prefix, delim, startAfter := q.Get("prefix"), q.Get("delimiter"), q.Get("start-after")
+	if !v2 {
+		startAfter = q.Get("marker")
+	}
 	maxKeys := 100
 	if v := q.Get("max-keys"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -79,8 +99,11 @@ func (s *Server) listObjectsV2(c *reqCtx) {
 		markKind byte = 'k'
 		mark          = startAfter
 	)
+	if !v2 && delim != "" && strings.HasSuffix(startAfter, delim) && strings.HasPrefix(startAfter, prefix) {
+		markKind = 'p'
+	}
 	token, hasToken := q["continuation-token"]
-	if hasToken {
+	if hasToken && v2 {
 		k, m, ok := decodeToken(token[0])
 		if !ok {
 			c.fail(http.StatusBadRequest, "InvalidArgument", "The continuation token is not valid.",
@@ -139,19 +162,30 @@ func (s *Server) listObjectsV2(c *reqCtx) {
 	if encType == "url" {
 		enc = urlEncode
 	}
-	out := listV2XML{Name: c.bucket, Prefix: enc(prefix), StartAfter: enc(startAfter), MaxKeys: maxKeys,
-		Delimiter: enc(delim), EncodingType: encType, IsTruncated: truncated,
-		Contents: []contentXML{}, CommonPrefixes: []commonPrefix{}}
-	if hasToken {
-		out.ContinuationToken = token[0]
-	}
+	contents := []contentXML{}
+	cps := []commonPrefix{}
 	for _, e := range entries {
 		if e.isCP {
-			out.CommonPrefixes = append(out.CommonPrefixes, commonPrefix{Prefix: enc(e.key)})
+			cps = append(cps, commonPrefix{Prefix: enc(e.key)})
 			continue
 		}
-		out.Contents = append(out.Contents, contentXML{Key: enc(e.key), LastModified: e.o.lastModified.Format("2006-01-02T15:04:05.000Z"),
+		contents = append(contents, contentXML{Key: enc(e.key), LastModified: e.o.lastModified.Format("2006-01-02T15:04:05.000Z"),
 			ETag: `"` + e.o.etag + `"`, Type: "Normal", Size: len(e.o.data), StorageClass: "Standard"})
+	}
+	if !v2 {
+		out := listV1XML{Name: c.bucket, Prefix: enc(prefix), Marker: enc(startAfter), MaxKeys: maxKeys, Delimiter: enc(delim),
+			EncodingType: encType, IsTruncated: truncated, Contents: contents, CommonPrefixes: cps}
+		if truncated && len(entries) > 0 {
+			out.NextMarker = enc(entries[len(entries)-1].key)
+		}
+		c.writeXML(http.StatusOK, out)
+		return
+	}
+	out := listV2XML{Name: c.bucket, Prefix: enc(prefix), StartAfter: enc(startAfter), MaxKeys: maxKeys,
+		Delimiter: enc(delim), EncodingType: encType, IsTruncated: truncated,
+		Contents: contents, CommonPrefixes: cps}
+	if hasToken {
+		out.ContinuationToken = token[0]
 	}
 	out.KeyCount = len(entries)
 	if truncated && len(entries) > 0 {

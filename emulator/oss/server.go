@@ -125,6 +125,10 @@ type Server struct {
 
 var crcTable = crc64.MakeTable(crc64.ECMA)
 
+// maxRequestLog bounds the request log; when full, the older half is
+// dropped.
+const maxRequestLog = 100000
+
 // New returns a Server with no buckets.
 func New(opts Options) *Server {
 	s := &Server{
@@ -455,7 +459,10 @@ func actionFor(method string, q url.Values, bucketName, key string, h http.Heade
 			if _, ok := q["bucketInfo"]; ok {
 				return "oss:GetBucketInfo"
 			}
-			return "oss:ListObjectsV2"
+			if q.Get("list-type") == "2" {
+				return "oss:ListObjectsV2"
+			}
+			return "oss:ListObjects"
 		}
 		return "oss:" + method + "Bucket"
 	}
@@ -499,6 +506,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Date", s.now().UTC().Format(http.TimeFormat))
 	defer func() {
 		s.mu.Lock()
+		if len(s.log) >= maxRequestLog {
+			s.log = append(s.log[:0], s.log[len(s.log)-maxRequestLog/2:]...)
+		}
 		s.log = append(s.log, RequestRecord{Time: s.now().UTC(), Action: c.action, Bucket: bucketName, Key: key,
 			Status: c.status, Code: c.code, RequestID: c.id, AccessKeyID: c.ak})
 		s.mu.Unlock()
@@ -538,8 +548,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch c.action {
 	case "oss:GetBucketInfo":
 		s.getBucketInfo(c, region)
-	case "oss:ListObjectsV2":
-		s.listObjectsV2(c)
+	case "oss:ListObjectsV2", "oss:ListObjects":
+		s.listObjects(c)
 	case "oss:PutObject":
 		s.putObject(c)
 	case "oss:CopyObject":

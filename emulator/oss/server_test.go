@@ -603,3 +603,66 @@ func TestFaultInjection(t *testing.T) {
 }
 
 func newMD5() hash.Hash { return md5.New() }
+
+func TestListObjectsV1Marker(t *testing.T) {
+	f := newFixture(t, Options{})
+	keys := []string{"certs/a b/1.pem", "certs/a b/2.pem", "certs/c+d.pem", "certs/z.pem", "certs/é/x.pem"} // byte order
+	for _, k := range keys {
+		f.srv.PutObject(testBucket, k, []byte(k))
+	}
+	b := f.bucket(t, clientKinds[3])
+	for _, tc := range []struct {
+		name     string
+		opts     []sdk.Option
+		wantKeys string
+		wantCP   string
+		pages    int
+	}{
+		{"max-keys 2", []sdk.Option{sdk.Prefix("certs/"), sdk.MaxKeys(2)}, strings.Join(keys, "|"), "", 3},
+		{"delimiter paged", []sdk.Option{sdk.Prefix("certs/"), sdk.Delimiter("/"), sdk.MaxKeys(1)}, "certs/c+d.pem|certs/z.pem", "certs/a b/|certs/é/", 4},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got, cps []string
+			marker, pages := "", 0
+			for {
+				res, err := b.ListObjects(append(tc.opts, sdk.Marker(marker))...)
+				if err != nil {
+					t.Fatalf("ListObjects: %v", err)
+				}
+				pages++
+				for _, o := range res.Objects {
+					got = append(got, o.Key)
+				}
+				cps = append(cps, res.CommonPrefixes...)
+				if !res.IsTruncated || pages > 10 {
+					break
+				}
+				marker = res.NextMarker
+			}
+			if strings.Join(got, "|") != tc.wantKeys || strings.Join(cps, "|") != tc.wantCP || pages != tc.pages {
+				t.Fatalf("keys %q prefixes %q pages %d", got, cps, pages)
+			}
+		})
+	}
+}
+
+func TestVirtualHostStyle(t *testing.T) {
+	f := newFixture(t, Options{})
+	f.srv.PutObject(testBucket, "dir/k.pem", []byte("vh"))
+	req, _ := http.NewRequest(http.MethodGet, f.http.URL+"/dir/k.pem", nil)
+	req.Host = testBucket + ".oss-cn-zhangjiakou.aliyuncs.com"
+	req.Header.Set("Date", time.Now().UTC().Format(http.TimeFormat))
+	sts := StringToSignV1(req, url.Values{}, testBucket, "dir/k.pem")
+	m := hmac.New(sha1.New, []byte(akSecret))
+	m.Write([]byte(sts))
+	req.Header.Set("Authorization", "OSS "+akID+":"+base64.StdEncoding.EncodeToString(m.Sum(nil)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(body) != "vh" {
+		t.Fatalf("virtual host GET: %d %s", resp.StatusCode, body)
+	}
+}

@@ -35,7 +35,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		syaml       = fs.String("s-yaml", "", "deploy the functions of this s.yaml (binaries are started on first invocation)")
 		seed        = fs.Int64("seed", 1, "seed of fault injection and delivery reordering")
 		latency     = fs.Duration("latency", 0, "latency added to every SLB and OSS call")
-		bucket      = fs.String("bucket", emulator.DefaultBucket, "bucket created at start")
+		bucket      = fs.String("bucket", envOr("CERT_BUCKET", emulator.DefaultBucket), "bucket created at start (default $CERT_BUCKET, else certs-bucket)")
 		region      = fs.String("bucket-region", emulator.DefaultBucketRegion, "region of the bucket (and of the functions)")
 		duplicate   = fs.Bool("duplicate", false, "deliver every OSS trigger event twice")
 		reorder     = fs.Duration("reorder", 0, "random extra delay (up to this) for OSS trigger deliveries")
@@ -69,6 +69,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		{"SLB_ENDPOINT", c.SLBEndpoint()},
 		{"OSS_ENDPOINT", c.OSSEndpoint()},
 		{"FC_ENDPOINT", c.FCEndpoint()},
+		// The names the local Serverless Devs component (tooling/fc3-local) reads.
+		{"LOCALCLOUD_FC_ENDPOINT", c.FCEndpoint()},
+		{"LOCALCLOUD_SLB_ENDPOINT", c.SLBEndpoint()},
+		{"LOCALCLOUD_OSS_ENDPOINT", c.OSSEndpoint()},
 		{"OSS_REGION", *region},
 		{"CERT_BUCKET", *bucket},
 		{"ALIBABA_CLOUD_ACCESS_KEY_ID", ak},
@@ -106,6 +110,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
 }
 
 // writeFile writes atomically (temp file + rename) so that a script polling

@@ -93,7 +93,7 @@ func TestLocalcloudStartsAndStopsClean(t *testing.T) {
 		k, v, _ := strings.Cut(strings.TrimPrefix(l, "export "), "=")
 		envs[k] = v
 	}
-	for _, k := range []string{"SLB_ENDPOINT", "OSS_ENDPOINT", "FC_ENDPOINT", "ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET"} {
+	for _, k := range []string{"SLB_ENDPOINT", "OSS_ENDPOINT", "FC_ENDPOINT", "ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "LOCALCLOUD_FC_ENDPOINT", "CERT_BUCKET"} {
 		if envs[k] == "" {
 			t.Fatalf("env file lacks %s:\n%s", k, raw)
 		}
