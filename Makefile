@@ -1,7 +1,8 @@
 # slb-cert-rotator: build, test, demo and deploy.
 #
 #   make demo                 the whole story offline (local cloud, no account)
-#   make test                 unit + integration tests (-race) and the short reliability suite
+#   make test                 unit + integration tests (-race), incl. the short reliability suite
+#   make reliability-long     the long fault-injection run (200+ seeded runs)
 #   make build                dist/<fn>/bootstrap and dist/<fn>.zip for every functions/<fn>
 #   make lint                 gofmt, go vet, staticcheck, govulncheck
 #   make deploy               s deploy -y (real Function Compute, needs `s config add`)
@@ -26,13 +27,11 @@ GOVULNCHECK := golang.org/x/vuln/cmd/govulncheck@v1.9.0
 BUILD_ENV := GOOS=linux GOARCH=amd64 CGO_ENABLED=0
 GOFLAGS_BUILD := -trimpath -ldflags '-s -w'
 
-# Reliability suite (short mode) when the package exists.
-RELIABILITY_PKGS := $(if $(wildcard reliability/),./reliability/...,)
 
 FN ?=
 EVENT ?=
 
-.PHONY: build test test-unit test-reliability demo lint bench deploy invoke clean tools FORCE
+.PHONY: build test reliability-long demo lint bench deploy invoke clean tools FORCE
 
 build: $(BINARIES) $(ZIPS)
 	@test -n "$(FUNCTIONS)" || { echo "no functions/* to build" >&2; exit 1; }
@@ -47,9 +46,13 @@ $(DIST)/%/bootstrap: FORCE
 $(DIST)/%.zip: $(DIST)/%/bootstrap
 	$(GO) run ./tooling/zipfn -o $@ $(DIST)/$*
 
+# ./... includes the reliability suite in its short form (about ten seeded
+# fault runs); `make reliability-long` runs the long form (200+ runs).
 test: build tools
 	$(GO) test -race -count=1 ./...
-	$(if $(RELIABILITY_PKGS),$(GO) test -race -count=1 -short -run 'Reliability' $(RELIABILITY_PKGS),@echo "no reliability suite yet")
+
+reliability-long: build
+	RELIABILITY_LONG=1 $(GO) test -race -count=1 -run Reliability ./reliability/...
 
 demo: build
 	$(GO) run ./emulator/cmd/demo
