@@ -91,6 +91,11 @@ func parseEndpoint(ep string) (scheme, domain string, err error) {
 	return scheme, host, nil
 }
 
+// The SDK fills the package-level slb.EndpointMap lazily and without a lock
+// on the first client construction; filling it once here, before any
+// goroutine builds a client, removes that data race.
+func init() { slb.GetEndpointMap() }
+
 // client builds a fresh SDK client for one attempt of one call.
 func (s *SLB) client(ctx context.Context, region string) (*slb.Client, error) {
 	cfg := sdk.NewConfig().WithAutoRetry(false).WithMaxRetryTime(0).WithScheme(s.scheme)
