@@ -223,6 +223,7 @@ func TestParseAccepts(t *testing.T) {
 		{"blank lines inside and between", []certs.File{{bundle, bytes.ReplaceAll(p.Bundle(), []byte("\n"), []byte("\n\n"))}}, false, false, false},
 		{"trailing text and whitespace", []certs.File{{certFile, cat(p.CertPEM, []byte("  \n# issued by lego\n\n"))}, {keyFile, p.KeyPEM}}, false, false, false},
 		{"openssl bag attributes", []certs.File{{bundle, cat([]byte("Bag Attributes\n    friendlyName: www\nsubject=CN = www.example.com\n"), p.Bundle())}}, false, false, false},
+		{"CRLF with text between blocks", []certs.File{{bundle, bytes.ReplaceAll(cat([]byte("subject=CN = www.example.com\n"), p.CertPEM, []byte("\n# key follows\n"), p.KeyPEM), []byte("\n"), []byte("\r\n"))}}, false, false, false},
 		{"BOM", []certs.File{{certFile, cat([]byte("\xef\xbb\xbf"), p.CertPEM)}, {keyFile, p.KeyPEM}}, false, false, false},
 		{"reversed chain", []certs.File{{certFile, enc(i1, i2, leaf)}, {keyFile, p.KeyPEM}}, true, false, false},
 		{"leaf in the middle", []certs.File{{certFile, enc(i2, leaf, i1)}, {keyFile, p.KeyPEM}}, true, false, false},
