@@ -297,3 +297,27 @@ func TestConcurrentUse(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+func TestAddressClaimSkipsAddressesOfOtherProcesses(t *testing.T) {
+	base := RandomAddressBase()
+	// Pretend another process owns the base address.
+	other, err := net.Listen("tcp", net.JoinHostPort(base.String(), claimPort))
+	if err != nil {
+		t.Skipf("cannot bind the claim port here (needs root): %v", err)
+	}
+	defer other.Close()
+	e := newEnv(t, Options{AddressBase: base})
+	_, err = e.s.SeedLoadBalancer(zjk, "claimed")
+	must(t, err)
+	got := e.s.Dump().Regions[zjk].LoadBalancers[0].Address
+	if got == base.String() {
+		t.Fatalf("got the claimed address %s", got)
+	}
+	// Our own claim is released by Close.
+	must(t, e.s.Close())
+	ln, err := net.Listen("tcp", net.JoinHostPort(got, claimPort))
+	if err != nil {
+		t.Fatalf("claim on %s not released: %v", got, err)
+	}
+	ln.Close()
+}

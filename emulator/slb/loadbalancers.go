@@ -41,7 +41,8 @@ func (s *Server) newLoadBalancer(reg *region, lb clb.LoadBalancer, now time.Time
 	n := s.nextSeq()
 	lb.ID = fmt.Sprintf("lb-%s%013dlocal", regionCode(reg.id), n)
 	lb.Region = reg.id
-	lb.Address = s.addrs.alloc()
+	addr, marker := s.addrs.alloc(!s.opts.NoFrontends)
+	lb.Address = addr
 	lb.Status = "active"
 	if lb.Name == "" {
 		lb.Name = "auto_named_slb"
@@ -64,7 +65,7 @@ func (s *Server) newLoadBalancer(reg *region, lb clb.LoadBalancer, now time.Time
 	if lb.Tags == nil {
 		lb.Tags = map[string]string{}
 	}
-	x := &loadBalancer{LoadBalancer: lb, seq: n, networkType: "classic", internetChargeType: "paybytraffic",
+	x := &loadBalancer{LoadBalancer: lb, seq: n, marker: marker, networkType: "classic", internetChargeType: "paybytraffic",
 		created: now.UTC().Truncate(time.Second), listeners: map[int]*listener{}}
 	reg.lbs[lb.ID] = x
 	reg.lbOrder = append(reg.lbOrder, x)
@@ -157,7 +158,7 @@ func (s *Server) removeLoadBalancer(c *call, lb *loadBalancer) {
 			break
 		}
 	}
-	s.addrs.release(lb.Address)
+	s.addrs.release(lb.Address, lb.marker)
 }
 
 func lbJSON(lb *loadBalancer) obj {

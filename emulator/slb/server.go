@@ -188,7 +188,7 @@ func (s *Server) Close() error {
 	s.mu.Lock()
 	if !s.closed {
 		for _, lb := range s.lbs {
-			s.addrs.release(lb.Address)
+			s.addrs.release(lb.Address, lb.marker)
 		}
 	}
 	s.closed = true

@@ -2,6 +2,7 @@ package slb
 
 import (
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -9,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
@@ -56,6 +58,7 @@ type loadBalancer struct {
 	vpcID, vSwitchID   string
 	internetChargeType string
 	created            time.Time
+	marker             net.Listener // address claim (see claimPort)
 	backends           []*backend
 	listeners          map[int]*listener
 }
@@ -133,10 +136,19 @@ func newAddrPool(base net.IP) *addrPool {
 	return &addrPool{next: uint32(b4[0])<<24 | uint32(b4[1])<<16 | uint32(b4[2])<<8 | uint32(b4[3]), used: map[string]bool{}}
 }
 
-func (p *addrPool) alloc() string {
+// claimPort is bound on every address handed out while frontends are on, as
+// a marker other processes respect: two test binaries running in parallel
+// (go test ./...) then never give the same 127.0.0.x to their load
+// balancers, so their listeners on :443 cannot collide.
+const claimPort = "1"
+
+// alloc returns the next free address. With claim set it also binds the
+// marker socket (returned; nil when binding is not permitted) and skips
+// addresses another process has claimed.
+func (p *addrPool) alloc(claim bool) (string, net.Listener) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for {
+	for tries := 0; ; tries++ {
 		n := p.next
 		p.next++
 		if p.next>>24 != 127 {
@@ -146,15 +158,28 @@ func (p *addrPool) alloc() string {
 		if last := byte(n); last == 0 || last == 255 || last == 1 && n>>8 == 127<<16 || p.used[ip] {
 			continue
 		}
+		var marker net.Listener
+		if claim && tries < 4096 {
+			ln, err := net.Listen("tcp", net.JoinHostPort(ip, claimPort))
+			if errors.Is(err, syscall.EADDRINUSE) {
+				continue // another process owns this address
+			}
+			if err == nil {
+				marker = ln
+			}
+		}
 		p.used[ip] = true
-		return ip
+		return ip, marker
 	}
 }
 
-func (p *addrPool) release(ip string) {
+func (p *addrPool) release(ip string, marker net.Listener) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	delete(p.used, ip)
+	if marker != nil {
+		_ = marker.Close()
+	}
 }
 
 // RandomAddressBase returns a random base 127.a.b.2 (tests that run in
