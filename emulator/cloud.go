@@ -26,7 +26,7 @@ import (
 
 // Defaults of Options.
 const (
-	DefaultBucket       = "certs-bucket"
+	DefaultBucket       = "slb-cert-drop"
 	DefaultBucketRegion = "cn-zhangjiakou"
 )
 
@@ -49,7 +49,7 @@ type Options struct {
 	// own SLB_ENDPOINT, OSS_ENDPOINT, OSS_REGION, CERT_BUCKET and REGION
 	// are laid over it.
 	Getenv func(string) string
-	// Bucket is created at start in BucketRegion (defaults certs-bucket,
+	// Bucket is created at start in BucketRegion (defaults slb-cert-drop, the s.yaml default,
 	// cn-zhangjiakou).
 	Bucket       string
 	BucketRegion string

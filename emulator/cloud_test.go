@@ -135,7 +135,7 @@ func TestCloudEndToEnd(t *testing.T) {
 		t.Fatalf("trigger deliveries: %d, want 1", len(ents))
 	}
 	ev, _ := os.ReadFile(filepath.Join(records, ents[0].Name()))
-	if !strings.Contains(string(ev), `"key":"certs/site/fullchain.pem"`) || !strings.Contains(string(ev), `"name":"certs-bucket"`) {
+	if !strings.Contains(string(ev), `"key":"certs/site/fullchain.pem"`) || !strings.Contains(string(ev), `"name":"slb-cert-drop"`) {
 		t.Fatalf("event %s", ev)
 	}
 

@@ -35,7 +35,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		syaml       = fs.String("s-yaml", "", "deploy the functions of this s.yaml (binaries are started on first invocation)")
 		seed        = fs.Int64("seed", 1, "seed of fault injection and delivery reordering")
 		latency     = fs.Duration("latency", 0, "latency added to every SLB and OSS call")
-		bucket      = fs.String("bucket", envOr("CERT_BUCKET", emulator.DefaultBucket), "bucket created at start (default $CERT_BUCKET, else certs-bucket)")
+		bucket      = fs.String("bucket", envOr("CERT_BUCKET", emulator.DefaultBucket), "bucket created at start (default $CERT_BUCKET, else slb-cert-drop, the s.yaml default)")
 		region      = fs.String("bucket-region", emulator.DefaultBucketRegion, "region of the bucket (and of the functions)")
 		duplicate   = fs.Bool("duplicate", false, "deliver every OSS trigger event twice")
 		reorder     = fs.Duration("reorder", 0, "random extra delay (up to this) for OSS trigger deliveries")
