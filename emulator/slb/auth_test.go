@@ -186,3 +186,18 @@ func TestAuthFailures(t *testing.T) {
 		}
 	}
 }
+
+func TestFakeClockDoesNotLockOutTheSDK(t *testing.T) {
+	future := time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC)
+	e := newEnv(t, Options{NoFrontends: true, Now: func() time.Time { return future }})
+	must(t, describeCerts(e.client(zjk)))
+	testKeys(t)
+	p := issue(t, rsaKeyA, "clock.example.com")
+	r := sdkslb.CreateUploadServerCertificateRequest()
+	r.ServerCertificate, r.PrivateKey = p.cert, p.key
+	resp, err := e.client(zjk).UploadServerCertificate(r)
+	must(t, err)
+	if resp.CreateTime != "2031-01-01T00:00:00Z" {
+		t.Fatalf("create time %s, want the fake clock's", resp.CreateTime)
+	}
+}

@@ -20,6 +20,7 @@ func (lb *loadBalancer) backendIndex(id string) int {
 // flexString decodes a JSON string or number into a string.
 type flexString string
 
+// UnmarshalJSON accepts "80" and 80 alike.
 func (f *flexString) UnmarshalJSON(b []byte) error {
 	var s string
 	if err := json.Unmarshal(b, &s); err == nil {

@@ -45,7 +45,10 @@ type Options struct {
 	// Faults to inject; nil = an empty injector (no faults) that Faults()
 	// returns, so rules can be added later.
 	Faults *faults.Injector
-	// Now is the clock (timestamp checks, create times); default time.Now.
+	// Now is the clock for create times and the request log; default
+	// time.Now. The signature Timestamp window is always checked against
+	// the wall clock (SDK clients stamp requests with it), so a fake Now
+	// does not lock the SDK out.
 	Now func() time.Time
 	// AddressBase is the first VIP handed out; later load balancers count
 	// up from it. Default: 127.0.0.2 from a process-wide pool shared by
@@ -210,6 +213,7 @@ type apiError struct {
 	Message string
 }
 
+// Error renders the code and message.
 func (e *apiError) Error() string { return e.Code + ": " + e.Message }
 
 func errorf(status int, code, format string, args ...any) *apiError {
