@@ -27,6 +27,7 @@ var update = flag.Bool("update", false, "regenerate testdata/bad and testdata/go
 // when the file is given alone (as a bundle) at the fixed test clock.
 var badCorpus = map[string]error{
 	"not-pem-text.pem":                 certs.ErrNotPEM,
+	"utf16-bundle.pem":                 certs.ErrNotPEM,
 	"binary-garbage.pem":               certs.ErrNotPEM,
 	"base64-without-armour.pem":        certs.ErrNotPEM,
 	"unknown-block-type.pem":           certs.ErrUnknownBlock,
@@ -186,6 +187,7 @@ func TestGenerateCorpus(t *testing.T) {
 
 	bad := map[string][]byte{
 		"not-pem-text.pem":                 []byte("This is the certificate you asked for:\nwww.example.com, valid until 2031\n"),
+		"utf16-bundle.pem":                 utf16(good.Bundle()),
 		"binary-garbage.pem":               {0x7f, 'E', 'L', 'F', 0, 0, 0, 1, 2, 3, 0xff, 0xfe},
 		"base64-without-armour.pem":        []byte(strings.Join(strings.Split(strings.TrimSpace(string(good.CertPEM)), "\n")[1:8], "\n") + "\n"),
 		"unknown-block-type.pem":           []byte("-----BEGIN COMMENT-----\n-----END COMMENT-----\n"),
@@ -270,4 +272,14 @@ func TestGenerateCorpus(t *testing.T) {
 func pemFirst(t testing.TB, data []byte) []byte {
 	t.Helper()
 	return pem.EncodeToMemory(pemBlocks(t, data)[0])
+}
+
+// utf16 encodes ASCII text as UTF-16LE with a byte order mark, as Windows
+// Notepad's "Unicode" does.
+func utf16(ascii []byte) []byte {
+	out := []byte{0xff, 0xfe}
+	for _, b := range ascii {
+		out = append(out, b, 0)
+	}
+	return out
 }

@@ -7,6 +7,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -224,6 +225,7 @@ func TestParseAccepts(t *testing.T) {
 		{"trailing text and whitespace", []certs.File{{certFile, cat(p.CertPEM, []byte("  \n# issued by lego\n\n"))}, {keyFile, p.KeyPEM}}, false, false, false},
 		{"openssl bag attributes", []certs.File{{bundle, cat([]byte("Bag Attributes\n    friendlyName: www\nsubject=CN = www.example.com\n"), p.Bundle())}}, false, false, false},
 		{"CRLF with text between blocks", []certs.File{{bundle, bytes.ReplaceAll(cat([]byte("subject=CN = www.example.com\n"), p.CertPEM, []byte("\n# key follows\n"), p.KeyPEM), []byte("\n"), []byte("\r\n"))}}, false, false, false},
+		{"base64 on one line", []certs.File{{certFile, oneLine(p.CertPEM)}, {keyFile, oneLine(p.KeyPEM)}}, false, false, false},
 		{"BOM", []certs.File{{certFile, cat([]byte("\xef\xbb\xbf"), p.CertPEM)}, {keyFile, p.KeyPEM}}, false, false, false},
 		{"reversed chain", []certs.File{{certFile, enc(i1, i2, leaf)}, {keyFile, p.KeyPEM}}, true, false, false},
 		{"leaf in the middle", []certs.File{{certFile, enc(i2, leaf, i1)}, {keyFile, p.KeyPEM}}, true, false, false},
@@ -445,5 +447,18 @@ func TestExpiredIntermediateWarns(t *testing.T) {
 	b := parseOK(t, certs.File{Name: bundle, Data: p.Bundle()})
 	if len(b.Warnings) != 1 || !strings.Contains(b.Warnings[0], "Old Intermediate") || !strings.Contains(b.Warnings[0], "expired") {
 		t.Fatalf("want one warning about the expired intermediate, got %v", b.Warnings)
+	}
+}
+
+// oneLine rewrites every PEM block of data with its base64 on one line.
+func oneLine(data []byte) []byte {
+	var out []byte
+	for {
+		var b *pem.Block
+		b, data = pem.Decode(data)
+		if b == nil {
+			return out
+		}
+		out = append(out, "-----BEGIN "+b.Type+"-----\n"+base64.StdEncoding.EncodeToString(b.Bytes)+"\n-----END "+b.Type+"-----\n"...)
 	}
 }

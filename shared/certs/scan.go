@@ -300,6 +300,10 @@ func checkOutside(name string, data []byte, offset int, outside []byte) error {
 
 // classifyNonPEM explains a file without any BEGIN line.
 func classifyNonPEM(name string, data []byte) error {
+	if utf16Text(data) {
+		return fail(name, ErrNotPEM, "the file is UTF-16 text (as some Windows editors save it), not ASCII PEM",
+			"save it as plain ASCII or UTF-8 (without BOM) and upload it again, e.g. iconv -f UTF-16 -t ASCII in.pem > out.pem")
+	}
 	if cs, err := x509.ParseCertificates(data); err == nil && len(cs) > 0 {
 		return fail(name, ErrDER, "the file is a DER (binary) certificate, not PEM",
 			"convert with openssl x509 -inform der -in cert.der -out fullchain.pem (and add the intermediates)")
@@ -332,4 +336,27 @@ func classifyNonPEM(name string, data []byte) error {
 	}
 	return fail(name, ErrNotPEM, "the file is not PEM (it has no -----BEGIN line)",
 		"upload PEM files: the certificate chain (fullchain.pem) and the private key (privkey.pem)")
+}
+
+// utf16Text recognises UTF-16 text: a UTF-16 byte order mark, or ASCII with
+// a NUL after (or before) nearly every character.
+func utf16Text(data []byte) bool {
+	if bytes.HasPrefix(data, []byte{0xff, 0xfe}) || bytes.HasPrefix(data, []byte{0xfe, 0xff}) {
+		return true
+	}
+	if len(data) < 16 {
+		return false
+	}
+	even, odd := 0, 0
+	for i, b := range data {
+		if b == 0 {
+			if i%2 == 0 {
+				even++
+			} else {
+				odd++
+			}
+		}
+	}
+	half := len(data) / 2
+	return odd >= half*9/10 || even >= half*9/10
 }
