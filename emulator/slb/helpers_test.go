@@ -179,7 +179,7 @@ func must(t *testing.T, err error) {
 func itoa(n int) requests.Integer { return requests.NewInteger(n) }
 
 // served dials addr with SNI and returns the SHA-1 fingerprint of the leaf.
-func served(t *testing.T, addr string, port int, sni string) (string, error) {
+func served(t testing.TB, addr string, port int, sni string) (string, error) {
 	t.Helper()
 	d := &net.Dialer{Timeout: 3 * time.Second}
 	conn, err := tls.DialWithDialer(d, "tcp", net.JoinHostPort(addr, strconv.Itoa(port)),
