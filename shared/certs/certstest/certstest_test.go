@@ -103,7 +103,7 @@ func TestKeyTypesAndEncodings(t *testing.T) {
 
 func TestEveryPairHasItsOwnKey(t *testing.T) {
 	seen := map[string]bool{}
-	for i := 0; i < 30; i++ { // more than the 24 pooled 2048-bit keys
+	for i := 0; i < 70; i++ { // more than the 64 pooled 2048-bit keys
 		p := SelfSigned(t, Options{})
 		n := p.Key.(*rsa.PrivateKey).N.String()
 		if seen[n] {
