@@ -14,8 +14,7 @@ import (
 // TestOpenSSLInterop parses what the openssl command line really writes
 // (PKCS#8 keys, legacy and PKCS#8 encryption, DER, PKCS#12 and its PEM
 // export with "Bag Attributes"). It is skipped when openssl is not
-// installed or
-// cannot produce one of the files.
+// installed or cannot produce one of the files.
 func TestOpenSSLInterop(t *testing.T) {
 	if _, err := exec.LookPath("openssl"); err != nil {
 		t.Skip("openssl is not installed; skipping the interoperability test")
