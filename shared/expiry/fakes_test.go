@@ -3,7 +3,6 @@ package expiry
 import (
 	"context"
 	"fmt"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -231,15 +230,6 @@ func (p *mapProber) Probe(_ context.Context, address string, port int, sni strin
 		return ProbeResult{Reachable: true, FingerprintSHA1: v}
 	}
 	return ProbeResult{Err: "connection refused"}
-}
-
-func sortedKeys(m map[string]int) []string {
-	var ks []string
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
 }
 
 func clbExt(domain, certID string) clb.DomainExtension {
