@@ -291,3 +291,56 @@ func (o *OSS) Put(ctx context.Context, bucket, key string, data []byte, contentT
 		return b.PutObject(key, bytes.NewReader(data), oss.WithContext(ctx), oss.ContentType(contentType))
 	}, bucket)
 }
+
+// PutIfAbsent writes an object only when no object has the key (PutObject
+// with x-oss-forbid-overwrite: true; unversioned buckets only). It reports
+// created=false with a nil error when the object exists (409
+// FileAlreadyExists). When a retry meets the object after an earlier attempt
+// whose answer was lost, the stored body is compared with data: equal means
+// the earlier attempt created it (data should hold something unique, such as
+// an owner token, for that to be conclusive).
+func (o *OSS) PutIfAbsent(ctx context.Context, bucket, key string, data []byte, contentType string) (created bool, err error) {
+	if contentType == "" {
+		contentType = "application/octet-stream"
+	}
+	exists, retried := false, false
+	err = o.run(ctx, "PutObject", objectWhere(bucket, key), func(b *oss.Bucket) error {
+		err := b.PutObject(key, bytes.NewReader(data), oss.WithContext(ctx), oss.ContentType(contentType), oss.ForbidOverWrite(true))
+		if err == nil {
+			return nil
+		}
+		ae := o.toAPIError(ctx, "PutObject", objectWhere(bucket, key), err)
+		if ae.Code == "FileAlreadyExists" || (ae.HTTPStatus == http.StatusConflict && errors.Is(ae, apierr.ErrConflict)) {
+			exists = true
+			return nil
+		}
+		retried = true // a later attempt may meet the object this one stored
+		return ae
+	}, bucket)
+	if err != nil {
+		return false, err
+	}
+	if !exists {
+		return true, nil
+	}
+	if retried {
+		got, gerr := o.Get(ctx, bucket, key, int64(len(data))+1)
+		if gerr == nil && bytes.Equal(got, data) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// Delete removes an object; a missing object is not an error (OSS answers
+// 204 either way; a NoSuchKey answer is mapped to nil as well).
+func (o *OSS) Delete(ctx context.Context, bucket, key string) error {
+	err := o.run(ctx, "DeleteObject", objectWhere(bucket, key), func(b *oss.Bucket) error {
+		return b.DeleteObject(key, oss.WithContext(ctx))
+	}, bucket)
+	var ae *APIError
+	if errors.As(err, &ae) && ae.Code == "NoSuchKey" {
+		return nil
+	}
+	return err
+}

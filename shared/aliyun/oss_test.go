@@ -240,3 +240,151 @@ func TestNewOSSEndpoints(t *testing.T) {
 		})
 	}
 }
+
+func TestOSSPutIfAbsentAndDelete(t *testing.T) {
+	for _, v4 := range []bool{false, true} {
+		t.Run(fmt.Sprintf("v4=%v", v4), func(t *testing.T) {
+			fx := newOSSFixture(t)
+			o := newTestOSS(t, fx.url, v4)
+			ctx := context.Background()
+			const key = "locks/www.lock"
+			created, err := o.PutIfAbsent(ctx, "cert-bucket", key, []byte("first"), "application/json")
+			if err != nil || !created {
+				t.Fatalf("first PutIfAbsent: created %v err %v", created, err)
+			}
+			created, err = o.PutIfAbsent(ctx, "cert-bucket", key, []byte("second"), "application/json")
+			if err != nil || created {
+				t.Fatalf("second PutIfAbsent: created %v err %v; want false, nil", created, err)
+			}
+			if got, ok := fx.emu.Object("cert-bucket", key); !ok || string(got) != "first" {
+				t.Fatalf("object %q (exists %v) was overwritten", got, ok)
+			}
+			if err := o.Delete(ctx, "cert-bucket", key); err != nil {
+				t.Fatalf("Delete: %v", err)
+			}
+			if _, ok := fx.emu.Object("cert-bucket", key); ok {
+				t.Fatal("object still there after Delete")
+			}
+			if err := o.Delete(ctx, "cert-bucket", key); err != nil {
+				t.Fatalf("Delete of a missing object: %v", err)
+			}
+			created, err = o.PutIfAbsent(ctx, "cert-bucket", key, []byte("third"), "")
+			if err != nil || !created {
+				t.Fatalf("PutIfAbsent after Delete: created %v err %v", created, err)
+			}
+		})
+	}
+}
+
+func TestOSSPutIfAbsentConcurrentOneWinner(t *testing.T) {
+	fx := newOSSFixture(t)
+	o := newTestOSS(t, fx.url, true)
+	const n = 8
+	var wg sync.WaitGroup
+	wins := make([]bool, n)
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			wins[i], errs[i] = o.PutIfAbsent(context.Background(), "cert-bucket", "locks/x.lock", []byte(fmt.Sprintf("owner-%d", i)), "")
+		}()
+	}
+	wg.Wait()
+	winners := 0
+	for i := range n {
+		if errs[i] != nil {
+			t.Fatalf("acquirer %d: %v", i, errs[i])
+		}
+		if wins[i] {
+			winners++
+			if got, _ := fx.emu.Object("cert-bucket", "locks/x.lock"); string(got) != fmt.Sprintf("owner-%d", i) {
+				t.Errorf("winner %d but object holds %q", i, got)
+			}
+		}
+	}
+	if winners != 1 {
+		t.Fatalf("%d winners; want exactly 1", winners)
+	}
+}
+
+// lostAnswer stores the first PutObject in the emulator but answers 503, as
+// when the response of a successful write is lost on the way back.
+type lostAnswer struct {
+	emu  http.Handler
+	mu   sync.Mutex
+	lost int
+}
+
+func (l *lostAnswer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	l.mu.Lock()
+	lose := r.Method == http.MethodPut && l.lost == 0
+	if lose {
+		l.lost++
+	}
+	l.mu.Unlock()
+	if !lose {
+		l.emu.ServeHTTP(w, r)
+		return
+	}
+	rec := httptest.NewRecorder()
+	l.emu.ServeHTTP(rec, r)
+	w.Header().Set("Content-Type", "application/xml")
+	w.WriteHeader(http.StatusServiceUnavailable)
+	fmt.Fprint(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>ServiceUnavailable</Code><Message>lost</Message><RequestId>lost-1</RequestId></Error>`)
+}
+
+func TestOSSPutIfAbsentRetryAfterLostAnswer(t *testing.T) {
+	tests := []struct {
+		name        string
+		preexisting []byte
+		data        []byte
+		wantCreated bool
+	}{
+		{"own write whose answer was lost", nil, []byte(`{"owner":"me"}`), true},
+		{"someone else's object", []byte(`{"owner":"other"}`), []byte(`{"owner":"me"}`), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			emu := ossemu.New(ossemu.Options{Accounts: []ossemu.Account{{AccessKeyID: testAK, AccessKeySecret: testSecret, SecurityToken: testToken}}})
+			emu.CreateBucket("cert-bucket", "cn-zhangjiakou")
+			la := &lostAnswer{emu: emu}
+			srv := httptest.NewServer(la)
+			t.Cleanup(func() { srv.Close(); emu.Close() })
+			if tt.preexisting != nil {
+				if err := emu.PutObject("cert-bucket", "locks/a.lock", tt.preexisting); err != nil {
+					t.Fatal(err)
+				}
+			}
+			o := newTestOSS(t, srv.URL, true)
+			created, err := o.PutIfAbsent(context.Background(), "cert-bucket", "locks/a.lock", tt.data, "")
+			if err != nil || created != tt.wantCreated {
+				t.Fatalf("created %v err %v; want %v", created, err, tt.wantCreated)
+			}
+			if la.lost != 1 {
+				t.Fatalf("the lost answer was not exercised (%d)", la.lost)
+			}
+		})
+	}
+}
+
+func TestOSSPutIfAbsentTransientExhausted(t *testing.T) {
+	fx := newOSSFixture(t)
+	fx.fault = func(action string, n int) ossemu.Fault {
+		if action == "oss:PutObject" || action == "oss:DeleteObject" {
+			return ossemu.Fault{ServerError: true, Status: 503}
+		}
+		return ossemu.Fault{}
+	}
+	o := newTestOSS(t, fx.url, false)
+	created, err := o.PutIfAbsent(context.Background(), "cert-bucket", "locks/a.lock", []byte("x"), "")
+	if created || !errors.Is(err, apierr.ErrTransient) {
+		t.Fatalf("created %v err %v; want a transient error", created, err)
+	}
+	if n := fx.count("oss:PutObject"); n != fastRetry.MaxAttempts {
+		t.Errorf("%d PutObject attempts; want %d", n, fastRetry.MaxAttempts)
+	}
+	if err := o.Delete(context.Background(), "cert-bucket", "locks/a.lock"); !errors.Is(err, apierr.ErrTransient) {
+		t.Fatalf("Delete: %v; want a transient error", err)
+	}
+}
