@@ -263,9 +263,10 @@ func (tr *transcript) leaks() []string {
 	defer tr.mu.Unlock()
 	text := tr.text.String()
 	var out []string
-	for _, m := range []string{"PRIVATE KEY-----", "BEGIN RSA PRIVATE", "BEGIN EC PRIVATE", "BEGIN OPENSSH PRIVATE"} {
-		if strings.Contains(text, m) {
-			out = append(out, m)
+	for _, m := range []string{"-----BEGIN RSA PRIVATE KEY-----", "-----BEGIN PRIVATE KEY-----", "-----BEGIN EC PRIVATE KEY-----",
+		"-----BEGIN ENCRYPTED PRIVATE KEY-----", "-----BEGIN OPENSSH PRIVATE KEY-----"} {
+		if i := strings.Index(text, m); i >= 0 {
+			out = append(out, m+" in: "+text[max(0, i-200):min(len(text), i+60)])
 		}
 	}
 	for _, n := range tr.needles {
