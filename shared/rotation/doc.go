@@ -7,8 +7,8 @@
 //
 // API summary (what the functions and the other use cases call):
 //
-//	r := &rotation.Rotator{Config: cfg, Objects: objs, SLB: slb, Prober: p}
-//	res, err := r.Rotate(ctx, now, rotation.Request{Bucket: b, Key: key})   // OSS event
+//	r := &rotation.Rotator{Config: cfg, Objects: objs, SLB: slb, Prober: p, Locks: oss}
+//	res, err := r.Rotate(ctx, now, rotation.Request{Bucket: b, Key: key, Owner: rotation.NewOwner(reqID)}) // OSS event
 //	res, err := r.RotateName(ctx, now, bucket, "www")                     // by pair name
 //	pairs, err := rotation.ListPairs(ctx, objs, bucket, "certs/")         // pairs stored in the bucket
 //	b, err := rotation.LoadPair(ctx, objs, bucket, "certs/", "www", now, certs.Options{MinValidDays: 7})
@@ -16,7 +16,7 @@
 //
 // The dependencies are small interfaces defined here (ObjectReader, SLB
 // with its parts CertificateStore, ListenerInventory, CertificateSwitcher,
-// and Prober). *aliyun.SLB satisfies SLB directly; *aliyun.OSS is adapted
+// Prober, and LockStore; *aliyun.OSS satisfies LockStore). *aliyun.SLB satisfies SLB directly; *aliyun.OSS is adapted
 // with AdaptObjects(oss, func(o aliyun.ObjectInfo) string { return o.Key });
 // tlsprobe.Probe is adapted with a ProbeFunc.
 //
@@ -27,11 +27,28 @@
 // that Function Compute retries the invocation.
 //
 // Idempotency: a rotation of one pair is serialised inside the process (one
-// lock per bucket and name), so two events for the same pair handled by the
-// same instance end with exactly one upload. Across instances, after an
-// upload the region's certificates are listed again; when two certificates
+// lock per bucket and name) and, when Rotator.Locks is set, across Function
+// Compute instances by a lease lock object in the certificate bucket
+// (<LockOptions.Prefix><name>.lock, default locks/, outside the trigger's
+// filter): AcquireLock creates it with PutIfAbsent (OSS PutObject with
+// x-oss-forbid-overwrite), waits with backoff and jitter while another
+// invocation holds an unexpired lease (bounded by the ctx deadline minus a
+// margin, then ErrLocked, transient, so FC retries), and breaks a lease whose
+// holder's deadline has passed. The lock is taken after the pair is loaded
+// and validated (a "waiting" or "rejected" pair takes none; dry runs take
+// none), held through planning, upload, switch, verification and cleanup, and
+// released (deleted if still ours) before returning. An invocation that had
+// to wait reads the pair again and finds the certificate uploaded and the
+// targets switched: exactly one upload per fingerprint and region.
+//
+// Backstop: should two uploads still happen (a lock store without the
+// forbid-overwrite guarantee, two breakers of one expired lease racing), the
+// region's certificates are listed after an upload; when two certificates
 // with the same fingerprint exist, every invocation converges on the one with
 // the lowest id (ordered by length, then lexically) and deletes its own
 // duplicate while it is still unreferenced, so the end state holds one
 // certificate per fingerprint and region.
+//
+//	lk, err := rotation.AcquireLock(ctx, oss, bucket, rotation.LockKey("", "www"), rotation.NewOwner(requestID), rotation.LockOptions{})
+//	defer lk.Release(ctx)
 package rotation

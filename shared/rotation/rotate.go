@@ -47,6 +47,8 @@ type Config struct {
 	// ProbeRetryDelay is the pause between handshakes that saw the wrong
 	// certificate (default 300ms).
 	ProbeRetryDelay time.Duration
+	// Lock configures the cross-instance lock (used when Rotator.Locks is set).
+	Lock LockOptions
 }
 
 // Rotator runs rotations. Its fields are set by the caller; it holds no
@@ -58,6 +60,9 @@ type Rotator struct {
 	SLB     SLB
 	// Prober verifies with a TLS handshake; nil verifies through the API only.
 	Prober Prober
+	// Locks holds the cross-instance lease locks (the certificate bucket);
+	// nil serialises rotations inside this process only.
+	Locks LockStore
 }
 
 // Request asks for one rotation: either Key (an object key from an OSS
@@ -67,6 +72,9 @@ type Request struct {
 	Key    string
 	Name   string
 	DryRun bool
+	// Owner names this invocation in the cross-instance lock (NewOwner(FC
+	// request id)); "" gets a random owner.
+	Owner string
 }
 
 func (r *Rotator) prefix() string {
@@ -160,6 +168,47 @@ func (r *Rotator) Rotate(ctx context.Context, now time.Time, req Request) (Resul
 		}
 		return res, nil
 	}
+	dry := req.DryRun || r.Config.DryRun
+	if r.Locks != nil && !dry {
+		// Serialise across instances from here on (planning and writes); a
+		// pair that ended "waiting" or "rejected" above took no lock.
+		owner := req.Owner
+		if owner == "" {
+			owner = NewOwner("")
+		}
+		lk, err := AcquireLock(ctx, r.Locks, bucket, LockKey(r.Config.Lock.Prefix, name), owner, r.Config.Lock)
+		if err != nil {
+			return reject(res, err) // permanent (e.g. no oss:PutObject on locks/*): rejected
+		}
+		if lk.Waited {
+			// Another invocation rotated meanwhile: read the pair again so
+			// that this one acts on the current objects.
+			m, d, deployFile, status, reason, err = r.load(ctx, now, bucket, prefix, name, layout)
+		}
+		var out Result
+		switch {
+		case err != nil:
+			out = res
+		case status != "":
+			out = res
+			out.Status, out.Reason = status, reason
+			if status == StatusRejected {
+				out.Errors = append(out.Errors, reason)
+			}
+		default:
+			out, err = r.rotateLoaded(ctx, res, m, d, deployFile, dry)
+		}
+		if rerr := lk.Release(ctx); rerr != nil {
+			out.Errors = append(out.Errors, rerr.Error())
+		}
+		return out, err
+	}
+	return r.rotateLoaded(ctx, res, m, d, deployFile, dry)
+}
+
+// rotateLoaded plans, uploads, switches, verifies and cleans up a loaded
+// pair (under the pair's locks).
+func (r *Rotator) rotateLoaded(ctx context.Context, res Result, m *material, d Deploy, deployFile string, dry bool) (Result, error) {
 	res.Fingerprint, res.SHA256, res.Domains = m.fingerprint, m.sha256, m.domains
 	na := m.notAfter.UTC()
 	res.NotAfter = &na
@@ -168,7 +217,6 @@ func (r *Rotator) Rotate(ctx context.Context, now time.Time, req Request) (Resul
 	if err != nil {
 		return reject(res, err)
 	}
-	dry := req.DryRun || r.Config.DryRun
 	for _, p := range plans {
 		chooseExisting(p, m)
 	}
