@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aliyun/fc-runtime-go-sdk/events"
+	"github.com/aliyun/fc-runtime-go-sdk/fccontext"
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/aliyun"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/config"
@@ -30,6 +31,9 @@ var handledEvents = map[string]bool{
 type Deps struct {
 	Objects rotation.ObjectReader
 	SLB     rotation.SLB
+	// Locks holds the cross-instance lease locks (the certificate bucket);
+	// nil serialises rotations inside one instance only.
+	Locks rotation.LockStore
 }
 
 // Handler is the rotate-on-upload function: it turns an OSS trigger event
@@ -67,6 +71,7 @@ func (h *Handler) DefaultDeps(_ context.Context, creds aliyun.Credentials, ossRe
 	return Deps{
 		Objects: rotation.AdaptObjects(o, func(i aliyun.ObjectInfo) string { return i.Key }),
 		SLB:     aliyun.NewSLB(creds, aliyun.SLBOptions{Endpoint: h.Config.SLBEndpoint}),
+		Locks:   o,
 	}, nil
 }
 
@@ -233,13 +238,17 @@ func (h *Handler) run(ctx context.Context, w work) (rotation.Result, error) {
 			MinValidDays: h.Config.MinValidDays, Keep: h.Config.KeepSuperseded, DryRun: h.Config.DryRun,
 			ProbeTimeout: h.Config.ProbeTimeout, Concurrency: h.Config.Concurrency,
 		},
-		Objects: deps.Objects, SLB: deps.SLB, Prober: prober,
+		Objects: deps.Objects, SLB: deps.SLB, Prober: prober, Locks: deps.Locks,
+	}
+	req := w.req
+	if fctx, ok := fccontext.FromContext(ctx); ok && fctx != nil {
+		req.Owner = rotation.NewOwner(fctx.RequestID)
 	}
 	now := time.Now
 	if h.Now != nil {
 		now = h.Now
 	}
-	res, err := r.Rotate(ctx, now(), w.req)
+	res, err := r.Rotate(ctx, now(), req)
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 			return res, fmt.Errorf("rotate-on-upload: out of time, FC will retry: %w", err)

@@ -16,8 +16,9 @@
 //
 // The dependencies are small interfaces defined here (ObjectReader, SLB
 // with its parts CertificateStore, ListenerInventory, CertificateSwitcher,
-// Prober, and LockStore; *aliyun.OSS satisfies LockStore). *aliyun.SLB satisfies SLB directly; *aliyun.OSS is adapted
-// with AdaptObjects(oss, func(o aliyun.ObjectInfo) string { return o.Key });
+// Prober, and LockStore). *aliyun.SLB satisfies SLB directly and *aliyun.OSS
+// satisfies LockStore; for ObjectReader *aliyun.OSS is adapted with
+// AdaptObjects(oss, func(o aliyun.ObjectInfo) string { return o.Key });
 // tlsprobe.Probe is adapted with a ProbeFunc.
 //
 // Errors: permanent problems (invalid pair, unknown target, certificate
