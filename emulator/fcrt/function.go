@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -42,6 +43,9 @@ type FunctionSpec struct {
 	// AsyncRetries is maxAsyncRetryAttempts: 0 means FC's default (3), a
 	// negative value means no retry.
 	AsyncRetries int `json:"asyncRetries,omitempty"`
+	// MaxInstances bounds how many instances run at once (FC scales out
+	// one instance per concurrent invocation); 0 means DefaultMaxInstances.
+	MaxInstances int `json:"maxInstances,omitempty"`
 }
 
 type specJSON FunctionSpec
@@ -118,6 +122,9 @@ func (s FunctionSpec) withDefaults() FunctionSpec {
 	if s.MemoryMB == 0 {
 		s.MemoryMB = 512
 	}
+	if s.MaxInstances <= 0 {
+		s.MaxInstances = DefaultMaxInstances
+	}
 	return s
 }
 
@@ -131,40 +138,60 @@ func (s FunctionSpec) retries() int {
 	return s.AsyncRetries
 }
 
-// function serialises invocations on its single instance.
+// DefaultMaxInstances is how many instances of a function may run at once
+// when FunctionSpec.MaxInstances is zero.
+const DefaultMaxInstances = 3
+
+// function runs invocations on up to spec.MaxInstances instances, each one
+// invocation at a time, like FC scaling out: a new instance starts when all
+// running ones are busy and fewer than the limit run; idle instances stay
+// warm and are reused (the most recently used first).
 type function struct {
 	rt   *Runtime
 	spec FunctionSpec
-	sem  chan struct{}
+	// slots holds one token per invocation in flight (capacity
+	// MaxInstances): busy instances never outnumber it.
+	slots chan struct{}
 
 	mu          sync.Mutex
-	inst        *instance
+	idle        []*instance // warm, not running an invocation
+	live        []*instance // every started instance not yet replaced
 	invocations int
 	stopped     bool
 }
 
 func newFunction(rt *Runtime, spec FunctionSpec) *function {
-	return &function{rt: rt, spec: spec, sem: make(chan struct{}, 1)}
+	return &function{rt: rt, spec: spec, slots: make(chan struct{}, spec.MaxInstances)}
 }
 
-func (f *function) status() (pid, invocations int) {
+// status reports the live instances' process ids (sorted by start) and the
+// number of invocations so far.
+func (f *function) status() (pids []int, invocations int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.inst != nil && f.inst.alive() {
-		pid = f.inst.cmd.Process.Pid
+	for _, inst := range f.live {
+		if inst.alive() {
+			pids = append(pids, inst.cmd.Process.Pid)
+		}
 	}
-	return pid, f.invocations
+	return pids, f.invocations
 }
 
 func (f *function) stop() {
 	f.mu.Lock()
 	f.stopped = true
-	inst := f.inst
-	f.inst = nil
+	insts := f.live
+	f.live, f.idle = nil, nil
 	f.mu.Unlock()
-	if inst != nil {
-		inst.kill()
+	var wg sync.WaitGroup
+	for _, inst := range insts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			inst.kill()
+		}()
 	}
+	wg.Wait()
 }
 
 // invocation is one event handed to an instance.
@@ -182,60 +209,59 @@ type invokeResult struct {
 	isError bool
 }
 
-// invoke runs one invocation; retry < 0 marks a synchronous call.
-func (f *function) invoke(ctx context.Context, id string, payload []byte, retry int) ([]byte, string, error) {
+// invoke runs one invocation; retry < 0 marks a synchronous call. It
+// returns the id of the instance that ran it ("" when none did).
+func (f *function) invoke(ctx context.Context, id string, payload []byte, retry int) (body []byte, errType, instanceID string, err error) {
 	select {
-	case f.sem <- struct{}{}:
+	case f.slots <- struct{}{}:
 	case <-ctx.Done():
-		return nil, "", fmt.Errorf("fcrt: invoke %s: %w", f.spec.Name, ctx.Err())
+		return nil, "", "", fmt.Errorf("fcrt: invoke %s: %w", f.spec.Name, ctx.Err())
 	}
-	released := false
-	release := func() {
-		if !released {
-			released = true
-			<-f.sem
-		}
-	}
-	defer release()
-
 	inst, initBody, err := f.instance(ctx)
 	if err != nil {
-		return nil, "", err
+		<-f.slots
+		return nil, "", "", err
 	}
 	if initBody != nil {
-		return initBody, ErrTypeInitialization, nil
+		<-f.slots
+		return initBody, ErrTypeInitialization, inst.id, nil
 	}
 	f.mu.Lock()
 	f.invocations++
 	f.mu.Unlock()
 	inv := &invocation{id: id, payload: payload, retry: retry, deadline: f.rt.opts.Now().Add(f.spec.Timeout), done: make(chan invokeResult, 1)}
 	res, errType, err, busy := inst.run(ctx, inv, f.spec.Timeout)
-	if busy {
-		// The caller gave up but the function still runs: keep the slot
-		// until it finishes (or overruns its deadline and is killed) so
-		// that invocations stay one at a time.
-		released = true
+	switch {
+	case busy:
+		// The caller gave up but the function still runs: keep the
+		// instance and the slot until it finishes (or overruns its deadline
+		// and is killed) so that each instance runs one invocation at a time.
 		go func() {
 			t := time.NewTimer(time.Until(inv.deadline) + 50*time.Millisecond)
 			defer t.Stop()
 			select {
 			case <-inv.done:
+				f.park(inst)
 			case <-inst.dead:
+				f.replace(inst)
 			case <-t.C:
 				f.replace(inst)
 			}
-			<-f.sem
+			<-f.slots
 		}()
-	}
-	if errType == "timeout" {
+		return res, errType, inst.id, err
+	case errType == "timeout":
 		f.replace(inst)
-		return timeoutBody(f.spec.Timeout), ErrTypeUnhandled, nil
-	}
-	if errType == "exited" {
+		<-f.slots
+		return timeoutBody(f.spec.Timeout), ErrTypeUnhandled, inst.id, nil
+	case errType == "exited":
 		f.replace(inst)
-		return errorBody("Process exited unexpectedly before completing request", "ProcessExited"), ErrTypeUnhandled, nil
+		<-f.slots
+		return errorBody("Process exited unexpectedly before completing request", "ProcessExited"), ErrTypeUnhandled, inst.id, nil
 	}
-	return res, errType, err
+	f.park(inst)
+	<-f.slots
+	return res, errType, inst.id, err
 }
 
 func errorBody(msg, typ string) []byte {
@@ -247,29 +273,51 @@ func timeoutBody(d time.Duration) []byte {
 	return errorBody(fmt.Sprintf("Function timed out after %s", strconv.FormatFloat(d.Seconds(), 'f', -1, 64)+" seconds"), "FunctionTimeout")
 }
 
-// replace kills inst and forgets it so that the next call starts afresh.
+// park returns a finished instance to the warm pool (a dead one is
+// forgotten).
+func (f *function) park(inst *instance) {
+	if !inst.alive() {
+		f.replace(inst)
+		return
+	}
+	f.mu.Lock()
+	if f.stopped || !slices.Contains(f.live, inst) {
+		f.mu.Unlock()
+		inst.kill()
+		return
+	}
+	f.idle = append(f.idle, inst)
+	f.mu.Unlock()
+}
+
+// replace kills inst and forgets it so that a later call starts afresh.
 func (f *function) replace(inst *instance) {
 	f.mu.Lock()
-	if f.inst == inst {
-		f.inst = nil
-	}
+	f.live = slices.DeleteFunc(f.live, func(i *instance) bool { return i == inst })
+	f.idle = slices.DeleteFunc(f.idle, func(i *instance) bool { return i == inst })
 	f.mu.Unlock()
 	inst.kill()
 }
 
-// instance returns a live instance, starting one (and running the
-// initializer) when needed. A failed initializer returns its error body.
+// instance returns a live idle instance, starting one (and running the
+// initializer) when none is idle; the caller holds a slot. A failed
+// initializer returns its error body.
 func (f *function) instance(ctx context.Context) (*instance, []byte, error) {
 	f.mu.Lock()
+	for len(f.idle) > 0 {
+		inst := f.idle[len(f.idle)-1]
+		f.idle = f.idle[:len(f.idle)-1]
+		if inst.alive() {
+			f.mu.Unlock()
+			return inst, nil, nil
+		}
+		f.live = slices.DeleteFunc(f.live, func(i *instance) bool { return i == inst })
+	}
 	if f.stopped {
 		f.mu.Unlock()
 		return nil, nil, ErrClosed
 	}
-	inst := f.inst
 	f.mu.Unlock()
-	if inst != nil && inst.alive() {
-		return inst, nil, nil
-	}
 	inst, err := startInstance(f.rt, f.spec)
 	if err != nil {
 		return nil, nil, err
@@ -280,7 +328,7 @@ func (f *function) instance(ctx context.Context) (*instance, []byte, error) {
 		inst.kill()
 		return nil, nil, ErrClosed
 	}
-	f.inst = inst
+	f.live = append(f.live, inst)
 	f.mu.Unlock()
 	if f.spec.Initializer {
 		inv := &invocation{id: newRequestID(), fnType: "1", retry: -1, deadline: f.rt.opts.Now().Add(f.spec.Timeout), done: make(chan invokeResult, 1)}
@@ -293,7 +341,7 @@ func (f *function) instance(ctx context.Context) (*instance, []byte, error) {
 			if len(res) == 0 {
 				res = errorBody("initializer failed: "+errType, "InitializationError")
 			}
-			return nil, res, nil
+			return inst, res, nil
 		}
 	}
 	return inst, nil, nil

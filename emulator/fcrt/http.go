@@ -109,12 +109,15 @@ func (rt *Runtime) handleInvoke(w http.ResponseWriter, r *http.Request) {
 		failFor(w, err, reqID)
 		return
 	}
-	res, errType, err := f.invoke(r.Context(), reqID, payload, -1)
+	res, errType, instanceID, err := f.invoke(r.Context(), reqID, payload, -1)
 	if err != nil {
 		failFor(w, err, reqID)
 		return
 	}
 	w.Header().Set("x-fc-request-id", reqID)
+	if instanceID != "" {
+		w.Header().Set("x-fc-instance-id", instanceID)
+	}
 	if errType != "" {
 		w.Header().Set("X-Fc-Error-Type", errType)
 	}

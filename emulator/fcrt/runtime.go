@@ -88,15 +88,17 @@ type Options struct {
 
 // AsyncRecord is the outcome of one asynchronous invocation (with retries).
 type AsyncRecord struct {
-	RequestID string          `json:"requestId"`
-	Function  string          `json:"function"`
-	Source    string          `json:"source"`
-	Attempts  int             `json:"attempts"`
-	Status    string          `json:"status"` // pending | succeeded | failed
-	ErrorType string          `json:"errorType,omitempty"`
-	Result    json.RawMessage `json:"result,omitempty"`
-	Started   time.Time       `json:"started"`
-	Finished  time.Time       `json:"finished,omitzero"`
+	RequestID string `json:"requestId"`
+	Function  string `json:"function"`
+	Source    string `json:"source"`
+	Attempts  int    `json:"attempts"`
+	// InstanceID is FC_INSTANCE_ID of the instance that ran the last attempt.
+	InstanceID string          `json:"instanceId,omitempty"`
+	Status     string          `json:"status"` // pending | succeeded | failed
+	ErrorType  string          `json:"errorType,omitempty"`
+	Result     json.RawMessage `json:"result,omitempty"`
+	Started    time.Time       `json:"started"`
+	Finished   time.Time       `json:"finished,omitzero"`
 }
 
 // Runtime runs functions. It is safe for concurrent use.
@@ -206,7 +208,8 @@ func (rt *Runtime) Invoke(ctx context.Context, name string, payload []byte) (res
 	if err != nil {
 		return nil, "", err
 	}
-	return f.invoke(ctx, newRequestID(), payload, -1)
+	res, errType, _, err := f.invoke(ctx, newRequestID(), payload, -1)
+	return res, errType, err
 }
 
 // InvokeAsync queues an asynchronous invocation and returns its request id.
@@ -260,7 +263,12 @@ func (rt *Runtime) runAsync(f *function, rec *AsyncRecord, payload []byte, delay
 		rt.mu.Lock()
 		rec.Attempts = attempt + 1
 		rt.mu.Unlock()
-		res, errType, err := f.invoke(rt.ctx, rec.RequestID, payload, attempt)
+		res, errType, instanceID, err := f.invoke(rt.ctx, rec.RequestID, payload, attempt)
+		rt.mu.Lock()
+		if instanceID != "" {
+			rec.InstanceID = instanceID
+		}
+		rt.mu.Unlock()
 		if err == nil && errType == "" {
 			finish("succeeded", "", validJSON(res))
 			return
@@ -349,10 +357,13 @@ type Dump struct {
 
 // FunctionDump is one function in Dump.
 type FunctionDump struct {
-	Spec        FunctionSpec `json:"spec"`
-	Running     bool         `json:"running"`
-	PID         int          `json:"pid,omitempty"`
-	Invocations int          `json:"invocations"`
+	Spec    FunctionSpec `json:"spec"`
+	Running bool         `json:"running"`
+	// PID is the first running instance's process id; PIDs lists all.
+	PID         int   `json:"pid,omitempty"`
+	PIDs        []int `json:"pids,omitempty"`
+	Instances   int   `json:"instances"`
+	Invocations int   `json:"invocations"`
 }
 
 // Dump returns the runtime's state.
@@ -364,8 +375,12 @@ func (rt *Runtime) Dump() Dump {
 		if err != nil {
 			continue
 		}
-		pid, n := f.status()
-		d.Functions = append(d.Functions, FunctionDump{Spec: s, Running: pid != 0, PID: pid, Invocations: n})
+		pids, n := f.status()
+		fd := FunctionDump{Spec: s, Running: len(pids) > 0, PIDs: pids, Instances: len(pids), Invocations: n}
+		if len(pids) > 0 {
+			fd.PID = pids[0]
+		}
+		d.Functions = append(d.Functions, fd)
 	}
 	rt.mu.Lock()
 	d.Pending = rt.pending

@@ -71,6 +71,7 @@ func handle(ctx context.Context, payload []byte) (json.RawMessage, error) {
 		"fcEnv":        os.Getenv("FC_FUNCTION_NAME"),
 		"akEnv":        os.Getenv("ALIBABA_CLOUD_ACCESS_KEY_ID"),
 		"pid":          os.Getpid(),
+		"instanceId":   os.Getenv("FC_INSTANCE_ID"),
 		"slbEndpoint":  os.Getenv("SLB_ENDPOINT"),
 		"ossEndpoint":  os.Getenv("OSS_ENDPOINT"),
 		"initialized":  initialized,
