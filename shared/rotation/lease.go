@@ -37,8 +37,8 @@ const (
 	DefaultLockSkew = 5 * time.Second
 	// DefaultLockBaseDelay and DefaultLockMaxDelay bound the waits between
 	// tries (exponential with full jitter).
-	DefaultLockBaseDelay = 200 * time.Millisecond
-	DefaultLockMaxDelay  = 2 * time.Second
+	DefaultLockBaseDelay = 100 * time.Millisecond
+	DefaultLockMaxDelay  = time.Second
 	// maxLeaseSize caps the read of a lock object.
 	maxLeaseSize = 4 << 10
 )
