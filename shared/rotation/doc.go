@@ -43,7 +43,8 @@
 // targets switched: exactly one upload per fingerprint and region.
 //
 // Backstop: should two uploads still happen (a lock store without the
-// forbid-overwrite guarantee, two breakers of one expired lease racing), the
+// forbid-overwrite guarantee, a versioned bucket, a holder that overran its
+// lease, clocks skewed by more than LockOptions.Skew), the
 // region's certificates are listed after an upload; when two certificates
 // with the same fingerprint exist, every invocation converges on the one with
 // the lowest id (ordered by length, then lexically) and deletes its own

@@ -141,7 +141,9 @@ type Lock struct {
 // full jitter) until the ctx deadline minus the margin; then it returns an
 // error that Is ErrLocked and apierr.ErrTransient. An expired lease (its
 // holder died) is broken: deleted, then contended for again (one
-// PutIfAbsent wins). Store errors are returned wrapped.
+// PutIfAbsent wins); a breaker that won checks again after BaseDelay that
+// no other breaker of the same lease deleted its lock in between. Store
+// errors are returned wrapped.
 func AcquireLock(ctx context.Context, store LockStore, bucket, key, owner string, opts LockOptions) (*Lock, error) {
 	o := opts.withDefaults()
 	start := o.Now()
@@ -158,6 +160,7 @@ func AcquireLock(ctx context.Context, store LockStore, bucket, key, owner string
 	}
 	l := &Lock{store: store, bucket: bucket, key: key, owner: owner}
 	var holder Lease
+	broke := false
 	for try := 0; ; try++ {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("rotation: take lock oss://%s/%s: %w", bucket, key, err)
@@ -167,7 +170,25 @@ func AcquireLock(ctx context.Context, store LockStore, bucket, key, owner string
 			return nil, fmt.Errorf("rotation: take lock oss://%s/%s: %w", bucket, key, err)
 		}
 		if created {
-			return l, nil
+			if !broke {
+				return l, nil
+			}
+			// We broke an expired lease: another breaker that read the same
+			// lease may delete ours in the moment between its read and its
+			// delete. Let that moment pass, then check that we still hold it.
+			if !sleepCtx(ctx, o.BaseDelay) {
+				return nil, fmt.Errorf("rotation: take lock oss://%s/%s: %w", bucket, key, ctx.Err())
+			}
+			data, err := store.Get(ctx, bucket, key, maxLeaseSize)
+			if err != nil && !errors.Is(err, apierr.ErrNotFound) {
+				return nil, fmt.Errorf("rotation: read lock oss://%s/%s: %w", bucket, key, err)
+			}
+			if cur, perr := parseLease(data); err == nil && perr == nil && cur.Owner == owner {
+				return l, nil
+			}
+			broke = false
+			l.Waited = true
+			continue
 		}
 		data, err := store.Get(ctx, bucket, key, maxLeaseSize)
 		switch {
@@ -186,6 +207,7 @@ func AcquireLock(ctx context.Context, store LockStore, bucket, key, owner string
 			if err := store.Delete(ctx, bucket, key); err != nil {
 				return nil, fmt.Errorf("rotation: break expired lock oss://%s/%s: %w", bucket, key, err)
 			}
+			broke = true
 			continue
 		}
 		holder = cur
@@ -199,13 +221,20 @@ func AcquireLock(ctx context.Context, store LockStore, bucket, key, owner string
 			return nil, fmt.Errorf("%w: lock oss://%s/%s held by %s until %s: %w", ErrLocked, bucket, key,
 				holder.Owner, holder.Expires.UTC().Format(time.RFC3339), apierr.ErrTransient)
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if !sleepCtx(ctx, wait) {
 			return nil, fmt.Errorf("%w: lock oss://%s/%s held by %s: %w", ErrLocked, bucket, key, holder.Owner, ctx.Err())
-		case <-t.C:
 		}
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
 	}
 }
 

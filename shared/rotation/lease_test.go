@@ -448,3 +448,35 @@ func TestRotateLockPermanentErrorRejects(t *testing.T) {
 		t.Error("uploaded without the lock")
 	}
 }
+
+// racingBreaker is a lock store where another invocation, which read the
+// same expired lease, deletes our fresh lock and puts its own right after
+// our PutIfAbsent (the double-breaker race).
+type racingBreaker struct {
+	*rotationtest.Locks
+	once sync.Once
+	body []byte
+}
+
+func (r *racingBreaker) PutIfAbsent(ctx context.Context, bucket, key string, data []byte, ct string) (bool, error) {
+	created, err := r.Locks.PutIfAbsent(ctx, bucket, key, data, ct)
+	if created && r.Locks.Calls("Delete") > 0 {
+		r.once.Do(func() { r.Locks.Set(bucket, key, r.body) })
+	}
+	return created, err
+}
+
+func TestLockDoubleBreakerYields(t *testing.T) {
+	s := &racingBreaker{Locks: &rotationtest.Locks{}}
+	s.body = lease(t, "other-breaker", time.Now().Add(time.Hour))
+	s.Set(bucket, lockKey, lease(t, "dead-holder", time.Now().Add(-time.Second)))
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	lk, err := rotation.AcquireLock(ctx, s, bucket, lockKey, "me", fastLock)
+	if lk != nil || !errors.Is(err, rotation.ErrLocked) {
+		t.Fatalf("lock %v err %v: both breakers think they hold the lock", lk, err)
+	}
+	if got := storedOwner(t, s.Locks); got != "other-breaker" {
+		t.Errorf("owner %q; the other breaker's lock must stay", got)
+	}
+}
