@@ -88,6 +88,23 @@ func (e *APIError) Unwrap() error {
 // Transient reports whether retrying the call may help.
 func (e *APIError) Transient() bool { return e.Kind == apierr.ErrTransient }
 
+// Throttled reports whether the service refused the call as over its rate
+// limit (a request to slow down: retried until the ctx deadline).
+func (e *APIError) Throttled() bool { return throttleCode(e.Code, e.HTTPStatus) }
+
+// throttleCode reports whether a service error code (or, without one, the
+// HTTP status) means "over the rate limit": Throttling, Throttling.User,
+// Rejected.Throttling, Throttled, OSS-style SlowDown, or HTTP 429.
+func throttleCode(code string, status int) bool {
+	switch {
+	case code == "":
+		return status == 429
+	case strings.HasPrefix(code, "Throttling"), strings.HasSuffix(code, ".Throttling"), code == "Throttled", code == "SlowDown":
+		return true
+	}
+	return false
+}
+
 // transientCodes are retried whatever their HTTP status.
 var transientCodes = map[string]bool{
 	"ServiceUnavailable":                true,
@@ -155,7 +172,7 @@ func classify(code, message string, status int) error {
 	switch {
 	case code == "":
 		// fall through to the status rules
-	case strings.HasPrefix(code, "Throttling") || strings.HasSuffix(code, ".Throttling") || code == "Throttled":
+	case throttleCode(code, status):
 		return apierr.ErrTransient
 	case transientCodes[code]:
 		return apierr.ErrTransient

@@ -15,14 +15,25 @@ const (
 	DefaultMaxAttempts = 5
 	DefaultBaseDelay   = 100 * time.Millisecond
 	DefaultMaxDelay    = 5 * time.Second
+	// DefaultMaxThrottleDelay caps the backoff between throttled attempts.
+	DefaultMaxThrottleDelay = 2 * time.Second
+	// DefaultThrottleTimeout bounds the throttled retries of a call whose
+	// ctx has no deadline.
+	DefaultThrottleTimeout = 2 * time.Minute
 )
 
 // RetryPolicy bounds the adapter's own retries of transient failures
-// (throttling, busy, 5xx, timeouts, resets). Waits are exponential with full
-// jitter: before retry n (1-based) the adapter sleeps a uniformly random
-// duration in [0, min(MaxDelay, BaseDelay*2^(n-1))). It never sleeps past the
-// ctx deadline: when the next wait would end after it, the last error is
+// (busy, 5xx, timeouts, resets). Waits are exponential with full jitter:
+// before retry n (1-based) the adapter sleeps a uniformly random duration in
+// [0, min(MaxDelay, BaseDelay*2^(n-1))). It never sleeps past the ctx
+// deadline: when the next wait would end after it, the last error is
 // returned at once. The zero value is the default policy.
+//
+// Throttling (a request to slow down, not a failure) does not use up
+// MaxAttempts: a throttled call is retried until the ctx deadline (or, when
+// the ctx has none, for ThrottleTimeout), with a backoff capped at
+// MaxThrottleDelay; the SLB adapter also slows the throttled action down
+// for every caller (see SLBOptions.QPS).
 type RetryPolicy struct {
 	// MaxAttempts is the total number of tries (first call included);
 	// 0 means DefaultMaxAttempts, 1 disables retries.
@@ -31,6 +42,12 @@ type RetryPolicy struct {
 	BaseDelay time.Duration
 	// MaxDelay caps every backoff ceiling; 0 means DefaultMaxDelay.
 	MaxDelay time.Duration
+	// MaxThrottleDelay caps the backoff between throttled attempts; 0 means
+	// DefaultMaxThrottleDelay.
+	MaxThrottleDelay time.Duration
+	// ThrottleTimeout bounds how long a throttled call is retried when its
+	// ctx has no deadline; 0 means DefaultThrottleTimeout.
+	ThrottleTimeout time.Duration
 	// Seed, when non-zero, makes the jitter sequence deterministic (tests).
 	Seed uint64
 }
@@ -47,6 +64,12 @@ func (p RetryPolicy) withDefaults() RetryPolicy {
 	}
 	if p.MaxDelay < p.BaseDelay {
 		p.MaxDelay = p.BaseDelay
+	}
+	if p.MaxThrottleDelay <= 0 {
+		p.MaxThrottleDelay = DefaultMaxThrottleDelay
+	}
+	if p.ThrottleTimeout <= 0 {
+		p.ThrottleTimeout = DefaultThrottleTimeout
 	}
 	return p
 }
@@ -97,13 +120,36 @@ func (r *retrier) jitter(ceiling time.Duration) time.Duration {
 // do calls op until it succeeds, fails with a non-transient error, the
 // attempts are used up, or the ctx deadline leaves no room for the next
 // wait. op receives the 0-based attempt number. The returned *APIError (if
-// any) carries the number of attempts made.
+// any) carries the number of attempts made. Throttled attempts do not count
+// against MaxAttempts (see RetryPolicy).
 func (r *retrier) do(ctx context.Context, op func(attempt int) error) error {
+	return r.doPaced(ctx, nil, "", op)
+}
+
+// doPaced is do with every attempt (the first included) waiting for a slot
+// of pc's lane key, and reporting its outcome to it; pc nil means no
+// pacing.
+func (r *retrier) doPaced(ctx context.Context, pc *pacer, key string, op func(attempt int) error) error {
 	var err error
-	attempt := 0
-	for ; attempt < r.policy.MaxAttempts; attempt++ {
-		if attempt > 0 {
-			wait := r.jitter(r.policy.Ceiling(attempt))
+	tries := 0     // attempts made
+	failures := 0  // transient failures other than throttling
+	throttles := 0 // consecutive throttled attempts
+	var throttledSince time.Time
+	for {
+		if tries > 0 {
+			var wait time.Duration
+			if throttles > 0 {
+				// With a pacer, the halved rate of the lane is the backoff;
+				// without, a capped exponential backoff.
+				if pc == nil {
+					wait = r.jitter(min(r.policy.Ceiling(throttles), r.policy.MaxThrottleDelay))
+				}
+				if _, ok := ctx.Deadline(); !ok && time.Since(throttledSince)+wait > r.policy.ThrottleTimeout {
+					break
+				}
+			} else {
+				wait = r.jitter(r.policy.Ceiling(failures))
+			}
 			if dl, ok := ctx.Deadline(); ok && time.Now().Add(wait).After(dl) {
 				break
 			}
@@ -111,20 +157,58 @@ func (r *retrier) do(ctx context.Context, op func(attempt int) error) error {
 				break
 			}
 		}
-		err = op(attempt)
+		var t ticket
+		if pc != nil {
+			var werr error
+			if t, werr = pc.wait(ctx, key); werr != nil {
+				if err == nil {
+					// no attempt yet: report why none was made
+					err = werr
+				}
+				break
+			}
+		}
+		err = op(tries)
+		tries++
+		throttled := isThrottled(err)
+		if pc != nil {
+			if throttled {
+				pc.throttled(t)
+			} else {
+				pc.succeeded(t)
+			}
+		}
 		if err == nil {
 			return nil
 		}
 		if !retryable(err) || ctx.Err() != nil {
-			attempt++
+			break
+		}
+		if throttled {
+			if throttles == 0 {
+				throttledSince = time.Now()
+			}
+			throttles++
+			continue
+		}
+		throttles = 0
+		failures++
+		if failures >= r.policy.MaxAttempts {
 			break
 		}
 	}
 	var ae *APIError
 	if errors.As(err, &ae) {
-		ae.Attempts = attempt
+		ae.Attempts = tries
 	}
 	return err
+}
+
+// isThrottled reports whether err is an *APIError refused as over a rate
+// limit.
+func isThrottled(err error) bool {
+	var ae *APIError
+	return errors.As(err, &ae) && ae.Throttled()
 }
 
 func retryable(err error) bool {

@@ -33,6 +33,13 @@ type SLBOptions struct {
 	// it never leaks into other calls); 0 means DefaultSLBTimeout. It is
 	// further shortened to the ctx deadline.
 	Timeout time.Duration
+	// QPS is a ceiling on the calls per second of each action in each
+	// region (the account's API rate limit, when known); 0 means no ceiling.
+	// Either way the adapter paces every (region, action) adaptively: a
+	// Throttling answer halves that action's rate for every goroutine using
+	// this *SLB, successes raise it again additively, and callers wait for
+	// their slot instead of being refused.
+	QPS float64
 }
 
 // SLB is the Classic Load Balancer adapter. It is safe for concurrent use:
@@ -45,6 +52,7 @@ type SLB struct {
 	endpointErr error
 	timeout     time.Duration
 	retry       *retrier
+	pacer       *pacer
 	transport   *http.Transport
 }
 
@@ -56,6 +64,7 @@ func NewSLB(creds Credentials, opts SLBOptions) *SLB {
 		scheme:    "HTTPS",
 		timeout:   opts.Timeout,
 		retry:     newRetrier(opts.Retry),
+		pacer:     newPacer(opts.QPS),
 		transport: newBaseTransport(),
 	}
 	if s.timeout <= 0 {
@@ -135,7 +144,10 @@ func (s *SLB) do(ctx context.Context, region, action string, op slbOp) error {
 
 // doAmbig is do with a hook: before every retry that follows an ambiguous
 // failure (the request may have been executed), beforeRetry runs; if it
-// returns done=true the call ends with its error.
+// returns done=true the attempt ends with its error instead of calling op
+// (a nil error ends the call). The returned bool reports that the call
+// ended that way: the last attempt was the hook's, not op's. Every attempt
+// waits for its slot of the (region, action) pacer.
 func (s *SLB) doAmbig(ctx context.Context, region, action string, beforeRetry func() (done bool, err error), op slbOp) (bool, error) {
 	if s.endpointErr != nil {
 		return false, &APIError{Service: "slb", Action: action, Region: region, Code: "InvalidEndpoint",
@@ -147,7 +159,11 @@ func (s *SLB) doAmbig(ctx context.Context, region, action string, beforeRetry fu
 	}
 	ambiguous := false
 	hookDone := false
-	err := s.retry.do(ctx, func(attempt int) error {
+	err := s.retry.doPaced(ctx, s.pacer, region+"/"+action, func(attempt int) error {
+		// Only the attempt that ends the call decides how it ended: a hook
+		// that failed on an earlier attempt must not turn a later
+		// successful upload into "found by the hook".
+		hookDone = false
 		if attempt > 0 && ambiguous && beforeRetry != nil {
 			done, herr := beforeRetry()
 			if done {
@@ -168,6 +184,19 @@ func (s *SLB) doAmbig(ctx context.Context, region, action string, beforeRetry fu
 		ambiguous = ambiguous || amb
 		return ae
 	})
+	if err != nil {
+		var ae *APIError
+		if !errors.As(err, &ae) {
+			// no attempt was made: the pacer had no slot before the
+			// deadline, or the ctx ended while waiting for one
+			ae = &APIError{Service: "slb", Action: action, Region: region, Code: "ClientThrottling",
+				Message: err.Error(), Kind: apierr.ErrTransient}
+			if ctxErr := ctx.Err(); ctxErr != nil {
+				ae.Code, ae.Message, ae.Kind, ae.cause = "", ctxErr.Error(), ctxKind(ctxErr), ctxErr
+			}
+			err = ae
+		}
+	}
 	return hookDone, err
 }
 

@@ -99,17 +99,21 @@ func (s *SLB) UploadServerCertificate(ctx context.Context, region, name, certPEM
 		}
 		return nil
 	})
-	if hookDone {
-		if err != nil {
-			return clb.ServerCertificate{}, err
-		}
-		if found.Tags == nil {
-			found.Tags = copyTags(tags)
-		}
-		return found, nil
-	}
 	if err != nil {
 		return clb.ServerCertificate{}, err
+	}
+	if hookDone {
+		out = found
+		if out.Tags == nil {
+			out.Tags = copyTags(tags)
+		}
+	}
+	if out.ID == "" {
+		// Never report an upload without the certificate it made: the
+		// caller would act on a zero certificate. Retrying the whole
+		// operation is safe (the retry finds the upload by fingerprint).
+		return clb.ServerCertificate{}, &APIError{Service: "slb", Action: "UploadServerCertificate", Region: region,
+			Code: "IncompleteResponse", Message: "the upload returned no server certificate id", Kind: apierr.ErrTransient}
 	}
 	return out, nil
 }

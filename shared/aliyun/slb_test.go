@@ -35,7 +35,13 @@ var testCreds = Credentials{AccessKeyID: testAK, AccessKeySecret: testSecret, Se
 var fastRetry = RetryPolicy{MaxAttempts: 4, BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond, Seed: 42}
 
 func newTestSLB(f *fakeSLB) *SLB {
-	return NewSLB(testCreds, SLBOptions{Endpoint: f.endpoint(), Retry: fastRetry, Timeout: 2 * time.Second})
+	return quickPacer(NewSLB(testCreds, SLBOptions{Endpoint: f.endpoint(), Retry: fastRetry, Timeout: 2 * time.Second}))
+}
+
+// quickPacer keeps the pauses after a throttle short (5 ms at most).
+func quickPacer(s *SLB) *SLB {
+	s.pacer.minRate = 200
+	return s
 }
 
 func testCertPEM(t *testing.T, cn string) (string, string) {
@@ -320,7 +326,10 @@ func TestErrorMapping(t *testing.T) {
 		t.Run(tc.code+"/"+tc.msg, func(t *testing.T) {
 			f := newFakeSLB(t)
 			f.on("UploadServerCertificate", func(url.Values, int) (int, any) { return tc.status, apiErr(tc.code, tc.msg) })
-			_, err := newTestSLB(f).UploadServerCertificate(context.Background(), "cn-zhangjiakou", "n", "not pem", "not pem", nil)
+			// Throttling is retried until the deadline.
+			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+			defer cancel()
+			_, err := newTestSLB(f).UploadServerCertificate(ctx, "cn-zhangjiakou", "n", "not pem", "not pem", nil)
 			for _, k := range kinds {
 				if got := errors.Is(err, k); got != (k == tc.want) {
 					t.Errorf("errors.Is(%v, %v) = %v", err, k, got)
@@ -531,5 +540,58 @@ func TestRegionPlaceholderInEndpoint(t *testing.T) {
 	}
 	if c.Domain != "slb-vpc.cn-hangzhou.aliyuncs.com" || s.scheme != "HTTPS" {
 		t.Errorf("Domain = %q scheme = %q", c.Domain, s.scheme)
+	}
+}
+
+// TestUploadAfterFailedCheckReturnsTheUpload: an ambiguous upload failure,
+// then the pre-retry listing fails (so that attempt ends without
+// uploading), then a later attempt uploads: the call must return that
+// upload, never a zero certificate with a nil error (reliability seed 1097).
+func TestUploadAfterFailedCheckReturnsTheUpload(t *testing.T) {
+	f := newFakeSLB(t)
+	certPEM, keyPEM := testCertPEM(t, "a.example.com")
+	fp := LeafFingerprint(certPEM)
+	f.on("UploadServerCertificate", func(q url.Values, n int) (int, any) {
+		if n == 0 {
+			return 503, apiErr("ServiceUnavailable", "maybe done, maybe not")
+		}
+		return 200, ok(map[string]any{"ServerCertificateId": "c-up", "ServerCertificateName": q.Get("ServerCertificateName"),
+			"Fingerprint": strings.ToUpper(fp), "RegionId": "cn-zhangjiakou"})
+	})
+	f.on("DescribeServerCertificates", func(_ url.Values, n int) (int, any) {
+		if n < fastRetry.MaxAttempts { // the whole first check fails
+			return 503, apiErr("ServiceUnavailable", "list down")
+		}
+		return 200, ok(map[string]any{"ServerCertificates": map[string]any{"ServerCertificate": []any{}}})
+	})
+	s := NewSLB(testCreds, SLBOptions{Endpoint: f.endpoint(), Retry: fastRetry, Timeout: 2 * time.Second})
+	got, err := s.UploadServerCertificate(context.Background(), "cn-zhangjiakou", "site-x", certPEM, keyPEM,
+		map[string]string{clb.OwnerTagKey: clb.OwnerTagValue})
+	if err != nil {
+		t.Fatalf("err = %v, want the second upload", err)
+	}
+	if got.ID != "c-up" || got.Fingerprint != fp || !got.Ours() {
+		t.Errorf("returned %+v, want c-up with fingerprint %s and our tag", got, fp)
+	}
+	if n := f.count("UploadServerCertificate"); n != 2 {
+		t.Errorf("uploads = %d, want 2", n)
+	}
+}
+
+// TestUploadWithoutIDIsTransient: a 200 answer without a certificate id is
+// never returned as a certificate.
+func TestUploadWithoutIDIsTransient(t *testing.T) {
+	f := newFakeSLB(t)
+	certPEM, keyPEM := testCertPEM(t, "a.example.com")
+	f.on("UploadServerCertificate", func(url.Values, int) (int, any) { return 200, ok(nil) })
+	got, err := newTestSLB(f).UploadServerCertificate(context.Background(), "cn-zhangjiakou", "site-x", certPEM, keyPEM, nil)
+	if !errors.Is(err, apierr.ErrTransient) {
+		t.Fatalf("err = %v (certificate %+v), want ErrTransient", err, got)
+	}
+	if got.ID != "" || got.Fingerprint != "" {
+		t.Errorf("returned %+v with the error", got)
+	}
+	if strings.Contains(err.Error(), "PRIVATE KEY") {
+		t.Errorf("error leaks the key: %v", err)
 	}
 }
