@@ -548,12 +548,12 @@ func TestLoadSYAML(t *testing.T) {
 	}
 	check, rotate := specs[0], specs[1]
 
-	wantRotate := FunctionSpec{Name: "fx-rotate", Handler: "bootstrap", Region: "cn-zhangjiakou", Binary: filepath.Join("testdata", "dist/rotate/bootstrap"),
+	wantRotate := FunctionSpec{Name: "fx-rotate", Resource: "rotate", Handler: "bootstrap", Region: "cn-zhangjiakou", Binary: filepath.Join("testdata", "dist/rotate/bootstrap"),
 		Timeout: 120 * time.Second, MemoryMB: 128, AsyncRetries: -1,
 		Env: map[string]string{"CERT_BUCKET": "drop", "SLB_ENDPOINT": "http://127.0.0.1:1", "LOG_LEVEL": "info", "CONCURRENCY": "16"},
 		Triggers: []TriggerSpec{{Name: "oss-upload", Type: "oss", OSS: OSSTrigger{BucketName: "drop",
 			Events: []string{"oss:ObjectCreated:PutObject", "oss:ObjectCreated:CopyObject"}, Prefix: "certs/", Suffix: ".pem"}}}}
-	wantCheck := FunctionSpec{Name: "fx-check", Handler: "main", Region: "cn-zhangjiakou", Binary: filepath.Join("testdata", "dist/check/main"),
+	wantCheck := FunctionSpec{Name: "fx-check", Resource: "check", Handler: "main", Region: "cn-zhangjiakou", Binary: filepath.Join("testdata", "dist/check/main"),
 		Timeout: 300 * time.Second, Initializer: true, Env: map[string]string{"GREETING": "hello ops"},
 		Triggers: []TriggerSpec{{Name: "daily", Type: "timer", Timer: TimerConfig{CronExpression: "CRON_TZ=Asia/Shanghai 0 0 3 * * *", Payload: `{"warnDays":[30,7]}`, Enable: true}}}}
 	for _, tc := range []struct {

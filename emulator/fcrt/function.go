@@ -23,6 +23,8 @@ import (
 type FunctionSpec struct {
 	// Name is the function name (FC's functionName).
 	Name string `json:"name"`
+	// Resource is the s.yaml resource the function came from (LoadSYAML).
+	Resource string `json:"resource,omitempty"`
 	// Binary is the path of the executable (the bootstrap file).
 	Binary string `json:"binary"`
 	// Handler is x-fc-function-handler (default "bootstrap").

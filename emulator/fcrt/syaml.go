@@ -72,7 +72,7 @@ func LoadSYAML(path string, getenv func(string) string) ([]FunctionSpec, error) 
 }
 
 func specFromProps(resource string, p map[string]any, dir string) (FunctionSpec, error) {
-	s := FunctionSpec{Name: str(p["functionName"]), Handler: str(p["handler"]), Region: str(p["region"])}
+	s := FunctionSpec{Name: str(p["functionName"]), Resource: resource, Handler: str(p["handler"]), Region: str(p["region"])}
 	if s.Name == "" {
 		s.Name = resource
 	}

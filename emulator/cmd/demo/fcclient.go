@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/fcrt"
 )
 
 // fcClient talks to the local cloud's FC control API over HTTP.
@@ -49,7 +51,7 @@ func (c *fcClient) do(ctx context.Context, method, path string, body []byte, hdr
 }
 
 // Deploy creates or replaces a function.
-func (c *fcClient) Deploy(ctx context.Context, spec FunctionSpec) error {
+func (c *fcClient) Deploy(ctx context.Context, spec fcrt.FunctionSpec) error {
 	body, err := json.Marshal(spec)
 	if err != nil {
 		return err

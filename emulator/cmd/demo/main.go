@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/fcrt"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/aliyun"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
 )
@@ -118,24 +119,26 @@ func run(ctx context.Context, w io.Writer, root string, verbose bool) (err error
 		"SLB_ENDPOINT": cloud.SLBEndpoint, "OSS_ENDPOINT": cloud.OSSEndpoint, "OSS_REGION": region,
 		"CERT_BUCKET": bucket, "REGIONS": region, "KEEP_SUPERSEDED": "0", "LOG_LEVEL": "warn",
 	}
-	res, err := loadSYAML(filepath.Join(root, "s.yaml"), func(string) string { return "" }, overrides)
+	// s.yaml is read with the environment the demo sets (the local cloud's
+	// endpoints and bucket) and nothing from the caller's shell.
+	specs, err := fcrt.LoadSYAML(filepath.Join(root, "s.yaml"), func(k string) string { return overrides[k] })
 	if err != nil {
-		return err
+		return fmt.Errorf("demo: %w", err)
 	}
 	names := map[string]string{}
-	for _, r := range res {
-		if _, err := os.Stat(r.Spec.Binary); err != nil {
-			return fmt.Errorf("demo: %s: %w (run `make build`)", r.Resource, err)
+	for _, spec := range specs {
+		if _, err := os.Stat(spec.Binary); err != nil {
+			return fmt.Errorf("demo: %s: %w (run `make build`)", spec.Resource, err)
 		}
-		if err := fc.Deploy(ctx, r.Spec); err != nil {
+		if err := fc.Deploy(ctx, spec); err != nil {
 			return err
 		}
-		names[r.Resource] = r.Spec.Name
+		names[spec.Resource] = spec.Name
 		var trig []string
-		for _, t := range r.Spec.Triggers {
+		for _, t := range spec.Triggers {
 			trig = append(trig, t.Type+":"+t.Name)
 		}
-		p.line("deployed %-17s as %-26s triggers [%s]", r.Resource, r.Spec.Name, strings.Join(trig, ", "))
+		p.line("deployed %-17s as %-26s triggers [%s]", spec.Resource, spec.Name, strings.Join(trig, ", "))
 	}
 	for _, want := range []string{"rotate-on-upload", "expiry-check", "provision"} {
 		if names[want] == "" {
