@@ -4,9 +4,9 @@
 // run it as a child process so that its peak RSS is its own.
 //
 // Environment: SWEEP_SLB_ENDPOINT, SWEEP_REGIONS (comma separated),
-// SWEEP_CONCURRENCY (default 16, as s.yaml's CONCURRENCY),
-// SWEEP_RETRY_ATTEMPTS (default: the adapter's policy), and the
-// ALIBABA_CLOUD_ACCESS_KEY_ID/_SECRET pair.
+// SWEEP_CONCURRENCY (default 16, as s.yaml's CONCURRENCY), and the
+// ALIBABA_CLOUD_ACCESS_KEY_ID/_SECRET pair. The adapter runs with its
+// defaults (pacer and retry policy), as in the function.
 package main
 
 import (
@@ -57,14 +57,8 @@ func run() error {
 			return fmt.Errorf("SWEEP_CONCURRENCY: %w", err)
 		}
 	}
-	// SWEEP_RETRY_ATTEMPTS > 0: a patient policy for throttling (that many
-	// attempts, 100 ms base, 2 s cap) instead of the adapter's default.
-	var retry aliyun.RetryPolicy
-	if v, _ := strconv.Atoi(os.Getenv("SWEEP_RETRY_ATTEMPTS")); v > 0 {
-		retry = aliyun.RetryPolicy{MaxAttempts: v, BaseDelay: 100 * time.Millisecond, MaxDelay: 2 * time.Second}
-	}
 	s := &expiry.Sweeper{
-		Inventory:   aliyun.NewSLB(creds, aliyun.SLBOptions{Endpoint: os.Getenv("SWEEP_SLB_ENDPOINT"), Retry: retry}),
+		Inventory:   aliyun.NewSLB(creds, aliyun.SLBOptions{Endpoint: os.Getenv("SWEEP_SLB_ENDPOINT")}),
 		Concurrency: conc,
 	}
 	regions := strings.Split(os.Getenv("SWEEP_REGIONS"), ",")
