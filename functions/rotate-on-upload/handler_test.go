@@ -451,13 +451,20 @@ func TestHandlerScenarios(t *testing.T) {
 			c.seedListener(zjk, lb, 443, c.seedCert(zjk, "old", c.issue("www.example.com"), nil))
 			p := c.issue("www.example.com")
 			c.putPair("www", p)
-			// Every switch is throttled: the adapter's retries give up and
-			// the invocation fails so that FC retries it.
+			// Every switch is throttled: the adapter waits for its slot until
+			// the invocation's deadline (3 s here, like a short function
+			// timeout), then the invocation fails so that FC retries it.
 			c.inj.Set(faults.Rule{Action: "SetLoadBalancerHTTPSListenerAttribute", ThrottleRate: 1})
 			c.h.NewDeps = fastRetryDeps(c.h)
-			if _, err := c.invoke(event("ObjectCreated:PutObject", bucket, "certs/www/fullchain.pem")); err == nil {
+			short, cancel := context.WithTimeout(c.ctx("req-throttled"), 3*time.Second)
+			defer cancel()
+			_, err := c.h.Handle(short, event("ObjectCreated:PutObject", bucket, "certs/www/fullchain.pem"))
+			if err == nil {
 				t.Fatal("persistent throttling: want an error for FC to retry")
 			}
+			c.mu.Lock()
+			c.results = append(c.results, err.Error()) // scanned for secrets like every result
+			c.mu.Unlock()
 			// Throttling half of the time: retried inside the invocation.
 			c.inj.Set(faults.Rule{Action: "SetLoadBalancerHTTPSListenerAttribute", ThrottleRate: 0.5})
 			c.inj.Set(faults.Rule{Action: "DescribeServerCertificates", ThrottleRate: 0.5})
