@@ -33,6 +33,8 @@ type local struct {
 	creds  aliyun.Credentials
 }
 
+// startLocal starts a local cloud; BENCH_SLB_QPS > 0 sets the SLB
+// adapter's configured per-action ceiling (default: adaptive pacing only).
 func startLocal(b *testing.B, opts emulator.Options, retry aliyun.RetryPolicy) *local {
 	b.Helper()
 	cloud, err := emulator.Start(opts)
@@ -48,7 +50,7 @@ func startLocal(b *testing.B, opts emulator.Options, retry aliyun.RetryPolicy) *
 		b.Fatal(err)
 	}
 	l := &local{cloud: cloud, bucket: bucket, creds: creds, oss: o,
-		slb: aliyun.NewSLB(creds, aliyun.SLBOptions{Endpoint: cloud.SLBEndpoint(), Retry: retry})}
+		slb: aliyun.NewSLB(creds, aliyun.SLBOptions{Endpoint: cloud.SLBEndpoint(), Retry: retry, QPS: float64(envInt("BENCH_SLB_QPS", 0))})}
 	primeSDK.Do(func() { _, _ = l.slb.ListServerCertificates(context.Background(), "cn-zhangjiakou") })
 	return l
 }
