@@ -2,6 +2,8 @@ module github.com/slb-cert-rotator/slb-cert-rotator
 
 go 1.26.8
 
+toolchain go1.26.10
+
 require (
 	github.com/aliyun/alibaba-cloud-sdk-go v1.63.107
 	github.com/aliyun/aliyun-oss-go-sdk v3.0.2+incompatible
