@@ -15,6 +15,7 @@ import (
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/aliyun"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/config"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/notify"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/tlsprobe"
 )
@@ -52,6 +53,9 @@ type Handler struct {
 	NewDeps func(ctx context.Context, creds aliyun.Credentials, ossRegion string) (Deps, error)
 	// Prober verifies with a TLS handshake; nil uses tlsprobe.Probe.
 	Prober rotation.Prober
+	// Notifier announces rotations, rejections, rollbacks and failures
+	// (notify.New from NOTIFY_*); nil sends nothing.
+	Notifier notify.Notifier
 }
 
 // invokePayload is the manual invoke's payload.
@@ -108,7 +112,7 @@ func (h *Handler) Handle(ctx context.Context, payload []byte) (rotation.Result, 
 			firstErr = err
 		}
 	}
-	res := merge(results)
+	res := h.announce(ctx, merge(results), firstErr)
 	h.log(ctx, items, res, firstErr, time.Since(start))
 	if firstErr != nil {
 		return res, firstErr

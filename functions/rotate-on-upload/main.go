@@ -11,6 +11,7 @@ import (
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/config"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/fclog"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/notify"
 )
 
 func main() {
@@ -21,6 +22,11 @@ func main() {
 		os.Exit(1)
 	}
 	logger = fclog.New(os.Stdout, cfg.LogLevel)
-	h := &Handler{Config: cfg, Getenv: os.Getenv, Logger: logger}
+	notifier, err := notify.New(cfg.NotifyKind, cfg.NotifyURL, cfg.NotifySecret, nil, nil)
+	if err != nil {
+		logger.Error("rotate-on-upload: notifier", slog.String("error", err.Error()))
+		os.Exit(1)
+	}
+	h := &Handler{Config: cfg, Getenv: os.Getenv, Logger: logger, Notifier: notifier}
 	fc.Start(h.Handle)
 }

@@ -1,0 +1,120 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/notify"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation"
+)
+
+// recordingNotifier keeps every message; fail makes Notify return an error.
+type recordingNotifier struct {
+	mu   sync.Mutex
+	msgs []notify.Message
+	fail error
+}
+
+func (r *recordingNotifier) Notify(_ context.Context, m notify.Message) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.msgs = append(r.msgs, m)
+	return r.fail
+}
+
+func TestMessage(t *testing.T) {
+	notAfter := time.Date(2027, 2, 1, 0, 0, 0, 0, time.UTC)
+	rotated := rotation.Result{Status: rotation.StatusRotated, Name: "www", Fingerprint: "aa:bb", NotAfter: &notAfter,
+		Targets: []rotation.TargetResult{
+			{Region: "cn-zhangjiakou", LoadBalancerID: "lb-1", ListenerPort: 443, From: "c-old", To: "c-new", Verified: rotation.VerifiedTLS},
+			{Region: "cn-zhangjiakou", LoadBalancerID: "lb-1", ListenerPort: 443, Domain: "api.example.com", From: "c-old2", To: "c-new", RolledBack: true},
+		},
+		Deleted: []rotation.DeletedCertificate{{Region: "cn-zhangjiakou", ServerCertificateID: "c-old"}},
+	}
+	tests := []struct {
+		name         string
+		res          rotation.Result
+		err          error
+		wantSend     bool
+		wantSeverity string
+		wantTitle    string
+		wantLines    []string
+	}{
+		{name: "rotated with a rollback", res: rotated, wantSend: true, wantSeverity: "warning",
+			wantTitle: "certificate www: rotated on 1 of 2 targets",
+			wantLines: []string{"cn-zhangjiakou/lb-1:443: c-old -> c-new (verified: tls)", "cn-zhangjiakou/lb-1:443 (SNI api.example.com): rolled back to c-old2", "1 superseded certificate(s) deleted"}},
+		{name: "rejected", res: rotation.Result{Status: rotation.StatusRejected, Name: "www", Reason: "certs/www/privkey.pem: ECDSA; fix: RSA"},
+			wantSend: true, wantSeverity: "warning", wantTitle: "certificate www: rejected"},
+		{name: "transient failure", res: rotation.Result{Status: rotation.StatusRotated, Name: "www"}, err: errors.New("slb: Throttling"),
+			wantSend: true, wantSeverity: "critical", wantTitle: "certificate www: rotation failed, Function Compute will retry"},
+		{name: "waiting is silent", res: rotation.Result{Status: rotation.StatusWaiting, Name: "www"}},
+		{name: "unchanged is silent", res: rotation.Result{Status: rotation.StatusUnchanged, Name: "www"}},
+		{name: "ignored is silent", res: rotation.Result{Status: rotation.StatusIgnored}},
+		{name: "dry run is silent", res: rotation.Result{Status: rotation.StatusDryRun, Name: "www"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m, ok := message(tc.res, tc.err)
+			if ok != tc.wantSend {
+				t.Fatalf("message() send = %v, want %v", ok, tc.wantSend)
+			}
+			if !ok {
+				return
+			}
+			if m.Severity != tc.wantSeverity || m.Title != tc.wantTitle {
+				t.Errorf("message() = %q (%s), want %q (%s)", m.Title, m.Severity, tc.wantTitle, tc.wantSeverity)
+			}
+			all := m.Summary + "\n" + strings.Join(m.Lines, "\n")
+			for _, want := range tc.wantLines {
+				if !strings.Contains(all, want) {
+					t.Errorf("message() lacks %q in:\n%s", want, all)
+				}
+			}
+		})
+	}
+}
+
+// TestHandlerNotifies runs real rotations on the local cloud: one message
+// for the rotation, none for the waiting half, and a failing webhook is
+// reported in the result without failing the invocation.
+func TestHandlerNotifies(t *testing.T) {
+	c := newCloud(t, zjk)
+	rec := &recordingNotifier{}
+	c.h.Notifier = rec
+	lb := c.seedLB(zjk)
+	c.seedListener(zjk, lb, 443, c.seedCert(zjk, "old", c.issue("www.example.com"), nil))
+	p := c.issue("www.example.com")
+
+	c.put("certs/www/fullchain.pem", p.CertPEM)
+	if res := c.rotate("certs/www/fullchain.pem"); res.Status != rotation.StatusWaiting {
+		t.Fatalf("first half: status %s, want waiting", res.Status)
+	}
+	if len(rec.msgs) != 0 {
+		t.Fatalf("waiting sent %d notifications, want 0", len(rec.msgs))
+	}
+	c.put("certs/www/privkey.pem", p.KeyPEM)
+	if res := c.rotate("certs/www/privkey.pem"); res.Status != rotation.StatusRotated {
+		t.Fatalf("second half: status %s, want rotated", res.Status)
+	}
+	if len(rec.msgs) != 1 || !strings.Contains(rec.msgs[0].Title, "rotated on 1 of 1 targets") ||
+		!strings.Contains(rec.msgs[0].Summary, p.FingerprintSHA1) {
+		t.Fatalf("notifications = %+v, want one rotation message naming %s", rec.msgs, p.FingerprintSHA1)
+	}
+
+	// A broken webhook: the next rotation still succeeds and says so.
+	rec.fail = errors.New("dingtalk: errcode 310000")
+	p2 := c.issue("www.example.com")
+	c.putPair("www", p2)
+	res, err := c.invoke(event("ObjectCreated:PutObject", bucket, "certs/www/fullchain.pem"))
+	if err != nil || res.Status != rotation.StatusRotated {
+		t.Fatalf("with a failing notifier: status %s err %v, want rotated and no error", res.Status, err)
+	}
+	if got := strings.Join(res.Errors, "\n"); !strings.Contains(got, "notification: dingtalk: errcode 310000") {
+		t.Errorf("result errors %q do not report the failed notification", got)
+	}
+	c.scanSecrets()
+}
