@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -39,6 +40,19 @@ type target struct {
 	extNames []string // domains of the listener's extensions (default targets: avoid them as SNI)
 }
 
+// place identifies what a target points at a certificate: a listener's
+// default certificate or a domain extension.
+func (t *target) place() string {
+	if t.extID != "" {
+		return extPlace(t.extID)
+	}
+	return listenerPlace(t.LoadBalancerID, t.ListenerPort)
+}
+
+func listenerPlace(lbID string, port int) string { return "l/" + lbID + "/" + strconv.Itoa(port) }
+
+func extPlace(extID string) string { return "e/" + extID }
+
 func (t *target) key() string {
 	return t.Region + "/" + t.LoadBalancerID + "/" + fmt.Sprint(t.ListenerPort) + "/" + strings.ToLower(t.Domain)
 }
@@ -50,6 +64,10 @@ type regionPlan struct {
 	targets []*target
 	certID  string // chosen certificate id ("" until uploaded)
 	reused  bool
+	// inventory maps every place of the region (listenerPlace, extPlace) to
+	// the certificate it referenced when discovery listed the region; nil
+	// when discovery did not run (explicit targets only).
+	inventory map[string]string
 }
 
 // plan resolves the targets of every region: explicit ones from deploy.yaml
@@ -94,17 +112,31 @@ func (r *Rotator) plan(ctx context.Context, m *material, d Deploy, deployFile st
 
 func (r *Rotator) planRegion(ctx context.Context, m *material, region string, discover bool, explicit []clb.Target, deployFile string) (*regionPlan, error) {
 	p := &regionPlan{region: region}
-	var err error
-	if p.certs, err = r.SLB.ListServerCertificates(ctx, region); err != nil {
-		return nil, fmt.Errorf("rotation: list server certificates in %s: %w", region, err)
+	// The certificates and the load balancers are independent: list them
+	// concurrently (one round on the critical path instead of two).
+	var lbs []clb.LoadBalancer
+	var certErr, lbErr error
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if p.certs, certErr = r.SLB.ListServerCertificates(ctx, region); certErr != nil {
+			certErr = fmt.Errorf("rotation: list server certificates in %s: %w", region, certErr)
+		}
+	}()
+	if lbs, lbErr = r.SLB.ListLoadBalancers(ctx, region); lbErr != nil {
+		lbErr = fmt.Errorf("rotation: list load balancers in %s: %w", region, lbErr)
+	}
+	wg.Wait()
+	if certErr != nil {
+		return nil, certErr
+	}
+	if lbErr != nil {
+		return nil, lbErr
 	}
 	byID := make(map[string]clb.ServerCertificate, len(p.certs))
 	for _, c := range p.certs {
 		byID[c.ID] = c
-	}
-	lbs, err := r.SLB.ListLoadBalancers(ctx, region)
-	if err != nil {
-		return nil, fmt.Errorf("rotation: list load balancers in %s: %w", region, err)
 	}
 	lbByID := make(map[string]clb.LoadBalancer, len(lbs))
 	for _, lb := range lbs {
@@ -157,7 +189,11 @@ func (r *Rotator) planRegion(ctx context.Context, m *material, region string, di
 		t.fromFP = fpOf(t.from)
 		add(t)
 	}
-	if !discover || len(lbs) == 0 {
+	if !discover {
+		return p, nil
+	}
+	p.inventory = map[string]string{}
+	if len(lbs) == 0 {
 		return p, nil
 	}
 
@@ -195,6 +231,10 @@ func (r *Rotator) planRegion(ctx context.Context, m *material, region string, di
 		return nil, errors.Join(errs...)
 	}
 	for i, l := range listeners {
+		p.inventory[listenerPlace(l.LoadBalancerID, l.Port)] = l.ServerCertificateID
+		for _, ext := range extsOf[i] {
+			p.inventory[extPlace(ext.ID)] = ext.ServerCertificateID
+		}
 		lb := lbByID[l.LoadBalancerID]
 		if qualifies(l.ServerCertificateID) {
 			add(&target{Target: clb.Target{Region: region, LoadBalancerID: l.LoadBalancerID, ListenerPort: l.Port},

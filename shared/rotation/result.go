@@ -37,7 +37,10 @@ type Result struct {
 	Regions     map[string]RegionResult `json:"regions,omitempty"`
 	Targets     []TargetResult          `json:"targets"`
 	Deleted     []DeletedCertificate    `json:"deleted"`
-	Errors      []string                `json:"errors"`
+	// Kept are superseded certificates cleanup found referenced after all
+	// (attached since the inventory): kept, not an error.
+	Kept   []KeptCertificate `json:"kept,omitempty"`
+	Errors []string          `json:"errors"`
 }
 
 // RegionResult says which server certificate serves the pair in a region.
@@ -70,6 +73,19 @@ type DeletedCertificate struct {
 	Region              string `json:"region"`
 	ServerCertificateID string `json:"serverCertificateId"`
 	Name                string `json:"name"`
+}
+
+// KeptInUse is the Reason of a KeptCertificate the API refused to delete
+// because a listener or extension references it.
+const KeptInUse = "in-use"
+
+// KeptCertificate is a superseded certificate cleanup meant to delete and
+// kept because the API reported it still referenced.
+type KeptCertificate struct {
+	Region              string `json:"region"`
+	ServerCertificateID string `json:"serverCertificateId"`
+	Name                string `json:"name"`
+	Reason              string `json:"reason"`
 }
 
 func newResult(status Status) Result {

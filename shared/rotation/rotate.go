@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
@@ -261,28 +260,9 @@ func (r *Rotator) rotateLoaded(ctx context.Context, res Result, m *material, d D
 			all = append(all, t)
 		}
 	}
-	outcomes := make([]TargetResult, len(all))
-	var mu sync.Mutex
-	var transient []error
-	forEach(ctx, len(all), r.concurrency(), func(ctx context.Context, i int) error {
-		tr, msgs, err := r.switchAndVerify(ctx, all[i], m)
-		outcomes[i] = tr
-		mu.Lock()
-		defer mu.Unlock()
-		res.Errors = append(res.Errors, msgs...)
-		if err != nil {
-			if apierr.Permanent(err) {
-				res.Errors = append(res.Errors, err.Error())
-			} else {
-				transient = append(transient, err)
-			}
-		}
-		return nil
-	})
-	res.Targets = outcomes
-	sort.Strings(res.Errors)
-	if len(transient) > 0 {
-		return res, errors.Join(transient...)
+	outs, seen := r.applyTargets(ctx, all, m)
+	if err := collectOutcomes(&res, outs); err != nil {
+		return res, err
 	}
 
 	// Clean up superseded certificates in each region.
@@ -294,8 +274,9 @@ func (r *Rotator) rotateLoaded(ctx context.Context, res Result, m *material, d D
 		if p.certID == "" {
 			continue
 		}
-		del, msgs := r.cleanup(ctx, p.region, m, p.certID, keep)
+		del, kept, msgs := r.cleanup(ctx, p, m, keep, outs, seen[p.region])
 		res.Deleted = append(res.Deleted, del...)
+		res.Kept = append(res.Kept, kept...)
 		res.Errors = append(res.Errors, msgs...)
 	}
 
@@ -403,107 +384,20 @@ func (r *Rotator) ensureCertificate(ctx context.Context, p *regionPlan, m *mater
 	if err != nil {
 		return fmt.Errorf("rotation: list server certificates in %s: %w", p.region, err)
 	}
+	// This listing is the region's certificates for cleanup too (it holds
+	// the upload): no second listing later.
+	p.certs = certs
 	if c, ok := canonical(certs, m.fingerprint); ok && c.ID != up.ID {
 		// Another invocation uploaded the same pair: use its certificate and
 		// remove ours (nothing references it yet).
 		if err := r.SLB.DeleteServerCertificate(ctx, p.region, up.ID); err != nil && !errors.Is(err, apierr.ErrConflict) {
 			return fmt.Errorf("rotation: delete duplicate certificate %s in %s: %w", up.ID, p.region, err)
+		} else if err == nil {
+			p.certs = withoutCertificate(certs, up.ID)
 		}
 		p.certID, p.reused = c.ID, true
 	}
 	return nil
-}
-
-// switchAndVerify points t at t.to (unless it is already there), checks the
-// API, then the handshake, and rolls back when the wrong certificate is
-// served. msgs are problems to report; err is the failure of the switch.
-func (r *Rotator) switchAndVerify(ctx context.Context, t *target, m *material) (TargetResult, []string, error) {
-	tr := targetResult(t, t.to, "")
-	if t.from == t.to {
-		tr.Verified = VerifiedAPI
-		return tr, nil, nil
-	}
-	if err := r.setCertificate(ctx, t, t.to); err != nil {
-		return tr, nil, fmt.Errorf("rotation: switch %s to %s: %w", t.Target, t.to, err)
-	}
-	// Verify through the API.
-	now, err := r.currentCertificate(ctx, t)
-	if err != nil {
-		return tr, nil, fmt.Errorf("rotation: verify %s: %w", t.Target, err)
-	}
-	if now != t.to {
-		return tr, []string{fmt.Sprintf("%s: the API reports certificate %s after switching to %s", t.Target, now, t.to)}, nil
-	}
-	tr.Verified = VerifiedAPI
-	if r.Prober == nil || t.address == "" {
-		return tr, nil, nil
-	}
-	sni := probeName(t, m)
-	timeout := r.Config.ProbeTimeout
-	if timeout <= 0 {
-		timeout = DefaultProbeTimeout
-	}
-	delay := r.Config.ProbeRetryDelay
-	if delay <= 0 {
-		delay = 300 * time.Millisecond
-	}
-	var pr ProbeResult
-	for attempt := 0; attempt < probeAttempts; attempt++ {
-		if attempt > 0 {
-			select {
-			case <-ctx.Done():
-				return tr, nil, fmt.Errorf("rotation: verify %s: %w", t.Target, ctx.Err())
-			case <-time.After(delay):
-			}
-		}
-		pr = r.Prober.Probe(ctx, t.address, t.ListenerPort, sni, timeout)
-		if !pr.Reachable {
-			tr.Verified = VerifiedProbeSkipped
-			return tr, nil, nil
-		}
-		if sameFingerprint(pr.FingerprintSHA1, m.fingerprint) {
-			tr.Verified = VerifiedTLS
-			return tr, nil, nil
-		}
-	}
-	// Served something else: roll back.
-	served := pr.FingerprintSHA1
-	if served == "" {
-		served = "no certificate (" + pr.Err + ")"
-	}
-	msg := fmt.Sprintf("%s: %s:%d (SNI %q) serves %s instead of %s", t.Target, t.address, t.ListenerPort, sni, served, m.fingerprint)
-	tr.Verified = VerifiedTLS
-	if t.from == "" {
-		return tr, []string{msg + "; no previous certificate to roll back to"}, nil
-	}
-	if err := r.setCertificate(ctx, t, t.from); err != nil {
-		return tr, []string{msg}, fmt.Errorf("rotation: roll back %s to %s: %w", t.Target, t.from, err)
-	}
-	tr.RolledBack = true
-	return tr, []string{msg + "; rolled back to " + t.from}, nil
-}
-
-func (r *Rotator) setCertificate(ctx context.Context, t *target, certID string) error {
-	if t.extID != "" {
-		return r.SLB.SetDomainExtensionCertificate(ctx, t.Region, t.extID, certID)
-	}
-	return r.SLB.SetListenerCertificate(ctx, t.Region, t.LoadBalancerID, t.ListenerPort, certID)
-}
-
-func (r *Rotator) currentCertificate(ctx context.Context, t *target) (string, error) {
-	l, exts, err := r.SLB.DescribeHTTPSListener(ctx, t.Region, t.LoadBalancerID, t.ListenerPort)
-	if err != nil {
-		return "", err
-	}
-	if t.extID == "" {
-		return l.ServerCertificateID, nil
-	}
-	for _, e := range exts {
-		if e.ID == t.extID {
-			return e.ServerCertificateID, nil
-		}
-	}
-	return "", fmt.Errorf("domain extension %s (%s) is gone: %w", t.extID, t.Domain, apierr.ErrNotFound)
 }
 
 // probeName chooses the SNI for a handshake: the extension's domain, or a
@@ -551,16 +445,27 @@ func concrete(name string) string {
 
 // cleanup deletes superseded certificates of this pair that we created and
 // nothing in the region references, beyond the newest keep. Duplicates with
-// the new fingerprint (other than inUse) are always removed.
-func (r *Rotator) cleanup(ctx context.Context, region string, m *material, inUse string, keep int) ([]DeletedCertificate, []string) {
+// the new fingerprint (other than the one in use) are always removed.
+//
+// The region's certificates are the plan's listing (refreshed after an
+// upload). The references come from the discovery inventory adjusted by
+// this rotation's outcomes and by what the verification listings saw
+// (seen); only when discovery did not run is the region inventoried again.
+// A delete refused because the certificate is referenced after all
+// (attached meanwhile) keeps it: reported in kept, not as an error, never
+// retried.
+func (r *Rotator) cleanup(ctx context.Context, p *regionPlan, m *material, keep int, outs []*outcome, seen map[string]string) ([]DeletedCertificate, []KeptCertificate, []string) {
+	region, inUse := p.region, p.certID
 	var msgs []string
-	certs, err := r.SLB.ListServerCertificates(ctx, region)
-	if err != nil {
-		return nil, []string{fmt.Sprintf("cleanup in %s: %v", region, err)}
-	}
-	refs, err := r.referencedCertificates(ctx, region)
-	if err != nil {
-		return nil, []string{fmt.Sprintf("cleanup in %s: %v", region, err)}
+	certs := p.certs
+	var refs map[string]bool
+	if p.inventory != nil {
+		refs = inventoryReferences(p, outs, seen)
+	} else {
+		var err error
+		if refs, err = r.referencedCertificates(ctx, region); err != nil {
+			return nil, nil, []string{fmt.Sprintf("cleanup in %s: %v", region, err)}
+		}
 	}
 	base := nameBase(m.name)
 	var superseded, dupes []clb.ServerCertificate
@@ -591,14 +496,58 @@ func (r *Rotator) cleanup(ctx context.Context, region string, m *material, inUse
 		dupes = append(dupes, superseded[keep:]...)
 	}
 	var deleted []DeletedCertificate
+	var kept []KeptCertificate
 	for _, c := range dupes {
-		if err := r.SLB.DeleteServerCertificate(ctx, region, c.ID); err != nil {
+		err := r.SLB.DeleteServerCertificate(ctx, region, c.ID)
+		switch {
+		case errors.Is(err, apierr.ErrConflict):
+			// Referenced after all (CertificateAndPrivateKeyIsRefered):
+			// someone attached it since the inventory. Keep it.
+			kept = append(kept, KeptCertificate{Region: region, ServerCertificateID: c.ID, Name: c.Name, Reason: KeptInUse})
+		case err != nil:
 			msgs = append(msgs, fmt.Sprintf("cleanup: delete %s (%s) in %s: %v", c.ID, c.Name, region, err))
+		default:
+			deleted = append(deleted, DeletedCertificate{Region: region, ServerCertificateID: c.ID, Name: c.Name})
+		}
+	}
+	return deleted, kept, msgs
+}
+
+// inventoryReferences is the set of certificate ids referenced in p's
+// region after the switches: every place the discovery inventory or the
+// verification listings (seen) saw, except the targets, whose references
+// are their outcomes' final certificates.
+func inventoryReferences(p *regionPlan, outs []*outcome, seen map[string]string) map[string]bool {
+	refs := map[string]bool{}
+	targeted := map[string]bool{}
+	for _, o := range outs {
+		if o.t.Region != p.region {
 			continue
 		}
-		deleted = append(deleted, DeletedCertificate{Region: region, ServerCertificateID: c.ID, Name: c.Name})
+		targeted[o.t.place()] = true
+		for _, id := range o.final {
+			refs[id] = true
+		}
 	}
-	return deleted, msgs
+	for _, places := range []map[string]string{p.inventory, seen} {
+		for place, id := range places {
+			if !targeted[place] {
+				refs[id] = true
+			}
+		}
+	}
+	delete(refs, "")
+	return refs
+}
+
+func withoutCertificate(certs []clb.ServerCertificate, id string) []clb.ServerCertificate {
+	out := make([]clb.ServerCertificate, 0, len(certs))
+	for _, c := range certs {
+		if c.ID != id {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // nameBase is the (sanitised) name part of the certificates the rotation

@@ -124,6 +124,24 @@ func (s *SLB) enter(action string) error {
 	return nil
 }
 
+// CallCounts returns how often each action was called (a copy).
+func (s *SLB) CallCounts() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]int, len(s.calls))
+	for a, n := range s.calls {
+		out[a] = n
+	}
+	return out
+}
+
+// ResetCalls forgets the calls counted so far.
+func (s *SLB) ResetCalls() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls = nil
+}
+
 // Calls returns how often an action was called.
 func (s *SLB) Calls(action string) int {
 	s.mu.Lock()
@@ -334,12 +352,16 @@ func (s *SLB) ListLoadBalancers(_ context.Context, region string) ([]clb.LoadBal
 	return out, nil
 }
 
-// ListHTTPSListeners implements rotation.ListenerInventory.
+// ListHTTPSListeners implements rotation.ListenerInventory. Like the
+// adapter it counts one DescribeLoadBalancerListeners call per 10 load
+// balancer ids (none for no id).
 func (s *SLB) ListHTTPSListeners(_ context.Context, region string, lbIDs []string) ([]clb.Listener, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.enter("DescribeLoadBalancerListeners"); err != nil {
-		return nil, err
+	for i := 0; i < len(lbIDs); i += 10 {
+		if err := s.enter("DescribeLoadBalancerListeners"); err != nil {
+			return nil, err
+		}
 	}
 	want := map[string]bool{}
 	for _, id := range lbIDs {

@@ -1,0 +1,341 @@
+package rotation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
+)
+
+// verifyIDsPerCall is how many load balancers one verification listing
+// names (DescribeLoadBalancerListeners accepts 10 ids per call); each chunk
+// is its own call so that the chunks run concurrently.
+const verifyIDsPerCall = 10
+
+// outcome is what happened to one target during the switch phases.
+type outcome struct {
+	t        *target
+	tr       TargetResult
+	switched bool     // the switch to t.to was accepted
+	verified bool     // the API reports t.to after the switch
+	wrong    string   // the handshake served something else: roll back
+	msgs     []string // problems to report
+	err      error    // a failure (switch, verification, rollback)
+	// final holds every certificate id the target may reference at the end
+	// (one when the outcome is known, more when it is not), for cleanup.
+	final []string
+}
+
+// observation is what the verification listings saw: region -> place ->
+// certificate id, for every listener and extension they returned.
+type observation map[string]map[string]string
+
+func (o observation) set(region, place, certID string) {
+	if o[region] == nil {
+		o[region] = map[string]string{}
+	}
+	o[region][place] = certID
+}
+
+// applyTargets switches every target (bounded concurrency), verifies the
+// switches through the API in batch (one listener listing per 10 load
+// balancers, one extension listing per listener with extension targets),
+// probes every verified target with a TLS handshake (bounded concurrency),
+// rolls back the ones that serve something else and verifies the
+// rollbacks in batch. The outcomes are in the order of all.
+func (r *Rotator) applyTargets(ctx context.Context, all []*target, m *material) ([]*outcome, observation) {
+	outs := make([]*outcome, len(all))
+	for i, t := range all {
+		outs[i] = &outcome{t: t, tr: targetResult(t, t.to, ""), final: []string{t.from, t.to}}
+	}
+	seen := observation{}
+
+	// 1. Switch.
+	r.each(ctx, outs, "switch", func(ctx context.Context, o *outcome) {
+		if o.t.from == o.t.to {
+			o.tr.Verified, o.final = VerifiedAPI, []string{o.t.to}
+			return
+		}
+		if err := r.setCertificate(ctx, o.t, o.t.to); err != nil {
+			o.err = fmt.Errorf("rotation: switch %s to %s: %w", o.t.Target, o.t.to, err)
+			return
+		}
+		o.switched = true
+	})
+
+	// 2. Verify the switches through the API, in batch.
+	var switched []*outcome
+	for _, o := range outs {
+		if o.switched {
+			switched = append(switched, o)
+		}
+	}
+	r.verifyAPI(ctx, switched, seen, func(o *outcome, now string, err error) {
+		switch {
+		case err != nil:
+			o.err = fmt.Errorf("rotation: verify %s: %w", o.t.Target, err)
+		case now != o.t.to:
+			o.msgs = append(o.msgs, fmt.Sprintf("%s: the API reports certificate %s after switching to %s", o.t.Target, now, o.t.to))
+			o.final = append(o.final, now)
+		default:
+			o.verified, o.tr.Verified, o.final = true, VerifiedAPI, []string{o.t.to}
+		}
+	})
+
+	// 3. Probe every verified target.
+	var probe []*outcome
+	for _, o := range switched {
+		if o.verified && r.Prober != nil && o.t.address != "" {
+			probe = append(probe, o)
+		}
+	}
+	r.each(ctx, probe, "verify", func(ctx context.Context, o *outcome) { r.probeTarget(ctx, o, m) })
+
+	// 4. Roll back the targets that serve something else.
+	var back []*outcome
+	for _, o := range probe {
+		if o.wrong == "" {
+			continue
+		}
+		if o.t.from == "" {
+			o.msgs = append(o.msgs, o.wrong+"; no previous certificate to roll back to")
+			continue
+		}
+		back = append(back, o)
+	}
+	var rolled []*outcome
+	var rmu sync.Mutex
+	r.each(ctx, back, "roll back", func(ctx context.Context, o *outcome) {
+		if err := r.setCertificate(ctx, o.t, o.t.from); err != nil {
+			o.msgs = append(o.msgs, o.wrong)
+			o.err = fmt.Errorf("rotation: roll back %s to %s: %w", o.t.Target, o.t.from, err)
+			return
+		}
+		o.tr.RolledBack = true
+		o.msgs = append(o.msgs, o.wrong+"; rolled back to "+o.t.from)
+		o.final = []string{o.t.from}
+		rmu.Lock()
+		rolled = append(rolled, o)
+		rmu.Unlock()
+	})
+
+	// 5. Verify the rollbacks through the API, in batch.
+	sort.Slice(rolled, func(i, j int) bool { return rolled[i].t.key() < rolled[j].t.key() })
+	r.verifyAPI(ctx, rolled, seen, func(o *outcome, now string, err error) {
+		switch {
+		case err != nil:
+			o.err = fmt.Errorf("rotation: verify rollback of %s: %w", o.t.Target, err)
+			o.final = []string{o.t.from, o.t.to}
+		case now != o.t.from:
+			o.msgs = append(o.msgs, fmt.Sprintf("%s: the API reports certificate %s after rolling back to %s", o.t.Target, now, o.t.from))
+			o.final = []string{o.t.from, o.t.to, now}
+		}
+	})
+	return outs, seen
+}
+
+// each runs fn for every outcome with bounded concurrency; an outcome the
+// context ended before fn could run for is marked failed (transient).
+func (r *Rotator) each(ctx context.Context, outs []*outcome, what string, fn func(ctx context.Context, o *outcome)) {
+	ran := make([]bool, len(outs))
+	forEach(ctx, len(outs), r.concurrency(), func(ctx context.Context, i int) error {
+		ran[i] = true
+		fn(ctx, outs[i])
+		return nil
+	})
+	for i, o := range outs {
+		if !ran[i] && o.err == nil {
+			o.err = fmt.Errorf("rotation: %s %s: %w", what, o.t.Target, ctx.Err())
+			o.tr.Verified, o.final = "", []string{o.t.from, o.t.to}
+		}
+	}
+}
+
+// verifyAPI reads back the certificate of every target of outs: the
+// listener targets of a region with one ListHTTPSListeners per 10 load
+// balancers, the extension targets with one ListDomainExtensions per
+// listener; the calls run with bounded concurrency. report is called once
+// per outcome (sequentially) with the certificate id the API reports or the
+// error that prevented reading it. Every listener and extension the
+// listings return is recorded in seen.
+func (r *Rotator) verifyAPI(ctx context.Context, outs []*outcome, seen observation, report func(o *outcome, now string, err error)) {
+	if len(outs) == 0 {
+		return
+	}
+	type job struct {
+		region string
+		lbIDs  []string // listener listing
+		lbID   string   // extension listing
+		port   int
+		outs   []*outcome
+	}
+	var jobs []*job
+	lbsOf := map[string][]string{}      // region -> load balancers with listener targets
+	outsOfLB := map[string][]*outcome{} // region/lb -> listener targets
+	extJobs := map[string]*job{}        // region/lb/port -> extension listing
+	for _, o := range outs {
+		t := o.t
+		if t.extID == "" {
+			k := t.Region + "/" + t.LoadBalancerID
+			if outsOfLB[k] == nil {
+				lbsOf[t.Region] = append(lbsOf[t.Region], t.LoadBalancerID)
+			}
+			outsOfLB[k] = append(outsOfLB[k], o)
+			continue
+		}
+		k := t.Region + "/" + t.LoadBalancerID + "/" + fmt.Sprint(t.ListenerPort)
+		j, ok := extJobs[k]
+		if !ok {
+			j = &job{region: t.Region, lbID: t.LoadBalancerID, port: t.ListenerPort}
+			extJobs[k] = j
+			jobs = append(jobs, j)
+		}
+		j.outs = append(j.outs, o)
+	}
+	regions := make([]string, 0, len(lbsOf))
+	for reg := range lbsOf {
+		regions = append(regions, reg)
+	}
+	sort.Strings(regions)
+	for _, reg := range regions {
+		ids := lbsOf[reg]
+		sort.Strings(ids)
+		for start := 0; start < len(ids); start += verifyIDsPerCall {
+			j := &job{region: reg, lbIDs: ids[start:min(start+verifyIDsPerCall, len(ids))]}
+			for _, id := range j.lbIDs {
+				j.outs = append(j.outs, outsOfLB[reg+"/"+id]...)
+			}
+			jobs = append(jobs, j)
+		}
+	}
+
+	var mu sync.Mutex
+	failed := map[*outcome]error{}
+	obs := observation{}
+	errs := forEach(ctx, len(jobs), r.concurrency(), func(ctx context.Context, i int) error {
+		j := jobs[i]
+		var err error
+		got := map[string]string{}
+		if j.lbIDs != nil {
+			var ls []clb.Listener
+			if ls, err = r.SLB.ListHTTPSListeners(ctx, j.region, j.lbIDs); err == nil {
+				for _, l := range ls {
+					got[listenerPlace(l.LoadBalancerID, l.Port)] = l.ServerCertificateID
+				}
+			}
+		} else {
+			var exts []clb.DomainExtension
+			if exts, err = r.SLB.ListDomainExtensions(ctx, j.region, j.lbID, j.port); err == nil {
+				for _, e := range exts {
+					got[extPlace(e.ID)] = e.ServerCertificateID
+				}
+			}
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			for _, o := range j.outs {
+				failed[o] = err
+			}
+			return nil
+		}
+		for place, c := range got {
+			obs.set(j.region, place, c)
+			seen.set(j.region, place, c)
+		}
+		return nil
+	})
+	for _, o := range outs {
+		t := o.t
+		if err, ok := failed[o]; ok {
+			report(o, "", err)
+			continue
+		}
+		now, ok := obs[t.Region][t.place()]
+		switch {
+		case ok:
+			report(o, now, nil)
+		case len(errs) > 0:
+			report(o, "", errs[0]) // the context ended before its listing
+		case t.extID != "":
+			report(o, "", fmt.Errorf("domain extension %s (%s) is gone: %w", t.extID, t.Domain, apierr.ErrNotFound))
+		default:
+			report(o, "", fmt.Errorf("listener %s/%s:%d is gone: %w", t.Region, t.LoadBalancerID, t.ListenerPort, apierr.ErrNotFound))
+		}
+	}
+}
+
+// probeTarget makes the handshake of a target the API reports switched:
+// tls when the new fingerprint is served, probe-skipped when unreachable,
+// o.wrong set when something else is served (after probeAttempts tries).
+func (r *Rotator) probeTarget(ctx context.Context, o *outcome, m *material) {
+	t := o.t
+	sni := probeName(t, m)
+	timeout := r.Config.ProbeTimeout
+	if timeout <= 0 {
+		timeout = DefaultProbeTimeout
+	}
+	delay := r.Config.ProbeRetryDelay
+	if delay <= 0 {
+		delay = 300 * time.Millisecond
+	}
+	var pr ProbeResult
+	for attempt := 0; attempt < probeAttempts; attempt++ {
+		if attempt > 0 {
+			select {
+			case <-ctx.Done():
+				o.err = fmt.Errorf("rotation: verify %s: %w", t.Target, ctx.Err())
+				return
+			case <-time.After(delay):
+			}
+		}
+		pr = r.Prober.Probe(ctx, t.address, t.ListenerPort, sni, timeout)
+		if !pr.Reachable {
+			o.tr.Verified = VerifiedProbeSkipped
+			return
+		}
+		if sameFingerprint(pr.FingerprintSHA1, m.fingerprint) {
+			o.tr.Verified = VerifiedTLS
+			return
+		}
+	}
+	served := pr.FingerprintSHA1
+	if served == "" {
+		served = "no certificate (" + pr.Err + ")"
+	}
+	o.tr.Verified = VerifiedTLS
+	o.wrong = fmt.Sprintf("%s: %s:%d (SNI %q) serves %s instead of %s", t.Target, t.address, t.ListenerPort, sni, served, m.fingerprint)
+}
+
+func (r *Rotator) setCertificate(ctx context.Context, t *target, certID string) error {
+	if t.extID != "" {
+		return r.SLB.SetDomainExtensionCertificate(ctx, t.Region, t.extID, certID)
+	}
+	return r.SLB.SetListenerCertificate(ctx, t.Region, t.LoadBalancerID, t.ListenerPort, certID)
+}
+
+// collectOutcomes fills res.Targets (in the order of outs) and res.Errors
+// and returns the transient failures joined (nil when there are none).
+func collectOutcomes(res *Result, outs []*outcome) error {
+	var transient []error
+	res.Targets = make([]TargetResult, len(outs))
+	for i, o := range outs {
+		res.Targets[i] = o.tr
+		res.Errors = append(res.Errors, o.msgs...)
+		if o.err == nil {
+			continue
+		}
+		if apierr.Permanent(o.err) {
+			res.Errors = append(res.Errors, o.err.Error())
+		} else {
+			transient = append(transient, o.err)
+		}
+	}
+	sort.Strings(res.Errors)
+	return errors.Join(transient...)
+}
