@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
@@ -41,13 +42,23 @@ func loadPair(ctx context.Context, store ObjectReader, bucket, prefix, name stri
 	if ref.KeyKey != ref.CertKey {
 		keys = append(keys, ref.KeyKey)
 	}
-	files := make([]certs.File, 0, len(keys))
-	for _, k := range keys {
-		data, err := getObject(ctx, store, bucket, k)
+	// The halves are independent reads: fetch them concurrently (one round).
+	files := make([]certs.File, len(keys))
+	errs := make([]error, len(keys))
+	var wg sync.WaitGroup
+	for i, k := range keys {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			data, err := getObject(ctx, store, bucket, k)
+			files[i], errs[i] = certs.File{Name: k, Data: data}, err
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
 		if err != nil {
 			return nil, ref, err
 		}
-		files = append(files, certs.File{Name: k, Data: data})
 	}
 	b, err := certs.Parse(now, opts, files...)
 	if err != nil {
