@@ -290,6 +290,7 @@ func merge(results []rotation.Result) rotation.Result {
 		}
 		out.Targets = append(out.Targets, r.Targets...)
 		out.Deleted = append(out.Deleted, r.Deleted...)
+		out.Kept = append(out.Kept, r.Kept...)
 		out.Errors = append(out.Errors, r.Errors...)
 	}
 	return out
