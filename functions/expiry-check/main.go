@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	_ "time/tzdata" // TZ (s.yaml: Asia/Shanghai) names the report's day; no zoneinfo in the runtime is needed
 
 	"github.com/aliyun/fc-runtime-go-sdk/fc"
 

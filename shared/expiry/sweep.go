@@ -90,9 +90,12 @@ func Normalize(req Request) (Request, error) {
 	return req, nil
 }
 
-// ReportKey is the bucket key of the report of the UTC day of now.
+// ReportKey is the bucket key of the report of now's calendar day in now's
+// location: the function passes time.Now(), whose location follows TZ
+// (s.yaml sets Asia/Shanghai, the timer's CRON_TZ, so the 03:00 run files
+// its report under that day and not under the previous UTC day).
 func (s *Sweeper) ReportKey(now time.Time) string {
-	return s.prefix() + now.UTC().Format("2006-01-02") + ".json"
+	return s.prefix() + now.Format(time.DateOnly) + ".json"
 }
 
 func (s *Sweeper) prefix() string {

@@ -445,3 +445,22 @@ func TestNotificationFailureLeaksNoToken(t *testing.T) {
 		t.Errorf("Nop reported as sent: %+v", rep.Notification)
 	}
 }
+
+func TestReportKeyUsesTheCallersDay(t *testing.T) {
+	shanghai := time.FixedZone("CST", 8*3600)
+	s := &Sweeper{}
+	tests := []struct {
+		now  time.Time
+		want string
+	}{
+		// 03:00 in Shanghai is 19:00 UTC on the previous day.
+		{time.Date(2026, 11, 29, 3, 0, 0, 0, shanghai), "reports/2026-11-29.json"},
+		{time.Date(2026, 11, 28, 19, 0, 0, 0, time.UTC), "reports/2026-11-28.json"},
+		{time.Date(2026, 12, 31, 23, 59, 59, 0, time.UTC), "reports/2026-12-31.json"},
+	}
+	for _, tc := range tests {
+		if got := s.ReportKey(tc.now); got != tc.want {
+			t.Errorf("ReportKey(%s) = %q, want %q", tc.now, got, tc.want)
+		}
+	}
+}
