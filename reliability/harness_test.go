@@ -56,7 +56,16 @@ type env struct {
 // because the rotation serialises rotations of one pair per process.
 func startEnv(t *testing.T, seed int64, bucket string) *env {
 	t.Helper()
-	cloud, err := emulator.Start(emulator.Options{Seed: seed, Regions: suiteRegions, Bucket: bucket})
+	return startEnvWith(t, emulator.Options{Seed: seed, Regions: suiteRegions, Bucket: bucket}, &transcript{})
+}
+
+// startEnvWith starts a local cloud with opts; seen becomes the
+// environment's transcript (pass it as opts.Logs too to scan the
+// functions' output).
+func startEnvWith(t *testing.T, opts emulator.Options, seen *transcript) *env {
+	t.Helper()
+	seed := opts.Seed
+	cloud, err := emulator.Start(opts)
 	if err != nil {
 		t.Fatalf("start local cloud: %v", err)
 	}
@@ -69,7 +78,7 @@ func startEnv(t *testing.T, seed int64, bucket string) *env {
 	if err != nil {
 		t.Fatalf("oss adapter: %v", err)
 	}
-	e := &env{cloud: cloud, bucket: b, slb: s, oss: o, creds: creds, seen: &transcript{}}
+	e := &env{cloud: cloud, bucket: b, slb: s, oss: o, creds: creds, seen: seen}
 	// Prime the SDK once per process, sequentially: services/slb fills its
 	// package-level endpoint map lazily without a lock on the first client
 	// creation (a data race the adapter inherits; see docs/reliability.md).
