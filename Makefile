@@ -37,7 +37,7 @@ GOFLAGS_BUILD := -trimpath -ldflags '-s -w'
 FN ?=
 EVENT ?=
 
-.PHONY: build test reliability-long demo lint bench deploy invoke clean tools FORCE
+.PHONY: build test fuzz reliability-long demo lint bench deploy invoke clean tools FORCE
 
 build: $(BINARIES) $(ZIPS)
 	@test -n "$(FUNCTIONS)" || { echo "no functions/* to build" >&2; exit 1; }
@@ -52,10 +52,27 @@ $(DIST)/%/bootstrap: FORCE
 $(DIST)/%.zip: $(DIST)/%/bootstrap
 	$(GO) run ./tooling/zipfn -o $@ $(DIST)/$*
 
-# ./... includes the reliability suite in its short form (about ten seeded
-# fault runs); `make reliability-long` runs the long form (200+ runs).
+# ./... includes the reliability suite in its short form (ten seeded fault
+# runs, two real kills of the built rotate-on-upload); `make reliability-long`
+# runs the long form (200+ runs, 24 kills). Then every fuzz target runs for
+# TEST_FUZZTIME ("a short time in CI").
+TEST_FUZZTIME ?= 5s
 test: build tools
 	$(GO) test -race -count=1 ./...
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(TEST_FUZZTIME)
+
+# Go fuzz targets (name:package), run one after another for FUZZTIME each:
+#   make fuzz FUZZTIME=1m
+FUZZTIME ?= 10s
+FUZZ_TARGETS := FuzzParse:./shared/certs FuzzDecodeOSSEvent:./reliability \
+	FuzzParseTimerPayload:./functions/expiry-check FuzzProvisionPayload:./shared/provisioning \
+	FuzzParseDeploy:./shared/rotation FuzzParseKey:./shared/rotation
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		name=$${t%%:*}; pkg=$${t#*:}; \
+		echo "$(GO) test -run '^\$$' -fuzz '^$${name}\$$' -fuzztime $(FUZZTIME) $$pkg"; \
+		$(GO) test -run '^$$' -fuzz "^$${name}\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	done
 
 reliability-long: build
 	RELIABILITY_LONG=1 $(GO) test -race -count=1 -run Reliability ./reliability/...
