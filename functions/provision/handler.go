@@ -132,6 +132,23 @@ func (h *Handler) log(ctx context.Context, res provisioning.Result, err error, t
 	logger.LogAttrs(ctx, level, "provision "+res.Action+": "+res.Status, attrs...)
 }
 
+// Opener returns the Handler's Open for Function Compute: a configuration
+// error (every problem, by variable name) or missing credentials reject the
+// invocation; otherwise the adapters are built from the invocation's STS
+// credentials.
+func Opener(cfg config.Config, cfgErr error, getenv func(string) string) func(ctx context.Context) (Service, error) {
+	return func(ctx context.Context) (Service, error) {
+		if cfgErr != nil {
+			return nil, cfgErr
+		}
+		creds, err := aliyun.CredentialsFromContext(ctx, getenv)
+		if err != nil {
+			return nil, fmt.Errorf("provision: %w: %w", err, apierr.ErrAccessDenied)
+		}
+		return NewService(cfg, creds)
+	}
+}
+
 // NewService wires the use case to the cloud adapters: SLB for the load
 // balancer, the certificate bucket through rotation.LoadPair (the same
 // loading, validation and normalisation as the rotation).
