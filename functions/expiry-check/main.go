@@ -16,7 +16,7 @@ func main() {
 		Config:    cfg,
 		ConfigErr: err,
 		NewSweep:  SweeperFactory(cfg, os.Getenv),
-		Log:       fclog.New(os.Stderr, cfg.LogLevel),
+		Log:       fclog.New(os.Stdout, cfg.LogLevel),
 	}
 	fc.Start(h.Handle)
 }

@@ -42,6 +42,10 @@ type Deps struct {
 type Handler struct {
 	// Config is the function's environment (config.Load).
 	Config config.Config
+	// ConfigErr, when set, rejects every invocation with the configuration
+	// problems (all of them, by variable name): FC retrying cannot fix them,
+	// and the result and the log line say what to set.
+	ConfigErr error
 	// Getenv is the credentials fallback outside Function Compute.
 	Getenv func(string) string
 	// Logger writes the one line per invocation (fclog.New).
@@ -102,6 +106,12 @@ type work struct {
 // "rejected"; transient failures return an error so that FC retries.
 func (h *Handler) Handle(ctx context.Context, payload []byte) (rotation.Result, error) {
 	start := time.Now()
+	if h.ConfigErr != nil {
+		res := rotation.Result{Status: rotation.StatusRejected, Reason: "configuration: " + h.ConfigErr.Error(),
+			Targets: []rotation.TargetResult{}, Deleted: []rotation.DeletedCertificate{}, Errors: []string{}}
+		h.log(ctx, nil, res, nil, time.Since(start))
+		return res, nil
+	}
 	items := h.decode(payload)
 	results := make([]rotation.Result, 0, len(items))
 	var firstErr error

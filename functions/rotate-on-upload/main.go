@@ -4,7 +4,7 @@
 package main
 
 import (
-	"log/slog"
+	"errors"
 	"os"
 
 	"github.com/aliyun/fc-runtime-go-sdk/fc"
@@ -15,18 +15,14 @@ import (
 )
 
 func main() {
-	logger := fclog.New(os.Stdout, fclog.ParseLevel(os.Getenv(config.EnvLogLevel)))
 	cfg, err := config.Load(os.Getenv)
-	if err != nil {
-		logger.Error("rotate-on-upload: configuration", slog.String("error", err.Error()))
-		os.Exit(1)
+	notifier, nerr := notify.New(cfg.NotifyKind, cfg.NotifyURL, cfg.NotifySecret, nil, nil)
+	h := &Handler{
+		Config:    cfg,
+		ConfigErr: errors.Join(err, nerr),
+		Getenv:    os.Getenv,
+		Logger:    fclog.New(os.Stdout, cfg.LogLevel),
+		Notifier:  notifier,
 	}
-	logger = fclog.New(os.Stdout, cfg.LogLevel)
-	notifier, err := notify.New(cfg.NotifyKind, cfg.NotifyURL, cfg.NotifySecret, nil, nil)
-	if err != nil {
-		logger.Error("rotate-on-upload: notifier", slog.String("error", err.Error()))
-		os.Exit(1)
-	}
-	h := &Handler{Config: cfg, Getenv: os.Getenv, Logger: logger, Notifier: notifier}
 	fc.Start(h.Handle)
 }

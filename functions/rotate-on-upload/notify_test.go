@@ -3,11 +3,14 @@ package main
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/aliyun"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/fclog"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/notify"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation"
 )
@@ -117,4 +120,25 @@ func TestHandlerNotifies(t *testing.T) {
 		t.Errorf("result errors %q do not report the failed notification", got)
 	}
 	c.scanSecrets()
+}
+
+// TestHandlerConfigurationError: a bad environment rejects every invocation
+// with the problems by name (no FC retry, no reads), instead of a crash loop.
+func TestHandlerConfigurationError(t *testing.T) {
+	var logs syncBuffer
+	h := &Handler{
+		ConfigErr: errors.New("config: CERT_BUCKET: not set; fix: set the bucket that holds the pairs"),
+		Logger:    fclog.New(&logs, slog.LevelInfo),
+		NewDeps: func(context.Context, aliyun.Credentials, string) (Deps, error) {
+			t.Fatal("adapters built despite the configuration error")
+			return Deps{}, nil
+		},
+	}
+	res, err := h.Handle(context.Background(), event("ObjectCreated:PutObject", bucket, "certs/www/fullchain.pem"))
+	if err != nil || res.Status != rotation.StatusRejected || !strings.Contains(res.Reason, "CERT_BUCKET") {
+		t.Fatalf("Handle = %+v, %v; want rejected naming CERT_BUCKET and no error", res, err)
+	}
+	if n := strings.Count(strings.TrimSpace(logs.String()), "\n") + 1; n != 1 || !strings.Contains(logs.String(), "CERT_BUCKET") {
+		t.Errorf("log = %q, want one line naming CERT_BUCKET", logs.String())
+	}
 }
