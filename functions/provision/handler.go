@@ -15,6 +15,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/aliyun/fc-runtime-go-sdk/fccontext"
+
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/aliyun"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/certs"
@@ -165,7 +167,28 @@ func NewService(cfg config.Config, creds aliyun.Credentials) (*provisioning.Prov
 			prefix:  cfg.CertPrefix,
 			opts:    certs.Options{MinValidDays: cfg.MinValidDays},
 		},
+		Locks: bucketLocks{store: oss, bucket: cfg.CertBucket},
 	}, nil
+}
+
+// bucketLocks serialises applies and destroys of one instance with lease
+// objects in the certificate bucket (locks/provision/<region>/<name>.lock),
+// the same mechanism as the rotation's lock.
+type bucketLocks struct {
+	store  rotation.LockStore
+	bucket string
+}
+
+func (b bucketLocks) Lock(ctx context.Context, key string) (func(context.Context) error, error) {
+	requestID := ""
+	if fctx, ok := fccontext.FromContext(ctx); ok {
+		requestID = fctx.RequestID
+	}
+	l, err := rotation.AcquireLock(ctx, b.store, b.bucket, rotation.LockKey("", key), rotation.NewOwner(requestID), rotation.LockOptions{})
+	if err != nil {
+		return nil, err
+	}
+	return l.Release, nil
 }
 
 // slbAdapter gives *aliyun.SLB the provisioning.SLB shape (the spec type).

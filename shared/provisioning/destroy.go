@@ -19,6 +19,14 @@ import (
 // reported in Result.Kept. A missing instance gives status "absent".
 func (p *Provisioner) Destroy(ctx context.Context, now time.Time, d Desired) (Result, error) {
 	_ = now // destroy does not depend on time; kept for a uniform signature
+	res, err := p.withLock(ctx, d, func() (Result, error) { return p.destroyLocked(ctx, d) })
+	if res.Action == "" { // the lock was not had: nothing ran
+		return lockFailed(ActionDestroy, d, err)
+	}
+	return res, err
+}
+
+func (p *Provisioner) destroyLocked(ctx context.Context, d Desired) (Result, error) {
 	res := Result{Action: ActionDestroy, Region: d.Region, Name: d.LoadBalancer.Name, Changes: []Change{}}
 	err := p.destroy(ctx, d, &res)
 	if err == nil {

@@ -107,6 +107,9 @@ type Provisioner struct {
 	// RollbackTimeout bounds the rollback after a failure; the rollback
 	// runs even when ctx is already done (default 1 minute).
 	RollbackTimeout time.Duration
+	// Locks serialises Apply and Destroy of one instance across invocations
+	// (nil: no lock). Plan never locks.
+	Locks Locker
 }
 
 // Statuses of a Result.
@@ -224,7 +227,11 @@ func (d Desired) instanceSpec() InstanceSpec {
 // failures give a "rejected" result and a nil error; transient ones give a
 // "failed" result and the error, so that Function Compute retries.
 func (p *Provisioner) Apply(ctx context.Context, now time.Time, d Desired) (Result, error) {
-	return p.converge(ctx, now, d, false)
+	res, err := p.withLock(ctx, d, func() (Result, error) { return p.converge(ctx, now, d, false) })
+	if res.Action == "" { // the lock was not had: nothing ran
+		return lockFailed(ActionApply, d, err)
+	}
+	return res, err
 }
 
 // Plan lists the changes Apply would make, calling only read actions.
