@@ -7,9 +7,20 @@
 // is served, notifies once per threshold crossed, and writes
 // reports/<yyyy-mm-dd>.json to the bucket.
 //
-// Collect first, then act: the inventory of all regions is gathered before
-// anything is probed, rotated or notified, and one failing region, listener
-// page or listener is recorded in Report.Errors while the rest continue.
+// Collect first, then act: the inventory of all regions and the probes are
+// gathered before anything is rotated, notified or written, and one failing
+// region, listener page or listener is recorded in Report.Errors while the
+// rest continue. Probes only read, so they are part of collecting: each
+// target is probed as soon as its load balancer's address and its listener
+// (for SNI, its domain extension) are known, by ProbeConcurrency workers
+// separate from the inventory's Concurrency, so a sweep takes about
+// max(inventory, probes) rather than their sum. Targets are queued per
+// address, one worker per address at a time: once a port of an address
+// times out, its other targets are reported unreachable without a dial.
+// No handshake starts later than one ProbeTimeout before the working
+// deadline; the rest are counted in ProbeCounts.OutOfTime with one Problem
+// (stage "probe"), never as reachable or unreachable, and the sweep still
+// notifies and writes its report on the reserved tail of the deadline.
 //
 // API calls per region (the fewest the API allows, measured by
 // TestInventoryCallCount):

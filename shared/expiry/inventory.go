@@ -42,6 +42,8 @@ type collector struct {
 	sem   chan struct{}
 	mu    sync.Mutex
 	calls map[string]int
+	// probes, when not nil, is offered every target as soon as it is known.
+	probes *probeRun
 }
 
 func (c *collector) call(ctx context.Context, name string, f func() error) error {
@@ -142,13 +144,23 @@ func (c *collector) region(ctx context.Context, region string, workers int) *reg
 				ri.problem("listeners", region, fmt.Sprintf("load balancers %v", g),
 					fmt.Errorf("expiry: list HTTPS listeners of %d load balancers in %s: %w", len(g), region, err))
 			}
+			first := len(listeners)
 			for _, l := range ls {
 				if l.Protocol != "" && l.Protocol != "https" {
 					continue
 				}
 				listeners = append(listeners, l)
 			}
+			fresh := listeners[first:len(listeners):len(listeners)]
 			mu.Unlock()
+			// A listener's default certificate can be probed now; its
+			// extensions once they are listed below.
+			if c.probes != nil {
+				for _, l := range fresh {
+					c.probes.offer(ri.certs, served{target: clb.Target{Region: region, LoadBalancerID: l.LoadBalancerID, ListenerPort: l.Port},
+						certID: l.ServerCertificateID, address: addr[l.LoadBalancerID], running: l.Status == "" || l.Status == "running"})
+				}
+			}
 		}
 	})
 	sort.Slice(listeners, func(i, j int) bool {
@@ -191,12 +203,19 @@ func (c *collector) region(ctx context.Context, region string, workers int) *reg
 				ri.problem("extensions", region, base.String(),
 					fmt.Errorf("expiry: list domain extensions of %s: %w", base, err))
 			}
+			first := len(ri.targets)
 			for _, e := range exts {
 				t := base
 				t.Domain = e.Domain
 				ri.targets = append(ri.targets, served{target: t, certID: e.ServerCertificateID, address: addr[l.LoadBalancerID], running: running})
 			}
+			fresh := ri.targets[first:len(ri.targets):len(ri.targets)]
 			mu.Unlock()
+			if c.probes != nil {
+				for _, t := range fresh {
+					c.probes.offer(ri.certs, t)
+				}
+			}
 		}
 	})
 	if err := ctx.Err(); err != nil && (done < len(listeners) || skippedGroups > 0) {

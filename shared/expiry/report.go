@@ -94,8 +94,12 @@ type ProbeCounts struct {
 	Matched     int `json:"matched"`
 	Drift       int `json:"drift"`
 	Unreachable int `json:"unreachable"`
-	// Skipped: stopped listeners and targets whose certificate is unknown.
+	// Skipped: stopped listeners, targets whose certificate is unknown,
+	// and the OutOfTime ones.
 	Skipped int `json:"skipped"`
+	// OutOfTime counts targets not probed because the sweep's time budget
+	// was spent (also in Skipped; one Problem of stage "probe" says so).
+	OutOfTime int `json:"outOfTime"`
 }
 
 // ProbeFinding is a target that did not serve what the API says.
@@ -113,7 +117,7 @@ type ProbeFinding struct {
 // Problem is one failure that did not stop the sweep.
 type Problem struct {
 	// Stage: certificates, loadbalancers, listeners, extensions,
-	// inventory, rotation, candidates, state, notify, report.
+	// inventory, probe, rotation, candidates, state, notify, report.
 	Stage  string `json:"stage"`
 	Region string `json:"region,omitempty"`
 	// Subject names what failed (a load balancer, a listener, a pair).

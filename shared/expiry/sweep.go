@@ -46,7 +46,11 @@ type Sweeper struct {
 	// (default DefaultConcurrency).
 	Concurrency int
 	// ProbeConcurrency bounds concurrent TLS probes (default
-	// DefaultProbeConcurrency); ProbeTimeout is each handshake's limit.
+	// DefaultProbeConcurrency), separately from Concurrency: probes run
+	// while the inventory is still listing. ProbeTimeout is each
+	// handshake's limit; no handshake starts later than one ProbeTimeout
+	// before the working deadline (the invocation's minus the report's
+	// reserve), the rest are counted in ProbeCounts.OutOfTime.
 	ProbeConcurrency int
 	ProbeTimeout     time.Duration
 	// ReportPrefix is where reports and the state are written (default
@@ -105,8 +109,9 @@ func (s *Sweeper) prefix() string {
 	return s.ReportPrefix
 }
 
-// Sweep runs one sweep: collect the inventory of every region, then
-// classify, probe, rotate, notify and write the report. Partial failures
+// Sweep runs one sweep: collect the inventory of every region (probing
+// each target as soon as it is known, when asked), then classify, rotate,
+// notify and write the report. Partial failures
 // are in Report.Errors and do not make an error. The error is non-nil when
 // the request is invalid (Is apierr.ErrInvalid), when every region failed
 // (Is apierr.ErrTransient when retrying may help), or when the report
@@ -126,27 +131,41 @@ func (s *Sweeper) Sweep(ctx context.Context, now time.Time, req Request) (Report
 	work, cancel := reserveTail(ctx)
 	defer cancel()
 
-	// 1. Collect.
-	invs := s.collect(work, req.Regions, &rep)
+	// 1. Collect: the inventory, and the probes (read-only) as soon as
+	// their targets are known, concurrently with the rest of the inventory.
+	var probes *probeRun
+	if req.Probe && s.Prober != nil {
+		probes = s.startProbes(work)
+	}
+	invs := s.collect(work, req.Regions, &rep, probes)
+	if probes != nil {
+		probes.finish()
+	}
 	failedAll := len(invs) == 0
 
 	// 2. Classify.
-	byKey := s.classify(now, req.WarnDays, invs, &rep)
-
-	// 3. Probe.
-	if req.Probe {
-		s.probe(work, invs, byKey, &rep)
-	}
+	s.classify(now, req.WarnDays, invs, &rep)
 	invs = nil
 
+	// 3. Probe outcome.
+	switch {
+	case probes != nil:
+		probes.report(&rep)
+	case req.Probe:
+		rep.Errors = append(rep.Errors, Problem{Stage: "probe", Error: "expiry: probe requested but no prober is configured"})
+	}
+
+	// Act only now that inventory and probes are complete.
 	// 4. Rotate.
 	if req.AutoRotate {
 		s.rotate(work, now, &rep)
 	}
 
 	// 5. Notify (with the memory of earlier runs), then 6. write.
-	st := s.loadState(work, &rep)
-	changed := s.notify(work, now, req.WarnDays, st, &rep)
+	// They run on the reserved tail (ctx, not work): a sweep whose
+	// inventory or probes used up the working time still tells someone.
+	st := s.loadState(ctx, &rep)
+	changed := s.notify(ctx, now, req.WarnDays, st, &rep)
 	if s.Objects != nil && s.Bucket != "" {
 		if st.prune(now) || changed {
 			if err := s.putJSON(ctx, s.prefix()+StateFile, st); err != nil {
@@ -175,8 +194,8 @@ func (s *Sweeper) Sweep(ctx context.Context, now time.Time, req Request) (Report
 	return rep, nil
 }
 
-// reserveTail keeps a little of the invocation's time for writing the
-// report when the sweep runs long.
+// reserveTail keeps a little of the invocation's time (a tenth, at most
+// 15 s) for the notification and the report when the sweep runs long.
 func reserveTail(ctx context.Context) (context.Context, context.CancelFunc) {
 	dl, ok := ctx.Deadline()
 	if !ok {
@@ -191,12 +210,13 @@ func reserveTail(ctx context.Context) (context.Context, context.CancelFunc) {
 
 // collect inventories all regions, every region in its own goroutine with
 // the inventory calls bounded by one semaphore.
-func (s *Sweeper) collect(ctx context.Context, regions []string, rep *Report) []*regionInventory {
+// Targets are offered to probes (when not nil) as they are found.
+func (s *Sweeper) collect(ctx context.Context, regions []string, rep *Report, probes *probeRun) []*regionInventory {
 	n := s.Concurrency
 	if n <= 0 {
 		n = DefaultConcurrency
 	}
-	c := &collector{inv: s.Inventory, sem: make(chan struct{}, n), calls: map[string]int{}}
+	c := &collector{inv: s.Inventory, sem: make(chan struct{}, n), calls: map[string]int{}, probes: probes}
 	out := make([]*regionInventory, len(regions))
 	var wg sync.WaitGroup
 	for i, r := range regions {
@@ -224,7 +244,7 @@ func (s *Sweeper) collect(ctx context.Context, regions []string, rep *Report) []
 type certKey struct{ region, id string }
 
 // classify builds the report's certificates from the served targets.
-func (s *Sweeper) classify(now time.Time, warnDays []int, invs []*regionInventory, rep *Report) map[certKey]int {
+func (s *Sweeper) classify(now time.Time, warnDays []int, invs []*regionInventory, rep *Report) {
 	idx := map[certKey]int{}
 	for _, ri := range invs {
 		unknown := map[string]bool{}
@@ -268,7 +288,7 @@ func (s *Sweeper) classify(now time.Time, warnDays []int, invs []*regionInventor
 			rep.Counts.Expired++
 		}
 	}
-	// Sort soonest expiry first; keep the index in step.
+	// Sort soonest expiry first.
 	sort.SliceStable(rep.Certificates, func(i, j int) bool {
 		a, b := rep.Certificates[i], rep.Certificates[j]
 		if !a.ExpireTime.Equal(b.ExpireTime) {
@@ -279,11 +299,9 @@ func (s *Sweeper) classify(now time.Time, warnDays []int, invs []*regionInventor
 		}
 		return a.ID < b.ID
 	})
-	for i, c := range rep.Certificates {
-		idx[certKey{c.Region, c.ID}] = i
+	for _, c := range rep.Certificates {
 		sort.Slice(c.Targets, func(x, y int) bool { return c.Targets[x].String() < c.Targets[y].String() })
 	}
-	return idx
 }
 
 func transientOnly(problems []Problem) bool {
