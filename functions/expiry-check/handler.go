@@ -195,6 +195,7 @@ type payload struct {
 	AutoRotate *bool     `json:"autoRotate"`
 	Probe      *bool     `json:"probe"`
 	Regions    *[]string `json:"regions"`
+	Group      *string   `json:"group"`
 }
 
 func decodePayload(b []byte, defaults expiry.Request, where string) (expiry.Request, error) {
@@ -219,6 +220,9 @@ func decodePayload(b []byte, defaults expiry.Request, where string) (expiry.Requ
 	}
 	if p.Probe != nil {
 		req.Probe = *p.Probe
+	}
+	if p.Group != nil {
+		req.Group = *p.Group
 	}
 	if p.Regions != nil {
 		req.Regions = *p.Regions
@@ -249,7 +253,7 @@ func jsonProblem(err error) string {
 	case errors.As(err, &te):
 		want := map[string]string{
 			"warnDays": "an array of whole numbers of days", "autoRotate": "true or false",
-			"probe": "true or false", "regions": "an array of region ids",
+			"probe": "true or false", "regions": "an array of region ids", "group": "a short name such as \"eu\"",
 		}
 		field := te.Field
 		root, _, _ := strings.Cut(field, ".")
@@ -263,7 +267,7 @@ func jsonProblem(err error) string {
 	case errors.As(err, &se):
 		return fmt.Sprintf("invalid JSON at byte %d: %v", se.Offset, se)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		return "unknown field " + strings.TrimPrefix(err.Error(), "json: unknown field ") + " (known: warnDays, autoRotate, probe, regions)"
+		return "unknown field " + strings.TrimPrefix(err.Error(), "json: unknown field ") + " (known: warnDays, autoRotate, probe, regions, group)"
 	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
 		return "truncated JSON"
 	}

@@ -45,6 +45,8 @@ func TestParseEvent(t *testing.T) {
 		{"manual invoke with the payload itself", `{"regions":["cn-beijing"]}`,
 			expiry.Request{WarnDays: defaults.WarnDays, AutoRotate: true, Probe: true, Regions: []string{"cn-beijing"}}, ""},
 		{"empty object", `{}`, defaults, ""},
+		{"a fanned-out group", timer(`{"regions":["eu-central-1"],"group":"eu"}`),
+			expiry.Request{WarnDays: defaults.WarnDays, AutoRotate: true, Probe: true, Regions: []string{"eu-central-1"}, Group: "eu"}, ""},
 
 		{"not JSON", `triggerTime=now`, expiry.Request{}, "event: not a JSON object"},
 		{"event is an array", `[1,2]`, expiry.Request{}, "event: not a JSON object"},
@@ -60,6 +62,8 @@ func TestParseEvent(t *testing.T) {
 		{"regions a string", timer(`{"regions":"cn-hangzhou"}`), expiry.Request{}, "payload: field regions must be an array of region ids"},
 		{"region malformed", timer(`{"regions":["cn-hangzhou","Hangzhou"]}`), expiry.Request{}, `payload.regions[1] = "Hangzhou"`},
 		{"regions empty", timer(`{"regions":[]}`), expiry.Request{}, "payload.regions: is empty"},
+		{"group malformed", timer(`{"group":"EU/west"}`), expiry.Request{}, `payload.group = "EU/west"`},
+		{"group a number", timer(`{"group":1}`), expiry.Request{}, "payload: field group must be a short name"},
 		{"unknown field", timer(`{"warnDay":[30]}`), expiry.Request{}, `payload: unknown field "warnDay"`},
 		{"trailing data", timer(`{"probe":true} {"probe":false}`), expiry.Request{}, "payload: unexpected data"},
 		{"manual invoke unknown field", `{"renewBeforeDays":30}`, expiry.Request{}, `event: unknown field "renewBeforeDays"`},

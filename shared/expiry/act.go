@@ -114,7 +114,7 @@ func (s *Sweeper) loadState(ctx context.Context, rep *Report) *notifyState {
 	if s.Objects == nil || s.Bucket == "" {
 		return st
 	}
-	key := s.prefix() + StateFile
+	key := s.StateKey(rep.Group)
 	b, err := s.Objects.Get(ctx, s.Bucket, key, maxStateSize)
 	if errors.Is(err, apierr.ErrNotFound) {
 		return st
@@ -207,7 +207,7 @@ func (s *Sweeper) notify(ctx context.Context, now time.Time, warnDays []int, st 
 	}
 	if len(lines) > maxLines {
 		more := len(lines) - maxLines
-		lines = append(lines[:maxLines], fmt.Sprintf("… and %d more in %s", more, s.ReportKey(now)))
+		lines = append(lines[:maxLines], fmt.Sprintf("… and %d more in %s", more, s.ReportKey(now, rep.Group)))
 	}
 	c := rep.Counts
 	msg := notify.Message{

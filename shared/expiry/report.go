@@ -17,6 +17,12 @@ type Request struct {
 	Probe bool `json:"probe"`
 	// Regions to inventory.
 	Regions []string `json:"regions"`
+	// Group names this set of regions when the sweep is fanned out over
+	// several timer triggers (one per group): its report is
+	// reports/<date>-<group>.json and its notification memory
+	// reports/state-<group>.json, so the groups never overwrite each other.
+	// Empty for a single sweep of every region.
+	Group string `json:"group,omitempty"`
 }
 
 // Report is the sweep's summary: the function's return value and the
@@ -24,6 +30,7 @@ type Request struct {
 type Report struct {
 	Time       time.Time `json:"time"`
 	Regions    []string  `json:"regions"`
+	Group      string    `json:"group,omitempty"`
 	WarnDays   []int     `json:"warnDays"`
 	AutoRotate bool      `json:"autoRotate"`
 	Probe      bool      `json:"probe"`

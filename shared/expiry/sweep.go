@@ -27,7 +27,10 @@ const (
 	maxStateSize = 8 << 20
 )
 
-var regionPattern = regexp.MustCompile(`^[a-z]{2,}(-[a-z0-9]+)+$`)
+var (
+	regionPattern = regexp.MustCompile(`^[a-z]{2,}(-[a-z0-9]+)+$`)
+	groupPattern  = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`)
+)
 
 // Sweeper runs expiry sweeps. Inventory is required; every other
 // dependency is optional: without Objects and Bucket nothing is written and
@@ -91,6 +94,9 @@ func Normalize(req Request) (Request, error) {
 		return req, fmt.Errorf("%w: regions is empty (set REGIONS or the payload's regions)", ErrInvalidRequest)
 	}
 	req.Regions = regions
+	if req.Group != "" && !groupPattern.MatchString(req.Group) {
+		return req, fmt.Errorf("%w: group = %q, want 1 to 32 lower-case letters, digits or '-' (it names reports/<date>-<group>.json)", ErrInvalidRequest, req.Group)
+	}
 	return req, nil
 }
 
@@ -98,8 +104,20 @@ func Normalize(req Request) (Request, error) {
 // location: the function passes time.Now(), whose location follows TZ
 // (s.yaml sets Asia/Shanghai, the timer's CRON_TZ, so the 03:00 run files
 // its report under that day and not under the previous UTC day).
-func (s *Sweeper) ReportKey(now time.Time) string {
+// A fanned-out group's report carries the group: <date>-<group>.json.
+func (s *Sweeper) ReportKey(now time.Time, group string) string {
+	if group != "" {
+		return s.prefix() + now.Format(time.DateOnly) + "-" + group + ".json"
+	}
 	return s.prefix() + now.Format(time.DateOnly) + ".json"
+}
+
+// StateKey is the bucket key of the notification memory of a group.
+func (s *Sweeper) StateKey(group string) string {
+	if group != "" {
+		return s.prefix() + "state-" + group + ".json"
+	}
+	return s.prefix() + StateFile
 }
 
 func (s *Sweeper) prefix() string {
@@ -123,7 +141,7 @@ func (s *Sweeper) Sweep(ctx context.Context, now time.Time, req Request) (Report
 		return Report{}, err
 	}
 	rep := Report{
-		Time: now.UTC(), Regions: req.Regions, WarnDays: req.WarnDays,
+		Time: now.UTC(), Regions: req.Regions, Group: req.Group, WarnDays: req.WarnDays,
 		AutoRotate: req.AutoRotate, Probe: req.Probe,
 		Certificates: []Certificate{}, Actions: []Action{}, Drift: []ProbeFinding{},
 		Unreachable: []ProbeFinding{}, Errors: []Problem{},
@@ -168,14 +186,14 @@ func (s *Sweeper) Sweep(ctx context.Context, now time.Time, req Request) (Report
 	changed := s.notify(ctx, now, req.WarnDays, st, &rep)
 	if s.Objects != nil && s.Bucket != "" {
 		if st.prune(now) || changed {
-			if err := s.putJSON(ctx, s.prefix()+StateFile, st); err != nil {
-				rep.Errors = append(rep.Errors, newProblem("state", "", s.prefix()+StateFile, err))
+			if err := s.putJSON(ctx, s.StateKey(req.Group), st); err != nil {
+				rep.Errors = append(rep.Errors, newProblem("state", "", s.StateKey(req.Group), err))
 			}
 		}
 	}
 	var writeErr error
 	if s.Objects != nil && s.Bucket != "" {
-		key := s.ReportKey(now)
+		key := s.ReportKey(now, req.Group)
 		rep.ReportKey = key
 		if writeErr = s.putJSON(ctx, key, rep); writeErr != nil {
 			rep.ReportKey = ""

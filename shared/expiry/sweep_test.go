@@ -459,8 +459,49 @@ func TestReportKeyUsesTheCallersDay(t *testing.T) {
 		{time.Date(2026, 12, 31, 23, 59, 59, 0, time.UTC), "reports/2026-12-31.json"},
 	}
 	for _, tc := range tests {
-		if got := s.ReportKey(tc.now); got != tc.want {
+		if got := s.ReportKey(tc.now, ""); got != tc.want {
 			t.Errorf("ReportKey(%s) = %q, want %q", tc.now, got, tc.want)
+		}
+	}
+}
+
+// TestFannedOutGroupsKeepTheirOwnFiles: one timer trigger per group of
+// regions; each group's report and notification memory have their own keys.
+func TestFannedOutGroupsKeepTheirOwnFiles(t *testing.T) {
+	now := time.Date(2026, 11, 28, 3, 0, 0, 0, time.UTC)
+	s := &Sweeper{}
+	if got, want := s.ReportKey(now, "eu"), "reports/2026-11-28-eu.json"; got != want {
+		t.Errorf("ReportKey(eu) = %q, want %q", got, want)
+	}
+	if got, want := s.StateKey("eu"), "reports/state-eu.json"; got != want {
+		t.Errorf("StateKey(eu) = %q, want %q", got, want)
+	}
+	if got, want := s.StateKey(""), "reports/state.json"; got != want {
+		t.Errorf("StateKey() = %q, want %q", got, want)
+	}
+	for _, bad := range []string{"EU", "eu/west", "-eu", strings.Repeat("a", 33), "../x"} {
+		if _, err := Normalize(Request{Regions: []string{"cn-hangzhou"}, Group: bad}); !errors.Is(err, ErrInvalidRequest) || !strings.Contains(err.Error(), "group") {
+			t.Errorf("Normalize(group %q) = %v, want an invalid-request error naming group", bad, err)
+		}
+	}
+
+	// Two groups sweep into one bucket: two reports, neither overwritten.
+	objs := newObjects()
+	for _, g := range []struct{ group, region string }{{"asia", "cn-hangzhou"}, {"eu", "eu-central-1"}} {
+		inv := newCloud()
+		inv.addRegion(g.region, 1, 1, cert("c-"+g.group, 1, days(100), g.group+".example.com"))
+		sw := &Sweeper{Inventory: inv, Objects: objs, Bucket: bucket}
+		rep, err := sw.Sweep(context.Background(), now, Request{Regions: []string{g.region}, Group: g.group})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := "reports/2026-11-28-" + g.group + ".json"; rep.ReportKey != want || rep.Group != g.group {
+			t.Errorf("group %s: report key %q group %q, want %q", g.group, rep.ReportKey, rep.Group, want)
+		}
+	}
+	for _, key := range []string{"reports/2026-11-28-asia.json", "reports/2026-11-28-eu.json"} {
+		if _, err := objs.Get(context.Background(), bucket, key, 1<<20); err != nil {
+			t.Errorf("%s: %v", key, err)
 		}
 	}
 }
