@@ -135,6 +135,7 @@ func (r *retrier) doPaced(ctx context.Context, pc *pacer, key string, op func(at
 	failures := 0  // transient failures other than throttling
 	throttles := 0 // consecutive throttled attempts
 	var throttledSince time.Time
+	var lastAnswer error // the service's last own answer (an HTTP status)
 	for {
 		if tries > 0 {
 			var wait time.Duration
@@ -170,6 +171,9 @@ func (r *retrier) doPaced(ctx context.Context, pc *pacer, key string, op func(at
 		}
 		err = op(tries)
 		tries++
+		if serviceAnswer(err) {
+			lastAnswer = err
+		}
 		throttled := isThrottled(err)
 		if pc != nil {
 			if throttled {
@@ -197,11 +201,24 @@ func (r *retrier) doPaced(ctx context.Context, pc *pacer, key string, op func(at
 			break
 		}
 	}
+	// When the deadline cut the last attempt on its way, what the service
+	// said before (Throttling, 503 ...) explains the failure better than
+	// "context deadline exceeded".
+	if ctx.Err() != nil && lastAnswer != nil && !serviceAnswer(err) {
+		err = lastAnswer
+	}
 	var ae *APIError
 	if errors.As(err, &ae) {
 		ae.Attempts = tries
 	}
 	return err
+}
+
+// serviceAnswer reports whether err is the service's own refusal (it has
+// an HTTP status), not a transport failure.
+func serviceAnswer(err error) bool {
+	var ae *APIError
+	return errors.As(err, &ae) && ae.HTTPStatus != 0
 }
 
 // isThrottled reports whether err is an *APIError refused as over a rate
