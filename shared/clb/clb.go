@@ -16,7 +16,24 @@ import (
 const (
 	OwnerTagKey   = "managed-by"
 	OwnerTagValue = "slb-cert-rotator"
+	// PairTagKey names the certificate pair a certificate was uploaded for
+	// (value PairTagValue(name)). Two pairs whose names differ only in
+	// characters SLB forbids in certificate names ("my site", "my-site")
+	// share a name base; the tag keeps their cleanups apart.
+	PairTagKey = "slb-cert-rotator-pair"
 )
+
+// PairTagValue is the PairTagKey value of pair name, or "" when the name
+// does not fit a tag value (longer than 128 characters with the prefix).
+// The "pair:" prefix keeps values clear of the forbidden "aliyun"/"acs:"
+// starts; a pair name never holds "/", so never "http://" either.
+func PairTagValue(name string) string {
+	v := "pair:" + name
+	if len(v) > 128 {
+		return ""
+	}
+	return v
+}
 
 // ServerCertificate is a server certificate stored in one region.
 type ServerCertificate struct {

@@ -375,6 +375,9 @@ func (r *Rotator) ensureCertificate(ctx context.Context, p *regionPlan, m *mater
 		return nil
 	}
 	tags := map[string]string{clb.OwnerTagKey: clb.OwnerTagValue}
+	if v := clb.PairTagValue(m.name); v != "" {
+		tags[clb.PairTagKey] = v
+	}
 	up, err := r.SLB.UploadServerCertificate(ctx, p.region, m.certName, m.certPEM, m.keyPEM, tags)
 	if err != nil {
 		return fmt.Errorf("rotation: upload certificate %s in %s: %w", m.certName, p.region, err)
@@ -475,6 +478,9 @@ func (r *Rotator) cleanup(ctx context.Context, p *regionPlan, m *material, keep 
 		}
 		if !c.Ours() && c.Tags != nil {
 			continue // tags are reported and do not say it is ours
+		}
+		if v, tagged := c.Tags[clb.PairTagKey]; tagged && v != clb.PairTagValue(m.name) {
+			continue // another pair's whose name shares our base ("my site" / "my-site")
 		}
 		if sameFingerprint(c.Fingerprint, m.fingerprint) {
 			dupes = append(dupes, c)

@@ -351,6 +351,12 @@ func TestRotateScenarios(t *testing.T) {
 				mk("www-20210101-00000004", false, 4*time.Hour) // our name, not our tag: kept
 				mk("my-own-www", false, 5*time.Hour)            // foreign: kept
 				mk("api-20210101-00000005", true, 6*time.Hour)  // another pair's: kept
+				// Pair "www " (a look-alike name with the same base) uploaded this
+				// one and tagged it: not ours to clean up, kept.
+				la, _ := rotationtest.CertificateFromPEM(zjk, "www-20190101-00000007", string(issue(t, "www.example.com").CertPEM))
+				la.CreateTime = w.now.Add(-8 * time.Hour)
+				la.Tags = map[string]string{clb.OwnerTagKey: clb.OwnerTagValue, clb.PairTagKey: clb.PairTagValue("www ")}
+				w.slb.AddCertificate(la)
 				ref := mk("www-20200101-00000006", true, 7*time.Hour)
 				w.lb(zjk, "lb-1", "127.0.0.2")
 				w.listener(zjk, "lb-1", 443, cur)
