@@ -332,15 +332,16 @@ func SweeperFactory(cfg config.Config, getenv func(string) string) func(ctx cont
 			}),
 		}
 		return &expiry.Sweeper{
-			Inventory:    slb,
-			Objects:      oss,
-			Bucket:       cfg.CertBucket,
-			Pairs:        expiry.BucketPairs{Objects: objs, Bucket: cfg.CertBucket, Prefix: cfg.CertPrefix, MinValidDays: cfg.MinValidDays},
-			Rotator:      expiry.PairRotator{Rotator: rot, Bucket: cfg.CertBucket},
-			Prober:       expiry.TLSProber,
-			Notifier:     notifier,
-			Concurrency:  cfg.Concurrency,
-			ProbeTimeout: cfg.ProbeTimeout,
+			Inventory:        slb,
+			Objects:          oss,
+			Bucket:           cfg.CertBucket,
+			Pairs:            expiry.BucketPairs{Objects: objs, Bucket: cfg.CertBucket, Prefix: cfg.CertPrefix, MinValidDays: cfg.MinValidDays},
+			Rotator:          expiry.PairRotator{Rotator: rot, Bucket: cfg.CertBucket},
+			Prober:           expiry.TLSProber,
+			Notifier:         notifier,
+			Concurrency:      cfg.Concurrency,
+			ProbeConcurrency: cfg.ProbeConcurrency,
+			ProbeTimeout:     cfg.ProbeTimeout,
 		}, nil
 	}
 }

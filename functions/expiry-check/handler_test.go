@@ -204,7 +204,7 @@ func TestResultJSON(t *testing.T) {
 func TestSweeperFactory(t *testing.T) {
 	cfg := config.Config{
 		CertBucket: "certs-bucket", CertPrefix: "certs/", Regions: []string{"cn-hangzhou"}, FunctionRegion: "cn-hangzhou",
-		Concurrency: 7, ProbeTimeout: 3 * time.Second, SLBEndpoint: "http://127.0.0.1:1", OSSEndpoint: "http://127.0.0.1:2",
+		Concurrency: 7, ProbeConcurrency: 48, ProbeTimeout: 3 * time.Second, SLBEndpoint: "http://127.0.0.1:1", OSSEndpoint: "http://127.0.0.1:2",
 		NotifyKind: "slack", NotifyURL: "http://127.0.0.1:3/hook",
 	}
 	env := map[string]string{}
@@ -223,7 +223,7 @@ func TestSweeperFactory(t *testing.T) {
 	if !ok {
 		t.Fatalf("factory built %T", sw)
 	}
-	if s.Bucket != "certs-bucket" || s.Concurrency != 7 || s.ProbeTimeout != 3*time.Second ||
+	if s.Bucket != "certs-bucket" || s.Concurrency != 7 || s.ProbeConcurrency != 48 || s.ProbeTimeout != 3*time.Second ||
 		s.Inventory == nil || s.Objects == nil || s.Pairs == nil || s.Rotator == nil || s.Prober == nil || s.Notifier == nil {
 		t.Errorf("sweeper not fully wired: %+v", s)
 	}

@@ -26,6 +26,7 @@ const (
 	EnvDryRun         = "DRY_RUN"
 	EnvProbeTimeout   = "PROBE_TIMEOUT"
 	EnvConcurrency    = "CONCURRENCY"
+	EnvProbeConc      = "PROBE_CONCURRENCY"
 	EnvNotifyURL      = "NOTIFY_URL"
 	EnvNotifyKind     = "NOTIFY_KIND"
 	EnvNotifySecret   = "NOTIFY_SECRET"
@@ -50,6 +51,10 @@ const (
 	DefaultProbeTimeout   = 5 * time.Second
 	DefaultConcurrency    = 5
 	MaxConcurrency        = 50
+	// DefaultProbeConcurrency bounds the expiry check's concurrent TLS
+	// handshakes (no API quota applies to them).
+	DefaultProbeConcurrency = 32
+	MaxProbeConcurrency     = 256
 	// DefaultOSSSignature is v4: Alibaba Cloud recommends signature V4 for
 	// OSS (V1 is the legacy scheme), the SDK and the local cloud support
 	// both, and V4 binds the signature to the region.
@@ -70,14 +75,16 @@ type Config struct {
 	DryRun         bool
 	ProbeTimeout   time.Duration
 	Concurrency    int
-	NotifyURL      string
-	NotifyKind     string
-	NotifySecret   string
-	LogLevel       slog.Level
-	SLBEndpoint    string
-	OSSEndpoint    string
-	OSSRegion      string
-	OSSSignature   string // v1 | v4
+	// ProbeConcurrency bounds concurrent TLS probes of the expiry check.
+	ProbeConcurrency int
+	NotifyURL        string
+	NotifyKind       string
+	NotifySecret     string
+	LogLevel         slog.Level
+	SLBEndpoint      string
+	OSSEndpoint      string
+	OSSRegion        string
+	OSSSignature     string // v1 | v4
 }
 
 // OSSV4 reports whether OSS requests are signed with signature V4.
@@ -110,6 +117,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Bool("dry_run", c.DryRun),
 		slog.String("probe_timeout", c.ProbeTimeout.String()),
 		slog.Int("concurrency", c.Concurrency),
+		slog.Int("probe_concurrency", c.ProbeConcurrency),
 		slog.String("notify_url", safeURL(c.NotifyURL)),
 		slog.String("notify_kind", c.NotifyKind),
 		slog.Bool("notify_signed", c.NotifySecret != ""),
@@ -236,6 +244,7 @@ func Load(getenv func(string) string) (Config, error) {
 	c.MinValidDays = intVar(get, EnvMinValidDays, DefaultMinValidDays, 0, 3650, bad)
 	c.KeepSuperseded = intVar(get, EnvKeepSuperseded, DefaultKeepSuperseded, 0, 100, bad)
 	c.Concurrency = intVar(get, EnvConcurrency, DefaultConcurrency, 1, MaxConcurrency, bad)
+	c.ProbeConcurrency = intVar(get, EnvProbeConc, DefaultProbeConcurrency, 1, MaxProbeConcurrency, bad)
 
 	if v := get(EnvDryRun); v != "" {
 		b, err := strconv.ParseBool(strings.ToLower(v))

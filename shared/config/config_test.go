@@ -21,7 +21,7 @@ func TestLoadDefaults(t *testing.T) {
 	}
 	want := Config{
 		CertBucket: "my-certs", CertPrefix: "certs/", Regions: []string{"cn-hangzhou"}, FunctionRegion: "cn-hangzhou",
-		MinValidDays: 7, KeepSuperseded: 1, ProbeTimeout: 5 * time.Second, Concurrency: 5,
+		MinValidDays: 7, KeepSuperseded: 1, ProbeTimeout: 5 * time.Second, Concurrency: 5, ProbeConcurrency: 32,
 		LogLevel: slog.LevelInfo, OSSRegion: "cn-hangzhou", OSSSignature: "v4",
 	}
 	if !reflect.DeepEqual(c, want) {
@@ -36,7 +36,7 @@ func TestLoadValues(t *testing.T) {
 	c, err := Load(env(map[string]string{
 		"CERT_BUCKET": "b-1", "CERT_PREFIX": "tls/x/", "REGIONS": " cn-shanghai, cn-zhangjiakou ,cn-shanghai",
 		"MIN_VALID_DAYS": "0", "KEEP_SUPERSEDED": "3", "DRY_RUN": "TRUE", "PROBE_TIMEOUT": "1500ms",
-		"CONCURRENCY": "50", "NOTIFY_URL": "https://hooks.example.com/x?token=abc", "NOTIFY_KIND": "Slack",
+		"CONCURRENCY": "50", "PROBE_CONCURRENCY": "64", "NOTIFY_URL": "https://hooks.example.com/x?token=abc", "NOTIFY_KIND": "Slack",
 		"NOTIFY_SECRET": "s3cr3t-value", "LOG_LEVEL": "debug", "SLB_ENDPOINT": "http://127.0.0.1:9000",
 		"OSS_ENDPOINT": "https://oss-{region}.aliyuncs.com", "OSS_REGION": "cn-beijing", "OSS_SIGNATURE": "v1",
 	}))
@@ -56,6 +56,7 @@ func TestLoadValues(t *testing.T) {
 		{"DryRun", c.DryRun, true},
 		{"ProbeTimeout", c.ProbeTimeout, 1500 * time.Millisecond},
 		{"Concurrency", c.Concurrency, 50},
+		{"ProbeConcurrency", c.ProbeConcurrency, 64},
 		{"NotifyKind", c.NotifyKind, "slack"},
 		{"LogLevel", c.LogLevel, slog.LevelDebug},
 		{"OSSRegion", c.OSSRegion, "cn-beijing"},
@@ -97,6 +98,8 @@ func TestLoadProblems(t *testing.T) {
 		{"probe timeout zero", map[string]string{"PROBE_TIMEOUT": "0s"}, nil, []string{"PROBE_TIMEOUT"}},
 		{"concurrency zero", map[string]string{"CONCURRENCY": "0"}, nil, []string{"CONCURRENCY"}},
 		{"concurrency too high", map[string]string{"CONCURRENCY": "51"}, nil, []string{"CONCURRENCY"}},
+		{"probe concurrency zero", map[string]string{"PROBE_CONCURRENCY": "0"}, nil, []string{"PROBE_CONCURRENCY"}},
+		{"probe concurrency not a number", map[string]string{"PROBE_CONCURRENCY": "lots"}, nil, []string{"PROBE_CONCURRENCY"}},
 		{"notify url without kind", map[string]string{"NOTIFY_URL": "https://x.example.com/h"}, nil, []string{"NOTIFY_KIND"}},
 		{"notify url not http", map[string]string{"NOTIFY_URL": "ftp://x", "NOTIFY_KIND": "webhook"}, nil, []string{"NOTIFY_URL"}},
 		{"unknown notify kind", map[string]string{"NOTIFY_URL": "https://x.example.com", "NOTIFY_KIND": "teams"}, nil, []string{"NOTIFY_KIND"}},
