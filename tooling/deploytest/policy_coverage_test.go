@@ -1,0 +1,101 @@
+package deploytest
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"testing"
+
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/expiry"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/provisioning"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation"
+)
+
+// portActions maps each method of the ports the functions are wired with to
+// the RAM actions the aliyun adapter calls for it (shared/aliyun).
+var portActions = map[string][]string{
+	// SLB
+	"ListServerCertificates":        {"slb:DescribeServerCertificates"},
+	"UploadServerCertificate":       {"slb:UploadServerCertificate", "slb:DescribeServerCertificates"}, // lists after an ambiguous failure
+	"DeleteServerCertificate":       {"slb:DeleteServerCertificate"},
+	"ListLoadBalancers":             {"slb:DescribeLoadBalancers"},
+	"DescribeLoadBalancer":          {"slb:DescribeLoadBalancerAttribute"},
+	"CreateLoadBalancer":            {"slb:CreateLoadBalancer"},
+	"DeleteLoadBalancer":            {"slb:DeleteLoadBalancer"},
+	"AddBackendServers":             {"slb:AddBackendServers"},
+	"RemoveBackendServers":          {"slb:RemoveBackendServers"},
+	"ListHTTPSListeners":            {"slb:DescribeLoadBalancerListeners"},
+	"DescribeHTTPSListener":         {"slb:DescribeLoadBalancerHTTPSListenerAttribute"},
+	"ListDomainExtensions":          {"slb:DescribeDomainExtensions"},
+	"CreateHTTPSListener":           {"slb:CreateLoadBalancerHTTPSListener"},
+	"SetHTTPSListenerAttribute":     {"slb:SetLoadBalancerHTTPSListenerAttribute"},
+	"SetListenerCertificate":        {"slb:SetLoadBalancerHTTPSListenerAttribute"},
+	"StartListener":                 {"slb:StartLoadBalancerListener"},
+	"DeleteListener":                {"slb:DeleteLoadBalancerListener"},
+	"CreateDomainExtension":         {"slb:CreateDomainExtension"},
+	"SetDomainExtensionCertificate": {"slb:SetDomainExtensionAttribute"},
+	"DeleteDomainExtension":         {"slb:DeleteDomainExtension"},
+	// OSS
+	"Get":         {"oss:GetObject"},
+	"ListKeys":    {"oss:ListObjects"},
+	"Put":         {"oss:PutObject"},
+	"PutIfAbsent": {"oss:PutObject"},
+	"Delete":      {"oss:DeleteObject"},
+}
+
+// TestPoliciesCoverPorts checks that each function's policy allows every
+// action its code can call: the methods of the ports the function is wired
+// with (functions/<fn>), mapped to RAM actions by portActions. A port that
+// grows a method fails here until the method is mapped and, when needed, the
+// policy and the README's table are updated.
+func TestPoliciesCoverPorts(t *testing.T) {
+	ports := func(ps ...any) []reflect.Type {
+		out := make([]reflect.Type, len(ps))
+		for i, p := range ps {
+			out[i] = reflect.TypeOf(p).Elem()
+		}
+		return out
+	}
+	rotate := ports((*rotation.SLB)(nil), (*rotation.ObjectReader)(nil), (*rotation.LockStore)(nil))
+	wiring := map[string][]reflect.Type{
+		"rotate-on-upload": rotate,
+		// the sweep, plus auto-rotation with the rotation's ports
+		"expiry-check": append(ports((*expiry.Inventory)(nil), (*expiry.Objects)(nil)), rotate...),
+		// the provisioner, its pair loader (rotation.LoadPair) and its instance lock
+		"provision": ports((*provisioning.SLB)(nil), (*rotation.ObjectReader)(nil), (*rotation.LockStore)(nil)),
+	}
+	root := repoRoot(t)
+	for fn, types := range wiring {
+		t.Run(fn, func(t *testing.T) {
+			data, err := os.ReadFile(filepath.Join(root, "policies", fn+".json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var doc struct{ Statement []struct{ Action []string } }
+			if err := json.Unmarshal(data, &doc); err != nil {
+				t.Fatalf("policies/%s.json: %v", fn, err)
+			}
+			var allowed []string
+			for _, s := range doc.Statement {
+				allowed = append(allowed, s.Action...)
+			}
+			for _, typ := range types {
+				for i := range typ.NumMethod() {
+					m := typ.Method(i).Name
+					actions, ok := portActions[m]
+					if !ok {
+						t.Errorf("%s.%s: no RAM action known for it: add it to portActions", typ, m)
+						continue
+					}
+					for _, a := range actions {
+						if !slices.Contains(allowed, a) {
+							t.Errorf("policies/%s.json lacks %s (called by %s.%s)", fn, a, typ, m)
+						}
+					}
+				}
+			}
+		})
+	}
+}
