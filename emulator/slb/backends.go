@@ -17,6 +17,15 @@ func (lb *loadBalancer) backendIndex(id string) int {
 	return -1
 }
 
+// update applies a re-attach or Set: the new weight, and the description
+// when one is given.
+func (b *backend) update(from backend) {
+	b.Weight = from.Weight
+	if from.Description != "" {
+		b.Description = from.Description
+	}
+}
+
 // flexString decodes a JSON string or number into a string.
 type flexString string
 
@@ -128,10 +137,7 @@ func addBackendServers(c *call) (obj, *apiError) {
 	}
 	for _, it := range items {
 		if i := lb.backendIndex(it.ServerID); i >= 0 {
-			lb.backends[i].Weight = it.Weight
-			if it.Description != "" {
-				lb.backends[i].Description = it.Description
-			}
+			lb.backends[i].update(it)
 			continue
 		}
 		b := it
@@ -172,11 +178,7 @@ func setBackendServers(c *call) (obj, *apiError) {
 		}
 	}
 	for _, it := range items {
-		b := lb.backends[lb.backendIndex(it.ServerID)]
-		b.Weight = it.Weight
-		if it.Description != "" {
-			b.Description = it.Description
-		}
+		lb.backends[lb.backendIndex(it.ServerID)].update(it)
 	}
 	return backendsJSON(lb), nil
 }
