@@ -193,17 +193,9 @@ func (r *Rotator) planRegion(ctx context.Context, m *material, region string, di
 		return p, nil
 	}
 	p.inventory = map[string]string{}
-	if len(lbs) == 0 {
-		return p, nil
-	}
-
-	ids := make([]string, 0, len(lbs))
-	for _, lb := range lbs {
-		ids = append(ids, lb.ID)
-	}
-	listeners, err := r.SLB.ListHTTPSListeners(ctx, region, ids)
+	listeners, extsOf, err := r.listListeners(ctx, region, lbs)
 	if err != nil {
-		return nil, fmt.Errorf("rotation: list HTTPS listeners in %s: %w", region, err)
+		return nil, err
 	}
 	// A current certificate qualifies when all its domains are covered and it
 	// does not expire after the new one (never rotate backwards).
@@ -216,19 +208,6 @@ func (r *Rotator) planRegion(ctx context.Context, m *material, region string, di
 			return false
 		}
 		return certs.Covers(m.domains, c.Domains())
-	}
-	extsOf := make([][]clb.DomainExtension, len(listeners))
-	errs := forEach(ctx, len(listeners), r.concurrency(), func(ctx context.Context, i int) error {
-		l := listeners[i]
-		exts, err := r.SLB.ListDomainExtensions(ctx, region, l.LoadBalancerID, l.Port)
-		if err != nil {
-			return fmt.Errorf("rotation: list domain extensions of %s/%s:%d: %w", region, l.LoadBalancerID, l.Port, err)
-		}
-		extsOf[i] = exts
-		return nil
-	})
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
 	}
 	for i, l := range listeners {
 		p.inventory[listenerPlace(l.LoadBalancerID, l.Port)] = l.ServerCertificateID
@@ -275,6 +254,37 @@ func extDomains(exts []clb.DomainExtension) []string {
 	return out
 }
 
+// listListeners lists the HTTPS listeners of the load balancers lbs and,
+// concurrently, each listener's domain extensions (extsOf[i] are
+// listeners[i]'s).
+func (r *Rotator) listListeners(ctx context.Context, region string, lbs []clb.LoadBalancer) (listeners []clb.Listener, extsOf [][]clb.DomainExtension, err error) {
+	if len(lbs) == 0 {
+		return nil, nil, nil
+	}
+	ids := make([]string, 0, len(lbs))
+	for _, lb := range lbs {
+		ids = append(ids, lb.ID)
+	}
+	listeners, err = r.SLB.ListHTTPSListeners(ctx, region, ids)
+	if err != nil {
+		return nil, nil, fmt.Errorf("rotation: list HTTPS listeners in %s: %w", region, err)
+	}
+	extsOf = make([][]clb.DomainExtension, len(listeners))
+	errs := forEach(ctx, len(listeners), r.concurrency(), func(ctx context.Context, i int) error {
+		l := listeners[i]
+		exts, err := r.SLB.ListDomainExtensions(ctx, region, l.LoadBalancerID, l.Port)
+		if err != nil {
+			return fmt.Errorf("rotation: list domain extensions of %s/%s:%d: %w", region, l.LoadBalancerID, l.Port, err)
+		}
+		extsOf[i] = exts
+		return nil
+	})
+	if len(errs) > 0 {
+		return nil, nil, errors.Join(errs...)
+	}
+	return listeners, extsOf, nil
+}
+
 // referencedCertificates lists every certificate id referenced by a listener
 // or a domain extension in the region.
 func (r *Rotator) referencedCertificates(ctx context.Context, region string) (map[string]bool, error) {
@@ -282,37 +292,16 @@ func (r *Rotator) referencedCertificates(ctx context.Context, region string) (ma
 	if err != nil {
 		return nil, fmt.Errorf("rotation: list load balancers in %s: %w", region, err)
 	}
-	refs := map[string]bool{}
-	if len(lbs) == 0 {
-		return refs, nil
-	}
-	ids := make([]string, 0, len(lbs))
-	for _, lb := range lbs {
-		ids = append(ids, lb.ID)
-	}
-	listeners, err := r.SLB.ListHTTPSListeners(ctx, region, ids)
+	listeners, extsOf, err := r.listListeners(ctx, region, lbs)
 	if err != nil {
-		return nil, fmt.Errorf("rotation: list HTTPS listeners in %s: %w", region, err)
+		return nil, err
 	}
-	var mu sync.Mutex
-	for _, l := range listeners {
+	refs := map[string]bool{}
+	for i, l := range listeners {
 		refs[l.ServerCertificateID] = true
-	}
-	errs := forEach(ctx, len(listeners), r.concurrency(), func(ctx context.Context, i int) error {
-		l := listeners[i]
-		exts, err := r.SLB.ListDomainExtensions(ctx, region, l.LoadBalancerID, l.Port)
-		if err != nil {
-			return fmt.Errorf("rotation: list domain extensions of %s/%s:%d: %w", region, l.LoadBalancerID, l.Port, err)
-		}
-		mu.Lock()
-		for _, e := range exts {
+		for _, e := range extsOf[i] {
 			refs[e.ServerCertificateID] = true
 		}
-		mu.Unlock()
-		return nil
-	})
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
 	}
 	return refs, nil
 }
