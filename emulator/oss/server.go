@@ -835,7 +835,8 @@ func (s *Server) copyObject(c *reqCtx) {
 	s.fire(ev)
 }
 
-// lookup returns a snapshot of an object or fails with NoSuchKey.
+// lookup returns a snapshot of the request's object; false when there is
+// none (the caller answers NoSuchKey).
 func (s *Server) lookup(c *reqCtx) (object, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -1007,14 +1008,7 @@ func (s *Server) putTagging(c *reqCtx) {
 		c.fail(http.StatusBadRequest, "InvalidTag", err.Error())
 		return
 	}
-	s.mu.Lock()
-	o, ok := s.buckets[c.bucket].objects[c.key]
-	if ok {
-		o.tags = tags
-	}
-	s.mu.Unlock()
-	if !ok {
-		c.fail(http.StatusNotFound, "NoSuchKey", "The specified key does not exist.", [2]string{"Key", c.key})
+	if !s.setTags(c, tags) {
 		return
 	}
 	c.header().Set("Content-Length", "0")
@@ -1035,15 +1029,22 @@ func (s *Server) getTagging(c *reqCtx) {
 }
 
 func (s *Server) deleteTagging(c *reqCtx) {
+	if s.setTags(c, nil) {
+		c.writeHeader(http.StatusNoContent)
+	}
+}
+
+// setTags replaces the tags of the request's object; when there is no such
+// object it answers NoSuchKey and reports false.
+func (s *Server) setTags(c *reqCtx, tags [][2]string) bool {
 	s.mu.Lock()
 	o, ok := s.buckets[c.bucket].objects[c.key]
 	if ok {
-		o.tags = nil
+		o.tags = tags
 	}
 	s.mu.Unlock()
 	if !ok {
 		c.fail(http.StatusNotFound, "NoSuchKey", "The specified key does not exist.", [2]string{"Key", c.key})
-		return
 	}
-	c.writeHeader(http.StatusNoContent)
+	return ok
 }
