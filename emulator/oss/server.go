@@ -18,6 +18,8 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/faults"
 )
 
 // Account is a credential the server accepts. A non-empty SecurityToken
@@ -587,15 +589,8 @@ func (s *Server) applyFault(c *reqCtx, f Fault) bool {
 	switch {
 	case f.Reset:
 		c.status, c.code = 0, "ConnectionReset"
-		if hj, ok := c.w.(http.Hijacker); ok {
-			conn, _, err := hj.Hijack()
-			if err == nil {
-				if tc, ok := conn.(*net.TCPConn); ok {
-					tc.SetLinger(0)
-				}
-				conn.Close()
-				return false
-			}
+		if faults.Reset(c.w) {
+			return false
 		}
 		panic(http.ErrAbortHandler)
 	case f.Timeout:
