@@ -107,8 +107,8 @@ type work struct {
 func (h *Handler) Handle(ctx context.Context, payload []byte) (rotation.Result, error) {
 	start := time.Now()
 	if h.ConfigErr != nil {
-		res := rotation.Result{Status: rotation.StatusRejected, Reason: "configuration: " + h.ConfigErr.Error(),
-			Targets: []rotation.TargetResult{}, Deleted: []rotation.DeletedCertificate{}, Errors: []string{}}
+		res := rotation.NewResult(rotation.StatusRejected)
+		res.Reason = "configuration: " + h.ConfigErr.Error()
 		h.log(ctx, nil, res, nil, time.Since(start))
 		return res, nil
 	}
@@ -212,11 +212,7 @@ func (h *Handler) record(i int, rec *events.OssEventRecord) work {
 // run performs one work item.
 func (h *Handler) run(ctx context.Context, w work) (rotation.Result, error) {
 	if w.status != "" {
-		res := rotation.Result{Status: w.status, Reason: w.reason, Targets: []rotation.TargetResult{}, Deleted: []rotation.DeletedCertificate{}, Errors: []string{}}
-		if w.status == rotation.StatusRejected {
-			res.Errors = append(res.Errors, w.reason)
-		}
-		return res, nil
+		return rotation.Ended(w.status, w.reason), nil
 	}
 	getenv := h.Getenv
 	if getenv == nil {
@@ -224,8 +220,9 @@ func (h *Handler) run(ctx context.Context, w work) (rotation.Result, error) {
 	}
 	creds, err := aliyun.CredentialsFromContext(ctx, getenv)
 	if err != nil {
-		return rotation.Result{Status: rotation.StatusRejected, Reason: "no credentials", Targets: []rotation.TargetResult{}, Deleted: []rotation.DeletedCertificate{}, Errors: []string{}},
-			fmt.Errorf("rotate-on-upload: %w", err)
+		res := rotation.NewResult(rotation.StatusRejected)
+		res.Reason = "no credentials"
+		return res, fmt.Errorf("rotate-on-upload: %w", err)
 	}
 	ossRegion := h.Config.OSSRegion
 	if ossRegion == "" {
@@ -240,7 +237,7 @@ func (h *Handler) run(ctx context.Context, w work) (rotation.Result, error) {
 	}
 	deps, err := newDeps(ctx, creds, ossRegion)
 	if err != nil {
-		return rotation.Result{Status: rotation.StatusRejected, Reason: err.Error(), Targets: []rotation.TargetResult{}, Deleted: []rotation.DeletedCertificate{}, Errors: []string{err.Error()}}, nil
+		return rotation.Ended(rotation.StatusRejected, err.Error()), nil
 	}
 	prober := h.Prober
 	if prober == nil {
@@ -284,7 +281,7 @@ func merge(results []rotation.Result) rotation.Result {
 	if len(results) == 1 {
 		return results[0]
 	}
-	out := rotation.Result{Status: rotation.StatusIgnored, Targets: []rotation.TargetResult{}, Deleted: []rotation.DeletedCertificate{}, Errors: []string{}}
+	out := rotation.NewResult(rotation.StatusIgnored)
 	for _, r := range results {
 		if statusRank[r.Status] >= statusRank[out.Status] {
 			out.Status, out.Reason = r.Status, r.Reason

@@ -88,8 +88,26 @@ type KeptCertificate struct {
 	Reason              string `json:"reason"`
 }
 
-func newResult(status Status) Result {
+// NewResult is an empty result with status, its lists non-nil (so that
+// they encode as [] rather than null).
+func NewResult(status Status) Result {
 	return Result{Status: status, Targets: []TargetResult{}, Deleted: []DeletedCertificate{}, Errors: []string{}}
+}
+
+// Ended is the result of a request that ended early with status and
+// reason (a rejection's reason is also its error).
+func Ended(status Status, reason string) Result {
+	return NewResult(status).end(status, reason)
+}
+
+// end returns r ended early with status and reason; a rejection's reason is
+// also added to its errors.
+func (r Result) end(status Status, reason string) Result {
+	r.Status, r.Reason = status, reason
+	if status == StatusRejected {
+		r.Errors = append(r.Errors, reason)
+	}
+	return r
 }
 
 // Counts summarises a result for the log line.

@@ -114,15 +114,11 @@ func (r *Rotator) Rotate(ctx context.Context, now time.Time, req Request) (Resul
 	switch {
 	case req.Key != "":
 		if !r.Accepts(bucket, req.Key) {
-			res := newResult(StatusIgnored)
-			res.Reason = "object outside CERT_BUCKET/CERT_PREFIX (" + r.Config.Bucket + "/" + prefix + "): not read"
-			return res, nil
+			return Ended(StatusIgnored, "object outside CERT_BUCKET/CERT_PREFIX ("+r.Config.Bucket+"/"+prefix+"): not read"), nil
 		}
 		ref, ok := ParseKey(prefix, req.Key)
 		if !ok {
-			res := newResult(StatusIgnored)
-			res.Reason = "not a file of a certificate pair: " + req.Key
-			return res, nil
+			return Ended(StatusIgnored, "not a file of a certificate pair: "+req.Key), nil
 		}
 		name = ref.Name
 		if ref.File != DeployFileName {
@@ -130,42 +126,30 @@ func (r *Rotator) Rotate(ctx context.Context, now time.Time, req Request) (Resul
 		}
 	case req.Name != "":
 		if !validName(req.Name) {
-			res := newResult(StatusRejected)
-			res.Reason = fmt.Sprintf("invalid pair name %q", req.Name)
-			res.Errors = append(res.Errors, res.Reason)
-			return res, nil
+			return Ended(StatusRejected, fmt.Sprintf("invalid pair name %q", req.Name)), nil
 		}
 		if r.Config.Bucket != "" && bucket != r.Config.Bucket {
-			res := newResult(StatusIgnored)
-			res.Reason = "bucket outside CERT_BUCKET: not read"
-			return res, nil
+			return Ended(StatusIgnored, "bucket outside CERT_BUCKET: not read"), nil
 		}
 		name = req.Name
 	default:
-		res := newResult(StatusRejected)
-		res.Reason = "request names neither an object key nor a pair name"
-		res.Errors = append(res.Errors, res.Reason)
-		return res, nil
+		return Ended(StatusRejected, "request names neither an object key nor a pair name"), nil
 	}
 
 	unlock, err := pairLocks.lock(ctx, bucket+"\x00"+prefix+name)
 	if err != nil {
-		return newResult(StatusWaiting), fmt.Errorf("rotation: wait for concurrent rotation of %s: %w", name, err)
+		return NewResult(StatusWaiting), fmt.Errorf("rotation: wait for concurrent rotation of %s: %w", name, err)
 	}
 	defer unlock()
 
-	res := newResult(StatusRotated)
+	res := NewResult(StatusRotated)
 	res.Name = name
 	m, d, deployFile, status, reason, err := r.load(ctx, now, bucket, prefix, name, layout)
 	if err != nil {
 		return res, err
 	}
 	if status != "" {
-		res.Status, res.Reason = status, reason
-		if status == StatusRejected {
-			res.Errors = append(res.Errors, reason)
-		}
-		return res, nil
+		return res.end(status, reason), nil
 	}
 	dry := req.DryRun || r.Config.DryRun
 	if r.Locks != nil && !dry {
@@ -189,11 +173,7 @@ func (r *Rotator) Rotate(ctx context.Context, now time.Time, req Request) (Resul
 		case err != nil:
 			out = res
 		case status != "":
-			out = res
-			out.Status, out.Reason = status, reason
-			if status == StatusRejected {
-				out.Errors = append(out.Errors, reason)
-			}
+			out = res.end(status, reason)
 		default:
 			out, err = r.rotateLoaded(ctx, res, m, d, deployFile, dry)
 		}
