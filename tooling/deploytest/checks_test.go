@@ -24,12 +24,18 @@ var (
 	requiredOSSEvents = []string{"oss:ObjectCreated:PutObject", "oss:ObjectCreated:PostObject", "oss:ObjectCreated:CompleteMultipartUpload"}
 )
 
-// configEnv is every variable shared/config reads (README configuration table).
+// configEnv is every variable shared/config reads that s.yaml sets (README
+// configuration table); TestConfigEnv keeps it equal to shared/config's Env*
+// constants minus the platform's region variables.
 var configEnv = []string{
 	"CERT_BUCKET", "CERT_PREFIX", "REGIONS", "MIN_VALID_DAYS", "KEEP_SUPERSEDED", "DRY_RUN",
-	"PROBE_TIMEOUT", "CONCURRENCY", "NOTIFY_URL", "NOTIFY_KIND", "NOTIFY_SECRET", "LOG_LEVEL",
+	"PROBE_TIMEOUT", "CONCURRENCY", "PROBE_CONCURRENCY", "NOTIFY_URL", "NOTIFY_KIND", "NOTIFY_SECRET", "LOG_LEVEL",
 	"SLB_ENDPOINT", "OSS_ENDPOINT", "OSS_REGION", "OSS_SIGNATURE",
 }
+
+// extraEnv are the variables of vars.env that the Go runtime, not
+// shared/config, reads.
+var extraEnv = []string{"TZ"}
 
 // checkSFile returns every problem found in f; functionDirs are the names of
 // the folders under functions/.
@@ -55,6 +61,9 @@ func checkSFile(f sFile, functionDirs []string) []string {
 		}
 		if strings.HasPrefix(k, "FC_") {
 			add("vars.env.%s: FC reserves the FC_ prefix", k)
+		}
+		if !slices.Contains(configEnv, k) && !slices.Contains(extraEnv, k) {
+			add("vars.env.%s: no function reads it (shared/config reads %s)", k, strings.Join(configEnv, ", "))
 		}
 	}
 

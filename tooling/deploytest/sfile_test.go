@@ -56,6 +56,7 @@ func TestChecksCatchMistakes(t *testing.T) {
 		{"missing env var", "vars.env lacks REGIONS"},
 		{"env value not string", "vars.env.MIN_VALID_DAYS is int"},
 		{"reserved FC_ prefix", "vars.env.FC_SECRET: FC reserves"},
+		{"unread env var", "vars.env.FC_SECRET: no function reads it"},
 		{"component", `rotate-on-upload: component is "fc3"`},
 		{"handler", "rotate-on-upload: handler is main"},
 		{"code path", "rotate-on-upload: code is ./build/rotate"},
