@@ -325,11 +325,8 @@ func SweeperFactory(cfg config.Config, getenv func(string) string) func(ctx cont
 			SLB:     slb,
 			// The same cross-instance lock as rotate-on-upload: an upload
 			// event for the same pair may be rotating at this moment.
-			Locks: oss,
-			Prober: rotation.ProbeFunc(func(ctx context.Context, address string, port int, sni string, timeout time.Duration) rotation.ProbeResult {
-				r := expiry.TLSProber.Probe(ctx, address, port, sni, timeout)
-				return rotation.ProbeResult{Reachable: r.Reachable, FingerprintSHA1: r.FingerprintSHA1, Err: r.Err}
-			}),
+			Locks:  oss,
+			Prober: expiry.TLSProber,
 		}
 		return &expiry.Sweeper{
 			Inventory:        slb,

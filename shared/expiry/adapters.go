@@ -73,7 +73,8 @@ func (p PairRotator) RotateName(ctx context.Context, now time.Time, name string)
 	return out, err
 }
 
-// TLSProber probes with tlsprobe.Probe.
+// TLSProber probes with tlsprobe.Probe; being a rotation.Prober too, it
+// also verifies the rotations the sweep runs.
 var TLSProber = ProbeFunc(func(ctx context.Context, address string, port int, serverName string, timeout time.Duration) ProbeResult {
 	r := tlsprobe.Probe(ctx, address, port, serverName, timeout)
 	return ProbeResult{Reachable: r.Reachable, FingerprintSHA1: r.FingerprintSHA1, Err: r.Err}

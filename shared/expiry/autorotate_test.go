@@ -67,10 +67,7 @@ func TestLocalCloudAutoRotation(t *testing.T) {
 		Config:  rotation.Config{Bucket: bucket, Prefix: "certs/", Regions: []string{region}, MinValidDays: 7, Keep: 1, ProbeTimeout: 2 * time.Second},
 		Objects: objs,
 		SLB:     adapter,
-		Prober: rotation.ProbeFunc(func(ctx context.Context, a string, p int, sni string, to time.Duration) rotation.ProbeResult {
-			r := expiry.TLSProber.Probe(ctx, a, p, sni, to)
-			return rotation.ProbeResult{Reachable: r.Reachable, FingerprintSHA1: r.FingerprintSHA1, Err: r.Err}
-		}),
+		Prober:  expiry.TLSProber,
 	}
 	msgs := &messages{}
 	s := &expiry.Sweeper{

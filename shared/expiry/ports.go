@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation"
 )
 
 // Inventory is the read side of the load balancer API the sweep needs;
@@ -60,26 +61,12 @@ type Rotator interface {
 	RotateName(ctx context.Context, now time.Time, name string) (RotationOutcome, error)
 }
 
-// ProbeResult is what a TLS handshake saw.
-type ProbeResult struct {
-	// Reachable is false when the address could not be reached in time.
-	Reachable bool
-	// FingerprintSHA1 of the served leaf.
-	FingerprintSHA1 string
-	// Err describes a failure, if any.
-	Err string
-}
-
-// Prober performs a TLS handshake (without verifying the chain) and reports
-// the served leaf.
-type Prober interface {
-	Probe(ctx context.Context, address string, port int, serverName string, timeout time.Duration) ProbeResult
-}
-
-// ProbeFunc adapts a function to Prober.
-type ProbeFunc func(ctx context.Context, address string, port int, serverName string, timeout time.Duration) ProbeResult
-
-// Probe calls f.
-func (f ProbeFunc) Probe(ctx context.Context, address string, port int, serverName string, timeout time.Duration) ProbeResult {
-	return f(ctx, address, port, serverName, timeout)
-}
+// ProbeResult, Prober and ProbeFunc are the rotation's own (the sweep and
+// an auto-rotation verify with the same prober): ProbeResult is what a TLS
+// handshake saw; a Prober performs one (without verifying the chain) and
+// reports the served leaf; ProbeFunc adapts a function to Prober.
+type (
+	ProbeResult = rotation.ProbeResult
+	Prober      = rotation.Prober
+	ProbeFunc   = rotation.ProbeFunc
+)
