@@ -2,8 +2,6 @@ package aliyun
 
 import (
 	"context"
-	"crypto/sha1"
-	"encoding/hex"
 	"encoding/pem"
 	"sort"
 	"strings"
@@ -12,6 +10,7 @@ import (
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/slb"
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/certs"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
 )
 
@@ -165,19 +164,9 @@ func LeafFingerprint(certPEM string) string {
 			return ""
 		}
 		if b.Type == "CERTIFICATE" {
-			sum := sha1.Sum(b.Bytes)
-			return colonHex(sum[:])
+			return certs.FingerprintSHA1(b.Bytes)
 		}
 	}
-}
-
-func colonHex(b []byte) string {
-	h := hex.EncodeToString(b)
-	parts := make([]string, 0, len(b))
-	for i := 0; i+2 <= len(h); i += 2 {
-		parts = append(parts, h[i:i+2])
-	}
-	return strings.Join(parts, ":")
 }
 
 func certFromDescribe(region string, sc slb.ServerCertificate) clb.ServerCertificate {

@@ -7,16 +7,14 @@ package tlsprobe
 
 import (
 	"context"
-	"crypto/sha1"
-	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/hex"
 	"errors"
 	"net"
 	"strconv"
-	"strings"
 	"time"
+
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/certs"
 )
 
 // DefaultTimeout applies when Probe is given no timeout.
@@ -68,17 +66,15 @@ func Probe(ctx context.Context, address string, port int, serverName string, tim
 	if !ok {
 		return Result{Err: target + ": not a TLS connection"}
 	}
-	certs := tc.ConnectionState().PeerCertificates
-	if len(certs) == 0 {
+	peer := tc.ConnectionState().PeerCertificates
+	if len(peer) == 0 {
 		return Result{Err: target + ": no certificate served"}
 	}
-	leaf := certs[0]
-	s1 := sha1.Sum(leaf.Raw)
-	s256 := sha256.Sum256(leaf.Raw)
+	leaf := peer[0]
 	return Result{
 		Reachable:       true,
-		FingerprintSHA1: colonHex(s1[:]),
-		SHA256:          hex.EncodeToString(s256[:]),
+		FingerprintSHA1: certs.FingerprintSHA1(leaf.Raw),
+		SHA256:          certs.SHA256(leaf.Raw),
 		Leaf:            leaf,
 	}
 }
@@ -92,16 +88,4 @@ func describe(target string, err error) string {
 		return target + ": canceled"
 	}
 	return target + ": " + err.Error()
-}
-
-func colonHex(b []byte) string {
-	h := hex.EncodeToString(b)
-	var sb strings.Builder
-	for i := 0; i < len(h); i += 2 {
-		if i > 0 {
-			sb.WriteByte(':')
-		}
-		sb.WriteString(h[i : i+2])
-	}
-	return sb.String()
 }

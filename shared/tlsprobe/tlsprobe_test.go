@@ -9,6 +9,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"fmt"
 	"math/big"
 	"net"
 	"strings"
@@ -67,7 +68,7 @@ func serve(t *testing.T, byName map[string]tls.Certificate, def tls.Certificate)
 
 func fp(c tls.Certificate) string {
 	s := sha1.Sum(c.Certificate[0])
-	return colonHex(s[:])
+	return strings.ReplaceAll(fmt.Sprintf("% x", s[:]), " ", ":")
 }
 
 func TestProbe(t *testing.T) {
