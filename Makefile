@@ -1,10 +1,13 @@
 # slb-cert-rotator: build, test, demo and deploy.
 #
 #   make demo                 the whole story offline (local cloud, no account)
-#   make test                 unit + integration tests (-race), incl. the short reliability suite
+#   make test                 unit + integration tests (-race), incl. the short reliability suite, then make fuzz briefly
+#   make fuzz                 every fuzz target, one after another (FUZZTIME executions each)
 #   make reliability-long     the long fault-injection run (200+ seeded runs)
 #   make build                dist/<fn>/bootstrap and dist/<fn>.zip for every functions/<fn>
 #   make lint                 gofmt, go vet, staticcheck, govulncheck
+#   make bench                the benchmarks under bench/
+#   make tools                the Serverless Devs CLI from tooling/package-lock.json
 #   make deploy               s deploy -y (real Function Compute, needs `s config add`)
 #   make invoke FN=rotate-on-upload EVENT=events/oss-fullchain.json
 #   make clean
@@ -29,7 +32,7 @@ S := tooling/node_modules/.bin/s
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 GOVULNCHECK := golang.org/x/vuln/cmd/govulncheck@v1.9.0
 
-# Cross-compilation for the go1 runtime (one export per line on purpose).
+# Cross-compilation for the go1 runtime (linux/amd64, static).
 BUILD_ENV := GOOS=linux GOARCH=amd64 CGO_ENABLED=0
 GOFLAGS_BUILD := -trimpath -ldflags '-s -w'
 
@@ -69,7 +72,7 @@ test: build tools
 # longer hunt, with the flake above):
 #   make fuzz FUZZTIME=1000000x
 FUZZTIME ?= 100000x
-# Minimising each new interesting input is bounded too (default 60 s each).
+# Minimising each new interesting input is bounded too (Go's default is 60 s each).
 FUZZMINIMIZETIME ?= 1000x
 FUZZ_TARGETS := FuzzParse:./shared/certs FuzzDecodeOSSEvent:./reliability \
 	FuzzParseTimerPayload:./functions/expiry-check FuzzProvisionPayload:./shared/provisioning \
