@@ -129,7 +129,7 @@ func fromBundle(name string, b *certs.Bundle) *material {
 		name:        name,
 		certName:    certs.CertificateName(name, b.NotAfter, b.FingerprintSHA1),
 		certPEM:     b.CertPEM,
-		keyPEM:      b.Key.PEM(),
+		key:         b.Key,
 		fingerprint: b.FingerprintSHA1,
 		sha256:      b.SHA256,
 		notAfter:    b.NotAfter,

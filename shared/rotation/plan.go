@@ -20,8 +20,8 @@ type material struct {
 	name        string
 	certName    string // the server certificate name to upload as
 	certPEM     string
-	keyPEM      string
-	fingerprint string // SHA-1, colon hex, lower case (as SLB shows it)
+	key         certs.PrivateKey // redacted in every printed form
+	fingerprint string           // SHA-1, colon hex, lower case (as SLB shows it)
 	sha256      string
 	notAfter    time.Time
 	domains     []string

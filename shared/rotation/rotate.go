@@ -358,7 +358,7 @@ func (r *Rotator) ensureCertificate(ctx context.Context, p *regionPlan, m *mater
 	if v := clb.PairTagValue(m.name); v != "" {
 		tags[clb.PairTagKey] = v
 	}
-	up, err := r.SLB.UploadServerCertificate(ctx, p.region, m.certName, m.certPEM, m.keyPEM, tags)
+	up, err := r.SLB.UploadServerCertificate(ctx, p.region, m.certName, m.certPEM, m.key.PEM(), tags)
 	if err != nil {
 		return fmt.Errorf("rotation: upload certificate %s in %s: %w", m.certName, p.region, err)
 	}
