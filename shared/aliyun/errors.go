@@ -293,5 +293,3 @@ func scrub(s string, secrets []string) string {
 	}
 	return s
 }
-
-func errorsIs(err, target error) bool { return errors.Is(err, target) }

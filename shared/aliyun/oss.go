@@ -258,7 +258,7 @@ func (o *OSS) List(ctx context.Context, bucket, prefix string) ([]ObjectInfo, er
 	token := ""
 	for page := 0; page < maxPages; page++ {
 		var res oss.ListObjectsResultV2
-		err := o.run(ctx, "ListObjectsV2", "oss://"+bucket+"/"+prefix, func(b *oss.Bucket) error {
+		err := o.run(ctx, "ListObjectsV2", objectWhere(bucket, prefix), func(b *oss.Bucket) error {
 			opts := []oss.Option{oss.WithContext(ctx), oss.Prefix(prefix), oss.MaxKeys(1000)}
 			if token != "" {
 				opts = append(opts, oss.ContinuationToken(token))
@@ -278,7 +278,7 @@ func (o *OSS) List(ctx context.Context, bucket, prefix string) ([]ObjectInfo, er
 		}
 		token = res.NextContinuationToken
 	}
-	return nil, &APIError{Service: "oss", Action: "ListObjectsV2", Region: "oss://" + bucket + "/" + prefix,
+	return nil, &APIError{Service: "oss", Action: "ListObjectsV2", Region: objectWhere(bucket, prefix),
 		Code: "PaginationLoop", Message: fmt.Sprintf("more than %d pages", maxPages), Kind: apierr.ErrTransient}
 }
 

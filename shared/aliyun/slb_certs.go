@@ -3,7 +3,8 @@ package aliyun
 import (
 	"context"
 	"encoding/pem"
-	"sort"
+	"errors"
+	"maps"
 	"strings"
 	"time"
 
@@ -70,13 +71,8 @@ func (s *SLB) UploadServerCertificate(ctx context.Context, region, name, certPEM
 		req.ServerCertificate = certPEM
 		req.PrivateKey = keyPEM
 		if len(tags) > 0 {
-			keys := make([]string, 0, len(tags))
-			for k := range tags {
-				keys = append(keys, k)
-			}
-			sort.Strings(keys)
-			t := make([]slb.UploadServerCertificateTag, 0, len(keys))
-			for _, k := range keys {
+			t := make([]slb.UploadServerCertificateTag, 0, len(tags))
+			for _, k := range sortedKeys(tags) {
 				t = append(t, slb.UploadServerCertificateTag{Key: k, Value: tags[k]})
 			}
 			req.Tag = &t
@@ -94,7 +90,7 @@ func (s *SLB) UploadServerCertificate(ctx context.Context, region, name, certPEM
 			SANs:        append([]string(nil), resp.SubjectAlternativeNames.SubjectAlternativeName...),
 			ExpireTime:  sdkTime(resp.ExpireTimeStamp, resp.ExpireTime),
 			CreateTime:  sdkTime(resp.CreateTimeStamp, resp.CreateTime),
-			Tags:        copyTags(tags),
+			Tags:        maps.Clone(tags),
 		}
 		return nil
 	})
@@ -104,7 +100,7 @@ func (s *SLB) UploadServerCertificate(ctx context.Context, region, name, certPEM
 	if hookDone {
 		out = found
 		if out.Tags == nil {
-			out.Tags = copyTags(tags)
+			out.Tags = maps.Clone(tags)
 		}
 	}
 	if out.ID == "" {
@@ -170,13 +166,6 @@ func LeafFingerprint(certPEM string) string {
 }
 
 func certFromDescribe(region string, sc slb.ServerCertificate) clb.ServerCertificate {
-	var tags map[string]string
-	if len(sc.Tags.Tag) > 0 {
-		tags = make(map[string]string, len(sc.Tags.Tag))
-		for _, t := range sc.Tags.Tag {
-			tags[t.TagKey] = t.TagValue
-		}
-	}
 	return clb.ServerCertificate{
 		ID:          sc.ServerCertificateId,
 		Name:        sc.ServerCertificateName,
@@ -186,7 +175,7 @@ func certFromDescribe(region string, sc slb.ServerCertificate) clb.ServerCertifi
 		SANs:        append([]string(nil), sc.SubjectAlternativeNames.SubjectAlternativeName...),
 		ExpireTime:  sdkTime(sc.ExpireTimeStamp, sc.ExpireTime),
 		CreateTime:  sdkTime(sc.CreateTimeStamp, sc.CreateTime),
-		Tags:        tags,
+		Tags:        tagMap(sc.Tags.Tag),
 	}
 }
 
@@ -212,15 +201,4 @@ func firstNonEmpty(s ...string) string {
 	return ""
 }
 
-func copyTags(m map[string]string) map[string]string {
-	if m == nil {
-		return nil
-	}
-	out := make(map[string]string, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
-}
-
-func errorsIsNotFound(err error) bool { return errorsIs(err, apierr.ErrNotFound) }
+func errorsIsNotFound(err error) bool { return errors.Is(err, apierr.ErrNotFound) }

@@ -3,7 +3,8 @@ package aliyun
 import (
 	"context"
 	"encoding/json"
-	"sort"
+	"maps"
+	"slices"
 	"strconv"
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
@@ -145,7 +146,7 @@ func (s *SLB) CreateLoadBalancer(ctx context.Context, region string, spec LoadBa
 			MasterZone:  spec.MasterZone,
 			SlaveZone:   spec.SlaveZone,
 			Bandwidth:   spec.Bandwidth,
-			Tags:        copyTags(spec.Tags),
+			Tags:        maps.Clone(spec.Tags),
 		}
 		return nil
 	})
@@ -258,11 +259,4 @@ func tagMap(tags []slb.Tag) map[string]string {
 	return m
 }
 
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
+func sortedKeys(m map[string]string) []string { return slices.Sorted(maps.Keys(m)) }
