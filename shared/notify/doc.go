@@ -9,6 +9,7 @@
 //
 // A failing notification must never fail its caller: callers log the error
 // and put it in their report. Errors returned here never contain the secret,
-// the signature or the URL's query string (robot URLs carry their access
-// token in the query).
+// the signature or the URL's query string (DingTalk and WeCom carry their
+// access token in the query), nor, for slack and feishu, the URL's path
+// (where their token is).
 package notify

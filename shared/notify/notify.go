@@ -187,7 +187,7 @@ type webhookBody struct {
 }
 
 func (p *poster) post(ctx context.Context, target *url.URL, headers http.Header, body []byte) error {
-	where := redact(p.url)
+	where := redact(p.kind, p.url)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target.String(), bytes.NewReader(body))
 	if err != nil {
 		return fmt.Errorf("notify %s: build request to %s: %w", p.kind, where, unwrapURLError(err))
@@ -351,10 +351,19 @@ func snippet(b []byte) string {
 	return strings.ToValidUTF8(clip(strings.TrimSpace(string(b)), 200), "?")
 }
 
-// redact names a URL without its query and fragment (robot URLs carry
-// their access token there) and without user info.
-func redact(u *url.URL) string {
-	return u.Scheme + "://" + u.Host + u.EscapedPath()
+// redact names a URL without its query and fragment (DingTalk and WeCom
+// carry their access token there) and without user info; for slack and
+// feishu, whose token is the path (/services/T/B/<token>,
+// /open-apis/bot/v2/hook/<token>), without the path either.
+func redact(kind string, u *url.URL) string {
+	base := u.Scheme + "://" + u.Host
+	if kind == KindSlack || kind == KindFeishu {
+		if strings.Trim(u.Path, "/") != "" {
+			return base + "/…"
+		}
+		return base
+	}
+	return base + u.EscapedPath()
 }
 
 // unwrapURLError drops the *url.Error wrapper, whose message repeats the

@@ -264,6 +264,32 @@ func TestTransportErrorHidesQuery(t *testing.T) {
 	}
 }
 
+func TestErrorsHidePathTokens(t *testing.T) {
+	// Slack and Feishu webhook URLs carry their token in the path.
+	for kind, path := range map[string]string{
+		KindSlack:  "/services/T000/B000/PATHTOKEN",
+		KindFeishu: "/open-apis/bot/v2/hook/PATHTOKEN",
+	} {
+		t.Run(kind, func(t *testing.T) {
+			srv, _ := robot(t, 500, "boom")
+			n, err := New(kind, srv.URL+path, "", srv.Client(), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = n.Notify(context.Background(), sample)
+			if err == nil {
+				t.Fatal("Notify succeeded, want an error")
+			}
+			if strings.Contains(err.Error(), "PATHTOKEN") {
+				t.Errorf("error leaks the path token: %v", err)
+			}
+			if !strings.Contains(err.Error(), strings.TrimPrefix(srv.URL, "http://")) {
+				t.Errorf("error does not name the host: %v", err)
+			}
+		})
+	}
+}
+
 func TestNew(t *testing.T) {
 	tests := []struct {
 		name, kind, url string
