@@ -214,9 +214,10 @@ func Load(getenv func(string) string) (Config, error) {
 		bad(EnvCertPrefix, fmt.Sprintf("%q does not end with '/'", c.CertPrefix), "end it with a slash, e.g. "+c.CertPrefix+"/")
 	}
 
-	c.FunctionRegion = firstSet(get, EnvFunctionRegion, EnvFCRegion, EnvAlibabaRegion, EnvAlibabaRegion2)
+	var regionVar string
+	regionVar, c.FunctionRegion = firstSet(get, EnvFunctionRegion, EnvFCRegion, EnvAlibabaRegion, EnvAlibabaRegion2)
 	if c.FunctionRegion != "" && !regionRe.MatchString(c.FunctionRegion) {
-		bad(EnvFunctionRegion, fmt.Sprintf("%q is not a region id", c.FunctionRegion), "use a region id such as cn-hangzhou")
+		bad(regionVar, fmt.Sprintf("%q is not a region id", c.FunctionRegion), "use a region id such as cn-hangzhou")
 	}
 	if raw := get(EnvRegions); raw != "" {
 		seen := map[string]bool{}
@@ -362,13 +363,14 @@ func intVar(get func(string) string, name string, def, lo, hi int, bad func(v, p
 	return n
 }
 
-func firstSet(get func(string) string, names ...string) string {
+// firstSet returns the first of names that is set, and its value.
+func firstSet(get func(string) string, names ...string) (name, value string) {
 	for _, n := range names {
 		if v := get(n); v != "" {
-			return v
+			return n, v
 		}
 	}
-	return ""
+	return "", ""
 }
 
 func contains(list []string, s string) bool {

@@ -173,3 +173,17 @@ func TestRegionFallbacks(t *testing.T) {
 		})
 	}
 }
+
+// A bad platform region is reported under the variable it came from, so
+// the user knows which one to fix.
+func TestBadRegionNamesItsVariable(t *testing.T) {
+	for _, name := range []string{EnvFunctionRegion, EnvFCRegion, EnvAlibabaRegion, EnvAlibabaRegion2} {
+		t.Run(name, func(t *testing.T) {
+			_, err := Load(env(map[string]string{"CERT_BUCKET": "bkt", "REGIONS": "cn-hangzhou", name: "Not A Region"}))
+			var ce *Error
+			if !errors.As(err, &ce) || len(ce.Problems) != 1 || ce.Problems[0].Var != name {
+				t.Fatalf("err = %v, want one problem for %s", err, name)
+			}
+		})
+	}
+}
