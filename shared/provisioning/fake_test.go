@@ -2,17 +2,15 @@ package provisioning
 
 import (
 	"context"
-	"crypto/sha1"
 	"crypto/x509"
-	"encoding/hex"
 	"encoding/pem"
 	"fmt"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/certs"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
 )
 
@@ -378,13 +376,7 @@ func fakeFingerprint(certPEM string) string {
 	if err != nil {
 		return ""
 	}
-	sum := sha1.Sum(c.Raw)
-	h := hex.EncodeToString(sum[:])
-	var parts []string
-	for i := 0; i < len(h); i += 2 {
-		parts = append(parts, h[i:i+2])
-	}
-	return strings.Join(parts, ":")
+	return certs.FingerprintSHA1(c.Raw)
 }
 
 func (f *fakeSLB) UploadServerCertificate(ctx context.Context, region, name, certPEM, keyPEM string, tags map[string]string) (clb.ServerCertificate, error) {

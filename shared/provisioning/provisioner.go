@@ -2,7 +2,6 @@ package provisioning
 
 import (
 	"context"
-	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/certs"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
 )
 
@@ -338,20 +338,11 @@ func inspect(p Pair) (leaf, error) {
 	if err != nil {
 		return leaf{}, fmt.Errorf("provisioning: pair %s: parse leaf: %v: %w", p.Name, err, apierr.ErrInvalid)
 	}
-	sum := sha1.Sum(cert.Raw)
-	parts := make([]string, len(sum))
-	for i, b := range sum {
-		parts[i] = hex.EncodeToString([]byte{b})
-	}
-	l := leaf{pair: p, fingerprint: strings.Join(parts, ":"), name: p.CertificateName}
+	l := leaf{pair: p, fingerprint: certs.FingerprintSHA1(cert.Raw), name: p.CertificateName}
 	if l.name == "" {
-		l.name = fmt.Sprintf("%s-%s-%s", p.Name, cert.NotAfter.UTC().Format("20060102"), strings.Join(parts[:4], ""))
+		l.name = certs.CertificateName(p.Name, cert.NotAfter, l.fingerprint)
 	}
 	return l, nil
-}
-
-func normFP(fp string) string {
-	return strings.ToLower(strings.ReplaceAll(fp, ":", ""))
 }
 
 // findInstance finds the instance by name. An instance of that name
@@ -595,7 +586,7 @@ func (r *run) certificates(ctx context.Context, leaves map[string]leaf, certIDs 
 		var match *clb.ServerCertificate
 		for i := range existing {
 			c := &existing[i]
-			if normFP(c.Fingerprint) != normFP(l.fingerprint) {
+			if certs.NormalizeFingerprint(c.Fingerprint) != l.fingerprint {
 				continue
 			}
 			if match == nil || (c.Ours() && !match.Ours()) {
