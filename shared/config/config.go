@@ -221,6 +221,7 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if raw := get(EnvRegions); raw != "" {
 		seen := map[string]bool{}
+		badEntry := false
 		for _, r := range strings.Split(raw, ",") {
 			r = strings.TrimSpace(r)
 			if r == "" || seen[r] {
@@ -228,12 +229,14 @@ func Load(getenv func(string) string) (Config, error) {
 			}
 			if !regionRe.MatchString(r) {
 				bad(EnvRegions, fmt.Sprintf("%q is not a region id", r), "list region ids separated by commas, e.g. REGIONS=cn-hangzhou,cn-shanghai")
+				badEntry = true
 				continue
 			}
 			seen[r] = true
 			c.Regions = append(c.Regions, r)
 		}
-		if len(c.Regions) == 0 && len(probs) == 0 {
+		// An unrelated problem (CERT_BUCKET ...) must not hide this one.
+		if len(c.Regions) == 0 && !badEntry {
 			bad(EnvRegions, "lists no region", "list region ids separated by commas, e.g. REGIONS=cn-hangzhou")
 		}
 	} else if c.FunctionRegion != "" && regionRe.MatchString(c.FunctionRegion) {

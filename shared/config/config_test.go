@@ -187,3 +187,20 @@ func TestBadRegionNamesItsVariable(t *testing.T) {
 		})
 	}
 }
+
+// REGIONS listing nothing is reported along with the other problems, not
+// only once they are fixed.
+func TestEmptyRegionsReportedWithOtherProblems(t *testing.T) {
+	_, err := Load(env(map[string]string{"REGIONS": " , ,"}))
+	var ce *Error
+	if !errors.As(err, &ce) {
+		t.Fatalf("err = %v, want *Error", err)
+	}
+	var vars []string
+	for _, p := range ce.Problems {
+		vars = append(vars, p.Var)
+	}
+	if !reflect.DeepEqual(vars, []string{EnvCertBucket, EnvRegions}) {
+		t.Errorf("problems for %q, want CERT_BUCKET and REGIONS", vars)
+	}
+}
