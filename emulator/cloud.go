@@ -133,14 +133,9 @@ func Start(opts Options) (*Cloud, error) {
 	}
 	c.slbURL, c.ossURL, c.fcURL = "http://"+lns[0].Addr().String(), "http://"+lns[1].Addr().String(), "http://"+lns[2].Addr().String()
 
-	sts := accounts[len(accounts)-1]
-	for _, a := range accounts {
-		if a.SecurityToken != "" {
-			sts = a
-		}
-	}
+	ak, secret, token := c.STSCredentials()
 	c.FC = fcrt.New(fcrt.Options{
-		Credentials:  fcrt.Credentials{AccessKeyID: sts.AccessKeyID, AccessKeySecret: sts.AccessKeySecret, SecurityToken: sts.SecurityToken},
+		Credentials:  fcrt.Credentials{AccessKeyID: ak, AccessKeySecret: secret, SecurityToken: token},
 		Logs:         opts.Logs,
 		Region:       opts.BucketRegion,
 		Env:          c.functionEnv(),
