@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -93,9 +94,9 @@ func (c Config) OSSV4() bool { return c.OSSSignature == "v4" }
 // String renders the configuration without NOTIFY_SECRET and with the
 // notification URL reduced to scheme and host (webhook URLs embed tokens).
 func (c Config) String() string {
-	return fmt.Sprintf("Config{CertBucket: %q, CertPrefix: %q, Regions: %q, FunctionRegion: %q, MinValidDays: %d, KeepSuperseded: %d, DryRun: %t, ProbeTimeout: %s, Concurrency: %d, NotifyURL: %q, NotifyKind: %q, NotifySecret: %s, LogLevel: %s, SLBEndpoint: %q, OSSEndpoint: %q, OSSRegion: %q, OSSSignature: %q}",
+	return fmt.Sprintf("Config{CertBucket: %q, CertPrefix: %q, Regions: %q, FunctionRegion: %q, MinValidDays: %d, KeepSuperseded: %d, DryRun: %t, ProbeTimeout: %s, Concurrency: %d, ProbeConcurrency: %d, NotifyURL: %q, NotifyKind: %q, NotifySecret: %s, LogLevel: %s, SLBEndpoint: %q, OSSEndpoint: %q, OSSRegion: %q, OSSSignature: %q}",
 		c.CertBucket, c.CertPrefix, c.Regions, c.FunctionRegion, c.MinValidDays, c.KeepSuperseded, c.DryRun,
-		c.ProbeTimeout, c.Concurrency, safeURL(c.NotifyURL), c.NotifyKind, presence(c.NotifySecret), c.LogLevel,
+		c.ProbeTimeout, c.Concurrency, c.ProbeConcurrency, safeURL(c.NotifyURL), c.NotifyKind, presence(c.NotifySecret), c.LogLevel,
 		c.SLBEndpoint, c.OSSEndpoint, c.OSSRegion, c.OSSSignature)
 }
 
@@ -288,7 +289,7 @@ func Load(getenv func(string) string) (Config, error) {
 			bad(EnvNotifyKind, "not set while NOTIFY_URL is", "set it to one of "+strings.Join(NotifyKinds, "|"))
 		}
 	}
-	if c.NotifyKind != "" && !contains(NotifyKinds, c.NotifyKind) {
+	if c.NotifyKind != "" && !slices.Contains(NotifyKinds, c.NotifyKind) {
 		bad(EnvNotifyKind, fmt.Sprintf("%q is not a known kind", c.NotifyKind), "use one of "+strings.Join(NotifyKinds, "|"))
 	}
 	if c.NotifyKind != "" && c.NotifyURL == "" {
@@ -374,13 +375,4 @@ func firstSet(get func(string) string, names ...string) (name, value string) {
 		}
 	}
 	return "", ""
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
