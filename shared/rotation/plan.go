@@ -204,7 +204,7 @@ func (r *Rotator) planRegion(ctx context.Context, m *material, region string, di
 		if !ok || len(c.Domains()) == 0 {
 			return false
 		}
-		if !c.ExpireTime.IsZero() && c.ExpireTime.After(m.notAfter) && c.Fingerprint != m.fingerprint {
+		if !c.ExpireTime.IsZero() && c.ExpireTime.After(m.notAfter) && !sameFingerprint(c.Fingerprint, m.fingerprint) {
 			return false
 		}
 		return certs.Covers(m.domains, c.Domains())

@@ -342,9 +342,10 @@ func idLess(a, b string) bool {
 	return a < b
 }
 
+// sameFingerprint compares SHA-1 fingerprints whatever their case or
+// separators (certs.NormalizeFingerprint); an empty one matches nothing.
 func sameFingerprint(a, b string) bool {
-	norm := func(s string) string { return strings.ToLower(strings.ReplaceAll(s, ":", "")) }
-	return a != "" && norm(a) == norm(b)
+	return a != "" && certs.NormalizeFingerprint(a) == certs.NormalizeFingerprint(b)
 }
 
 // ensureCertificate uploads the pair into the region unless a certificate
