@@ -286,13 +286,9 @@ func (r *Rotator) probeTarget(ctx context.Context, o *outcome, m *material) {
 	}
 	var pr ProbeResult
 	for attempt := 0; attempt < probeAttempts; attempt++ {
-		if attempt > 0 {
-			select {
-			case <-ctx.Done():
-				o.err = fmt.Errorf("rotation: verify %s: %w", t.Target, ctx.Err())
-				return
-			case <-time.After(delay):
-			}
+		if attempt > 0 && !sleepCtx(ctx, delay) {
+			o.err = fmt.Errorf("rotation: verify %s: %w", t.Target, ctx.Err())
+			return
 		}
 		pr = r.Prober.Probe(ctx, t.address, t.ListenerPort, sni, timeout)
 		if !pr.Reachable {
