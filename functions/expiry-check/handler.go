@@ -19,20 +19,22 @@ import (
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/config"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/expiry"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/notify"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/outcome"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation"
 )
 
-// Statuses of a Result.
+// Statuses of a Result: the expiry check's part of the one vocabulary
+// (package outcome).
 const (
-	StatusOK       = "ok"       // the sweep ran and found no failure
-	StatusPartial  = "partial"  // the sweep ran; some regions, listeners, rotations or the notification failed (see report.errors)
-	StatusRejected = "rejected" // the payload or the configuration is invalid: no retry can help
-	StatusFailed   = "failed"   // the sweep could not run or its report could not be written
+	StatusOK       = outcome.OK       // the sweep ran and found no failure
+	StatusPartial  = outcome.Partial  // the sweep ran; some regions, listeners, rotations or the notification failed (see report.errors)
+	StatusRejected = outcome.Rejected // the payload or the configuration is invalid: no retry can help
+	StatusFailed   = outcome.Failed   // the sweep could not run or its report could not be written
 )
 
 // Result is the function's return value.
 type Result struct {
-	Status string `json:"status"`
+	Status outcome.Status `json:"status"`
 	// Reason says why a sweep was rejected or failed, naming the field.
 	Reason string         `json:"reason,omitempty"`
 	Report *expiry.Report `json:"report,omitempty"`
@@ -119,7 +121,7 @@ func (h *Handler) log(ctx context.Context, start time.Time, res Result, err erro
 	if h.Log == nil {
 		return
 	}
-	attrs := []any{slog.String("status", res.Status), slog.Int64("duration_ms", time.Since(start).Milliseconds())}
+	attrs := []any{slog.String("status", string(res.Status)), slog.Int64("duration_ms", time.Since(start).Milliseconds())}
 	if res.Reason != "" {
 		attrs = append(attrs, slog.String("reason", res.Reason))
 	}

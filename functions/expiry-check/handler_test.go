@@ -16,6 +16,7 @@ import (
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/config"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/expiry"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/outcome"
 )
 
 var defaults = expiry.Request{WarnDays: []int{45, 30, 14, 7, 3, 1}, AutoRotate: true, Probe: true, Regions: []string{"cn-zhangjiakou"}}
@@ -139,7 +140,7 @@ func TestHandle(t *testing.T) {
 		sweep      fakeSweep
 		buildErr   error
 		configErr  error
-		wantStatus string
+		wantStatus outcome.Status
 		wantErr    bool
 		wantReason string
 		wantSweeps int
@@ -172,7 +173,7 @@ func TestHandle(t *testing.T) {
 				t.Errorf("logged %d lines, want exactly one:\n%s", n, logs.String())
 			}
 			var line map[string]any
-			if err := json.Unmarshal(logs.Bytes(), &line); err != nil || line["status"] != tt.wantStatus {
+			if err := json.Unmarshal(logs.Bytes(), &line); err != nil || line["status"] != string(tt.wantStatus) {
 				t.Errorf("log line %s (%v)", logs.String(), err)
 			}
 			if tt.wantStatus == StatusOK {

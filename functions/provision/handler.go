@@ -110,7 +110,7 @@ func (h *Handler) log(ctx context.Context, res provisioning.Result, err error, t
 	}
 	attrs := []slog.Attr{
 		slog.String("action", res.Action),
-		slog.String("status", res.Status),
+		slog.String("status", string(res.Status)),
 		slog.String("region", res.Region),
 		slog.String("name", res.Name),
 		slog.String("load_balancer_id", res.LoadBalancerID),
@@ -131,7 +131,7 @@ func (h *Handler) log(ctx context.Context, res provisioning.Result, err error, t
 	case res.Status == provisioning.StatusRejected || len(res.Warnings) > 0:
 		level = slog.LevelWarn
 	}
-	logger.LogAttrs(ctx, level, "provision "+res.Action+": "+res.Status, attrs...)
+	logger.LogAttrs(ctx, level, "provision "+res.Action+": "+string(res.Status), attrs...)
 }
 
 // Opener returns the Handler's Open for Function Compute: a configuration

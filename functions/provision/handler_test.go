@@ -21,6 +21,7 @@ import (
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/certs/certstest"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/config"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/outcome"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/provisioning"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/tlsprobe"
 )
@@ -429,7 +430,7 @@ func TestOpenFailure(t *testing.T) {
 	tests := []struct {
 		name    string
 		err     error
-		status  string
+		status  outcome.Status
 		wantErr bool
 	}{
 		{"bad configuration", &config.Error{}, provisioning.StatusRejected, false},

@@ -220,7 +220,7 @@ func (h *Handler) run(ctx context.Context, w work) (rotation.Result, error) {
 	}
 	creds, err := aliyun.CredentialsFromContext(ctx, getenv)
 	if err != nil {
-		res := rotation.NewResult(rotation.StatusRejected)
+		res := rotation.NewResult(rotation.StatusFailed)
 		res.Reason = "no credentials"
 		return res, fmt.Errorf("rotate-on-upload: %w", err)
 	}
@@ -260,6 +260,11 @@ func (h *Handler) run(ctx context.Context, w work) (rotation.Result, error) {
 		now = h.Now
 	}
 	res, err := r.Rotate(ctx, now(), req)
+	if err != nil && res.Status.Success() {
+		// FC retries an invocation that returns an error: its status never
+		// reads as a success.
+		res.Status = rotation.StatusFailed
+	}
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 			return res, fmt.Errorf("rotate-on-upload: out of time, FC will retry: %w", err)
@@ -272,8 +277,9 @@ func (h *Handler) run(ctx context.Context, w work) (rotation.Result, error) {
 // statusRank orders statuses by how much they matter when one payload
 // carries several records.
 var statusRank = map[rotation.Status]int{
-	rotation.StatusIgnored: 0, rotation.StatusDryRun: 1, rotation.StatusUnchanged: 2,
-	rotation.StatusWaiting: 3, rotation.StatusRotated: 4, rotation.StatusRejected: 5,
+	rotation.StatusIgnored: 0, rotation.StatusPlanned: 1, rotation.StatusUnchanged: 2,
+	rotation.StatusWaiting: 3, rotation.StatusRotated: 4, rotation.StatusPartial: 5,
+	rotation.StatusRejected: 6, rotation.StatusFailed: 7,
 }
 
 // merge combines the results of several records (one record: returned as is).
@@ -341,7 +347,7 @@ func (h *Handler) log(ctx context.Context, items []work, res rotation.Result, er
 			level = slog.LevelWarn
 		}
 	}
-	if res.Status == rotation.StatusRejected || rolledBack > 0 {
+	if !res.Status.Success() || rolledBack > 0 {
 		level = slog.LevelWarn
 	}
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -55,13 +56,15 @@ func nextAddressBase() net.IP {
 // cloud is the local cloud for one test: the SLB and OSS emulators served
 // over loopback HTTP, and a Handler pointed at them.
 type cloud struct {
-	t    *testing.T
-	slb  *slbemu.Server
-	oss  *ossemu.Server
-	inj  *faults.Injector
-	h    *Handler
-	logs *syncBuffer
-	sts  slbemu.Account
+	t   *testing.T
+	slb *slbemu.Server
+	oss *ossemu.Server
+	inj *faults.Injector
+	// ossFault, when set, decides the OSS emulator's fault per action.
+	ossFault atomic.Pointer[func(action string) ossemu.Fault]
+	h        *Handler
+	logs     *syncBuffer
+	sts      slbemu.Account
 	// results collects every result returned, for the secret scan.
 	mu      sync.Mutex
 	results []string
@@ -104,13 +107,18 @@ func newCloud(t *testing.T, regions ...string) *cloud {
 	for _, a := range accounts {
 		ossAccounts = append(ossAccounts, ossemu.Account{AccessKeyID: a.AccessKeyID, AccessKeySecret: a.AccessKeySecret, SecurityToken: a.SecurityToken})
 	}
-	o := ossemu.New(ossemu.Options{Accounts: ossAccounts})
+	c := &cloud{t: t, slb: s, inj: inj, logs: &syncBuffer{}, sts: accounts[1]}
+	o := ossemu.New(ossemu.Options{Accounts: ossAccounts, Faults: func(action string) ossemu.Fault {
+		if f := c.ossFault.Load(); f != nil {
+			return (*f)(action)
+		}
+		return ossemu.Fault{}
+	}})
 	t.Cleanup(o.Close)
 	ossHTTP := httptest.NewServer(o)
 	t.Cleanup(ossHTTP.Close)
 	o.CreateBucket(bucket, zjk)
-
-	c := &cloud{t: t, slb: s, oss: o, inj: inj, logs: &syncBuffer{}, sts: accounts[1]}
+	c.oss = o
 	c.h = &Handler{
 		Config: config.Config{
 			CertBucket: bucket, CertPrefix: "certs/", Regions: regions, FunctionRegion: zjk,
@@ -558,7 +566,7 @@ func TestHandlerScenarios(t *testing.T) {
 			c.seedListener(zjk, lb, 443, oldID)
 			c.putPair("www", c.issue("www.example.com"))
 			res, err := c.invoke([]byte(`{"name":"www","dryRun":true}`))
-			if err != nil || res.Status != rotation.StatusDryRun || len(res.Targets) != 1 || res.Targets[0].From != oldID {
+			if err != nil || res.Status != rotation.StatusPlanned || len(res.Targets) != 1 || res.Targets[0].From != oldID {
 				t.Fatalf("status %s targets %+v err %v", res.Status, res.Targets, err)
 			}
 			if c.count("UploadServerCertificate")+c.count("SetLoadBalancerHTTPSListenerAttribute") != 0 || c.listenerCert(zjk, lb, 443) != oldID {
@@ -753,5 +761,37 @@ func TestHandlerOnLocalCloud(t *testing.T) {
 		if strings.Contains(logs.String(), s) || strings.Contains(string(out), s) {
 			t.Errorf("secret in logs or result")
 		}
+	}
+}
+
+// TestHandlerTransientIsNeverSuccess: an OSS 503 while the pair is listed
+// (every retry) fails the invocation with a status that is not a success,
+// in the result and in the log line, and changes nothing.
+func TestHandlerTransientIsNeverSuccess(t *testing.T) {
+	c := newCloud(t)
+	lb := c.seedLB(zjk)
+	old := c.seedCert(zjk, "old", c.issue("www.example.com"), nil)
+	c.seedListener(zjk, lb, 443, old)
+	c.putPair("www", c.issue("www.example.com"))
+	unavailable := func(action string) ossemu.Fault {
+		if action == "oss:ListObjectsV2" || action == "oss:ListObjects" {
+			return ossemu.Fault{ServerError: true, Status: 503}
+		}
+		return ossemu.Fault{}
+	}
+	c.ossFault.Store(&unavailable)
+	res, err := c.invoke(event("ObjectCreated:PutObject", bucket, "certs/www/fullchain.pem"))
+	if err == nil {
+		t.Fatalf("OSS 503: want an error for FC to retry; result %+v", res)
+	}
+	if res.Status != rotation.StatusFailed || res.Status.Success() {
+		t.Errorf("status %s; want failed", res.Status)
+	}
+	lines := c.logLines()
+	if len(lines) != 1 || lines[0]["status"] != string(rotation.StatusFailed) || lines[0]["level"] != "ERROR" {
+		t.Errorf("log lines %v; want one ERROR line with status failed", lines)
+	}
+	if got := c.listenerCert(zjk, lb, 443); got != old || c.count("UploadServerCertificate") != 0 {
+		t.Errorf("listener on %s (want %s), uploads %d", got, old, c.count("UploadServerCertificate"))
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -33,11 +34,18 @@ func TestMessage(t *testing.T) {
 	notAfter := time.Date(2027, 2, 1, 0, 0, 0, 0, time.UTC)
 	rotated := rotation.Result{Status: rotation.StatusRotated, Name: "www", Fingerprint: "aa:bb", NotAfter: &notAfter,
 		Targets: []rotation.TargetResult{
-			{Region: "cn-zhangjiakou", LoadBalancerID: "lb-1", ListenerPort: 443, From: "c-old", To: "c-new", Verified: rotation.VerifiedTLS},
-			{Region: "cn-zhangjiakou", LoadBalancerID: "lb-1", ListenerPort: 443, Domain: "api.example.com", From: "c-old2", To: "c-new", RolledBack: true},
+			{Region: "cn-zhangjiakou", LoadBalancerID: "lb-1", ListenerPort: 443, From: "c-old", To: "c-new", Verified: rotation.VerifiedTLS, State: rotation.StateServing},
+			{Region: "cn-zhangjiakou", LoadBalancerID: "lb-1", ListenerPort: 443, Domain: "api.example.com", From: "c-old2", To: "c-new", RolledBack: true, State: rotation.StateRolledBack},
 		},
 		Deleted: []rotation.DeletedCertificate{{Region: "cn-zhangjiakou", ServerCertificateID: "c-old"}},
 	}
+	notServed := rotation.Result{Status: rotation.StatusFailed, Name: "www", Reason: "1 of 1 targets do not serve the new certificate; first cn-zhangjiakou/lb-1:443: not-served",
+		Targets: []rotation.TargetResult{{Region: "cn-zhangjiakou", LoadBalancerID: "lb-1", ListenerPort: 443, From: "c-old", To: "c-new", State: rotation.StateNotServed}}}
+	partial := rotation.Result{Status: rotation.StatusPartial, Name: "www",
+		Targets: []rotation.TargetResult{
+			{Region: "cn-zhangjiakou", LoadBalancerID: "lb-2", ListenerPort: 443, From: "c-old", To: "c-new", RolledBack: true, State: rotation.StateRolledBack},
+			{Region: "cn-zhangjiakou", LoadBalancerID: "lb-1", ListenerPort: 443, From: "c-old", To: "c-new", Verified: rotation.VerifiedTLS, State: rotation.StateServing},
+		}}
 	tests := []struct {
 		name         string
 		res          rotation.Result
@@ -46,6 +54,7 @@ func TestMessage(t *testing.T) {
 		wantSeverity string
 		wantTitle    string
 		wantLines    []string
+		notLines     []string
 	}{
 		{name: "rotated with a rollback", res: rotated, wantSend: true, wantSeverity: "warning",
 			wantTitle: "certificate www: rotated on 1 of 2 targets",
@@ -54,10 +63,17 @@ func TestMessage(t *testing.T) {
 			wantSend: true, wantSeverity: "warning", wantTitle: "certificate www: rejected"},
 		{name: "transient failure", res: rotation.Result{Status: rotation.StatusRotated, Name: "www"}, err: errors.New("slb: Throttling"),
 			wantSend: true, wantSeverity: "critical", wantTitle: "certificate www: rotation failed, Function Compute will retry"},
+		{name: "rollback failed: the target not served comes first", res: notServed, err: fmt.Errorf("rotation: %w", rotation.ErrNotServed),
+			wantSend: true, wantSeverity: "critical",
+			wantTitle: "certificate www: FAILED: cn-zhangjiakou/lb-1:443 is not-served, 0 of 1 targets serve the new certificate, Function Compute will retry",
+			wantLines: []string{"cn-zhangjiakou/lb-1:443: NOT SERVED"}, notLines: []string{"verified"}},
+		{name: "partial: the rolled-back target comes first", res: partial, wantSend: true, wantSeverity: "warning",
+			wantTitle: "certificate www: PARTIAL: cn-zhangjiakou/lb-2:443 is rolled-back, 1 of 2 targets serve the new certificate",
+			wantLines: []string{"lb-2:443: rolled back to c-old", "lb-1:443: c-old -> c-new (verified: tls)"}},
 		{name: "waiting is silent", res: rotation.Result{Status: rotation.StatusWaiting, Name: "www"}},
 		{name: "unchanged is silent", res: rotation.Result{Status: rotation.StatusUnchanged, Name: "www"}},
 		{name: "ignored is silent", res: rotation.Result{Status: rotation.StatusIgnored}},
-		{name: "dry run is silent", res: rotation.Result{Status: rotation.StatusDryRun, Name: "www"}},
+		{name: "dry run is silent", res: rotation.Result{Status: rotation.StatusPlanned, Name: "www"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -75,6 +91,11 @@ func TestMessage(t *testing.T) {
 			for _, want := range tc.wantLines {
 				if !strings.Contains(all, want) {
 					t.Errorf("message() lacks %q in:\n%s", want, all)
+				}
+			}
+			for _, bad := range tc.notLines {
+				if strings.Contains(all, bad) {
+					t.Errorf("message() says %q in:\n%s", bad, all)
 				}
 			}
 		})

@@ -10,6 +10,7 @@ import (
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/notify"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/outcome"
 )
 
 // rotate finds, for every certificate that is not ok, the best valid pair
@@ -71,7 +72,7 @@ func (s *Sweeper) rotate(ctx context.Context, now time.Time, rep *Report) {
 		a.Status, a.Detail = out.Status, out.Detail
 		if err != nil {
 			if a.Status == "" {
-				a.Status = "failed"
+				a.Status = outcome.Failed
 			}
 			a.Error = err.Error()
 			rep.Errors = append(rep.Errors, newProblem("rotation", "", name, fmt.Errorf("expiry: rotate pair %s: %w", name, err)))
@@ -193,7 +194,7 @@ func (s *Sweeper) notify(ctx context.Context, now time.Time, warnDays []int, st 
 		raise(notify.SeverityCritical)
 	}
 	for _, a := range rep.Actions {
-		if a.Error == "" && a.Status != "failed" {
+		if a.Error == "" && a.Status != outcome.Failed {
 			lines = append(lines, fmt.Sprintf("rotated pair %s (%s) for %s", a.Pair, a.Status, strings.Join(a.Replaces, ", ")))
 		}
 	}

@@ -59,7 +59,7 @@ func (p PairRotator) RotateName(ctx context.Context, now time.Time, name string)
 	res, err := p.Rotator.RotateName(ctx, now, p.Bucket, name)
 	targets, switched, rolledBack, deleted, errs := res.Counts()
 	out := RotationOutcome{
-		Status: string(res.Status),
+		Status: res.Status,
 		Detail: fmt.Sprintf("%d targets, %d switched, %d rolled back, %d superseded deleted", targets, switched, rolledBack, deleted),
 	}
 	if res.Reason != "" {
@@ -69,7 +69,7 @@ func (p PairRotator) RotateName(ctx context.Context, now time.Time, name string)
 		out.Detail += fmt.Sprintf("; %d errors: %s", errs, res.Errors[0])
 	}
 	out.OK = err == nil && errs == 0 && rolledBack == 0 &&
-		(res.Status == rotation.StatusRotated || res.Status == rotation.StatusUnchanged || res.Status == rotation.StatusDryRun)
+		(res.Status == rotation.StatusRotated || res.Status == rotation.StatusUnchanged || res.Status == rotation.StatusPlanned)
 	return out, err
 }
 

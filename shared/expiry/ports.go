@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/outcome"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation"
 )
 
@@ -46,9 +47,9 @@ type Pairs interface {
 
 // RotationOutcome is what a rotation by pair name reported.
 type RotationOutcome struct {
-	// Status is the rotation's own status (e.g. "rotated", "unchanged",
-	// "rejected", "partial").
-	Status string
+	// Status is the rotation's own status (outcome.Rotated, Unchanged,
+	// Partial, Rejected, Failed, ...).
+	Status outcome.Status
 	// Detail is a one-line human summary.
 	Detail string
 	// OK is true when every target now serves the pair.

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/outcome"
 )
 
 // Request is one sweep's parameters (the timer payload).
@@ -89,10 +90,10 @@ type Action struct {
 	Kind string `json:"kind"` // "rotate"
 	Pair string `json:"pair"`
 	// Replaces lists region/id of the expiring certificates the pair covers.
-	Replaces []string `json:"replaces"`
-	Status   string   `json:"status"`
-	Detail   string   `json:"detail,omitempty"`
-	Error    string   `json:"error,omitempty"`
+	Replaces []string       `json:"replaces"`
+	Status   outcome.Status `json:"status"`
+	Detail   string         `json:"detail,omitempty"`
+	Error    string         `json:"error,omitempty"`
 }
 
 // ProbeCounts summarises the TLS probes.

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/outcome"
 )
 
 // fakeLocker is an in-memory Locker that records who held which key.
@@ -65,7 +66,7 @@ func TestApplyWithoutTheLockWritesNothing(t *testing.T) {
 	tests := []struct {
 		name       string
 		err        error
-		wantStatus string
+		wantStatus outcome.Status
 		wantErr    bool
 	}{
 		{"held by another invocation until the deadline", fmt.Errorf("lock held: %w", apierr.ErrTransient), StatusFailed, true},

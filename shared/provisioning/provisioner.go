@@ -17,6 +17,7 @@ import (
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/certs"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/outcome"
 )
 
 // InstanceSpec is what CreateLoadBalancer needs. Its fields are in the same
@@ -112,15 +113,16 @@ type Provisioner struct {
 	Locks Locker
 }
 
-// Statuses of a Result.
+// Statuses of a Result: provisioning's part of the one vocabulary
+// (package outcome).
 const (
-	StatusApplied   = "applied"
-	StatusUnchanged = "unchanged"
-	StatusPlanned   = "planned"
-	StatusDestroyed = "destroyed"
-	StatusAbsent    = "absent"
-	StatusRejected  = "rejected"
-	StatusFailed    = "failed"
+	StatusApplied   = outcome.Applied
+	StatusUnchanged = outcome.Unchanged
+	StatusPlanned   = outcome.Planned
+	StatusDestroyed = outcome.Destroyed
+	StatusAbsent    = outcome.Absent
+	StatusRejected  = outcome.Rejected
+	StatusFailed    = outcome.Failed
 )
 
 // Change is one write apply made (or, in a plan, would make).
@@ -170,7 +172,7 @@ type KeptCertificate struct {
 // value. It never holds key material.
 type Result struct {
 	Action         string            `json:"action"`
-	Status         string            `json:"status"`
+	Status         outcome.Status    `json:"status"`
 	Region         string            `json:"region"`
 	Name           string            `json:"name"`
 	LoadBalancerID string            `json:"loadBalancerId,omitempty"`

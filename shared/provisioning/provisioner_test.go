@@ -13,6 +13,7 @@ import (
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/certs/certstest"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/outcome"
 )
 
 type env struct {
@@ -211,7 +212,7 @@ func TestFailureRollsBackWhatThisCallCreated(t *testing.T) {
 	tests := []struct {
 		name       string
 		err        error
-		wantStatus string
+		wantStatus outcome.Status
 		wantErr    bool
 	}{
 		{"quota (permanent)", fmt.Errorf("fake: too many listeners: %w", apierr.ErrQuota), StatusRejected, false},

@@ -3,19 +3,28 @@ package rotation
 import (
 	"errors"
 	"time"
+
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/outcome"
 )
 
-// Status is the outcome of one rotation.
-type Status string
+// Status is the outcome of one rotation: the shared vocabulary of every
+// function (package outcome).
+type Status = outcome.Status
 
 // The statuses of a Result.
 const (
-	StatusRotated   Status = "rotated"   // at least one target now serves the new certificate
-	StatusUnchanged Status = "unchanged" // every target already served it (or there was none)
-	StatusWaiting   Status = "waiting"   // the other half is missing or does not match yet
-	StatusRejected  Status = "rejected"  // a permanent problem; see Reason and Errors
-	StatusIgnored   Status = "ignored"   // not an event or object the rotation handles
-	StatusDryRun    Status = "dry-run"   // planned only; Targets is the plan
+	StatusRotated   = outcome.Rotated   // every target now serves the new certificate
+	StatusUnchanged = outcome.Unchanged // every target already served it (or there was none)
+	StatusWaiting   = outcome.Waiting   // the other half is missing or does not match yet
+	StatusRejected  = outcome.Rejected  // a permanent problem; see Reason and Errors
+	StatusIgnored   = outcome.Ignored   // not an event or object the rotation handles
+	StatusPlanned   = outcome.Planned   // a dry run: planned only; Targets is the plan
+	StatusPartial   = outcome.Partial   // some targets serve the new certificate, others do not (see Targets' State)
+	StatusFailed    = outcome.Failed    // no target serves it, and one is left in a bad or unknown state, or a transient failure
+	// StatusDryRun is the former name of StatusPlanned.
+	//
+	// Deprecated: use StatusPlanned.
+	StatusDryRun = StatusPlanned
 )
 
 // Verification of a switched target.
@@ -24,6 +33,33 @@ const (
 	VerifiedTLS          = "tls"           // a handshake served the new fingerprint
 	VerifiedProbeSkipped = "probe-skipped" // the API reports the new id; the address was unreachable
 )
+
+// States of a target at the end of a rotation (TargetResult.State), worst
+// first.
+const (
+	// StateNotServed: the API reports the new certificate but a handshake
+	// serves another one, and the target could not be rolled back (the
+	// rollback failed, or there was no previous certificate).
+	StateNotServed = "not-served"
+	// StateUnknown: what the target references is not known (the switch's
+	// or the verification's answer was lost, or time ran out).
+	StateUnknown = "unknown"
+	// StateRolledBack: the new certificate was not served; the target is
+	// back on its previous certificate (From).
+	StateRolledBack = "rolled-back"
+	// StateNotSwitched: the switch was refused; the target still
+	// references From.
+	StateNotSwitched = "not-switched"
+	// StatePlanned: a dry run's target, not switched.
+	StatePlanned = "planned"
+	// StateServing: the target serves the new certificate (Verified says
+	// how that was checked).
+	StateServing = "serving"
+)
+
+// stateRank orders the states worst first (Result.Targets lists the
+// targets in this order).
+var stateRank = map[string]int{StateNotServed: 5, StateUnknown: 4, StateRolledBack: 3, StateNotSwitched: 2, StatePlanned: 1, StateServing: 0}
 
 // Result is the function's return value and the content of its log line.
 type Result struct {
@@ -60,8 +96,11 @@ type TargetResult struct {
 	// when the certificate is still to be uploaded).
 	From string `json:"from"`
 	To   string `json:"to"`
-	// Verified is api, tls or probe-skipped ("" in a dry run or when the
-	// switch failed).
+	// State is where the target stands at the end: serving, not-served,
+	// unknown, rolled-back, not-switched or planned (the State* constants).
+	State string `json:"state"`
+	// Verified is api, tls or probe-skipped for a target in state serving
+	// ("" for every other state).
 	Verified   string `json:"verified,omitempty"`
 	RolledBack bool   `json:"rolledBack"`
 	// Source is "explicit" (deploy.yaml) or "discovered".
@@ -113,7 +152,7 @@ func (r Result) end(status Status, reason string) Result {
 // Counts summarises a result for the log line.
 func (r Result) Counts() (targets, switched, rolledBack, deleted, errs int) {
 	for _, t := range r.Targets {
-		if t.From != t.To && t.Verified != "" && !t.RolledBack {
+		if t.From != t.To && t.State == StateServing {
 			switched++
 		}
 		if t.RolledBack {

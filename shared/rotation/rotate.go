@@ -142,7 +142,9 @@ func (r *Rotator) Rotate(ctx context.Context, now time.Time, req Request) (Resul
 	}
 	defer unlock()
 
-	res := NewResult(StatusRotated)
+	// Failed until the work says otherwise: a transient failure on the way
+	// never reads as a success.
+	res := NewResult(StatusFailed)
 	res.Name = name
 	m, d, deployFile, status, reason, err := r.load(ctx, now, bucket, prefix, name, layout)
 	if err != nil {
@@ -188,6 +190,7 @@ func (r *Rotator) Rotate(ctx context.Context, now time.Time, req Request) (Resul
 // rotateLoaded plans, uploads, switches, verifies and cleans up a loaded
 // pair (under the pair's locks).
 func (r *Rotator) rotateLoaded(ctx context.Context, res Result, m *material, d Deploy, deployFile string, dry bool) (Result, error) {
+	res.Status = StatusFailed // until the outcome is known
 	res.Fingerprint, res.SHA256, res.Domains = m.fingerprint, m.sha256, m.domains
 	na := m.notAfter.UTC()
 	res.NotAfter = &na
@@ -205,7 +208,7 @@ func (r *Rotator) rotateLoaded(ctx context.Context, res Result, m *material, d D
 		return res, nil
 	}
 	if dry {
-		res.Status = StatusDryRun
+		res.Status = StatusPlanned
 		res.Regions = map[string]RegionResult{}
 		for _, p := range plans {
 			if len(p.targets) == 0 {
@@ -213,7 +216,9 @@ func (r *Rotator) rotateLoaded(ctx context.Context, res Result, m *material, d D
 			}
 			res.Regions[p.region] = RegionResult{ServerCertificateID: p.certID, Reused: p.reused}
 			for _, t := range p.targets {
-				res.Targets = append(res.Targets, targetResult(t, p.certID, ""))
+				tr := targetResult(t, p.certID, "")
+				tr.State = StatePlanned
+				res.Targets = append(res.Targets, tr)
 			}
 		}
 		return res, nil
@@ -242,6 +247,10 @@ func (r *Rotator) rotateLoaded(ctx context.Context, res Result, m *material, d D
 	}
 	outs, seen := r.applyTargets(ctx, all, m)
 	if err := collectOutcomes(&res, outs); err != nil {
+		res.Status, res.Reason = finalStatus(res.Targets)
+		if res.Status != StatusPartial {
+			res.Status = StatusFailed
+		}
 		return res, err
 	}
 
@@ -260,25 +269,79 @@ func (r *Rotator) rotateLoaded(ctx context.Context, res Result, m *material, d D
 		res.Errors = append(res.Errors, msgs...)
 	}
 
-	switched, unchanged := 0, 0
-	for _, t := range res.Targets {
-		switch {
-		case t.From == t.To:
-			unchanged++
-		case t.Verified != "" && !t.RolledBack:
-			switched++
-		}
-	}
-	switch {
-	case switched > 0:
-		res.Status = StatusRotated
-	case unchanged == len(res.Targets):
-		res.Status = StatusUnchanged
-	default:
-		res.Status = StatusRejected
-		res.Reason = "no target serves the new certificate"
+	res.Status, res.Reason = finalStatus(res.Targets)
+	if res.Status == StatusFailed || res.Status == StatusPartial && notServed(res.Targets) {
+		// A target is left not serving the new certificate, or in an
+		// unknown state: the invocation fails so that it runs again.
+		return res, fmt.Errorf("rotation: %s: %w", res.Reason, ErrNotServed)
 	}
 	return res, nil
+}
+
+// ErrNotServed is returned (wrapped) when a rotation leaves a target that
+// the API reports on the new certificate while a handshake serves another
+// one, or a target in an unknown state (transient: a retry verifies again).
+var ErrNotServed = fmt.Errorf("a target does not serve the new certificate: %w", apierr.ErrTransient)
+
+// finalStatus is a switched rotation's status and reason from its targets
+// (listed worst first): rotated when every target serves the new
+// certificate (unchanged when they all already did), partial when some do
+// and others do not, failed when none does and one is left not serving it
+// or unknown, rejected when none does and every target is back on (or
+// still on) its previous certificate. The reason names the first target
+// that does not serve it and its state.
+func finalStatus(targets []TargetResult) (Status, string) {
+	serving, unchanged, bad := 0, 0, 0
+	for _, t := range targets {
+		switch t.State {
+		case StateServing:
+			serving++
+			if t.From == t.To {
+				unchanged++
+			}
+		case StateNotServed, StateUnknown:
+			bad++
+		}
+	}
+	left := len(targets) - serving
+	var why string
+	if left > 0 {
+		t := targets[0] // worst first
+		why = fmt.Sprintf("%d of %d targets do not serve the new certificate; first %s: %s", left, len(targets), describeTarget(t), t.State)
+	}
+	switch {
+	case left == 0 && unchanged == len(targets):
+		return StatusUnchanged, ""
+	case left == 0:
+		return StatusRotated, ""
+	case serving > 0:
+		return StatusPartial, why
+	case bad > 0:
+		return StatusFailed, why
+	default:
+		return StatusRejected, "no target serves the new certificate: " + why
+	}
+}
+
+// notServed reports whether a target is left not serving the new
+// certificate or in an unknown state.
+func notServed(targets []TargetResult) bool {
+	for _, t := range targets {
+		if t.State == StateNotServed || t.State == StateUnknown {
+			return true
+		}
+	}
+	return false
+}
+
+// describeTarget names a target: region/lb:port, and the domain of an
+// extension.
+func describeTarget(t TargetResult) string {
+	s := fmt.Sprintf("%s/%s:%d", t.Region, t.LoadBalancerID, t.ListenerPort)
+	if t.Domain != "" {
+		s += " (" + t.Domain + ")"
+	}
+	return s
 }
 
 // reject turns a permanent error into a rejected result; anything else is
@@ -438,7 +501,7 @@ func concrete(name string) string {
 // A delete refused because the certificate is referenced after all
 // (attached meanwhile) keeps it: reported in kept, not as an error, never
 // retried.
-func (r *Rotator) cleanup(ctx context.Context, p *regionPlan, m *material, keep int, outs []*outcome, seen map[string]string) ([]DeletedCertificate, []KeptCertificate, []string) {
+func (r *Rotator) cleanup(ctx context.Context, p *regionPlan, m *material, keep int, outs []*targetOutcome, seen map[string]string) ([]DeletedCertificate, []KeptCertificate, []string) {
 	region, inUse := p.region, p.certID
 	var msgs []string
 	certs := p.certs
@@ -504,7 +567,7 @@ func (r *Rotator) cleanup(ctx context.Context, p *regionPlan, m *material, keep 
 // region after the switches: every place the discovery inventory or the
 // verification listings (seen) saw, except the targets, whose references
 // are their outcomes' final certificates.
-func inventoryReferences(p *regionPlan, outs []*outcome, seen map[string]string) map[string]bool {
+func inventoryReferences(p *regionPlan, outs []*targetOutcome, seen map[string]string) map[string]bool {
 	refs := map[string]bool{}
 	targeted := map[string]bool{}
 	for _, o := range outs {

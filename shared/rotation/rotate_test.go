@@ -400,7 +400,7 @@ func TestRotateScenarios(t *testing.T) {
 				return "certs/www/fullchain.pem"
 			},
 			check: func(t *testing.T, w *world, res rotation.Result) {
-				if res.Status != rotation.StatusDryRun || len(res.Targets) != 1 || res.Targets[0].To != "" {
+				if res.Status != rotation.StatusPlanned || len(res.Targets) != 1 || res.Targets[0].To != "" {
 					t.Errorf("status %s targets %+v", res.Status, res.Targets)
 				}
 				if n := w.slb.Calls("UploadServerCertificate") + w.slb.Calls("SetLoadBalancerHTTPSListenerAttribute") + w.slb.Calls("DeleteServerCertificate"); n != 0 {

@@ -17,8 +17,8 @@ import (
 // is its own call so that the chunks run concurrently.
 const verifyIDsPerCall = 10
 
-// outcome is what happened to one target during the switch phases.
-type outcome struct {
+// targetOutcome is what happened to one target during the switch phases.
+type targetOutcome struct {
 	t        *target
 	tr       TargetResult
 	switched bool     // the switch to t.to was accepted
@@ -26,6 +26,7 @@ type outcome struct {
 	wrong    string   // the handshake served something else: roll back
 	msgs     []string // problems to report
 	err      error    // a failure (switch, verification, rollback)
+	state    string   // the target's state so far (TargetResult.State)
 	// final holds every certificate id the target may reference at the end
 	// (one when the outcome is known, more when it is not), for cleanup.
 	final []string
@@ -48,75 +49,88 @@ func (o observation) set(region, place, certID string) {
 // probes every verified target with a TLS handshake (bounded concurrency),
 // rolls back the ones that serve something else and verifies the
 // rollbacks in batch. The outcomes are in the order of all.
-func (r *Rotator) applyTargets(ctx context.Context, all []*target, m *material) ([]*outcome, observation) {
-	outs := make([]*outcome, len(all))
+func (r *Rotator) applyTargets(ctx context.Context, all []*target, m *material) ([]*targetOutcome, observation) {
+	outs := make([]*targetOutcome, len(all))
 	for i, t := range all {
-		outs[i] = &outcome{t: t, tr: targetResult(t, t.to, ""), final: []string{t.from, t.to}}
+		outs[i] = &targetOutcome{t: t, tr: targetResult(t, t.to, ""), final: []string{t.from, t.to}, state: StateUnknown}
 	}
 	seen := observation{}
 
 	// 1. Switch.
-	r.each(ctx, outs, "switch", func(ctx context.Context, o *outcome) {
+	r.each(ctx, outs, "switch", func(ctx context.Context, o *targetOutcome) {
 		if o.t.from == o.t.to {
-			o.tr.Verified, o.final = VerifiedAPI, []string{o.t.to}
+			o.tr.Verified, o.final, o.state = VerifiedAPI, []string{o.t.to}, StateServing
 			return
 		}
 		if err := r.setCertificate(ctx, o.t, o.t.to); err != nil {
 			o.err = fmt.Errorf("rotation: switch %s to %s: %w", o.t.Target, o.t.to, err)
+			if apierr.Permanent(err) {
+				o.state, o.final = StateNotSwitched, []string{o.t.from} // refused: nothing changed
+			}
 			return
 		}
 		o.switched = true
 	})
 
 	// 2. Verify the switches through the API, in batch.
-	var switched []*outcome
+	var switched []*targetOutcome
 	for _, o := range outs {
 		if o.switched {
 			switched = append(switched, o)
 		}
 	}
-	r.verifyAPI(ctx, switched, seen, func(o *outcome, now string, err error) {
+	r.verifyAPI(ctx, switched, seen, func(o *targetOutcome, now string, err error) {
 		switch {
 		case err != nil:
 			o.err = fmt.Errorf("rotation: verify %s: %w", o.t.Target, err)
 		case now != o.t.to:
 			o.msgs = append(o.msgs, fmt.Sprintf("%s: the API reports certificate %s after switching to %s", o.t.Target, now, o.t.to))
 			o.final = append(o.final, now)
+			if now == o.t.from {
+				o.state = StateNotSwitched
+			}
 		default:
-			o.verified, o.tr.Verified, o.final = true, VerifiedAPI, []string{o.t.to}
+			o.verified, o.tr.Verified, o.final, o.state = true, VerifiedAPI, []string{o.t.to}, StateServing
 		}
 	})
 
-	// 3. Probe every verified target.
-	var probe []*outcome
-	for _, o := range switched {
-		if o.verified && r.Prober != nil && o.t.address != "" {
+	// 3. Probe every target the API reports on the new certificate: the
+	// switched ones and the ones that already referenced it (an earlier
+	// rotation may have left one that does not serve it).
+	var probe []*targetOutcome
+	for _, o := range outs {
+		if o.state == StateServing && r.Prober != nil && o.t.address != "" {
 			probe = append(probe, o)
 		}
 	}
-	r.each(ctx, probe, "verify", func(ctx context.Context, o *outcome) { r.probeTarget(ctx, o, m) })
+	r.each(ctx, probe, "verify", func(ctx context.Context, o *targetOutcome) { r.probeTarget(ctx, o, m) })
 
 	// 4. Roll back the targets that serve something else.
-	var back []*outcome
+	var back []*targetOutcome
 	for _, o := range probe {
 		if o.wrong == "" {
 			continue
 		}
-		if o.t.from == "" {
+		o.state = StateNotServed
+		switch {
+		case o.t.from == o.t.to:
+			o.msgs = append(o.msgs, o.wrong+"; it already referenced the new certificate, so there is no previous one to roll back to")
+			continue
+		case o.t.from == "":
 			o.msgs = append(o.msgs, o.wrong+"; no previous certificate to roll back to")
 			continue
 		}
 		back = append(back, o)
 	}
-	var rolled []*outcome
+	var rolled []*targetOutcome
 	var rmu sync.Mutex
-	r.each(ctx, back, "roll back", func(ctx context.Context, o *outcome) {
+	r.each(ctx, back, "roll back", func(ctx context.Context, o *targetOutcome) {
 		if err := r.setCertificate(ctx, o.t, o.t.from); err != nil {
-			o.msgs = append(o.msgs, o.wrong)
+			o.msgs = append(o.msgs, o.wrong+"; the rollback failed")
 			o.err = fmt.Errorf("rotation: roll back %s to %s: %w", o.t.Target, o.t.from, err)
 			return
 		}
-		o.tr.RolledBack = true
+		o.tr.RolledBack, o.state = true, StateRolledBack
 		o.msgs = append(o.msgs, o.wrong+"; rolled back to "+o.t.from)
 		o.final = []string{o.t.from}
 		rmu.Lock()
@@ -126,14 +140,14 @@ func (r *Rotator) applyTargets(ctx context.Context, all []*target, m *material) 
 
 	// 5. Verify the rollbacks through the API, in batch.
 	sort.Slice(rolled, func(i, j int) bool { return rolled[i].t.key() < rolled[j].t.key() })
-	r.verifyAPI(ctx, rolled, seen, func(o *outcome, now string, err error) {
+	r.verifyAPI(ctx, rolled, seen, func(o *targetOutcome, now string, err error) {
 		switch {
 		case err != nil:
 			o.err = fmt.Errorf("rotation: verify rollback of %s: %w", o.t.Target, err)
-			o.final = []string{o.t.from, o.t.to}
+			o.final, o.state = []string{o.t.from, o.t.to}, StateUnknown
 		case now != o.t.from:
 			o.msgs = append(o.msgs, fmt.Sprintf("%s: the API reports certificate %s after rolling back to %s", o.t.Target, now, o.t.from))
-			o.final = []string{o.t.from, o.t.to, now}
+			o.final, o.state = []string{o.t.from, o.t.to, now}, StateUnknown
 		}
 	})
 	return outs, seen
@@ -141,7 +155,7 @@ func (r *Rotator) applyTargets(ctx context.Context, all []*target, m *material) 
 
 // each runs fn for every outcome with bounded concurrency; an outcome the
 // context ended before fn could run for is marked failed (transient).
-func (r *Rotator) each(ctx context.Context, outs []*outcome, what string, fn func(ctx context.Context, o *outcome)) {
+func (r *Rotator) each(ctx context.Context, outs []*targetOutcome, what string, fn func(ctx context.Context, o *targetOutcome)) {
 	ran := make([]bool, len(outs))
 	forEach(ctx, len(outs), r.concurrency(), func(ctx context.Context, i int) error {
 		ran[i] = true
@@ -151,7 +165,7 @@ func (r *Rotator) each(ctx context.Context, outs []*outcome, what string, fn fun
 	for i, o := range outs {
 		if !ran[i] && o.err == nil {
 			o.err = fmt.Errorf("rotation: %s %s: %w", what, o.t.Target, ctx.Err())
-			o.tr.Verified, o.final = "", []string{o.t.from, o.t.to}
+			o.tr.Verified, o.final, o.state = "", []string{o.t.from, o.t.to}, StateUnknown
 		}
 	}
 }
@@ -163,7 +177,7 @@ func (r *Rotator) each(ctx context.Context, outs []*outcome, what string, fn fun
 // per outcome (sequentially) with the certificate id the API reports or the
 // error that prevented reading it. Every listener and extension the
 // listings return is recorded in seen.
-func (r *Rotator) verifyAPI(ctx context.Context, outs []*outcome, seen observation, report func(o *outcome, now string, err error)) {
+func (r *Rotator) verifyAPI(ctx context.Context, outs []*targetOutcome, seen observation, report func(o *targetOutcome, now string, err error)) {
 	if len(outs) == 0 {
 		return
 	}
@@ -172,12 +186,12 @@ func (r *Rotator) verifyAPI(ctx context.Context, outs []*outcome, seen observati
 		lbIDs  []string // listener listing
 		lbID   string   // extension listing
 		port   int
-		outs   []*outcome
+		outs   []*targetOutcome
 	}
 	var jobs []*job
-	lbsOf := map[string][]string{}      // region -> load balancers with listener targets
-	outsOfLB := map[string][]*outcome{} // region/lb -> listener targets
-	extJobs := map[string]*job{}        // region/lb/port -> extension listing
+	lbsOf := map[string][]string{}            // region -> load balancers with listener targets
+	outsOfLB := map[string][]*targetOutcome{} // region/lb -> listener targets
+	extJobs := map[string]*job{}              // region/lb/port -> extension listing
 	for _, o := range outs {
 		t := o.t
 		if t.extID == "" {
@@ -215,7 +229,7 @@ func (r *Rotator) verifyAPI(ctx context.Context, outs []*outcome, seen observati
 	}
 
 	var mu sync.Mutex
-	failed := map[*outcome]error{}
+	failed := map[*targetOutcome]error{}
 	obs := observation{}
 	errs := forEach(ctx, len(jobs), r.concurrency(), func(ctx context.Context, i int) error {
 		j := jobs[i]
@@ -273,7 +287,7 @@ func (r *Rotator) verifyAPI(ctx context.Context, outs []*outcome, seen observati
 // probeTarget makes the handshake of a target the API reports switched:
 // tls when the new fingerprint is served, probe-skipped when unreachable,
 // o.wrong set when something else is served (after probeAttempts tries).
-func (r *Rotator) probeTarget(ctx context.Context, o *outcome, m *material) {
+func (r *Rotator) probeTarget(ctx context.Context, o *targetOutcome, m *material) {
 	t := o.t
 	sni := probeName(t, m)
 	timeout := r.Config.ProbeTimeout
@@ -288,6 +302,7 @@ func (r *Rotator) probeTarget(ctx context.Context, o *outcome, m *material) {
 	for attempt := 0; attempt < probeAttempts; attempt++ {
 		if attempt > 0 && !sleepCtx(ctx, delay) {
 			o.err = fmt.Errorf("rotation: verify %s: %w", t.Target, ctx.Err())
+			o.tr.Verified, o.state = "", StateUnknown
 			return
 		}
 		pr = r.Prober.Probe(ctx, t.address, t.ListenerPort, sni, timeout)
@@ -304,7 +319,8 @@ func (r *Rotator) probeTarget(ctx context.Context, o *outcome, m *material) {
 	if served == "" {
 		served = "no certificate (" + pr.Err + ")"
 	}
-	o.tr.Verified = VerifiedTLS
+	// Not verified: the handshake contradicts the API.
+	o.tr.Verified = ""
 	o.wrong = fmt.Sprintf("%s: %s:%d (SNI %q) serves %s instead of %s", t.Target, t.address, t.ListenerPort, sni, served, m.fingerprint)
 }
 
@@ -315,12 +331,17 @@ func (r *Rotator) setCertificate(ctx context.Context, t *target, certID string) 
 	return r.SLB.SetListenerCertificate(ctx, t.Region, t.LoadBalancerID, t.ListenerPort, certID)
 }
 
-// collectOutcomes fills res.Targets (in the order of outs) and res.Errors
-// and returns the transient failures joined (nil when there are none).
-func collectOutcomes(res *Result, outs []*outcome) error {
+// collectOutcomes fills res.Targets (the targets not left serving the new
+// certificate first, then in the order of outs) and res.Errors and returns
+// the transient failures joined (nil when there are none).
+func collectOutcomes(res *Result, outs []*targetOutcome) error {
 	var transient []error
 	res.Targets = make([]TargetResult, len(outs))
 	for i, o := range outs {
+		if o.state != StateServing {
+			o.tr.Verified = "" // only a target serving the new certificate is verified
+		}
+		o.tr.State = o.state
 		res.Targets[i] = o.tr
 		res.Errors = append(res.Errors, o.msgs...)
 		if o.err == nil {
@@ -333,5 +354,6 @@ func collectOutcomes(res *Result, outs []*outcome) error {
 		}
 	}
 	sort.Strings(res.Errors)
+	sort.SliceStable(res.Targets, func(i, j int) bool { return stateRank[res.Targets[i].State] > stateRank[res.Targets[j].State] })
 	return errors.Join(transient...)
 }
