@@ -22,6 +22,10 @@ type Deploy struct {
 	// Keep is the number of superseded certificates kept for rollback; nil
 	// means the configured default (KEEP_SUPERSEDED).
 	Keep *int `yaml:"keep"`
+	// Force moves targets (explicit and discovered) to the pair even when
+	// the certificate they serve expires later; without it such a target is
+	// skipped (never rotate backwards).
+	Force bool `yaml:"force"`
 }
 
 // DiscoverEnabled reports whether discovery runs for this deploy file.
@@ -41,7 +45,7 @@ func ParseDeploy(file string, data []byte) (Deploy, error) {
 	dec.KnownFields(true)
 	if err := dec.Decode(&d); err != nil && !errors.Is(err, io.EOF) {
 		return Deploy{}, &PairError{File: file, Problem: "is not valid deploy YAML: " + err.Error(),
-			Fix: "fields are targets (region, loadBalancerId, listenerPort, domain), discover and keep"}
+			Fix: "fields are targets (region, loadBalancerId, listenerPort, domain), discover, keep and force"}
 	}
 	for i, t := range d.Targets {
 		field := fmt.Sprintf("targets[%d]", i)

@@ -88,6 +88,7 @@ func TestParseDeploy(t *testing.T) {
 		wantErr  string // substring; "" = no error
 		targets  int
 		discover bool
+		force    bool
 	}{
 		{name: "empty", yaml: "", discover: true},
 		{name: "targets", yaml: "targets:\n  - region: cn-zhangjiakou\n    loadBalancerId: lb-1\n    listenerPort: 443\n  - region: cn-zhangjiakou\n    loadBalancerId: lb-1\n    listenerPort: 443\n    domain: api.example.com\n", targets: 2, discover: false},
@@ -99,6 +100,9 @@ func TestParseDeploy(t *testing.T) {
 		{name: "missing lb", yaml: "targets:\n  - region: r\n    listenerPort: 443\n", wantErr: "targets[0].loadBalancerId is missing"},
 		{name: "bad port", yaml: "targets:\n  - region: r\n    loadBalancerId: lb\n    listenerPort: 70000\n", wantErr: "targets[0].listenerPort 70000"},
 		{name: "negative keep", yaml: "keep: -1\n", wantErr: "keep is -1"},
+		{name: "force", yaml: "force: true\n", discover: true, force: true},
+		{name: "force is a boolean", yaml: "force: maybe\n", wantErr: "into bool"},
+		{name: "force misspelt", yaml: "forced: true\n", wantErr: "field forced not found"},
 		{name: "not yaml", yaml: "targets: [\n", wantErr: "not valid deploy YAML"},
 	}
 	for _, tt := range tests {
@@ -114,7 +118,7 @@ func TestParseDeploy(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(d.Targets) != tt.targets || d.DiscoverEnabled() != tt.discover {
+			if len(d.Targets) != tt.targets || d.DiscoverEnabled() != tt.discover || d.Force != tt.force {
 				t.Errorf("targets=%d discover=%v; want %d %v", len(d.Targets), d.DiscoverEnabled(), tt.targets, tt.discover)
 			}
 		})

@@ -68,6 +68,9 @@ type regionPlan struct {
 	// the certificate it referenced when discovery listed the region; nil
 	// when discovery did not run (explicit targets only).
 	inventory map[string]string
+	// skipped are the places left alone because they serve a certificate
+	// that expires after the pair (never rotate backwards).
+	skipped []SkippedTarget
 }
 
 // plan resolves the targets of every region: explicit ones from deploy.yaml
@@ -100,7 +103,7 @@ func (r *Rotator) plan(ctx context.Context, m *material, d Deploy, deployFile st
 
 	plans := make([]*regionPlan, len(regions))
 	errs := forEach(ctx, len(regions), r.concurrency(), func(ctx context.Context, i int) error {
-		p, err := r.planRegion(ctx, m, regions[i], discover, explicit[regions[i]], deployFile)
+		p, err := r.planRegion(ctx, m, regions[i], discover, d.Force, explicit[regions[i]], deployFile)
 		plans[i] = p
 		return err
 	})
@@ -110,7 +113,7 @@ func (r *Rotator) plan(ctx context.Context, m *material, d Deploy, deployFile st
 	return plans, nil
 }
 
-func (r *Rotator) planRegion(ctx context.Context, m *material, region string, discover bool, explicit []clb.Target, deployFile string) (*regionPlan, error) {
+func (r *Rotator) planRegion(ctx context.Context, m *material, region string, discover, force bool, explicit []clb.Target, deployFile string) (*regionPlan, error) {
 	p := &regionPlan{region: region}
 	// The certificates and the load balancers are independent: list them
 	// concurrently (one round on the critical path instead of two).
@@ -154,6 +157,20 @@ func (r *Rotator) planRegion(ctx context.Context, m *material, region string, di
 		p.targets = append(p.targets, t)
 	}
 	fpOf := func(id string) string { return byID[id].Fingerprint }
+	// backwards reports (and records) a target whose certificate expires
+	// after the pair: it stays unless deploy.yaml says force: true.
+	skipped := map[string]bool{}
+	backwards := func(t *target) bool {
+		c, ok := byID[t.from]
+		if force || !ok || !expiresAfter(c, m) {
+			return false
+		}
+		if !skipped[t.key()] {
+			skipped[t.key()] = true
+			p.skipped = append(p.skipped, skippedTarget(t, c, m, deployFile))
+		}
+		return true
+	}
 
 	// Explicit targets first: each must exist, and is checked before any write.
 	for _, et := range explicit {
@@ -187,6 +204,9 @@ func (r *Rotator) planRegion(ctx context.Context, m *material, region string, di
 			t.Domain, t.extID, t.from, t.extNames = ext.Domain, ext.ID, ext.ServerCertificateID, nil
 		}
 		t.fromFP = fpOf(t.from)
+		if backwards(t) {
+			continue
+		}
 		add(t)
 	}
 	if !discover {
@@ -197,17 +217,12 @@ func (r *Rotator) planRegion(ctx context.Context, m *material, region string, di
 	if err != nil {
 		return nil, err
 	}
-	// A current certificate qualifies when all its domains are covered and it
-	// does not expire after the new one (never rotate backwards).
+	// A current certificate qualifies when all its domains are covered; a
+	// target whose certificate expires after the new one is then skipped
+	// (never rotate backwards) unless forced.
 	qualifies := func(certID string) bool {
 		c, ok := byID[certID]
-		if !ok || len(c.Domains()) == 0 {
-			return false
-		}
-		if !c.ExpireTime.IsZero() && c.ExpireTime.After(m.notAfter) && !sameFingerprint(c.Fingerprint, m.fingerprint) {
-			return false
-		}
-		return certs.Covers(m.domains, c.Domains())
+		return ok && len(c.Domains()) > 0 && certs.Covers(m.domains, c.Domains())
 	}
 	for i, l := range listeners {
 		p.inventory[listenerPlace(l.LoadBalancerID, l.Port)] = l.ServerCertificateID
@@ -216,21 +231,46 @@ func (r *Rotator) planRegion(ctx context.Context, m *material, region string, di
 		}
 		lb := lbByID[l.LoadBalancerID]
 		if qualifies(l.ServerCertificateID) {
-			add(&target{Target: clb.Target{Region: region, LoadBalancerID: l.LoadBalancerID, ListenerPort: l.Port},
+			t := &target{Target: clb.Target{Region: region, LoadBalancerID: l.LoadBalancerID, ListenerPort: l.Port},
 				address: lb.Address, status: l.Status, from: l.ServerCertificateID, fromFP: fpOf(l.ServerCertificateID),
-				source: "discovered", extNames: extDomains(extsOf[i])})
+				source: "discovered", extNames: extDomains(extsOf[i])}
+			if !backwards(t) {
+				add(t)
+			}
 		}
 		for _, ext := range extsOf[i] {
 			if qualifies(ext.ServerCertificateID) && certs.Covers(m.domains, []string{ext.Domain}) {
-				add(&target{Target: clb.Target{Region: region, LoadBalancerID: l.LoadBalancerID, ListenerPort: l.Port, Domain: ext.Domain},
+				t := &target{Target: clb.Target{Region: region, LoadBalancerID: l.LoadBalancerID, ListenerPort: l.Port, Domain: ext.Domain},
 					extID: ext.ID, address: lb.Address, status: l.Status, from: ext.ServerCertificateID,
-					fromFP: fpOf(ext.ServerCertificateID), source: "discovered"})
+					fromFP: fpOf(ext.ServerCertificateID), source: "discovered"}
+				if !backwards(t) {
+					add(t)
+				}
 			}
 		}
 	}
 	sort.Slice(p.targets, func(i, j int) bool { return p.targets[i].key() < p.targets[j].key() })
 	return p, nil
 }
+
+// expiresAfter reports whether c expires after the pair and is not the
+// pair's own certificate: moving a target from c to the pair would rotate
+// it backwards. An unknown expiry does not count.
+func expiresAfter(c clb.ServerCertificate, m *material) bool {
+	return !c.ExpireTime.IsZero() && c.ExpireTime.After(m.notAfter) && !sameFingerprint(c.Fingerprint, m.fingerprint)
+}
+
+// skippedTarget records a target left on c because c expires after the
+// pair; the reason names both expiries and the way to force it.
+func skippedTarget(t *target, c clb.ServerCertificate, m *material, deployFile string) SkippedTarget {
+	return SkippedTarget{Region: t.Region, LoadBalancerID: t.LoadBalancerID, ListenerPort: t.ListenerPort, Domain: t.Domain,
+		Serving: c.ID, ServingNotAfter: c.ExpireTime.UTC(), Source: t.source,
+		Reason: fmt.Sprintf("not rotated backwards: %s serves %s, which expires %s, later than this pair's certificate (expires %s); set force: true in %s to move it anyway",
+			t.Target, c.ID, c.ExpireTime.UTC().Format(expiryLayout), m.notAfter.UTC().Format(expiryLayout), deployFile)}
+}
+
+// expiryLayout is how reasons print an expiry.
+const expiryLayout = "2006-01-02 15:04 UTC"
 
 func unknownTarget(file string, t clb.Target, why string) error {
 	return &PairError{File: file, Problem: fmt.Sprintf("target %s does not exist: %s", t, why),

@@ -72,7 +72,10 @@ type Result struct {
 	Domains     []string                `json:"domains,omitempty"`
 	Regions     map[string]RegionResult `json:"regions,omitempty"`
 	Targets     []TargetResult          `json:"targets"`
-	Deleted     []DeletedCertificate    `json:"deleted"`
+	// Skipped are the places left on a certificate that expires after the
+	// pair's (never rotate backwards; deploy.yaml's force: true moves them).
+	Skipped []SkippedTarget      `json:"skipped,omitempty"`
+	Deleted []DeletedCertificate `json:"deleted"`
 	// Kept are superseded certificates cleanup found referenced after all
 	// (attached since the inventory): kept, not an error.
 	Kept   []KeptCertificate `json:"kept,omitempty"`
@@ -105,6 +108,21 @@ type TargetResult struct {
 	RolledBack bool   `json:"rolledBack"`
 	// Source is "explicit" (deploy.yaml) or "discovered".
 	Source string `json:"source,omitempty"`
+}
+
+// SkippedTarget is a listener default certificate or domain extension the
+// rotation left alone because it serves a certificate that expires later
+// than the pair's.
+type SkippedTarget struct {
+	Region         string `json:"region"`
+	LoadBalancerID string `json:"loadBalancerId"`
+	ListenerPort   int    `json:"listenerPort"`
+	Domain         string `json:"domain,omitempty"`
+	// Serving is the certificate id it serves, ServingNotAfter its expiry.
+	Serving         string    `json:"serving"`
+	ServingNotAfter time.Time `json:"servingNotAfter"`
+	Source          string    `json:"source,omitempty"`
+	Reason          string    `json:"reason"`
 }
 
 // DeletedCertificate is a superseded certificate that cleanup removed.

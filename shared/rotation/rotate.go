@@ -201,10 +201,17 @@ func (r *Rotator) rotateLoaded(ctx context.Context, res Result, m *material, d D
 	}
 	for _, p := range plans {
 		chooseExisting(p, m)
+		res.Skipped = append(res.Skipped, p.skipped...)
 	}
 	if countTargets(plans) == 0 {
 		res.Status = StatusUnchanged
 		res.Reason = "no listener or domain extension serves these domains"
+		if n := len(res.Skipped); n > 0 {
+			res.Reason = res.Skipped[0].Reason
+			if n > 1 {
+				res.Reason += fmt.Sprintf(" (and %d more places serve a later certificate)", n-1)
+			}
+		}
 		return res, nil
 	}
 	if dry {
