@@ -4,26 +4,29 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/notify"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/outcome"
 )
 
-// rotate finds, for every certificate that is not ok, the best valid pair
-// in the bucket (covers all its domains, expires later, a different
-// certificate) and rotates each chosen pair once.
+// rotate converges the fleet on the bucket (level-triggered: whatever
+// event was lost, every run heals it). For every served certificate and
+// every place serving it, the pair that replaces it is the valid pair in
+// the bucket with the latest expiry that expires after it, covers all its
+// domains and is a different certificate, among the pairs allowed there:
+// the pair whose deploy.yaml names the place when one does (pinned), else
+// the pairs with discovery. Each chosen pair is rotated once, latest expiry
+// first (a pair rotated later never moves a place backwards), with the
+// places other pairs pin excluded from its discovery. Whether the
+// certificate is near expiry does not matter.
 func (s *Sweeper) rotate(ctx context.Context, now time.Time, rep *Report) {
-	var need []int
-	for i, c := range rep.Certificates {
-		if c.Class != ClassOK {
-			need = append(need, i)
-		}
-	}
-	if len(need) == 0 {
+	if len(rep.Certificates) == 0 {
 		return
 	}
 	if s.Pairs == nil || s.Rotator == nil {
@@ -36,42 +39,46 @@ func (s *Sweeper) rotate(ctx context.Context, now time.Time, rep *Report) {
 		rep.Errors = append(rep.Errors, newProblem("candidates", "", "", fmt.Errorf("expiry: list pairs in the bucket: %w", err)))
 		return
 	}
+	pins := pinnedPlaces(cands)
 	chosen := map[string]*Action{}
-	var names []string
-	for _, i := range need {
+	var order []int // candidate indexes, once each
+	for i := range rep.Certificates {
 		c := &rep.Certificates[i]
-		best := -1
-		for k, cand := range cands {
-			if !cand.NotAfter.After(c.ExpireTime) || !cand.NotAfter.After(now) ||
-				normalizeFingerprint(cand.Fingerprint) == normalizeFingerprint(c.Fingerprint) ||
-				!coversAll(cand.Domains, c.Domains) {
+		for _, t := range c.Targets {
+			best := replacement(cands, *c, t, pins, now)
+			if best < 0 {
 				continue
 			}
-			if best < 0 || cand.NotAfter.After(cands[best].NotAfter) ||
-				cand.NotAfter.Equal(cands[best].NotAfter) && cand.Name < cands[best].Name {
-				best = k
+			name := cands[best].Name
+			if c.Replacement == "" {
+				c.Replacement = name
+			}
+			a := chosen[name]
+			if a == nil {
+				a = &Action{Kind: "rotate", Pair: name}
+				chosen[name] = a
+				order = append(order, best)
+			}
+			if id := c.Region + "/" + c.ID; !slices.Contains(a.Replaces, id) {
+				a.Replaces = append(a.Replaces, id)
 			}
 		}
-		if best < 0 {
-			continue
-		}
-		name := cands[best].Name
-		c.Replacement = name
-		a := chosen[name]
-		if a == nil {
-			a = &Action{Kind: "rotate", Pair: name}
-			chosen[name] = a
-			names = append(names, name)
-		}
-		a.Replaces = append(a.Replaces, c.Region+"/"+c.ID)
 	}
-	sort.Strings(names)
-	for _, name := range names {
+	sort.Slice(order, func(i, j int) bool {
+		a, b := cands[order[i]], cands[order[j]]
+		if !a.NotAfter.Equal(b.NotAfter) {
+			return a.NotAfter.After(b.NotAfter)
+		}
+		return a.Name < b.Name
+	})
+	for _, k := range order {
+		name := cands[k].Name
 		a := chosen[name]
-		out, err := s.Rotator.RotateName(ctx, now, name)
+		sort.Strings(a.Replaces)
+		out, err := s.Rotator.RotateName(ctx, now, name, pinnedExcept(cands, name))
 		a.Status, a.Detail = out.Status, out.Detail
 		if err != nil {
-			if a.Status == "" {
+			if a.Status == "" || a.Status.Success() {
 				a.Status = outcome.Failed
 			}
 			a.Error = err.Error()
@@ -82,6 +89,58 @@ func (s *Sweeper) rotate(ctx context.Context, now time.Time, rep *Report) {
 		}
 		rep.Actions = append(rep.Actions, *a)
 	}
+}
+
+// placeKey names a place (a listener's default certificate or a domain
+// extension) whatever the case of its domain.
+func placeKey(t clb.Target) string {
+	return fmt.Sprintf("%s/%s/%d/%s", t.Region, t.LoadBalancerID, t.ListenerPort, strings.ToLower(t.Domain))
+}
+
+// pinnedPlaces maps every place named in a pair's deploy.yaml to that pair.
+func pinnedPlaces(cands []Candidate) map[string]string {
+	pins := map[string]string{}
+	for _, c := range cands {
+		for _, t := range c.Targets {
+			if _, taken := pins[placeKey(t)]; !taken {
+				pins[placeKey(t)] = c.Name
+			}
+		}
+	}
+	return pins
+}
+
+// pinnedExcept lists the places other pairs' deploy.yaml name: the
+// rotation of pair name leaves them to their pairs.
+func pinnedExcept(cands []Candidate, name string) []clb.Target {
+	var out []clb.Target
+	for _, c := range cands {
+		if c.Name != name {
+			out = append(out, c.Targets...)
+		}
+	}
+	return out
+}
+
+// replacement is the index of the pair that should replace certificate c
+// at place t, or -1.
+func replacement(cands []Candidate, c Certificate, t clb.Target, pins map[string]string, now time.Time) int {
+	owner, pinned := pins[placeKey(t)]
+	best := -1
+	for k, cand := range cands {
+		switch {
+		case pinned && cand.Name != owner, !pinned && cand.ExplicitOnly,
+			!cand.NotAfter.After(c.ExpireTime), !cand.NotAfter.After(now),
+			normalizeFingerprint(cand.Fingerprint) == normalizeFingerprint(c.Fingerprint),
+			!coversAll(cand.Domains, c.Domains):
+			continue
+		}
+		if best < 0 || cand.NotAfter.After(cands[best].NotAfter) ||
+			cand.NotAfter.Equal(cands[best].NotAfter) && cand.Name < cands[best].Name {
+			best = k
+		}
+	}
+	return best
 }
 
 // notifyState is the memory of threshold notifications, kept in the bucket.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/certs"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/tlsprobe"
 )
@@ -41,9 +42,32 @@ func (b BucketPairs) Candidates(ctx context.Context, now time.Time) ([]Candidate
 			}
 			continue
 		}
-		out = append(out, Candidate{Name: ref.Name, Domains: bundle.Domains, NotAfter: bundle.NotAfter, Fingerprint: bundle.FingerprintSHA1})
+		cand := Candidate{Name: ref.Name, Domains: bundle.Domains, NotAfter: bundle.NotAfter, Fingerprint: bundle.FingerprintSHA1}
+		if ref.DeployKey != "" {
+			d, err := b.deploy(ctx, ref.DeployKey)
+			if err != nil {
+				if errors.Is(err, apierr.ErrTransient) || ctx.Err() != nil {
+					return nil, err
+				}
+				continue // an invalid deploy.yaml: the rotation rejects the pair
+			}
+			cand.Targets, cand.ExplicitOnly = d.Targets, !d.DiscoverEnabled()
+		}
+		out = append(out, cand)
 	}
 	return out, nil
+}
+
+// deploy reads and parses a pair's deploy.yaml (a vanished one is empty).
+func (b BucketPairs) deploy(ctx context.Context, key string) (rotation.Deploy, error) {
+	data, err := b.Objects.Get(ctx, b.Bucket, key, certs.MaxObjectSize)
+	switch {
+	case errors.Is(err, apierr.ErrNotFound):
+		return rotation.Deploy{}, nil
+	case err != nil:
+		return rotation.Deploy{}, fmt.Errorf("expiry: read %s: %w", key, err)
+	}
+	return rotation.ParseDeploy(key, data)
 }
 
 // PairRotator runs rotation.Rotator.RotateName for pairs of one bucket.
@@ -54,9 +78,12 @@ type PairRotator struct {
 
 // RotateName implements Rotator. The outcome is OK when the rotation
 // switched (or found already switched) every target with no rollback and
-// no error.
-func (p PairRotator) RotateName(ctx context.Context, now time.Time, name string) (RotationOutcome, error) {
-	res, err := p.Rotator.RotateName(ctx, now, p.Bucket, name)
+// no error. The rotation runs on a copy of the Rotator whose discovery
+// leaves the pinned places alone.
+func (p PairRotator) RotateName(ctx context.Context, now time.Time, name string, pinned []clb.Target) (RotationOutcome, error) {
+	r := *p.Rotator
+	r.Config.Pinned = pinned
+	res, err := r.RotateName(ctx, now, p.Bucket, name)
 	targets, switched, rolledBack, deleted, errs := res.Counts()
 	out := RotationOutcome{
 		Status: res.Status,

@@ -1,8 +1,12 @@
 // Package expiry is the scheduled expiry sweep: it inventories every HTTPS
 // listener (default certificate and SNI domain extensions) of the
 // configured regions, classifies each served certificate by the days it has
-// left, optionally rotates expiring ones from a newer pair already in the
-// bucket (through the same rotation code as an OSS upload), optionally
+// left, optionally (autoRotate) converges the fleet on the bucket, whether
+// or not a certificate is near expiry: every place serving an older
+// certificate than a valid pair covering its domains is rotated to the
+// latest such pair (a place named in a pair's deploy.yaml only to that
+// pair), through the same rotation code and lock as an OSS upload, so a
+// lost upload event is healed by the next run; optionally
 // probes every listener to detect drift between what the API says and what
 // is served, notifies once per threshold crossed, and writes
 // reports/<yyyy-mm-dd>.json to the bucket.

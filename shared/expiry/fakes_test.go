@@ -193,17 +193,23 @@ type staticPairs []Candidate
 
 func (p staticPairs) Candidates(context.Context, time.Time) ([]Candidate, error) { return p, nil }
 
-// fakeRotator records the pair names it was asked to rotate.
+// fakeRotator records the pair names it was asked to rotate and the
+// places pinned away from each.
 type fakeRotator struct {
-	mu    sync.Mutex
-	names []string
-	err   error
+	mu     sync.Mutex
+	names  []string
+	pinned map[string][]clb.Target
+	err    error
 }
 
-func (r *fakeRotator) RotateName(_ context.Context, _ time.Time, name string) (RotationOutcome, error) {
+func (r *fakeRotator) RotateName(_ context.Context, _ time.Time, name string, pinned []clb.Target) (RotationOutcome, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.names = append(r.names, name)
+	if r.pinned == nil {
+		r.pinned = map[string][]clb.Target{}
+	}
+	r.pinned[name] = pinned
 	if r.err != nil {
 		return RotationOutcome{}, r.err
 	}

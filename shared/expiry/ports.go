@@ -37,6 +37,12 @@ type Candidate struct {
 	NotAfter time.Time
 	// Fingerprint is the leaf's SHA-1 (any case, with or without colons).
 	Fingerprint string
+	// Targets are the places the pair's deploy.yaml names: pinned to this
+	// pair (no other pair replaces their certificate).
+	Targets []clb.Target
+	// ExplicitOnly is true when deploy.yaml turns discovery off: the pair
+	// replaces certificates only at its Targets.
+	ExplicitOnly bool
 }
 
 // Pairs lists the valid pairs in the bucket (invalid or incomplete pairs
@@ -57,9 +63,10 @@ type RotationOutcome struct {
 }
 
 // Rotator runs the rotation of one pair by name: the same code, the same
-// verification and rollback as the OSS upload path.
+// verification, rollback and lock as the OSS upload path. Its discovery
+// leaves the pinned places (other pairs' deploy.yaml targets) alone.
 type Rotator interface {
-	RotateName(ctx context.Context, now time.Time, name string) (RotationOutcome, error)
+	RotateName(ctx context.Context, now time.Time, name string, pinned []clb.Target) (RotationOutcome, error)
 }
 
 // ProbeResult, Prober and ProbeFunc are the rotation's own (the sweep and

@@ -114,7 +114,7 @@ func (p *slowProber) Probe(ctx context.Context, address string, port int, sni st
 // loggedRotator, loggedNotifier and loggedObjects log the sweep's actions.
 type loggedRotator struct{ log *eventLog }
 
-func (r loggedRotator) RotateName(_ context.Context, _ time.Time, name string) (RotationOutcome, error) {
+func (r loggedRotator) RotateName(_ context.Context, _ time.Time, name string, _ []clb.Target) (RotationOutcome, error) {
 	r.log.add("act rotate %s", name)
 	return RotationOutcome{Status: "rotated", OK: true}, nil
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/certs/certstest"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation"
 )
 
@@ -84,5 +85,25 @@ func TestNeverRotateBackwards(t *testing.T) {
 				t.Errorf("reason %q says nothing serves the domains", reason)
 			}
 		})
+	}
+}
+
+// TestPinnedPlacesAreLeftAlone: discovery leaves a place pinned by another
+// pair's deploy.yaml (Config.Pinned, set by the expiry sweep) to that pair.
+func TestPinnedPlacesAreLeftAlone(t *testing.T) {
+	w := newWorld(t)
+	oldID := w.seedCert(t, zjk, "old", issue(t, "www.example.com"), false)
+	w.lb(zjk, "lb-1", "127.0.0.2")
+	w.lb(zjk, "lb-2", "127.0.0.3")
+	w.listener(zjk, "lb-1", 443, oldID)
+	w.listener(zjk, "lb-2", 443, oldID)
+	w.r.Config.Pinned = []clb.Target{{Region: zjk, LoadBalancerID: "lb-1", ListenerPort: 443}}
+	w.putPair("www", issue(t, "www.example.com"))
+	res := w.rotate(t, "certs/www/fullchain.pem")
+	if res.Status != rotation.StatusRotated || len(res.Targets) != 1 || res.Targets[0].LoadBalancerID != "lb-2" {
+		t.Fatalf("status %s targets %+v; want only lb-2", res.Status, res.Targets)
+	}
+	if w.slb.ListenerCertificate(zjk, "lb-1", 443) != oldID {
+		t.Errorf("the pinned lb-1 was moved")
 	}
 }

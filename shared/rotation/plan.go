@@ -137,120 +137,159 @@ func (r *Rotator) planRegion(ctx context.Context, m *material, region string, di
 	if lbErr != nil {
 		return nil, lbErr
 	}
-	byID := make(map[string]clb.ServerCertificate, len(p.certs))
-	for _, c := range p.certs {
-		byID[c.ID] = c
-	}
-	lbByID := make(map[string]clb.LoadBalancer, len(lbs))
-	for _, lb := range lbs {
-		lbByID[lb.ID] = lb
-	}
-	found := map[string]*target{}
-	add := func(t *target) {
-		if old, ok := found[t.key()]; ok {
-			if t.source == "explicit" {
-				old.source = "explicit"
-			}
-			return
-		}
-		found[t.key()] = t
-		p.targets = append(p.targets, t)
-	}
-	fpOf := func(id string) string { return byID[id].Fingerprint }
-	// backwards reports (and records) a target whose certificate expires
-	// after the pair: it stays unless deploy.yaml says force: true.
-	skipped := map[string]bool{}
-	backwards := func(t *target) bool {
-		c, ok := byID[t.from]
-		if force || !ok || !expiresAfter(c, m) {
-			return false
-		}
-		if !skipped[t.key()] {
-			skipped[t.key()] = true
-			p.skipped = append(p.skipped, skippedTarget(t, c, m, deployFile))
-		}
-		return true
-	}
-
+	pl := newPlanner(p, m, lbs, force, deployFile)
 	// Explicit targets first: each must exist, and is checked before any write.
 	for _, et := range explicit {
-		lb, ok := lbByID[et.LoadBalancerID]
-		if !ok {
-			return nil, unknownTarget(deployFile, et, "no such load balancer")
+		if err := r.planExplicit(ctx, pl, et); err != nil {
+			return nil, err
 		}
-		l, exts, err := r.SLB.DescribeHTTPSListener(ctx, region, et.LoadBalancerID, et.ListenerPort)
-		if errors.Is(err, apierr.ErrNotFound) {
-			return nil, unknownTarget(deployFile, et, "no HTTPS listener on that port")
-		}
-		if err != nil {
-			return nil, fmt.Errorf("rotation: describe listener %s: %w", et, err)
-		}
-		t := &target{Target: clb.Target{Region: region, LoadBalancerID: lb.ID, ListenerPort: l.Port},
-			address: lb.Address, status: l.Status, source: "explicit", extNames: extDomains(exts)}
-		if t.ListenerPort == 0 {
-			t.ListenerPort = et.ListenerPort
-		}
-		if et.Domain == "" {
-			t.from = l.ServerCertificateID
-		} else {
-			ext, ok := findExtension(exts, et.Domain)
-			if !ok {
-				return nil, unknownTarget(deployFile, et, "no domain extension for "+et.Domain+" on that listener")
-			}
-			if !certs.Covers(m.domains, []string{ext.Domain}) {
-				return nil, &PairError{File: deployFile, Problem: fmt.Sprintf("target %s: the certificate (%s) does not cover %s",
-					et, strings.Join(m.domains, ", "), ext.Domain), Fix: "add the domain to the certificate or remove the target", Err: apierr.ErrInvalid}
-			}
-			t.Domain, t.extID, t.from, t.extNames = ext.Domain, ext.ID, ext.ServerCertificateID, nil
-		}
-		t.fromFP = fpOf(t.from)
-		if backwards(t) {
-			continue
-		}
-		add(t)
 	}
 	if !discover {
 		return p, nil
 	}
+	if err := r.planDiscovered(ctx, pl, lbs); err != nil {
+		return nil, err
+	}
+	sort.Slice(p.targets, func(i, j int) bool { return p.targets[i].key() < p.targets[j].key() })
+	return p, nil
+}
+
+// planner collects one region's targets.
+type planner struct {
+	p          *regionPlan
+	m          *material
+	byID       map[string]clb.ServerCertificate
+	lbByID     map[string]clb.LoadBalancer
+	found      map[string]*target
+	skipped    map[string]bool
+	force      bool
+	deployFile string
+}
+
+func newPlanner(p *regionPlan, m *material, lbs []clb.LoadBalancer, force bool, deployFile string) *planner {
+	pl := &planner{p: p, m: m, byID: make(map[string]clb.ServerCertificate, len(p.certs)), lbByID: make(map[string]clb.LoadBalancer, len(lbs)),
+		found: map[string]*target{}, skipped: map[string]bool{}, force: force, deployFile: deployFile}
+	for _, c := range p.certs {
+		pl.byID[c.ID] = c
+	}
+	for _, lb := range lbs {
+		pl.lbByID[lb.ID] = lb
+	}
+	return pl
+}
+
+// add plans t once (an explicit target found again by discovery stays
+// explicit).
+func (pl *planner) add(t *target) {
+	if old, ok := pl.found[t.key()]; ok {
+		if t.source == "explicit" {
+			old.source = "explicit"
+		}
+		return
+	}
+	pl.found[t.key()] = t
+	pl.p.targets = append(pl.p.targets, t)
+}
+
+// backwards reports (and records) a target whose certificate expires after
+// the pair: it stays unless deploy.yaml says force: true.
+func (pl *planner) backwards(t *target) bool {
+	c, ok := pl.byID[t.from]
+	if pl.force || !ok || !expiresAfter(c, pl.m) {
+		return false
+	}
+	if !pl.skipped[t.key()] {
+		pl.skipped[t.key()] = true
+		pl.p.skipped = append(pl.p.skipped, skippedTarget(t, c, pl.m, pl.deployFile))
+	}
+	return true
+}
+
+// qualifies reports whether a place serving certID is the pair's to
+// replace: all the certificate's domains are covered by the pair.
+func (pl *planner) qualifies(certID string) bool {
+	c, ok := pl.byID[certID]
+	return ok && len(c.Domains()) > 0 && certs.Covers(pl.m.domains, c.Domains())
+}
+
+// planExplicit resolves one deploy.yaml target: it must exist.
+func (r *Rotator) planExplicit(ctx context.Context, pl *planner, et clb.Target) error {
+	region, m, deployFile := pl.p.region, pl.m, pl.deployFile
+	lb, ok := pl.lbByID[et.LoadBalancerID]
+	if !ok {
+		return unknownTarget(deployFile, et, "no such load balancer")
+	}
+	l, exts, err := r.SLB.DescribeHTTPSListener(ctx, region, et.LoadBalancerID, et.ListenerPort)
+	if errors.Is(err, apierr.ErrNotFound) {
+		return unknownTarget(deployFile, et, "no HTTPS listener on that port")
+	}
+	if err != nil {
+		return fmt.Errorf("rotation: describe listener %s: %w", et, err)
+	}
+	t := &target{Target: clb.Target{Region: region, LoadBalancerID: lb.ID, ListenerPort: l.Port},
+		address: lb.Address, status: l.Status, source: "explicit", extNames: extDomains(exts)}
+	if t.ListenerPort == 0 {
+		t.ListenerPort = et.ListenerPort
+	}
+	if et.Domain == "" {
+		t.from = l.ServerCertificateID
+	} else {
+		ext, ok := findExtension(exts, et.Domain)
+		if !ok {
+			return unknownTarget(deployFile, et, "no domain extension for "+et.Domain+" on that listener")
+		}
+		if !certs.Covers(m.domains, []string{ext.Domain}) {
+			return &PairError{File: deployFile, Problem: fmt.Sprintf("target %s: the certificate (%s) does not cover %s",
+				et, strings.Join(m.domains, ", "), ext.Domain), Fix: "add the domain to the certificate or remove the target", Err: apierr.ErrInvalid}
+		}
+		t.Domain, t.extID, t.from, t.extNames = ext.Domain, ext.ID, ext.ServerCertificateID, nil
+	}
+	t.fromFP = pl.byID[t.from].Fingerprint
+	if !pl.backwards(t) {
+		pl.add(t)
+	}
+	return nil
+}
+
+// planDiscovered adds every listener default certificate and domain
+// extension whose certificate the pair replaces (all its domains covered),
+// except places another pair's deploy.yaml pins and places that would
+// rotate backwards; it records the region's inventory for cleanup.
+func (r *Rotator) planDiscovered(ctx context.Context, pl *planner, lbs []clb.LoadBalancer) error {
+	p, m, region := pl.p, pl.m, pl.p.region
 	p.inventory = map[string]string{}
 	listeners, extsOf, err := r.listListeners(ctx, region, lbs)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	// A current certificate qualifies when all its domains are covered; a
-	// target whose certificate expires after the new one is then skipped
-	// (never rotate backwards) unless forced.
-	qualifies := func(certID string) bool {
-		c, ok := byID[certID]
-		return ok && len(c.Domains()) > 0 && certs.Covers(m.domains, c.Domains())
+	pinned := map[string]bool{}
+	for _, t := range r.Config.Pinned {
+		pinned[(&target{Target: t}).key()] = true
+	}
+	consider := func(t *target) {
+		t.fromFP, t.source = pl.byID[t.from].Fingerprint, "discovered"
+		if !pinned[t.key()] && !pl.backwards(t) {
+			pl.add(t)
+		}
 	}
 	for i, l := range listeners {
 		p.inventory[listenerPlace(l.LoadBalancerID, l.Port)] = l.ServerCertificateID
 		for _, ext := range extsOf[i] {
 			p.inventory[extPlace(ext.ID)] = ext.ServerCertificateID
 		}
-		lb := lbByID[l.LoadBalancerID]
-		if qualifies(l.ServerCertificateID) {
-			t := &target{Target: clb.Target{Region: region, LoadBalancerID: l.LoadBalancerID, ListenerPort: l.Port},
-				address: lb.Address, status: l.Status, from: l.ServerCertificateID, fromFP: fpOf(l.ServerCertificateID),
-				source: "discovered", extNames: extDomains(extsOf[i])}
-			if !backwards(t) {
-				add(t)
-			}
+		lb := pl.lbByID[l.LoadBalancerID]
+		if pl.qualifies(l.ServerCertificateID) {
+			consider(&target{Target: clb.Target{Region: region, LoadBalancerID: l.LoadBalancerID, ListenerPort: l.Port},
+				address: lb.Address, status: l.Status, from: l.ServerCertificateID, extNames: extDomains(extsOf[i])})
 		}
 		for _, ext := range extsOf[i] {
-			if qualifies(ext.ServerCertificateID) && certs.Covers(m.domains, []string{ext.Domain}) {
-				t := &target{Target: clb.Target{Region: region, LoadBalancerID: l.LoadBalancerID, ListenerPort: l.Port, Domain: ext.Domain},
-					extID: ext.ID, address: lb.Address, status: l.Status, from: ext.ServerCertificateID,
-					fromFP: fpOf(ext.ServerCertificateID), source: "discovered"}
-				if !backwards(t) {
-					add(t)
-				}
+			if pl.qualifies(ext.ServerCertificateID) && certs.Covers(m.domains, []string{ext.Domain}) {
+				consider(&target{Target: clb.Target{Region: region, LoadBalancerID: l.LoadBalancerID, ListenerPort: l.Port, Domain: ext.Domain},
+					extID: ext.ID, address: lb.Address, status: l.Status, from: ext.ServerCertificateID})
 			}
 		}
 	}
-	sort.Slice(p.targets, func(i, j int) bool { return p.targets[i].key() < p.targets[j].key() })
-	return p, nil
+	return nil
 }
 
 // expiresAfter reports whether c expires after the pair and is not the
