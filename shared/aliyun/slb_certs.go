@@ -113,13 +113,15 @@ func (s *SLB) UploadServerCertificate(ctx context.Context, region, name, certPEM
 	return out, nil
 }
 
-// pickUploaded finds a certificate with fingerprint fp, preferring the one
-// named name.
+// pickUploaded finds a certificate with fingerprint fp (compared through
+// certs.NormalizeFingerprint, whatever the case or separators; an empty one
+// matches nothing), preferring the one named name.
 func pickUploaded(list []clb.ServerCertificate, name, fp string) (clb.ServerCertificate, bool) {
 	var any clb.ServerCertificate
 	ok := false
+	want := certs.NormalizeFingerprint(fp)
 	for _, c := range list {
-		if !strings.EqualFold(c.Fingerprint, fp) {
+		if want == "" || certs.NormalizeFingerprint(c.Fingerprint) != want {
 			continue
 		}
 		if c.Name == name {

@@ -200,10 +200,10 @@ func (p *poster) post(ctx context.Context, target *url.URL, headers http.Header,
 	defer resp.Body.Close()
 	reply, _ := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return fmt.Errorf("notify %s: %s answered HTTP %d: %s", p.kind, where, resp.StatusCode, snippet(reply))
+		return fmt.Errorf("notify %s: %s answered HTTP %d: %s", p.kind, where, resp.StatusCode, p.scrub(snippet(reply)))
 	}
 	if err := checkReply(p.kind, reply); err != nil {
-		return fmt.Errorf("notify %s: %s refused the message: %w", p.kind, where, err)
+		return fmt.Errorf("notify %s: %s refused the message: %s", p.kind, where, p.scrub(err.Error()))
 	}
 	return nil
 }
@@ -352,18 +352,38 @@ func snippet(b []byte) string {
 }
 
 // redact names a URL without its query and fragment (DingTalk and WeCom
-// carry their access token there) and without user info; for slack and
-// feishu, whose token is the path (/services/T/B/<token>,
-// /open-apis/bot/v2/hook/<token>), without the path either.
+// carry their access token there) and without user info. Only DingTalk's
+// and WeCom's fixed paths are shown: slack and feishu carry their token in
+// the path (/services/T/B/<token>, /open-apis/bot/v2/hook/<token>), and a
+// generic webhook's path may be its token too.
 func redact(kind string, u *url.URL) string {
 	base := u.Scheme + "://" + u.Host
-	if kind == KindSlack || kind == KindFeishu {
-		if strings.Trim(u.Path, "/") != "" {
-			return base + "/…"
-		}
-		return base
+	if kind == KindDingTalk || kind == KindWeCom {
+		return base + u.EscapedPath()
 	}
-	return base + u.EscapedPath()
+	if strings.Trim(u.Path, "/") != "" {
+		return base + "/…"
+	}
+	return base
+}
+
+// scrub removes the URL's secret parts from text the remote end sent back
+// (an error page may echo the request line): the path, unless it is
+// DingTalk's or WeCom's fixed one, and every query value.
+func (p *poster) scrub(text string) string {
+	var secrets []string
+	if p.kind != KindDingTalk && p.kind != KindWeCom && strings.Trim(p.url.Path, "/") != "" {
+		secrets = append(secrets, p.url.EscapedPath(), p.url.Path)
+	}
+	for _, vs := range p.url.Query() {
+		secrets = append(secrets, vs...)
+	}
+	for _, sec := range secrets {
+		if len(sec) > 1 {
+			text = strings.ReplaceAll(text, sec, "…")
+		}
+	}
+	return text
 }
 
 // unwrapURLError drops the *url.Error wrapper, whose message repeats the

@@ -290,6 +290,48 @@ func TestErrorsHidePathTokens(t *testing.T) {
 	}
 }
 
+// TestWebhookPathNeverShown: a generic webhook's URL path can be its token:
+// no error names it, whether the endpoint answers an error page that
+// echoes the request, refuses the connection or is unreachable.
+func TestWebhookPathNeverShown(t *testing.T) {
+	const path = "/hooks/SECRET-PATH-TOKEN"
+	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "no route for POST "+r.URL.Path+"?"+r.URL.RawQuery, http.StatusNotFound)
+	}))
+	t.Cleanup(echo.Close)
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closed.Close()
+	tests := []struct {
+		name string
+		base string
+		kind string
+	}{
+		{"error page echoing the path", echo.URL, KindWebhook},
+		{"connection refused", closed.URL, KindWebhook},
+		{"slack error page echoing the path", echo.URL, KindSlack},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			n, err := New(tt.kind, tt.base+path+"?sig=QUERYTOKEN", "", echo.Client(), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = n.Notify(context.Background(), sample)
+			if err == nil {
+				t.Fatal("Notify succeeded, want an error")
+			}
+			for _, secret := range []string{"SECRET-PATH-TOKEN", "QUERYTOKEN"} {
+				if strings.Contains(err.Error(), secret) {
+					t.Errorf("error leaks %s: %v", secret, err)
+				}
+			}
+			if !strings.Contains(err.Error(), strings.TrimPrefix(tt.base, "http://")) {
+				t.Errorf("error does not name the host: %v", err)
+			}
+		})
+	}
+}
+
 func TestNew(t *testing.T) {
 	tests := []struct {
 		name, kind, url string
