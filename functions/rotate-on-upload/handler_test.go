@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -793,5 +794,56 @@ func TestHandlerTransientIsNeverSuccess(t *testing.T) {
 	}
 	if got := c.listenerCert(zjk, lb, 443); got != old || c.count("UploadServerCertificate") != 0 {
 		t.Errorf("listener on %s (want %s), uploads %d", got, old, c.count("UploadServerCertificate"))
+	}
+}
+
+// TestHandlerFailedRollbackIsFailed: on the local cloud the frontend keeps
+// serving the old certificate and every rollback call fails: the
+// invocation fails (FC retries), the result and its log line say failed,
+// the target comes first as not-served (not verified), and the
+// notification says so in its title, before anything else.
+func TestHandlerFailedRollbackIsFailed(t *testing.T) {
+	c := newCloud(t)
+	oldID := c.seedCert(zjk, "old", c.issue("www.example.com"), nil)
+	lb := c.seedLB(zjk)
+	c.seedListener(zjk, lb, 443, oldID)
+	c.slb.SetStaleFrontend(lb, 443, true)
+	c.putPair("www", c.issue("www.example.com"))
+	// The switch goes through; once the handshake has seen the old
+	// certificate, every further switch (the rollback) answers 503.
+	c.h.Prober = rotation.ProbeFunc(func(ctx context.Context, address string, port int, sni string, timeout time.Duration) rotation.ProbeResult {
+		r := tlsProbe.Probe(ctx, address, port, sni, timeout)
+		c.inj.Set(faults.Rule{Action: "SetLoadBalancerHTTPSListenerAttribute", ServerErrorRate: 1})
+		return r
+	})
+	c.h.NewDeps = fastRetryDeps(c.h)
+	rec := &recordingNotifier{}
+	c.h.Notifier = rec
+	res, err := c.invoke(event("ObjectCreated:PutObject", bucket, "certs/www/fullchain.pem"))
+	if err == nil || !errors.Is(err, rotation.ErrNotServed) {
+		t.Fatalf("err = %v; want a transient error so that FC retries", err)
+	}
+	if res.Status != rotation.StatusFailed || len(res.Targets) != 1 {
+		t.Fatalf("status %s targets %+v; want failed", res.Status, res.Targets)
+	}
+	if tr := res.Targets[0]; tr.State != rotation.StateNotServed || tr.Verified != "" || tr.RolledBack {
+		t.Errorf("target %+v; want not-served, unverified, not rolled back", tr)
+	}
+	if !strings.Contains(res.Reason, lb) || !strings.Contains(res.Reason, rotation.StateNotServed) {
+		t.Errorf("reason %q does not name the target and its state", res.Reason)
+	}
+	if lines := c.logLines(); len(lines) != 1 || lines[0]["status"] != string(rotation.StatusFailed) {
+		t.Errorf("log lines %v; want one with status failed", lines)
+	}
+	if len(rec.msgs) != 1 {
+		t.Fatalf("%d notifications; want 1", len(rec.msgs))
+	}
+	m := rec.msgs[0]
+	if !strings.Contains(m.Title, "FAILED") || !strings.Contains(m.Title, lb) || !strings.Contains(m.Title, "not-served") || m.Severity != "critical" {
+		t.Errorf("notification title %q (%s); want FAILED naming %s not-served", m.Title, m.Severity, lb)
+	}
+	all := m.Title + "\n" + m.Summary + "\n" + strings.Join(m.Lines, "\n")
+	if strings.Contains(all, "verified: tls") || strings.Contains(all, "rotated on") {
+		t.Errorf("notification claims success:\n%s", all)
 	}
 }

@@ -262,6 +262,9 @@ func (r *Rotator) rotateLoaded(ctx context.Context, res Result, m *material, d D
 		if res.Status != StatusPartial {
 			res.Status = StatusFailed
 		}
+		if notServed(res.Targets) {
+			err = fmt.Errorf("%w (%s: %w)", err, res.Reason, ErrNotServed)
+		}
 		return res, err
 	}
 
