@@ -12,10 +12,13 @@ type Status string
 // The statuses. Success reports which of them need nothing from the user.
 const (
 	// Rotated: every target of the pair serves the new certificate (verified
-	// by handshake, or by API where the address was unreachable).
+	// by handshake, or by API where the address was unreachable). Never
+	// returned when a target was rolled back or left in another state.
 	Rotated Status = "rotated"
-	// Unchanged: nothing needed doing; every target already served it, or
-	// there was nothing to change.
+	// Unchanged: nothing needed doing; every target already served it,
+	// nothing serves the pair's domains, every such place serves a later
+	// certificate (never rotate backwards; the reason names both expiries),
+	// or (provision) the instance already matches.
 	Unchanged Status = "unchanged"
 	// Waiting: the other half of the pair is missing or does not match yet;
 	// the later event completes the work.
@@ -33,16 +36,20 @@ const (
 	// OK: the expiry check ran and found nothing failing.
 	OK Status = "ok"
 	// Partial: some of the work is done and some is not; the result names
-	// what is left and in what state. The invocation fails (FC retries) when
-	// what is left failed transiently.
+	// what is left and in what state, worst first. rotate-on-upload fails
+	// the invocation (FC retries) when a target is left not served or
+	// unknown, or a call failed transiently; expiry-check does not (its
+	// next timer run converges).
 	Partial Status = "partial"
 	// Rejected: a permanent problem (bad input, unknown target, quota,
 	// permissions); nothing was half-applied and retrying cannot help until
 	// the user fixes what the reason names.
 	Rejected Status = "rejected"
 	// Failed: the work did not complete (a transient failure, or a target
-	// left not serving the new certificate after a failed rollback); the
-	// invocation returns an error so that FC's asynchronous retry runs again.
+	// left not serving the new certificate after a failed rollback or with
+	// nothing to roll back to, named first); the invocation returns an error
+	// so that FC's asynchronous retry runs again, unless the cause is
+	// permanent (expiry-check: every region refused, the result says why).
 	Failed Status = "failed"
 )
 

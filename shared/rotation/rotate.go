@@ -208,31 +208,10 @@ func (r *Rotator) rotateLoaded(ctx context.Context, res Result, m *material, d D
 		res.Skipped = append(res.Skipped, p.skipped...)
 	}
 	if countTargets(plans) == 0 {
-		res.Status = StatusUnchanged
-		res.Reason = "no listener or domain extension serves these domains"
-		if n := len(res.Skipped); n > 0 {
-			res.Reason = res.Skipped[0].Reason
-			if n > 1 {
-				res.Reason += fmt.Sprintf(" (and %d more places serve a later certificate)", n-1)
-			}
-		}
-		return res, nil
+		return nothingToDo(res), nil
 	}
 	if dry {
-		res.Status = StatusPlanned
-		res.Regions = map[string]RegionResult{}
-		for _, p := range plans {
-			if len(p.targets) == 0 {
-				continue
-			}
-			res.Regions[p.region] = RegionResult{ServerCertificateID: p.certID, Reused: p.reused}
-			for _, t := range p.targets {
-				tr := targetResult(t, p.certID, "")
-				tr.State = StatePlanned
-				res.Targets = append(res.Targets, tr)
-			}
-		}
-		return res, nil
+		return planned(res, plans), nil
 	}
 
 	// Upload once per region (every region before any switch, so that a quota
@@ -290,6 +269,38 @@ func (r *Rotator) rotateLoaded(ctx context.Context, res Result, m *material, d D
 		return res, fmt.Errorf("rotation: %s: %w", res.Reason, ErrNotServed)
 	}
 	return res, nil
+}
+
+// nothingToDo ends a rotation that found no target: unchanged, with the
+// reason (places skipped because they serve a later certificate say so).
+func nothingToDo(res Result) Result {
+	res.Status = StatusUnchanged
+	res.Reason = "no listener or domain extension serves these domains"
+	if n := len(res.Skipped); n > 0 {
+		res.Reason = res.Skipped[0].Reason
+		if n > 1 {
+			res.Reason += fmt.Sprintf(" (and %d more places serve a later certificate)", n-1)
+		}
+	}
+	return res
+}
+
+// planned ends a dry run: the plan's targets, nothing written.
+func planned(res Result, plans []*regionPlan) Result {
+	res.Status = StatusPlanned
+	res.Regions = map[string]RegionResult{}
+	for _, p := range plans {
+		if len(p.targets) == 0 {
+			continue
+		}
+		res.Regions[p.region] = RegionResult{ServerCertificateID: p.certID, Reused: p.reused}
+		for _, t := range p.targets {
+			tr := targetResult(t, p.certID, "")
+			tr.State = StatePlanned
+			res.Targets = append(res.Targets, tr)
+		}
+	}
+	return res
 }
 
 // reject turns a permanent error into a rejected result; anything else is

@@ -106,6 +106,27 @@ func (r *Rotator) applyTargets(ctx context.Context, all []*target, m *material) 
 	r.each(ctx, probe, "verify", func(ctx context.Context, o *targetOutcome) { r.probeTarget(ctx, o, m) })
 
 	// 4. Roll back the targets that serve something else.
+	rolled := r.rollBack(ctx, probe)
+
+	// 5. Verify the rollbacks through the API, in batch.
+	r.verifyAPI(ctx, rolled, seen, func(o *targetOutcome, now string, err error) {
+		switch {
+		case err != nil:
+			o.err = fmt.Errorf("rotation: verify rollback of %s: %w", o.t.Target, err)
+			o.final, o.state = []string{o.t.from, o.t.to}, StateUnknown
+		case now != o.t.from:
+			o.msgs = append(o.msgs, fmt.Sprintf("%s: the API reports certificate %s after rolling back to %s", o.t.Target, now, o.t.from))
+			o.final, o.state = []string{o.t.from, o.t.to, now}, StateUnknown
+		}
+	})
+	return outs, seen
+}
+
+// rollBack returns the probed targets that serve something else to their
+// previous certificate (a target without one, or already on the new one
+// before this rotation, is left not-served) and returns the rolled-back
+// ones, sorted.
+func (r *Rotator) rollBack(ctx context.Context, probe []*targetOutcome) []*targetOutcome {
 	var back []*targetOutcome
 	for _, o := range probe {
 		if o.wrong == "" {
@@ -137,20 +158,8 @@ func (r *Rotator) applyTargets(ctx context.Context, all []*target, m *material) 
 		rolled = append(rolled, o)
 		rmu.Unlock()
 	})
-
-	// 5. Verify the rollbacks through the API, in batch.
 	sort.Slice(rolled, func(i, j int) bool { return rolled[i].t.key() < rolled[j].t.key() })
-	r.verifyAPI(ctx, rolled, seen, func(o *targetOutcome, now string, err error) {
-		switch {
-		case err != nil:
-			o.err = fmt.Errorf("rotation: verify rollback of %s: %w", o.t.Target, err)
-			o.final, o.state = []string{o.t.from, o.t.to}, StateUnknown
-		case now != o.t.from:
-			o.msgs = append(o.msgs, fmt.Sprintf("%s: the API reports certificate %s after rolling back to %s", o.t.Target, now, o.t.from))
-			o.final, o.state = []string{o.t.from, o.t.to, now}, StateUnknown
-		}
-	})
-	return outs, seen
+	return rolled
 }
 
 // each runs fn for every outcome with bounded concurrency; an outcome the
