@@ -56,6 +56,11 @@ func (h *Handler) Handle(ctx context.Context, payload []byte) (provisioning.Resu
 	}
 	start := now()
 	res, err := h.handle(ctx, start, payload)
+	if err != nil && res.Status.Success() {
+		// FC retries an invocation that returns an error: its status never
+		// reads as a success.
+		res.Status = provisioning.StatusFailed
+	}
 	h.log(ctx, res, err, now().Sub(start))
 	return res, err
 }

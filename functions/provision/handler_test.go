@@ -446,3 +446,25 @@ func TestOpenFailure(t *testing.T) {
 		})
 	}
 }
+
+// lateFailure is a Service whose action did its work and then failed
+// transiently (a lock release, an answer lost).
+type lateFailure struct{ Service }
+
+func (lateFailure) Apply(context.Context, time.Time, provisioning.Desired) (provisioning.Result, error) {
+	return provisioning.Result{Action: provisioning.ActionApply, Status: provisioning.StatusApplied, Changes: []provisioning.Change{}}, errors.New("provisioning: release lock: 503")
+}
+
+// TestTransientErrorIsNeverSuccess: an invocation that returns an error
+// (FC retries it) never reports or logs a success status.
+func TestTransientErrorIsNeverSuccess(t *testing.T) {
+	var logs bytes.Buffer
+	h := &Handler{Open: func(context.Context) (Service, error) { return lateFailure{}, nil }, Logger: slog.New(slog.NewJSONHandler(&logs, nil))}
+	res, err := h.Handle(context.Background(), event(t, "provision-apply.json"))
+	if err == nil || res.Status != provisioning.StatusFailed {
+		t.Fatalf("status %s err %v; want failed with the error", res.Status, err)
+	}
+	if !strings.Contains(logs.String(), `"status":"failed"`) {
+		t.Errorf("log line %s; want status failed", logs.String())
+	}
+}
