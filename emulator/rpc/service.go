@@ -76,6 +76,9 @@ type Options struct {
 	// RequestIDPrefix is the first group of request ids (8 hex digits), so
 	// two services never hand out the same id.
 	RequestIDPrefix string
+	// IsWrite names the actions that change state: once one has succeeded,
+	// the injector's DecideAfter may lose its answer (nil: none).
+	IsWrite func(action string) bool
 }
 
 // Service is the shared front of an RPC API. It is safe for concurrent use.
@@ -165,6 +168,10 @@ func (s *Service) Serve(w http.ResponseWriter, r *http.Request, d Dispatcher) {
 	}
 	if aerr != nil {
 		rec.Status, rec.Code = s.WriteError(w, rec.RequestID, aerr)
+		return
+	}
+	if s.opts.IsWrite != nil && s.opts.IsWrite(rec.Action) &&
+		s.answerFault(w, r, &rec, s.faults.DecideAfter(rec.Action), "lost ") {
 		return
 	}
 	if resp == nil {

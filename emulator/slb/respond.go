@@ -1,6 +1,8 @@
 package slb
 
 import (
+	"strings"
+
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/rpc"
 )
 
@@ -25,3 +27,10 @@ func errorf(status int, code, format string, args ...any) *apiError {
 func missing(name string) *apiError { return rpc.Missing(name) }
 
 func invalid(name, why string) *apiError { return rpc.Invalid(name, why) }
+
+// IsWrite reports whether action changes state (everything but Describe* and
+// List*): the actions whose answer DecideAfter may lose after they applied.
+func IsWrite(action string) bool {
+	_, known := actions[action]
+	return known && !strings.HasPrefix(action, "Describe") && !strings.HasPrefix(action, "List")
+}

@@ -116,7 +116,7 @@ func New(opts Options) (*Server, error) {
 		addrs = p
 	}
 	svc, err := rpc.New(rpc.Options{Product: "Slb", Host: "slb.aliyuncs.com", Version: APIVersion,
-		Accounts: opts.Accounts, Faults: opts.Faults, Now: opts.Now, MaxRequestLog: opts.MaxRequestLog, RequestIDPrefix: "5E1A0C47"})
+		Accounts: opts.Accounts, Faults: opts.Faults, Now: opts.Now, MaxRequestLog: opts.MaxRequestLog, RequestIDPrefix: "5E1A0C47", IsWrite: IsWrite})
 	if err != nil {
 		return nil, fmt.Errorf("slb emulator: %w", err)
 	}
