@@ -96,7 +96,7 @@ func TestEveryActionThroughSDK(t *testing.T) {
 		t.Fatalf("new listener: %+v", got)
 	}
 	_, err = updateDefault(c, lsn, certB)
-	wantCode(t, err, CodeListenerBusy)
+	wantCode(t, err, lbcert.CodeListenerBusy)
 	e.clock.Advance(5 * time.Second)
 	if j := job(t, c, created.JobId); j.Status != lbcert.JobSucceeded || j.ApiName != "CreateListener" || j.ResourceId != lsn {
 		t.Fatalf("create job: %+v", j)
@@ -195,7 +195,7 @@ func TestEveryActionThroughSDK(t *testing.T) {
 		t.Fatal("a dissociated certificate is still served")
 	}
 	_, err = c.DissociateAdditionalCertificatesFromListener(ds)
-	wantCode(t, err, CodeNotAssociated)
+	wantCode(t, err, lbcert.CodeNotAssociated)
 
 	// ListListeners.
 	li := sdkalb.CreateListListenersRequest()
@@ -225,11 +225,11 @@ func TestCertificateReferences(t *testing.T) {
 	}
 	bare := strings.TrimSuffix(certA, "-cn-hangzhou")
 	_, err = updateDefault(c, lsn, bare)
-	wantCode(t, err, CodeCertBareID)
+	wantCode(t, err, lbcert.CodeCertBareID)
 	_, err = updateDefault(c, lsn, bare+"-cn-zhangjiakou")
-	wantCode(t, err, CodeCertNotFound)
+	wantCode(t, err, lbcert.CodeCertNotFound)
 	_, err = associate(c, lsn, certA)
-	wantCode(t, err, CodeAlreadyAssoc)
+	wantCode(t, err, lbcert.CodeAlreadyAssoc)
 	r := sdkalb.CreateGetListenerAttributeRequest()
 	r.ListenerId = "lsn-nope"
 	_, err = c.GetListenerAttribute(r)
@@ -262,7 +262,7 @@ func TestQuotaByEdition(t *testing.T) {
 			must(t, e.alb.SeedAdditionalCertificates(hz, l1, ids[:half]...))
 			must(t, e.alb.SeedAdditionalCertificates(hz, l2, ids[half:tc.quota-1]...))
 			_, err = associate(c, l2, ids[tc.quota-1:]...)
-			wantCode(t, err, CodeQuota)
+			wantCode(t, err, lbcert.CodeQuota)
 			_, err = associate(c, l2, ids[tc.quota-1])
 			must(t, err)
 		})

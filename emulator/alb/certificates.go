@@ -3,37 +3,12 @@ package alb
 import (
 	"slices"
 
-	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/cas"
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/lbcert"
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/rpc"
 )
 
-// Error codes of certificate references. IncorrectStatus.Listener is the
-// documented refusal of a write while a job runs; the others are chosen
-// (see doc.go).
-const (
-	CodeListenerBusy       = "IncorrectStatus.Listener"
-	CodeCertNotFound       = "ResourceNotFound.Certificate"
-	CodeCertBareID         = "ResourceNotAssociated.Certificate"
-	CodeAlreadyAssoc       = "ResourceAlreadyAssociated.Certificate"
-	CodeNotAssociated      = "ResourceNotAssociated.AdditionalCertificate"
-	CodeQuota              = "QuotaExceeded.LoadBalancerCertificatesNum"
-	MaxCertificatesPerCall = 15
-)
-
-// checkCerts resolves every identity in CAS.
-func (s *Server) checkCerts(ids []string) *rpc.Error {
-	for _, id := range ids {
-		switch _, r := s.opts.CAS.Resolve(id); r {
-		case cas.Found:
-		case cas.BareID:
-			return rpc.Errorf(400, CodeCertBareID, "The certificate %s is not associated: reference a CAS certificate as <CertId>-<casRegion>, e.g. %s-%s.", id, id, cas.ChinaRegion)
-		default:
-			return rpc.Errorf(404, CodeCertNotFound, "The specified certificate %s is not found.", id)
-		}
-	}
-	return nil
-}
+// MaxCertificatesPerCall bounds Certificates.N of the SNI actions.
+const MaxCertificatesPerCall = 15
 
 // writable finds ListenerId and refuses it while a job runs.
 func (c *call) writable() (*listener, *rpc.Error) {
@@ -41,8 +16,8 @@ func (c *call) writable() (*listener, *rpc.Error) {
 	if aerr != nil {
 		return nil, aerr
 	}
-	if l.Busy() {
-		return nil, rpc.Errorf(400, CodeListenerBusy, "The status of %s [%s] is incorrect.", l.ID, l.Status)
+	if aerr := lbcert.Busy(&l.Listener); aerr != nil {
+		return nil, aerr
 	}
 	return l, nil
 }
@@ -60,23 +35,23 @@ func updateListenerAttribute(c *call) (obj, *rpc.Error) {
 		if !certProtocol(l.Protocol) {
 			return nil, rpc.Invalid("Certificates", "only HTTPS and QUIC listeners have certificates")
 		}
-		if aerr := c.s.checkCerts(certs); aerr != nil {
+		if aerr := c.s.core.CheckCerts(certs); aerr != nil {
 			return nil, aerr
 		}
 	}
 	if dry, aerr := rpc.Bool(c.p, "DryRun"); aerr != nil || dry {
-		return nil, dryRun(aerr)
+		return nil, lbcert.DryRun(aerr)
 	}
 	spec := c.s.spec("UpdateListenerAttribute", "Update", l.ID)
 	desc, hasDesc := c.p["ListenerDescription"]
 	if len(certs) == 1 {
-		j := l.SetDefault(c.s.jobs, c.now, spec, certs[0])
+		j := l.SetDefault(c.s.core.Jobs, c.now, spec, certs[0])
 		if hasDesc {
 			l.Description = desc
 		}
 		return obj{"JobId": j.ID}, nil
 	}
-	j := l.Update(c.s.jobs, c.now, spec, func() {
+	j := l.Update(c.s.core.Jobs, c.now, spec, func() {
 		if hasDesc {
 			l.Description = desc
 		}
@@ -116,21 +91,21 @@ func associateAdditional(c *call) (obj, *rpc.Error) {
 	if aerr != nil {
 		return nil, aerr
 	}
-	if aerr := c.s.checkCerts(ids); aerr != nil {
+	if aerr := c.s.core.CheckCerts(ids); aerr != nil {
 		return nil, aerr
 	}
 	for i, id := range ids {
 		if l.Has(id) || slices.Contains(ids[:i], id) {
-			return nil, rpc.Errorf(400, CodeAlreadyAssoc, "The certificate %s is already associated with %s.", id, l.ID)
+			return nil, rpc.Errorf(400, lbcert.CodeAlreadyAssoc, "The certificate %s is already associated with %s.", id, l.ID)
 		}
 	}
-	if q := c.s.opts.Quotas[l.lb.Edition]; l.lb.extraCount()+len(ids) > q {
-		return nil, rpc.Errorf(400, CodeQuota, "The number of additional certificates of %s (%s edition) would exceed the quota %d.", l.lb.ID, l.lb.Edition, q)
+	if aerr := lbcert.Quota(l.lb.ID, l.lb.Edition+" edition", l.lb.extraCount(), len(ids), c.s.opts.Quotas[l.lb.Edition]); aerr != nil {
+		return nil, aerr
 	}
 	if dry, aerr := rpc.Bool(c.p, "DryRun"); aerr != nil || dry {
-		return nil, dryRun(aerr)
+		return nil, lbcert.DryRun(aerr)
 	}
-	j := l.Associate(c.s.jobs, c.now, c.s.spec("AssociateAdditionalCertificatesWithListener", "Associate", l.ID), ids)
+	j := l.Associate(c.s.core.Jobs, c.now, c.s.spec("AssociateAdditionalCertificatesWithListener", "Associate", l.ID), ids)
 	return obj{"JobId": j.ID}, nil
 }
 
@@ -145,13 +120,13 @@ func dissociateAdditional(c *call) (obj, *rpc.Error) {
 	}
 	for _, id := range ids {
 		if l.AssociatedIndex(id) < 0 {
-			return nil, rpc.Errorf(400, CodeNotAssociated, "The certificate %s is not an additional certificate of %s.", id, l.ID)
+			return nil, rpc.Errorf(400, lbcert.CodeNotAssociated, "The certificate %s is not an additional certificate of %s.", id, l.ID)
 		}
 	}
 	if dry, aerr := rpc.Bool(c.p, "DryRun"); aerr != nil || dry {
-		return nil, dryRun(aerr)
+		return nil, lbcert.DryRun(aerr)
 	}
-	j := l.Dissociate(c.s.jobs, c.now, c.s.spec("DissociateAdditionalCertificatesFromListener", "Dissociate", l.ID), ids)
+	j := l.Dissociate(c.s.core.Jobs, c.now, c.s.spec("DissociateAdditionalCertificatesFromListener", "Dissociate", l.ID), ids)
 	return obj{"JobId": j.ID}, nil
 }
 
@@ -187,7 +162,7 @@ func listListenerCertificates(c *call) (obj, *rpc.Error) {
 func listAsynJobs(c *call) (obj, *rpc.Error) {
 	ids, res, api := rpc.Repeated(c.p, "JobIds"), rpc.Repeated(c.p, "ResourceIds"), c.p["ApiName"]
 	var match []obj
-	for _, j := range c.s.jobs.All() {
+	for _, j := range c.s.core.Jobs.All() {
 		l, ok := c.s.listeners[j.ResourceID]
 		if ok && l.lb.Region != c.region || len(ids) > 0 && !slices.Contains(ids, j.ID) ||
 			len(res) > 0 && !slices.Contains(res, j.ResourceID) || api != "" && api != j.API {

@@ -51,22 +51,23 @@ func createListener(c *call) (obj, *rpc.Error) {
 		if len(certs) != 1 {
 			return nil, rpc.Invalid("Certificates", "an HTTPS or QUIC listener needs exactly one default certificate (Certificates.1.CertificateId)")
 		}
-		if aerr := c.s.checkCerts(certs); aerr != nil {
+		if aerr := c.s.core.CheckCerts(certs); aerr != nil {
 			return nil, aerr
 		}
 		def = certs[0]
 	}
 	if dry, aerr := rpc.Bool(c.p, "DryRun"); aerr != nil || dry {
-		return nil, dryRun(aerr)
+		return nil, lbcert.DryRun(aerr)
 	}
 	l := &listener{lb: lb, Port: port, Protocol: proto, Description: c.p["ListenerDescription"], Created: c.now,
-		Listener: lbcert.Listener{ID: randomID("lsn-"), Status: lbcert.Running, Extra: []lbcert.Assoc{}}}
+		Listener: lbcert.Listener{ID: lbcert.RandomID("lsn-"), Status: lbcert.Running, Extra: []lbcert.Assoc{}}}
 	lb.listeners = append(lb.listeners, l)
 	c.s.listeners[l.ID] = l
+	c.s.core.Register(&l.Listener)
 	// The listener is Configuring while it is created; its default
 	// certificate serves from the start.
 	l.Default = def
-	j := l.Update(c.s.jobs, c.now, c.s.spec("CreateListener", "Create", l.ID), nil)
+	j := l.Update(c.s.core.Jobs, c.now, c.s.spec("CreateListener", "Create", l.ID), nil)
 	c.scheduleFrontend(l, true)
 	return obj{"ListenerId": l.ID, "JobId": j.ID}, nil
 }

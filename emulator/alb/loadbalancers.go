@@ -1,11 +1,11 @@
 package alb
 
 import (
-	"math/rand/v2"
 	"net"
 	"slices"
 	"time"
 
+	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/lbcert"
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/rpc"
 )
 
@@ -18,26 +18,20 @@ type loadBalancer struct {
 	listeners                 []*listener
 }
 
-// randomID returns prefix + 20 lower-case letters and digits, as ALB and
-// NLB ids look.
-func randomID(prefix string) string {
-	const alnum = "abcdefghijklmnopqrstuvwxyz0123456789"
-	b := make([]byte, 20)
-	for i := range b {
-		b[i] = alnum[rand.IntN(len(alnum))]
+// newLoadBalancer allocates an instance and its DNS name; the lock must
+// be held.
+func (s *Server) newLoadBalancer(region, name, edition, addressType, vpcID string, now time.Time) (*loadBalancer, *rpc.Error) {
+	id := lbcert.RandomID("alb-")
+	host := id + "." + region + "." + DNSZone
+	addr, marker, aerr := lbcert.Allocate(s.opts.Addresses, s.opts.DNS, host, !s.opts.NoFrontends)
+	if aerr != nil {
+		return nil, aerr
 	}
-	return prefix + string(b)
-}
-
-// newLoadBalancer allocates an instance; s.mu must be held.
-func (s *Server) newLoadBalancer(region, name, edition, addressType, vpcID string, now time.Time) *loadBalancer {
-	addr, marker := s.opts.Addresses.Alloc(!s.opts.NoFrontends)
-	id := randomID("alb-")
 	lb := &loadBalancer{ID: id, Name: name, Region: region, Edition: edition, AddressType: addressType, VpcID: vpcID,
-		DNSName: id + "." + region + ".alb.aliyuncs.com", Address: addr, Created: now.UTC(), marker: marker}
+		DNSName: host, Address: addr, Created: now.UTC(), marker: marker}
 	s.lbs[id] = lb
 	s.lbOrder = append(s.lbOrder, lb)
-	return lb
+	return lb, nil
 }
 
 func createLoadBalancer(c *call) (obj, *rpc.Error) {
@@ -61,17 +55,13 @@ func createLoadBalancer(c *call) (obj, *rpc.Error) {
 		return nil, rpc.Invalid("ZoneMappings", "at least two zones (ZoneMappings.N.ZoneId and VSwitchId)")
 	}
 	if dry, aerr := rpc.Bool(p, "DryRun"); aerr != nil || dry {
-		return nil, dryRun(aerr)
+		return nil, lbcert.DryRun(aerr)
 	}
-	lb := c.s.newLoadBalancer(c.region, p["LoadBalancerName"], ed, p["AddressType"], p["VpcId"], c.now)
-	return obj{"LoadBalancerId": lb.ID}, nil
-}
-
-func dryRun(aerr *rpc.Error) *rpc.Error {
+	lb, aerr := c.s.newLoadBalancer(c.region, p["LoadBalancerName"], ed, p["AddressType"], p["VpcId"], c.now)
 	if aerr != nil {
-		return aerr
+		return nil, aerr
 	}
-	return rpc.Errorf(400, "DryRunOperation", "Request validation has been passed with DryRun flag set.")
+	return obj{"LoadBalancerId": lb.ID}, nil
 }
 
 func (lb *loadBalancer) view() obj {

@@ -1,16 +1,15 @@
 package alb
 
 import (
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"sort"
-	"sync"
 	"time"
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/cas"
+	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/dns"
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/faults"
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/lbcert"
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/loopback"
@@ -19,6 +18,9 @@ import (
 
 // APIVersion is the only ALB API version the emulator serves.
 const APIVersion = "2020-06-16"
+
+// DNSZone holds every instance's DNS name, <id>.<region>.alb.aliyuncs.com.
+const DNSZone = "alb.aliyuncs.com"
 
 // DefaultConfiguringDuration is how long a write keeps a listener
 // Configuring when Options.ConfiguringDuration is zero.
@@ -43,6 +45,9 @@ type Options struct {
 	CAS *cas.Server
 	// Addresses hands out loopback addresses (nil: loopback.Default).
 	Addresses *loopback.Pool
+	// DNS receives an A record per instance, DNS name to its address
+	// (nil: none).
+	DNS *dns.Store
 	// NoFrontends: never open TLS listeners.
 	NoFrontends bool
 	// ConfiguringDuration is how long each write's job runs (0: default).
@@ -55,17 +60,14 @@ type Options struct {
 // Server is the emulated ALB. It is an http.Handler and safe for
 // concurrent use.
 type Server struct {
-	opts  Options
-	rpc   *rpc.Service
-	now   func() time.Time
-	front *lbcert.Frontends
+	opts Options
+	rpc  *rpc.Service
+	core *lbcert.Core // its Mu guards the fields below
 
-	mu        sync.Mutex
 	regions   map[string]bool
 	lbs       map[string]*loadBalancer
 	lbOrder   []*loadBalancer
 	listeners map[string]*listener
-	jobs      *lbcert.Jobs
 	closed    bool
 }
 
@@ -95,16 +97,18 @@ func New(opts Options) (*Server, error) {
 	}
 	opts.Quotas = q
 	svc, err := rpc.New(rpc.Options{Product: "Alb", Host: "alb.aliyuncs.com", Version: APIVersion, Accounts: opts.Accounts,
-		Faults: opts.Faults, Now: opts.Now, MaxRequestLog: opts.MaxRequestLog, RequestIDPrefix: "A1B0C047"})
+		Faults: opts.Faults, Now: opts.Now, MaxRequestLog: opts.MaxRequestLog, RequestIDPrefix: "A1B0C047", IsWrite: IsWrite})
 	if err != nil {
 		return nil, fmt.Errorf("alb emulator: %w", err)
 	}
-	s := &Server{opts: opts, rpc: svc, now: opts.Now, front: lbcert.NewFrontends(), regions: map[string]bool{},
-		lbs: map[string]*loadBalancer{}, listeners: map[string]*listener{}, jobs: lbcert.NewJobs("")}
+	s := &Server{opts: opts, rpc: svc, core: lbcert.NewCore(opts.CAS, opts.Now), regions: map[string]bool{},
+		lbs: map[string]*loadBalancer{}, listeners: map[string]*listener{}}
 	for _, r := range opts.Regions {
 		s.regions[r] = true
 	}
-	opts.CAS.AddUser(s.usersOf)
+	if opts.DNS != nil {
+		opts.DNS.AddZone(DNSZone)
+	}
 	return s, nil
 }
 
@@ -119,24 +123,24 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.rpc.Serve
 
 // Close stops every frontend and releases the addresses.
 func (s *Server) Close() error {
-	s.mu.Lock()
+	s.core.Mu.Lock()
 	if !s.closed {
 		for _, lb := range s.lbOrder {
 			s.opts.Addresses.Release(lb.Address, lb.marker)
 		}
 	}
 	s.closed = true
-	s.mu.Unlock()
-	return s.front.CloseAll()
+	s.core.Mu.Unlock()
+	return s.core.Front.CloseAll()
 }
 
-// call is one dispatched action; handlers run with s.mu held.
+// call is one dispatched action; handlers run with s.core.Mu held.
 type call struct {
 	s      *Server
 	region string
 	p      map[string]string
 	now    time.Time
-	after  []func() *rpc.Error // run after s.mu is released (frontends)
+	after  []func() *rpc.Error // run after the lock is released (frontends)
 }
 
 type obj = map[string]any
@@ -170,6 +174,9 @@ func Actions() []string {
 	return out
 }
 
+// IsWrite reports whether action changes state (all but Get*/List*).
+func IsWrite(action string) bool { return lbcert.IsWrite(actions, action) }
+
 func (s *Server) handle(_ string, p map[string]string) (obj, *rpc.Error) {
 	h, ok := actions[p["Action"]]
 	if !ok {
@@ -187,60 +194,11 @@ func (s *Server) handle(_ string, p map[string]string) (obj, *rpc.Error) {
 
 // run settles due jobs and runs h under the lock, then its frontend work.
 func (s *Server) run(region string, p map[string]string, h handler) (obj, *rpc.Error) {
-	c := &call{s: s, region: region, p: p, now: s.now()}
-	s.mu.Lock()
-	s.jobs.Settle(c.now)
-	resp, aerr := h(c)
-	s.mu.Unlock()
-	for _, f := range c.after {
-		if e := f(); e != nil && aerr == nil {
-			aerr = e
-		}
-	}
-	return resp, aerr
-}
-
-// usersOf lists the listeners that use a CAS identity (for CAS deletes).
-func (s *Server) usersOf(identity string) []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.jobs.Settle(s.now())
-	var out []string
-	for _, lb := range s.lbOrder {
-		for _, l := range lb.listeners {
-			if l.Has(identity) {
-				out = append(out, l.ID)
-			}
-		}
-	}
-	return out
-}
-
-// pick serves one handshake on the frontend of listener id.
-func (s *Server) pick(id, sni string) (*tls.Certificate, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.jobs.Settle(s.now())
-	l, ok := s.listeners[id]
-	if !ok {
-		return nil, errors.New("listener gone")
-	}
-	defID, extraIDs := l.Serving()
-	def, _ := s.opts.CAS.Resolve(defID)
-	var extra []*tls.Certificate
-	for _, x := range extraIDs {
-		if c, r := s.opts.CAS.Resolve(x); r == cas.Found {
-			extra = append(extra, c.TLS)
-		}
-	}
-	var defTLS *tls.Certificate
-	if def != nil {
-		defTLS = def.TLS
-	}
-	if got := lbcert.Select(sni, defTLS, extra); got != nil {
-		return got, nil
-	}
-	return nil, errors.New("no certificate")
+	return s.core.Run(func(now time.Time) (obj, []func() *rpc.Error, *rpc.Error) {
+		c := &call{s: s, region: region, p: p, now: now}
+		resp, aerr := h(c)
+		return resp, c.after, aerr
+	})
 }
 
 // scheduleFrontend opens (or closes) l's frontend after the lock is released.
@@ -253,15 +211,12 @@ func (c *call) scheduleFrontend(l *listener, open bool) {
 	banner := "alb " + l.lb.ID + " " + l.ID
 	c.after = append(c.after, func() *rpc.Error {
 		if !open {
-			s.front.Close(id)
+			s.core.Front.Close(id)
 			return nil
 		}
-		if err := s.front.Open(id, addr, banner, func(sni string) (*tls.Certificate, error) { return s.pick(id, sni) }); err != nil {
-			return rpc.Errorf(500, "InternalError", "The listener could not start: %v", err)
-		}
-		return nil
+		return s.core.OpenFrontend(id, addr, banner)
 	})
 }
 
 // FrontendAddrs lists the "127.0.0.x:port" addresses listening now.
-func (s *Server) FrontendAddrs() []string { return s.front.Addrs() }
+func (s *Server) FrontendAddrs() []string { return s.core.Front.Addrs() }

@@ -8,56 +8,24 @@ import (
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/rpc"
 )
 
-// State is a JSON-able snapshot: instances with their listeners, and jobs.
-type State struct {
-	LoadBalancers []LoadBalancerState `json:"load_balancers"`
-	Jobs          []lbcert.Job        `json:"jobs"`
-}
-
-// LoadBalancerState is one instance.
-type LoadBalancerState struct {
-	ID        string          `json:"load_balancer_id"`
-	Name      string          `json:"name"`
-	Region    string          `json:"region"`
-	Edition   string          `json:"edition"`
-	DNSName   string          `json:"dns_name"`
-	Address   string          `json:"address"`
-	Listeners []ListenerState `json:"listeners"`
-}
-
-// ListenerState is one listener and its certificates.
-type ListenerState struct {
-	lbcert.Listener
-	Port     int    `json:"port"`
-	Protocol string `json:"protocol"`
-}
+// State is the JSON-able snapshot of the emulator.
+type State = lbcert.State
 
 // Dump returns the current state (due jobs settled first).
 func (s *Server) Dump() State {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.jobs.Settle(s.now())
-	st := State{LoadBalancers: []LoadBalancerState{}, Jobs: s.jobs.All()}
+	s.core.Mu.Lock()
+	defer s.core.Mu.Unlock()
+	s.core.Jobs.Settle(s.core.Now())
+	st := State{LoadBalancers: []lbcert.InstanceState{}, Jobs: s.core.Jobs.All()}
 	for _, lb := range s.lbOrder {
-		ls := LoadBalancerState{ID: lb.ID, Name: lb.Name, Region: lb.Region, Edition: lb.Edition, DNSName: lb.DNSName,
-			Address: lb.Address, Listeners: []ListenerState{}}
+		ls := lbcert.InstanceState{ID: lb.ID, Name: lb.Name, Region: lb.Region, Edition: lb.Edition, DNSName: lb.DNSName,
+			Address: lb.Address, Listeners: []lbcert.ListenerState{}}
 		for _, l := range lb.listeners {
-			ls.Listeners = append(ls.Listeners, ListenerState{Listener: l.Copy(), Port: l.Port, Protocol: l.Protocol})
+			ls.Listeners = append(ls.Listeners, lbcert.ListenerState{Listener: l.Copy(), Port: l.Port, Protocol: l.Protocol})
 		}
 		st.LoadBalancers = append(st.LoadBalancers, ls)
 	}
 	return st
-}
-
-// Hosts maps every instance's DNS name to its loopback address.
-func (s *Server) Hosts() map[string]string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make(map[string]string, len(s.lbOrder))
-	for _, lb := range s.lbOrder {
-		out[lb.DNSName] = lb.Address
-	}
-	return out
 }
 
 // seed runs h with params p as if called (no signature, no faults) and
@@ -69,7 +37,7 @@ func (s *Server) seed(region string, p map[string]string, h handler) (obj, error
 	resp, aerr := s.run(region, p, func(c *call) (obj, *rpc.Error) {
 		out, aerr := h(c)
 		if job, ok := out["JobId"].(string); ok && aerr == nil {
-			s.jobs.Expedite(job, c.now)
+			s.core.Jobs.Expedite(job, c.now)
 		}
 		return out, aerr
 	})

@@ -75,7 +75,7 @@ func New(opts Options) (*Server, error) {
 		opts.FirstCertID = 24664588
 	}
 	svc, err := rpc.New(rpc.Options{Product: "cas", Host: "cas.aliyuncs.com", Version: APIVersion, Accounts: opts.Accounts,
-		Faults: opts.Faults, Now: opts.Now, MaxRequestLog: opts.MaxRequestLog, RequestIDPrefix: "CA5E0C47"})
+		Faults: opts.Faults, Now: opts.Now, MaxRequestLog: opts.MaxRequestLog, RequestIDPrefix: "CA5E0C47", IsWrite: IsWrite})
 	if err != nil {
 		return nil, fmt.Errorf("cas emulator: %w", err)
 	}
@@ -105,6 +105,11 @@ var actions = map[string]handler{
 	"DeleteUserCertificate":    deleteUserCertificate,
 	"GetUserCertificateDetail": getUserCertificateDetail,
 	"ListUserCertificateOrder": listUserCertificateOrder,
+}
+
+// IsWrite reports whether action changes state (upload and delete).
+func IsWrite(action string) bool {
+	return action == "UploadUserCertificate" || action == "DeleteUserCertificate"
 }
 
 // Actions lists the actions the emulator implements, sorted.
