@@ -1,11 +1,3 @@
-// Package emulator is the local cloud: it composes the SLB RPC API
-// (emulator/slb, with its live TLS frontends), the ALB, NLB and CAS RPC APIs
-// (emulator/alb, emulator/nlb, emulator/cas, with live TLS per HTTPS and
-// TCPSSL listener), the OSS REST API (emulator/oss) and Function Compute
-// (emulator/fcrt) behind loopback HTTP endpoints, a DNS server resolving the
-// load balancers' names (emulator/dns), one seeded fault injector
-// (emulator/faults) and the functions of the project's s.yaml deployed.
-// Tests use it in-process; emulator/cmd/localcloud runs it as one process.
 package emulator
 
 import (
@@ -104,18 +96,7 @@ type Cloud struct {
 // running cloud.
 func Start(opts Options) (*Cloud, error) {
 	start := time.Now()
-	if opts.Bucket == "" {
-		opts.Bucket = DefaultBucket
-	}
-	if opts.BucketRegion == "" {
-		opts.BucketRegion = DefaultBucketRegion
-	}
-	if opts.Getenv == nil {
-		opts.Getenv = os.Getenv
-	}
-	if opts.Logs == nil {
-		opts.Logs = io.Discard
-	}
+	opts = opts.withDefaults()
 	inj := faults.New(opts.Seed)
 	if opts.Now != nil {
 		inj.SetClock(opts.Now)
@@ -131,19 +112,7 @@ func Start(opts Options) (*Cloud, error) {
 		return nil, fmt.Errorf("emulator: slb: %w", err)
 	}
 	c.SLB = s
-
-	ossAccounts := make([]oss.Account, len(accounts))
-	for i, a := range accounts {
-		ossAccounts[i] = oss.Account{AccessKeyID: a.AccessKeyID, AccessKeySecret: a.AccessKeySecret, SecurityToken: a.SecurityToken}
-	}
-	c.OSS = oss.New(oss.Options{Accounts: ossAccounts, Now: opts.Now, DefaultRegion: opts.BucketRegion, Faults: func(action string) oss.Fault {
-		d := inj.Decide(action)
-		return oss.Fault{Delay: d.Delay, Throttle: d.Throttle, ServerError: d.ServerError, Status: d.Status, Timeout: d.Timeout, Reset: d.Reset}
-	}, FaultsAfter: func(action string) oss.Fault {
-		d := inj.DecideAfter(action)
-		return oss.Fault{ServerError: d.ServerError, Status: d.Status, Timeout: d.Timeout, Reset: d.Reset}
-	}})
-	c.OSS.CreateBucket(opts.Bucket, opts.BucketRegion)
+	c.startOSS(opts, inj)
 
 	lns := make([]net.Listener, 3)
 	for i := range lns {
@@ -165,7 +134,61 @@ func Start(opts Options) (*Cloud, error) {
 		c.SLB.Close()
 		return nil, err
 	}
+	c.startFC(opts, inj)
+	for i, h := range []http.Handler{c.SLB, c.OSS, c.controlMux(inj)} {
+		srv := &http.Server{Handler: h, ReadHeaderTimeout: 30 * time.Second}
+		c.servers = append(c.servers, srv)
+		go srv.Serve(lns[i])
+	}
+	if err := c.deploy(opts); err != nil {
+		c.Close()
+		return nil, err
+	}
+	if opts.LBFleet > 0 {
+		if _, err := c.SeedLBFleet(opts.BucketRegion, opts.LBFleet); err != nil {
+			c.Close()
+			return nil, err
+		}
+	}
+	return c, nil
+}
 
+// withDefaults fills the zero fields of opts.
+func (opts Options) withDefaults() Options {
+	if opts.Bucket == "" {
+		opts.Bucket = DefaultBucket
+	}
+	if opts.BucketRegion == "" {
+		opts.BucketRegion = DefaultBucketRegion
+	}
+	if opts.Getenv == nil {
+		opts.Getenv = os.Getenv
+	}
+	if opts.Logs == nil {
+		opts.Logs = io.Discard
+	}
+	return opts
+}
+
+// startOSS builds the OSS emulator (faults before and after its writes)
+// and creates the bucket.
+func (c *Cloud) startOSS(opts Options, inj *faults.Injector) {
+	ossAccounts := make([]oss.Account, len(c.accounts))
+	for i, a := range c.accounts {
+		ossAccounts[i] = oss.Account{AccessKeyID: a.AccessKeyID, AccessKeySecret: a.AccessKeySecret, SecurityToken: a.SecurityToken}
+	}
+	c.OSS = oss.New(oss.Options{Accounts: ossAccounts, Now: opts.Now, DefaultRegion: opts.BucketRegion, Faults: func(action string) oss.Fault {
+		d := inj.Decide(action)
+		return oss.Fault{Delay: d.Delay, Throttle: d.Throttle, ServerError: d.ServerError, Status: d.Status, Timeout: d.Timeout, Reset: d.Reset}
+	}, FaultsAfter: func(action string) oss.Fault {
+		d := inj.DecideAfter(action)
+		return oss.Fault{ServerError: d.ServerError, Status: d.Status, Timeout: d.Timeout, Reset: d.Reset}
+	}})
+	c.OSS.CreateBucket(opts.Bucket, opts.BucketRegion)
+}
+
+// startFC builds the Function Compute runtime with the cloud's environment.
+func (c *Cloud) startFC(opts Options, inj *faults.Injector) {
 	ak, secret, token := c.STSCredentials()
 	c.FC = fcrt.New(fcrt.Options{
 		Credentials:  fcrt.Credentials{AccessKeyID: ak, AccessKeySecret: secret, SecurityToken: token},
@@ -184,7 +207,10 @@ func Start(opts Options) (*Cloud, error) {
 		},
 	})
 	c.FC.AttachOSS(c.OSS)
+}
 
+// controlMux serves FC and the /local control API.
+func (c *Cloud) controlMux(inj *faults.Injector) *http.ServeMux {
 	mux := http.NewServeMux()
 	c.FC.Register(mux)
 	mux.HandleFunc("GET /local/state", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, c.State()) })
@@ -196,40 +222,32 @@ func Start(opts Options) (*Cloud, error) {
 		w.WriteHeader(http.StatusNoContent)
 	})
 	mux.HandleFunc("POST /local/oss-delivery", c.handleDelivery)
+	return mux
+}
 
-	for i, h := range []http.Handler{c.SLB, c.OSS, mux} {
-		srv := &http.Server{Handler: h, ReadHeaderTimeout: 30 * time.Second}
-		c.servers = append(c.servers, srv)
-		go srv.Serve(lns[i])
+// deploy deploys the functions of opts.SYAML, if any.
+func (c *Cloud) deploy(opts Options) error {
+	if opts.SYAML == "" {
+		return nil
 	}
-
-	if opts.SYAML != "" {
-		getenv := func(k string) string {
-			if v, ok := c.functionEnv()[k]; ok {
-				return v
-			}
-			return opts.Getenv(k)
+	getenv := func(k string) string {
+		if v, ok := c.functionEnv()[k]; ok {
+			return v
 		}
-		specs, err := fcrt.LoadSYAML(opts.SYAML, getenv)
-		if err == nil {
-			for _, sp := range specs {
-				if err = c.FC.Deploy(sp); err != nil {
-					break
-				}
+		return opts.Getenv(k)
+	}
+	specs, err := fcrt.LoadSYAML(opts.SYAML, getenv)
+	if err == nil {
+		for _, sp := range specs {
+			if err = c.FC.Deploy(sp); err != nil {
+				break
 			}
 		}
-		if err != nil {
-			c.Close()
-			return nil, fmt.Errorf("emulator: deploy %s: %w", opts.SYAML, err)
-		}
 	}
-	if opts.LBFleet > 0 {
-		if _, err := c.SeedLBFleet(opts.BucketRegion, opts.LBFleet); err != nil {
-			c.Close()
-			return nil, err
-		}
+	if err != nil {
+		return fmt.Errorf("emulator: deploy %s: %w", opts.SYAML, err)
 	}
-	return c, nil
+	return nil
 }
 
 func hasRule(inj *faults.Injector, action string) bool {

@@ -66,28 +66,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 
-	ak, sk := c.Credentials()
-	env := [][2]string{
-		{"SLB_ENDPOINT", c.SLBEndpoint()},
-		{"ALB_ENDPOINT", c.ALBEndpoint()},
-		{"NLB_ENDPOINT", c.NLBEndpoint()},
-		{"CAS_ENDPOINT", c.CASEndpoint()},
-		{"PROBE_RESOLVER", c.DNSAddr()},
-		{"OSS_ENDPOINT", c.OSSEndpoint()},
-		{"FC_ENDPOINT", c.FCEndpoint()},
-		// The names the local Serverless Devs component (tooling/fc3-local) reads.
-		{"LOCALCLOUD_FC_ENDPOINT", c.FCEndpoint()},
-		{"LOCALCLOUD_SLB_ENDPOINT", c.SLBEndpoint()},
-		{"LOCALCLOUD_OSS_ENDPOINT", c.OSSEndpoint()},
-		{"OSS_REGION", *region},
-		{"CERT_BUCKET", *bucket},
-		{"ALIBABA_CLOUD_ACCESS_KEY_ID", ak},
-		// A fixed local dummy accepted only by this emulator.
-		{"ALIBABA_CLOUD_ACCESS_KEY_SECRET", sk},
-	}
 	if *envFile != "" {
 		var b strings.Builder
-		for _, kv := range env {
+		for _, kv := range envLines(c, *region, *bucket) {
 			fmt.Fprintf(&b, "export %s=%s\n", kv[0], kv[1])
 		}
 		if err := writeFile(*envFile, b.String()); err != nil {
@@ -118,6 +99,30 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// envLines are the variables -env-file writes: the cloud's endpoints, its
+// DNS server for the TLS probe, the bucket and the local credentials.
+func envLines(c *emulator.Cloud, region, bucket string) [][2]string {
+	ak, sk := c.Credentials()
+	return [][2]string{
+		{"SLB_ENDPOINT", c.SLBEndpoint()},
+		{"ALB_ENDPOINT", c.ALBEndpoint()},
+		{"NLB_ENDPOINT", c.NLBEndpoint()},
+		{"CAS_ENDPOINT", c.CASEndpoint()},
+		{"PROBE_RESOLVER", c.DNSAddr()},
+		{"OSS_ENDPOINT", c.OSSEndpoint()},
+		{"FC_ENDPOINT", c.FCEndpoint()},
+		// The names the local Serverless Devs component (tooling/fc3-local) reads.
+		{"LOCALCLOUD_FC_ENDPOINT", c.FCEndpoint()},
+		{"LOCALCLOUD_SLB_ENDPOINT", c.SLBEndpoint()},
+		{"LOCALCLOUD_OSS_ENDPOINT", c.OSSEndpoint()},
+		{"OSS_REGION", region},
+		{"CERT_BUCKET", bucket},
+		{"ALIBABA_CLOUD_ACCESS_KEY_ID", ak},
+		// A fixed local dummy accepted only by this emulator.
+		{"ALIBABA_CLOUD_ACCESS_KEY_SECRET", sk},
+	}
 }
 
 func envOr(k, def string) string {
