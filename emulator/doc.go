@@ -24,7 +24,8 @@
 // reports (the instance is Active at once); ALB's CreateLoadBalancer is
 // synchronous. A job failed by JobFaults (POST /local/faults with
 // jobFailRate or jobFailNext) ends Failed with ErrorCode Job.Failed and its
-// change is rolled back.
+// change is rolled back (a failed CreateListener job leaves the listener
+// in place: only changes to an existing listener are rolled back).
 //
 // # Error codes chosen where the documentation is silent
 //

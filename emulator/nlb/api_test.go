@@ -1,8 +1,12 @@
 package nlb
 
 import (
+	"bytes"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -36,6 +40,9 @@ type env struct {
 	inj   *faults.Injector
 	dns   *dns.Store
 	c     *sdknlb.Client
+
+	mu     sync.Mutex
+	bodies map[string]string // action -> last form body sent
 }
 
 func newEnv(t *testing.T, frontends bool) *env {
@@ -49,7 +56,15 @@ func newEnv(t *testing.T, frontends bool) *env {
 	e.nlb, err = New(Options{CAS: cs, Now: clk.Now, Addresses: pool, NoFrontends: !frontends, JobFaults: e.jobs, Faults: e.inj,
 		DNS: e.dns, ConfiguringDuration: 3 * time.Second})
 	must(t, err)
-	hs := httptest.NewServer(e.nlb)
+	e.bodies = map[string]string{}
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		e.mu.Lock()
+		e.bodies[r.URL.Query().Get("Action")] = string(b)
+		e.mu.Unlock()
+		r.Body = io.NopCloser(bytes.NewReader(b))
+		e.nlb.ServeHTTP(w, r)
+	}))
 	t.Cleanup(func() {
 		hs.Close()
 		must(t, e.nlb.Close())
@@ -125,6 +140,12 @@ func TestEveryActionThroughSDK(t *testing.T) {
 	}
 	_, err = e.setDefault(lsn, certB)
 	wantCode(t, err, lbcert.CodeListenerBusy)
+	e.mu.Lock()
+	body := e.bodies["UpdateListenerAttribute"]
+	e.mu.Unlock()
+	if !strings.Contains(body, "CertificateIds.1=") || !strings.Contains(body, "ListenerId=") {
+		t.Fatalf("the SDK did not send NLB's write parameters in the body: %q", body)
+	}
 	e.clock.Advance(3 * time.Second)
 	if got := e.job(t, created.JobId); got != lbcert.JobSucceeded {
 		t.Fatalf("create job %s", got)
