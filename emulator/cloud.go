@@ -78,8 +78,8 @@ type Cloud struct {
 	Faults *faults.Injector
 	// JobFaults makes ALB and NLB jobs end Failed.
 	JobFaults *faults.JobFaults
-	// DNS holds the ALB and NLB instance names (served at DNSAddr).
-	DNS *dns.Store
+	// DNS answers the ALB and NLB instance names from DNS.Store().
+	DNS *dns.Server
 
 	bucket, bucketRegion string
 	accounts             []slb.Account
@@ -88,7 +88,7 @@ type Cloud struct {
 	fcURL                string
 	albURL, nlbURL       string
 	casURL               string
-	dnsServer            *dns.Server
+	ownDNS               bool // startLB started DNS (Close stops it)
 	started              time.Time
 }
 
@@ -262,7 +262,7 @@ func (c *Cloud) functionEnv() map[string]string {
 		"ALB_ENDPOINT":   c.albURL,
 		"NLB_ENDPOINT":   c.nlbURL,
 		"CAS_ENDPOINT":   c.casURL,
-		"PROBE_RESOLVER": c.dnsServer.Addr(),
+		"PROBE_RESOLVER": c.DNS.Addr(),
 		"OSS_ENDPOINT":   c.ossURL,
 		"OSS_REGION":     c.bucketRegion,
 		"CERT_BUCKET":    c.bucket,

@@ -21,7 +21,18 @@ import (
 // addresses. On error everything it started is closed.
 func (c *Cloud) startLB(opts Options, inj *faults.Injector) (err error) {
 	c.JobFaults = faults.NewJobFaults(opts.Seed)
-	c.DNS = dns.NewStore()
+	if c.DNS == nil {
+		if c.DNS, err = dns.Listen(dns.NewStore(), ""); err != nil {
+			return fmt.Errorf("emulator: dns: %w", err)
+		}
+		c.ownDNS = true
+	}
+	defer func() {
+		if err != nil {
+			c.closeLB()
+		}
+	}()
+	store := c.DNS.Store()
 	regions := opts.Regions
 	if len(regions) == 0 {
 		regions = slb.DefaultRegions
@@ -32,21 +43,12 @@ func (c *Cloud) startLB(opts Options, inj *faults.Injector) (err error) {
 		return fmt.Errorf("emulator: cas: %w", err)
 	}
 	if c.ALB, err = alb.New(alb.Options{Accounts: accounts, Regions: regions, Faults: inj, JobFaults: c.JobFaults, Now: opts.Now,
-		CAS: c.CAS, DNS: c.DNS, NoFrontends: opts.NoFrontends, ConfiguringDuration: opts.LBConfiguring}); err != nil {
+		CAS: c.CAS, DNS: store, NoFrontends: opts.NoFrontends, ConfiguringDuration: opts.LBConfiguring}); err != nil {
 		return fmt.Errorf("emulator: alb: %w", err)
 	}
 	if c.NLB, err = nlb.New(nlb.Options{Accounts: accounts, Regions: regions, Faults: inj, JobFaults: c.JobFaults, Now: opts.Now,
-		CAS: c.CAS, DNS: c.DNS, NoFrontends: opts.NoFrontends, ConfiguringDuration: opts.LBConfiguring}); err != nil {
-		c.ALB.Close()
+		CAS: c.CAS, DNS: store, NoFrontends: opts.NoFrontends, ConfiguringDuration: opts.LBConfiguring}); err != nil {
 		return fmt.Errorf("emulator: nlb: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			c.closeLB()
-		}
-	}()
-	if c.dnsServer, err = dns.Listen(c.DNS, ""); err != nil {
-		return fmt.Errorf("emulator: dns: %w", err)
 	}
 	for _, s := range []struct {
 		h   http.Handler
@@ -81,8 +83,9 @@ func (c *Cloud) closeLB() error {
 	if c.NLB != nil {
 		errs = append(errs, c.NLB.Close())
 	}
-	if c.dnsServer != nil {
-		errs = append(errs, c.dnsServer.Close())
+	if c.ownDNS && c.DNS != nil {
+		errs = append(errs, c.DNS.Close())
+		c.ownDNS = false
 	}
 	return errors.Join(errs...)
 }
@@ -98,9 +101,10 @@ func (c *Cloud) CASEndpoint() string { return c.casURL }
 
 // DNSAddr is the DNS server ("127.0.0.1:PORT", UDP and TCP) that resolves
 // ALB and NLB instance names; PROBE_RESOLVER takes it.
-func (c *Cloud) DNSAddr() string { return c.dnsServer.Addr() }
+func (c *Cloud) DNSAddr() string { return c.DNS.Addr() }
 
 // LBRecords lists the DNS records of the ALB and NLB zones.
 func (c *Cloud) LBRecords() []dns.Record {
-	return append(c.DNS.Records(alb.DNSZone), c.DNS.Records(nlb.DNSZone)...)
+	st := c.DNS.Store()
+	return append(st.Records(alb.DNSZone), st.Records(nlb.DNSZone)...)
 }
