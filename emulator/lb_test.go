@@ -18,6 +18,7 @@ import (
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/cas"
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/lbcert"
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/lbcert/lbcerttest"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/tlsprobe"
 )
 
 // TestLBFleetThroughDNSAndSDK: a seeded ALB and NLB fleet resolves through
@@ -55,6 +56,13 @@ func TestLBFleetThroughDNSAndSDK(t *testing.T) {
 	shop := casCert(t, fleet.CAS, "fleet-alb-1-shop")
 	if got := lbcerttest.Served(t, net.JoinHostPort(addrs[0], "443"), "shop-1.fleet.example.com"); !strings.EqualFold(got, shop.Fingerprint) {
 		t.Fatalf("served %s, want the shop certificate %s", got, shop.Fingerprint)
+	}
+	// The product's probe, pointed at the cloud's DNS (PROBE_RESOLVER), reaches
+	// the NLB by its DNS name.
+	nlbLB, nlbCert := fleet.NLB.LoadBalancers[0], casCert(t, fleet.CAS, "fleet-nlb-1")
+	pr := tlsprobe.Prober{Resolver: env["PROBE_RESOLVER"]}.Probe(ctx, nlbLB.DNSName, 443, "nlb-1.fleet.example.com", 3*time.Second)
+	if !pr.Reachable || !strings.EqualFold(strings.ReplaceAll(pr.FingerprintSHA1, ":", ""), nlbCert.Fingerprint) {
+		t.Fatalf("probe of %s through the cloud's DNS: %+v", nlbLB.DNSName, pr)
 	}
 
 	// CAS: a certificate in use by the fleet cannot be deleted.

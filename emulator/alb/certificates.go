@@ -7,9 +7,6 @@ import (
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/rpc"
 )
 
-// MaxCertificatesPerCall bounds Certificates.N of the SNI actions.
-const MaxCertificatesPerCall = 15
-
 // writable finds ListenerId and refuses it while a job runs.
 func (c *call) writable() (*listener, *rpc.Error) {
 	l, aerr := c.listener()
@@ -65,7 +62,7 @@ func (c *call) additional(l *listener) ([]string, *rpc.Error) {
 	switch {
 	case len(ids) == 0:
 		return nil, rpc.Missing("Certificates.1.CertificateId")
-	case len(ids) > MaxCertificatesPerCall:
+	case len(ids) > lbcert.MaxCertificatesPerCall:
 		return nil, rpc.Invalid("Certificates", "at most 15 certificates per call")
 	case !certProtocol(l.Protocol):
 		return nil, rpc.Invalid("ListenerId", "only HTTPS and QUIC listeners have certificates")
