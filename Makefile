@@ -16,6 +16,8 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := build
 
 GO ?= go
+# ALB and NLB instances the demo's local cloud seeds (make demo LB_FLEET=2).
+LB_FLEET ?= 0
 # Build and test with the patched toolchain: go1.26.8 (the machine's) has
 # known crypto/tls, crypto/x509 and net/http vulnerabilities that govulncheck
 # reports as called by the functions. The go command fetches this version
@@ -88,7 +90,7 @@ reliability-long: build
 	RELIABILITY_LONG=1 $(GO) test -race -count=1 -run Reliability ./reliability/...
 
 demo: build
-	$(GO) run ./emulator/cmd/demo
+	$(GO) run ./emulator/cmd/demo -lb-fleet=$(LB_FLEET)
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -1,9 +1,3 @@
-// Package emulator is the local cloud: it composes the SLB RPC API
-// (emulator/slb, with its live TLS frontends), the OSS REST API
-// (emulator/oss) and Function Compute (emulator/fcrt) behind three loopback
-// HTTP endpoints, with one seeded fault injector (emulator/faults) and the
-// functions of the project's s.yaml deployed. Tests use it in-process;
-// emulator/cmd/localcloud runs it as one process.
 package emulator
 
 import (
@@ -18,9 +12,14 @@ import (
 	"slices"
 	"time"
 
+	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/alb"
+	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/cas"
+	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/dns"
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/faults"
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/fcrt"
+	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/nlb"
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/oss"
+	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/rpc"
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/slb"
 )
 
@@ -58,8 +57,14 @@ type Options struct {
 	OSSDelivery fcrt.OSSDelivery
 	// RetryBackoff is the first async retry backoff (default 500ms).
 	RetryBackoff time.Duration
-	// Now is the clock of SLB and OSS (default time.Now).
+	// Now is the clock of SLB, OSS, ALB, NLB and CAS (default time.Now).
 	Now func() time.Time
+	// LBConfiguring is how long an ALB or NLB write keeps its listener
+	// Configuring (default 2 s).
+	LBConfiguring time.Duration
+	// LBFleet seeds this many ALB and as many NLB instances in BucketRegion
+	// (see SeedLBFleet).
+	LBFleet int
 }
 
 // Cloud is a running local cloud.
@@ -67,13 +72,23 @@ type Cloud struct {
 	SLB    *slb.Server
 	OSS    *oss.Server
 	FC     *fcrt.Runtime
+	ALB    *alb.Server
+	NLB    *nlb.Server
+	CAS    *cas.Server
 	Faults *faults.Injector
+	// JobFaults makes ALB and NLB jobs end Failed.
+	JobFaults *faults.JobFaults
+	// DNS answers the ALB and NLB instance names from DNS.Store().
+	DNS *dns.Server
 
 	bucket, bucketRegion string
 	accounts             []slb.Account
 	servers              []*http.Server
 	slbURL, ossURL       string
 	fcURL                string
+	albURL, nlbURL       string
+	casURL               string
+	ownDNS               bool // startLB started DNS (Close stops it)
 	started              time.Time
 }
 
@@ -81,18 +96,7 @@ type Cloud struct {
 // running cloud.
 func Start(opts Options) (*Cloud, error) {
 	start := time.Now()
-	if opts.Bucket == "" {
-		opts.Bucket = DefaultBucket
-	}
-	if opts.BucketRegion == "" {
-		opts.BucketRegion = DefaultBucketRegion
-	}
-	if opts.Getenv == nil {
-		opts.Getenv = os.Getenv
-	}
-	if opts.Logs == nil {
-		opts.Logs = io.Discard
-	}
+	opts = opts.withDefaults()
 	inj := faults.New(opts.Seed)
 	if opts.Now != nil {
 		inj.SetClock(opts.Now)
@@ -108,16 +112,7 @@ func Start(opts Options) (*Cloud, error) {
 		return nil, fmt.Errorf("emulator: slb: %w", err)
 	}
 	c.SLB = s
-
-	ossAccounts := make([]oss.Account, len(accounts))
-	for i, a := range accounts {
-		ossAccounts[i] = oss.Account{AccessKeyID: a.AccessKeyID, AccessKeySecret: a.AccessKeySecret, SecurityToken: a.SecurityToken}
-	}
-	c.OSS = oss.New(oss.Options{Accounts: ossAccounts, Now: opts.Now, DefaultRegion: opts.BucketRegion, Faults: func(action string) oss.Fault {
-		d := inj.Decide(action)
-		return oss.Fault{Delay: d.Delay, Throttle: d.Throttle, ServerError: d.ServerError, Status: d.Status, Timeout: d.Timeout, Reset: d.Reset}
-	}})
-	c.OSS.CreateBucket(opts.Bucket, opts.BucketRegion)
+	c.startOSS(opts, inj)
 
 	lns := make([]net.Listener, 3)
 	for i := range lns {
@@ -132,7 +127,68 @@ func Start(opts Options) (*Cloud, error) {
 		lns[i] = ln
 	}
 	c.slbURL, c.ossURL, c.fcURL = "http://"+lns[0].Addr().String(), "http://"+lns[1].Addr().String(), "http://"+lns[2].Addr().String()
+	if err := c.startLB(opts, inj); err != nil {
+		for _, l := range lns {
+			l.Close()
+		}
+		c.SLB.Close()
+		return nil, err
+	}
+	c.startFC(opts, inj)
+	for i, h := range []http.Handler{c.SLB, c.OSS, c.controlMux(inj)} {
+		srv := &http.Server{Handler: h, ReadHeaderTimeout: 30 * time.Second}
+		c.servers = append(c.servers, srv)
+		go srv.Serve(lns[i])
+	}
+	if err := c.deploy(opts); err != nil {
+		c.Close()
+		return nil, err
+	}
+	if opts.LBFleet > 0 {
+		if _, err := c.SeedLBFleet(opts.BucketRegion, opts.LBFleet); err != nil {
+			c.Close()
+			return nil, err
+		}
+	}
+	return c, nil
+}
 
+// withDefaults fills the zero fields of opts.
+func (opts Options) withDefaults() Options {
+	if opts.Bucket == "" {
+		opts.Bucket = DefaultBucket
+	}
+	if opts.BucketRegion == "" {
+		opts.BucketRegion = DefaultBucketRegion
+	}
+	if opts.Getenv == nil {
+		opts.Getenv = os.Getenv
+	}
+	if opts.Logs == nil {
+		opts.Logs = io.Discard
+	}
+	return opts
+}
+
+// startOSS builds the OSS emulator (faults before and after its writes)
+// and creates the bucket.
+func (c *Cloud) startOSS(opts Options, inj *faults.Injector) {
+	ossAccounts := make([]oss.Account, len(c.accounts))
+	for i, a := range c.accounts {
+		ossAccounts[i] = oss.Account{AccessKeyID: a.AccessKeyID, AccessKeySecret: a.AccessKeySecret, SecurityToken: a.SecurityToken}
+	}
+	c.OSS = oss.New(oss.Options{Accounts: ossAccounts, Now: opts.Now, DefaultRegion: opts.BucketRegion, Faults: func(action string) oss.Fault {
+		d := inj.Decide(action)
+		return oss.Fault{Delay: d.Delay, Throttle: d.Throttle, ServerError: d.ServerError, Status: d.Status, Timeout: d.Timeout, Reset: d.Reset}
+	}, FaultsAfter: func(action string) oss.Fault {
+		d := inj.DecideAfter(action)
+		return oss.Fault{ServerError: d.ServerError, Status: d.Status, Timeout: d.Timeout, Reset: d.Reset}
+	}})
+	c.OSS.CreateBucket(opts.Bucket, opts.BucketRegion)
+}
+
+// startFC builds the Function Compute runtime with the cloud's environment.
+func (c *Cloud) startFC(opts Options, inj *faults.Injector) {
 	ak, secret, token := c.STSCredentials()
 	c.FC = fcrt.New(fcrt.Options{
 		Credentials:  fcrt.Credentials{AccessKeyID: ak, AccessKeySecret: secret, SecurityToken: token},
@@ -151,42 +207,47 @@ func Start(opts Options) (*Cloud, error) {
 		},
 	})
 	c.FC.AttachOSS(c.OSS)
+}
 
+// controlMux serves FC and the /local control API.
+func (c *Cloud) controlMux(inj *faults.Injector) *http.ServeMux {
 	mux := http.NewServeMux()
 	c.FC.Register(mux)
 	mux.HandleFunc("GET /local/state", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, c.State()) })
 	mux.HandleFunc("GET /local/requests", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, c.RequestLog()) })
 	mux.HandleFunc("POST /local/faults", c.handleFaults)
-	mux.HandleFunc("DELETE /local/faults", func(w http.ResponseWriter, r *http.Request) { inj.Clear(); w.WriteHeader(http.StatusNoContent) })
+	mux.HandleFunc("DELETE /local/faults", func(w http.ResponseWriter, r *http.Request) {
+		inj.Clear()
+		c.JobFaults.Clear()
+		w.WriteHeader(http.StatusNoContent)
+	})
 	mux.HandleFunc("POST /local/oss-delivery", c.handleDelivery)
+	return mux
+}
 
-	for i, h := range []http.Handler{c.SLB, c.OSS, mux} {
-		srv := &http.Server{Handler: h, ReadHeaderTimeout: 30 * time.Second}
-		c.servers = append(c.servers, srv)
-		go srv.Serve(lns[i])
+// deploy deploys the functions of opts.SYAML, if any.
+func (c *Cloud) deploy(opts Options) error {
+	if opts.SYAML == "" {
+		return nil
 	}
-
-	if opts.SYAML != "" {
-		getenv := func(k string) string {
-			if v, ok := c.functionEnv()[k]; ok {
-				return v
-			}
-			return opts.Getenv(k)
+	getenv := func(k string) string {
+		if v, ok := c.functionEnv()[k]; ok {
+			return v
 		}
-		specs, err := fcrt.LoadSYAML(opts.SYAML, getenv)
-		if err == nil {
-			for _, sp := range specs {
-				if err = c.FC.Deploy(sp); err != nil {
-					break
-				}
+		return opts.Getenv(k)
+	}
+	specs, err := fcrt.LoadSYAML(opts.SYAML, getenv)
+	if err == nil {
+		for _, sp := range specs {
+			if err = c.FC.Deploy(sp); err != nil {
+				break
 			}
-		}
-		if err != nil {
-			c.Close()
-			return nil, fmt.Errorf("emulator: deploy %s: %w", opts.SYAML, err)
 		}
 	}
-	return c, nil
+	if err != nil {
+		return fmt.Errorf("emulator: deploy %s: %w", opts.SYAML, err)
+	}
+	return nil
 }
 
 func hasRule(inj *faults.Injector, action string) bool {
@@ -197,11 +258,15 @@ func hasRule(inj *faults.Injector, action string) bool {
 // bucket.
 func (c *Cloud) functionEnv() map[string]string {
 	return map[string]string{
-		"SLB_ENDPOINT": c.slbURL,
-		"OSS_ENDPOINT": c.ossURL,
-		"OSS_REGION":   c.bucketRegion,
-		"CERT_BUCKET":  c.bucket,
-		"REGION":       c.bucketRegion,
+		"SLB_ENDPOINT":   c.slbURL,
+		"ALB_ENDPOINT":   c.albURL,
+		"NLB_ENDPOINT":   c.nlbURL,
+		"CAS_ENDPOINT":   c.casURL,
+		"PROBE_RESOLVER": c.DNS.Addr(),
+		"OSS_ENDPOINT":   c.ossURL,
+		"OSS_REGION":     c.bucketRegion,
+		"CERT_BUCKET":    c.bucket,
+		"REGION":         c.bucketRegion,
 	}
 }
 
@@ -241,27 +306,37 @@ func (c *Cloud) STSCredentials() (ak, secret, token string) {
 
 // State is the read-only JSON dump served at /local/state.
 type State struct {
-	SLB    slb.State                     `json:"slb"`
-	OSS    []oss.BucketDump              `json:"oss"`
-	FC     fcrt.Dump                     `json:"fc"`
-	Faults map[string]faults.ActionStats `json:"faults"`
+	SLB         slb.State                     `json:"slb"`
+	ALB         alb.State                     `json:"alb"`
+	NLB         nlb.State                     `json:"nlb"`
+	CAS         []cas.Certificate             `json:"cas"`
+	DNS         []dns.Record                  `json:"dns"`
+	OSS         []oss.BucketDump              `json:"oss"`
+	FC          fcrt.Dump                     `json:"fc"`
+	Faults      map[string]faults.ActionStats `json:"faults"`
+	JobFailures map[string]int                `json:"job_failures"`
 }
 
 // State returns the current state of every service.
 func (c *Cloud) State() State {
-	return State{SLB: c.SLB.Dump(), OSS: c.OSS.Dump(), FC: c.FC.Dump(), Faults: c.Faults.Stats()}
+	return State{SLB: c.SLB.Dump(), ALB: c.ALB.Dump(), NLB: c.NLB.Dump(), CAS: c.CAS.Dump(), DNS: c.LBRecords(),
+		OSS: c.OSS.Dump(), FC: c.FC.Dump(), Faults: c.Faults.Stats(), JobFailures: c.JobFaults.Failed()}
 }
 
 // RequestLog is the request log served at /local/requests.
 type RequestLog struct {
 	SLB []slb.RequestRecord `json:"slb"`
+	ALB []rpc.Record        `json:"alb"`
+	NLB []rpc.Record        `json:"nlb"`
+	CAS []rpc.Record        `json:"cas"`
 	OSS []oss.RequestRecord `json:"oss"`
 	FC  []fcrt.AsyncRecord  `json:"fc_async"`
 }
 
 // RequestLog returns the request logs of every service.
 func (c *Cloud) RequestLog() RequestLog {
-	return RequestLog{SLB: c.SLB.Requests(), OSS: c.OSS.Requests(), FC: c.FC.AsyncResults()}
+	return RequestLog{SLB: c.SLB.Requests(), ALB: c.ALB.Requests(), NLB: c.NLB.Requests(), CAS: c.CAS.Requests(),
+		OSS: c.OSS.Requests(), FC: c.FC.AsyncResults()}
 }
 
 // Close stops everything: function processes first (and their process
@@ -276,7 +351,7 @@ func (c *Cloud) Close() error {
 			s.Close()
 		}
 	}
-	errs = append(errs, c.SLB.Close())
+	errs = append(errs, c.SLB.Close(), c.closeLB())
 	return errors.Join(errs...)
 }
 
@@ -298,6 +373,9 @@ type faultRule struct {
 	ServerErrorRate float64 `json:"serverErrorRate"`
 	TimeoutRate     float64 `json:"timeoutRate"`
 	ResetRate       float64 `json:"resetRate"`
+	LostRate        float64 `json:"lostRate"`
+	JobFailRate     float64 `json:"jobFailRate"`
+	JobFailNext     int     `json:"jobFailNext"`
 	QPS             float64 `json:"qps"`
 	Burst           int     `json:"burst"`
 }
@@ -318,7 +396,10 @@ func (c *Cloud) handleFaults(w http.ResponseWriter, r *http.Request) {
 		lat = d
 	}
 	c.Faults.Set(faults.Rule{Action: fr.Action, Latency: lat, ThrottleRate: fr.ThrottleRate, ServerErrorRate: fr.ServerErrorRate,
-		TimeoutRate: fr.TimeoutRate, ResetRate: fr.ResetRate, QPS: fr.QPS, Burst: fr.Burst})
+		TimeoutRate: fr.TimeoutRate, ResetRate: fr.ResetRate, LostRate: fr.LostRate, QPS: fr.QPS, Burst: fr.Burst})
+	if fr.JobFailRate > 0 || fr.JobFailNext > 0 {
+		c.JobFaults.Set(faults.JobRule{Action: fr.Action, FailRate: fr.JobFailRate, Next: fr.JobFailNext})
+	}
 	w.WriteHeader(http.StatusNoContent)
 }
 

@@ -3,6 +3,7 @@ package slb
 import (
 	"crypto/tls"
 	"fmt"
+	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/loopback"
 	"io"
 	"net"
 	"net/http"
@@ -301,7 +302,7 @@ func TestConcurrentUse(t *testing.T) {
 func TestAddressClaimSkipsAddressesOfOtherProcesses(t *testing.T) {
 	base := RandomAddressBase()
 	// Pretend another process owns the base address.
-	other, err := net.Listen("tcp", net.JoinHostPort(base.String(), claimPort))
+	other, err := net.Listen("tcp", net.JoinHostPort(base.String(), loopback.ClaimPort))
 	if err != nil {
 		t.Skipf("cannot bind the claim port here (needs root): %v", err)
 	}
@@ -315,7 +316,7 @@ func TestAddressClaimSkipsAddressesOfOtherProcesses(t *testing.T) {
 	}
 	// Our own claim is released by Close.
 	must(t, e.s.Close())
-	ln, err := net.Listen("tcp", net.JoinHostPort(got, claimPort))
+	ln, err := net.Listen("tcp", net.JoinHostPort(got, loopback.ClaimPort))
 	if err != nil {
 		t.Fatalf("claim on %s not released: %v", got, err)
 	}

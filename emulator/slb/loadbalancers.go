@@ -41,7 +41,7 @@ func (s *Server) newLoadBalancer(reg *region, lb clb.LoadBalancer, now time.Time
 	n := s.nextSeq()
 	lb.ID = fmt.Sprintf("lb-%s%013dlocal", regionCode(reg.id), n)
 	lb.Region = reg.id
-	addr, marker := s.addrs.alloc(!s.opts.NoFrontends)
+	addr, marker := s.addrs.Alloc(!s.opts.NoFrontends)
 	lb.Address = addr
 	lb.Status = "active"
 	if lb.Name == "" {
@@ -158,7 +158,7 @@ func (s *Server) removeLoadBalancer(c *call, lb *loadBalancer) {
 			break
 		}
 	}
-	s.addrs.release(lb.Address, lb.marker)
+	s.addrs.Release(lb.Address, lb.marker)
 }
 
 func lbJSON(lb *loadBalancer) obj {

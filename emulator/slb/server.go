@@ -1,31 +1,23 @@
 package slb
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/faults"
+	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/loopback"
+	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/rpc"
 )
 
 // APIVersion is the only SLB API version the emulator serves.
 const APIVersion = "2014-05-15"
 
-// Account is an access key the emulator accepts. A non-empty SecurityToken
-// makes it an STS key: requests signed with it must carry that token.
-type Account struct {
-	AccessKeyID     string
-	AccessKeySecret string
-	SecurityToken   string
-}
-
-// String never shows the secret or the token.
-func (a Account) String() string { return "Account{" + a.AccessKeyID + " [redacted]}" }
+// Account is an access key the emulator accepts (see rpc.Account).
+type Account = rpc.Account
 
 // ECSInstance is an ECS instance fixture that may be attached as a backend.
 type ECSInstance struct {
@@ -77,51 +69,26 @@ var DefaultInstances = []ECSInstance{
 
 // DefaultAccounts returns the keys accepted when Options.Accounts is empty:
 // a plain AccessKey pair and an STS triple. They are local test values.
-func DefaultAccounts() []Account {
-	return []Account{
-		{AccessKeyID: "LTAI5tLocalCloudKey01", AccessKeySecret: "local-cloud-secret-0001"},
-		{AccessKeyID: "STS.LocalCloudSTSKey01", AccessKeySecret: "local-cloud-sts-secret-01", SecurityToken: "local-cloud-security-token-01"},
-	}
-}
+func DefaultAccounts() []Account { return rpc.DefaultAccounts() }
 
 // RequestRecord is one API call as the emulator saw it. PrivateKey,
 // Signature and SecurityToken are redacted.
-type RequestRecord struct {
-	Time        time.Time         `json:"time"`
-	RequestID   string            `json:"request_id"`
-	Method      string            `json:"method"`
-	Action      string            `json:"action"`
-	Region      string            `json:"region"`
-	AccessKeyID string            `json:"access_key_id"`
-	Params      map[string]string `json:"params"`
-	Status      int               `json:"status"`
-	Code        string            `json:"code,omitempty"`
-	Fault       string            `json:"fault,omitempty"`
-}
+type RequestRecord = rpc.Record
 
 // Server is the emulated SLB service. It is an http.Handler and safe for
 // concurrent use.
 type Server struct {
 	opts      Options
 	now       func() time.Time
-	faults    *faults.Injector
-	accounts  map[string]Account
+	rpc       *rpc.Service
 	instances map[string]ECSInstance
 
 	mu      sync.Mutex // guards state below
 	regions map[string]*region
 	lbs     map[string]*loadBalancer // by id, all regions
 	seq     int
-	addrs   *addrPool
+	addrs   *loopback.Pool
 	closed  bool
-
-	nonceMu    sync.Mutex
-	nonces     map[string]time.Time
-	noncePurge time.Time
-
-	logMu sync.Mutex
-	log   []RequestRecord
-	reqN  int
 
 	front *frontends
 }
@@ -140,35 +107,27 @@ func New(opts Options) (*Server, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	if opts.MaxRequestLog <= 0 {
-		opts.MaxRequestLog = 100000
-	}
-	addrs := defaultPool
+	addrs := loopback.Default
 	if base := opts.AddressBase; base != nil {
-		if b4 := base.To4(); b4 == nil || b4[0] != 127 {
-			return nil, fmt.Errorf("slb emulator: address base %v is not an IPv4 loopback address", base)
+		p, err := loopback.NewPool(base)
+		if err != nil {
+			return nil, fmt.Errorf("slb emulator: %w", err)
 		}
-		addrs = newAddrPool(base)
+		addrs = p
+	}
+	svc, err := rpc.New(rpc.Options{Product: "Slb", Host: "slb.aliyuncs.com", Version: APIVersion,
+		Accounts: opts.Accounts, Faults: opts.Faults, Now: opts.Now, MaxRequestLog: opts.MaxRequestLog, RequestIDPrefix: "5E1A0C47", IsWrite: IsWrite})
+	if err != nil {
+		return nil, fmt.Errorf("slb emulator: %w", err)
 	}
 	s := &Server{
 		opts:      opts,
 		now:       opts.Now,
-		faults:    opts.Faults,
-		accounts:  map[string]Account{},
+		rpc:       svc,
 		instances: map[string]ECSInstance{},
 		regions:   map[string]*region{},
 		lbs:       map[string]*loadBalancer{},
 		addrs:     addrs,
-		nonces:    map[string]time.Time{},
-	}
-	if s.faults == nil {
-		s.faults = faults.New(1)
-	}
-	for _, a := range opts.Accounts {
-		if a.AccessKeyID == "" || a.AccessKeySecret == "" {
-			return nil, errors.New("slb emulator: account with an empty AccessKeyId or secret")
-		}
-		s.accounts[a.AccessKeyID] = a
 	}
 	for _, r := range opts.Regions {
 		s.regions[r] = newRegion(r)
@@ -184,14 +143,14 @@ func New(opts Options) (*Server, error) {
 }
 
 // Faults returns the server's fault injector (never nil).
-func (s *Server) Faults() *faults.Injector { return s.faults }
+func (s *Server) Faults() *faults.Injector { return s.rpc.Faults() }
 
 // Close stops every frontend and backend stand-in. The API keeps answering.
 func (s *Server) Close() error {
 	s.mu.Lock()
 	if !s.closed {
 		for _, lb := range s.lbs {
-			s.addrs.release(lb.Address, lb.marker)
+			s.addrs.Release(lb.Address, lb.marker)
 		}
 	}
 	s.closed = true
@@ -200,89 +159,16 @@ func (s *Server) Close() error {
 }
 
 // Requests returns a copy of the request log, oldest first.
-func (s *Server) Requests() []RequestRecord {
-	s.logMu.Lock()
-	defer s.logMu.Unlock()
-	return append([]RequestRecord(nil), s.log...)
-}
-
-// apiError is an error answer of the service.
-type apiError struct {
-	Status  int
-	Code    string
-	Message string
-}
-
-// Error renders the code and message.
-func (e *apiError) Error() string { return e.Code + ": " + e.Message }
-
-func errorf(status int, code, format string, args ...any) *apiError {
-	return &apiError{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
-}
-
-func missing(name string) *apiError {
-	return errorf(400, "MissingParameter", "The input parameter %q that is mandatory for processing this request is not supplied.", name)
-}
-
-func invalid(name, why string) *apiError {
-	return errorf(400, "InvalidParameter", "The specified parameter %s is not valid: %s", name, why)
-}
+func (s *Server) Requests() []RequestRecord { return s.rpc.Requests() }
 
 // ServeHTTP answers one RPC call.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	rec := RequestRecord{Time: s.now(), Method: r.Method, RequestID: s.requestID()}
-	defer func() { s.record(rec) }()
-	if r.Method != http.MethodGet && r.Method != http.MethodPost {
-		rec.Status, rec.Code = s.writeError(w, rec.RequestID, errorf(405, "UnsupportedHTTPMethod", "This http method is not supported."))
-		return
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, 8<<20)
-	if err := r.ParseForm(); err != nil {
-		rec.Status, rec.Code = s.writeError(w, rec.RequestID, errorf(400, "InvalidParameter", "The request could not be parsed."))
-		return
-	}
-	params := make(map[string]string, len(r.Form))
-	for k, v := range r.Form {
-		if len(v) > 0 {
-			params[k] = v[0]
-		}
-	}
-	rec.Action, rec.Region, rec.AccessKeyID = params["Action"], params["RegionId"], params["AccessKeyId"]
-	rec.Params = redact(params)
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.rpc.Serve(w, r, s.handle) }
 
-	if s.applyFault(w, r, &rec) {
-		return
-	}
-
-	resp, aerr := s.handle(r.Method, params)
-	if aerr != nil {
-		rec.Status, rec.Code = s.writeError(w, rec.RequestID, aerr)
-		return
-	}
-	resp["RequestId"] = rec.RequestID
-	rec.Status = http.StatusOK
-	writeJSON(w, http.StatusOK, resp)
-}
-
-// handle authenticates, validates the common parameters and dispatches.
-func (s *Server) handle(method string, p map[string]string) (obj, *apiError) {
-	if p["Action"] == "" {
-		return nil, missing("Action")
-	}
-	if aerr := s.authenticate(method, p); aerr != nil {
-		return nil, aerr
-	}
-	if v := p["Version"]; v == "" {
-		return nil, missing("Version")
-	} else if v != APIVersion {
-		return nil, errorf(400, "InvalidVersion", "Specified parameter Version is not valid.")
-	}
-	if f := p["Format"]; f != "" && !strings.EqualFold(f, "JSON") {
-		return nil, errorf(400, "InvalidParameter", "The emulator answers in JSON only (Format=%s).", f)
-	}
+// handle dispatches an authenticated call to its action in its region.
+func (s *Server) handle(_ string, p map[string]string) (obj, *apiError) {
 	h, ok := actions[p["Action"]]
 	if !ok {
-		return nil, errorf(404, "InvalidAction.NotFound", "Specified api is not found, please check your url and method.")
+		return nil, rpc.UnknownAction()
 	}
 	rid := p["RegionId"]
 	if rid == "" {

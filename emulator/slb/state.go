@@ -2,17 +2,14 @@ package slb
 
 import (
 	"crypto/tls"
-	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"time"
 
+	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/loopback"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
 )
 
@@ -120,74 +117,9 @@ func regionCode(r string) string {
 
 func (s *Server) nextSeq() int { s.seq++; return s.seq }
 
-// addrPool hands out loopback addresses. Servers without an AddressBase
-// share one process-wide pool, so two emulators in one test binary never
-// get the same address.
-type addrPool struct {
-	mu   sync.Mutex
-	next uint32
-	used map[string]bool
-}
-
-var defaultPool = &addrPool{next: 127<<24 | 2, used: map[string]bool{}}
-
-func newAddrPool(base net.IP) *addrPool {
-	b4 := base.To4()
-	return &addrPool{next: uint32(b4[0])<<24 | uint32(b4[1])<<16 | uint32(b4[2])<<8 | uint32(b4[3]), used: map[string]bool{}}
-}
-
-// claimPort is bound on every address handed out while frontends are on, as
-// a marker other processes respect: two test binaries running in parallel
-// (go test ./...) then never give the same 127.0.0.x to their load
-// balancers, so their listeners on :443 cannot collide.
-const claimPort = "1"
-
-// alloc returns the next free address. With claim set it also binds the
-// marker socket (returned; nil when binding is not permitted) and skips
-// addresses another process has claimed.
-func (p *addrPool) alloc(claim bool) (string, net.Listener) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for tries := 0; ; tries++ {
-		n := p.next
-		p.next++
-		if p.next>>24 != 127 {
-			p.next = 127<<24 | 2
-		}
-		ip := net.IPv4(byte(n>>24), byte(n>>16), byte(n>>8), byte(n)).String()
-		if last := byte(n); last == 0 || last == 255 || last == 1 && n>>8 == 127<<16 || p.used[ip] {
-			continue
-		}
-		var marker net.Listener
-		if claim && tries < 4096 {
-			ln, err := net.Listen("tcp", net.JoinHostPort(ip, claimPort))
-			if errors.Is(err, syscall.EADDRINUSE) {
-				continue // another process owns this address
-			}
-			if err == nil {
-				marker = ln
-			}
-		}
-		p.used[ip] = true
-		return ip, marker
-	}
-}
-
-func (p *addrPool) release(ip string, marker net.Listener) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	delete(p.used, ip)
-	if marker != nil {
-		_ = marker.Close()
-	}
-}
-
 // RandomAddressBase returns a random base 127.a.b.2 (tests that run in
 // parallel processes use it so their frontends never collide).
-func RandomAddressBase() net.IP {
-	n := rand.Uint32()
-	return net.IPv4(127, byte(1+n%254), byte(n>>8), 2)
-}
+func RandomAddressBase() net.IP { return loopback.RandomBase() }
 
 func (c *call) lb(id string) (*loadBalancer, *apiError) {
 	if id == "" {

@@ -21,6 +21,7 @@ import (
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/notify"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/outcome"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/tlsprobe"
 )
 
 // Statuses of a Result: the expiry check's part of the one vocabulary
@@ -317,6 +318,14 @@ func SweeperFactory(cfg config.Config, getenv func(string) string) func(ctx cont
 			return nil, err
 		}
 		objs := rotation.AdaptObjects(oss, func(o aliyun.ObjectInfo) string { return o.Key })
+		prober := expiry.TLSProber
+		if cfg.ProbeResolver != "" {
+			p := tlsprobe.Prober{Resolver: cfg.ProbeResolver}
+			prober = func(ctx context.Context, address string, port int, serverName string, timeout time.Duration) expiry.ProbeResult {
+				r := p.Probe(ctx, address, port, serverName, timeout)
+				return expiry.ProbeResult{Reachable: r.Reachable, FingerprintSHA1: r.FingerprintSHA1, Err: r.Err}
+			}
+		}
 		rot := &rotation.Rotator{
 			Config: rotation.Config{
 				Bucket: cfg.CertBucket, Prefix: cfg.CertPrefix, Regions: cfg.Regions,
@@ -328,7 +337,7 @@ func SweeperFactory(cfg config.Config, getenv func(string) string) func(ctx cont
 			// The same cross-instance lock as rotate-on-upload: an upload
 			// event for the same pair may be rotating at this moment.
 			Locks:  oss,
-			Prober: expiry.TLSProber,
+			Prober: prober,
 		}
 		return &expiry.Sweeper{
 			Inventory:        slb,
@@ -336,7 +345,7 @@ func SweeperFactory(cfg config.Config, getenv func(string) string) func(ctx cont
 			Bucket:           cfg.CertBucket,
 			Pairs:            expiry.BucketPairs{Objects: objs, Bucket: cfg.CertBucket, Prefix: cfg.CertPrefix, MinValidDays: cfg.MinValidDays},
 			Rotator:          expiry.PairRotator{Rotator: rot, Bucket: cfg.CertBucket},
-			Prober:           expiry.TLSProber,
+			Prober:           prober,
 			Notifier:         notifier,
 			Concurrency:      cfg.Concurrency,
 			ProbeConcurrency: cfg.ProbeConcurrency,

@@ -83,11 +83,15 @@ func (h *Handler) DefaultDeps(_ context.Context, creds aliyun.Credentials, ossRe
 	}, nil
 }
 
-// tlsProbe adapts tlsprobe.Probe to rotation.Prober.
-var tlsProbe = rotation.ProbeFunc(func(ctx context.Context, address string, port int, serverName string, timeout time.Duration) rotation.ProbeResult {
-	r := tlsprobe.Probe(ctx, address, port, serverName, timeout)
-	return rotation.ProbeResult{Reachable: r.Reachable, FingerprintSHA1: r.FingerprintSHA1, Err: r.Err}
-})
+// tlsProbe adapts tlsprobe to rotation.Prober, resolving names through
+// resolver (PROBE_RESOLVER; "" = the system resolver).
+func tlsProbe(resolver string) rotation.ProbeFunc {
+	p := tlsprobe.Prober{Resolver: resolver}
+	return func(ctx context.Context, address string, port int, serverName string, timeout time.Duration) rotation.ProbeResult {
+		r := p.Probe(ctx, address, port, serverName, timeout)
+		return rotation.ProbeResult{Reachable: r.Reachable, FingerprintSHA1: r.FingerprintSHA1, Err: r.Err}
+	}
+}
 
 // work is one rotation to run, decoded from the payload.
 type work struct {
@@ -241,7 +245,7 @@ func (h *Handler) run(ctx context.Context, w work) (rotation.Result, error) {
 	}
 	prober := h.Prober
 	if prober == nil {
-		prober = tlsProbe
+		prober = tlsProbe(h.Config.ProbeResolver)
 	}
 	r := &rotation.Rotator{
 		Config: rotation.Config{

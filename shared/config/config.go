@@ -7,6 +7,7 @@ package config
 import (
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"regexp"
 	"slices"
@@ -33,6 +34,10 @@ const (
 	EnvNotifySecret   = "NOTIFY_SECRET"
 	EnvLogLevel       = "LOG_LEVEL"
 	EnvSLBEndpoint    = "SLB_ENDPOINT"
+	EnvALBEndpoint    = "ALB_ENDPOINT"
+	EnvNLBEndpoint    = "NLB_ENDPOINT"
+	EnvCASEndpoint    = "CAS_ENDPOINT"
+	EnvProbeResolver  = "PROBE_RESOLVER"
 	EnvOSSEndpoint    = "OSS_ENDPOINT"
 	EnvOSSRegion      = "OSS_REGION"
 	EnvOSSSignature   = "OSS_SIGNATURE"
@@ -83,9 +88,15 @@ type Config struct {
 	NotifySecret     string
 	LogLevel         slog.Level
 	SLBEndpoint      string
-	OSSEndpoint      string
-	OSSRegion        string
-	OSSSignature     string // v1 | v4
+	ALBEndpoint      string // "" = the official endpoint; may hold {region}
+	NLBEndpoint      string
+	CASEndpoint      string
+	// ProbeResolver is the DNS server ("host:port") the TLS probe resolves
+	// names with; "" = the system resolver.
+	ProbeResolver string
+	OSSEndpoint   string
+	OSSRegion     string
+	OSSSignature  string // v1 | v4
 }
 
 // OSSV4 reports whether OSS requests are signed with signature V4.
@@ -94,10 +105,10 @@ func (c Config) OSSV4() bool { return c.OSSSignature == "v4" }
 // String renders the configuration without NOTIFY_SECRET and with the
 // notification URL reduced to scheme and host (webhook URLs embed tokens).
 func (c Config) String() string {
-	return fmt.Sprintf("Config{CertBucket: %q, CertPrefix: %q, Regions: %q, FunctionRegion: %q, MinValidDays: %d, KeepSuperseded: %d, DryRun: %t, ProbeTimeout: %s, Concurrency: %d, ProbeConcurrency: %d, NotifyURL: %q, NotifyKind: %q, NotifySecret: %s, LogLevel: %s, SLBEndpoint: %q, OSSEndpoint: %q, OSSRegion: %q, OSSSignature: %q}",
+	return fmt.Sprintf("Config{CertBucket: %q, CertPrefix: %q, Regions: %q, FunctionRegion: %q, MinValidDays: %d, KeepSuperseded: %d, DryRun: %t, ProbeTimeout: %s, Concurrency: %d, ProbeConcurrency: %d, NotifyURL: %q, NotifyKind: %q, NotifySecret: %s, LogLevel: %s, SLBEndpoint: %q, ALBEndpoint: %q, NLBEndpoint: %q, CASEndpoint: %q, ProbeResolver: %q, OSSEndpoint: %q, OSSRegion: %q, OSSSignature: %q}",
 		c.CertBucket, c.CertPrefix, c.Regions, c.FunctionRegion, c.MinValidDays, c.KeepSuperseded, c.DryRun,
 		c.ProbeTimeout, c.Concurrency, c.ProbeConcurrency, safeURL(c.NotifyURL), c.NotifyKind, presence(c.NotifySecret), c.LogLevel,
-		c.SLBEndpoint, c.OSSEndpoint, c.OSSRegion, c.OSSSignature)
+		c.SLBEndpoint, c.ALBEndpoint, c.NLBEndpoint, c.CASEndpoint, c.ProbeResolver, c.OSSEndpoint, c.OSSRegion, c.OSSSignature)
 }
 
 // GoString is String.
@@ -124,6 +135,10 @@ func (c Config) LogValue() slog.Value {
 		slog.Bool("notify_signed", c.NotifySecret != ""),
 		slog.String("log_level", c.LogLevel.String()),
 		slog.String("slb_endpoint", c.SLBEndpoint),
+		slog.String("alb_endpoint", c.ALBEndpoint),
+		slog.String("nlb_endpoint", c.NLBEndpoint),
+		slog.String("cas_endpoint", c.CASEndpoint),
+		slog.String("probe_resolver", c.ProbeResolver),
 		slog.String("oss_endpoint", c.OSSEndpoint),
 		slog.String("oss_region", c.OSSRegion),
 		slog.String("oss_signature", c.OSSSignature),
@@ -190,12 +205,16 @@ func Load(getenv func(string) string) (Config, error) {
 	bad := func(v, problem, fix string) { probs = append(probs, Problem{v, problem, fix}) }
 
 	c := Config{
-		CertBucket:   get(EnvCertBucket),
-		NotifyURL:    get(EnvNotifyURL),
-		NotifyKind:   strings.ToLower(get(EnvNotifyKind)),
-		NotifySecret: get(EnvNotifySecret),
-		SLBEndpoint:  get(EnvSLBEndpoint),
-		OSSEndpoint:  get(EnvOSSEndpoint),
+		CertBucket:    get(EnvCertBucket),
+		NotifyURL:     get(EnvNotifyURL),
+		NotifyKind:    strings.ToLower(get(EnvNotifyKind)),
+		NotifySecret:  get(EnvNotifySecret),
+		SLBEndpoint:   get(EnvSLBEndpoint),
+		ALBEndpoint:   get(EnvALBEndpoint),
+		NLBEndpoint:   get(EnvNLBEndpoint),
+		CASEndpoint:   get(EnvCASEndpoint),
+		ProbeResolver: get(EnvProbeResolver),
+		OSSEndpoint:   get(EnvOSSEndpoint),
 	}
 
 	switch {
@@ -311,7 +330,9 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 	}
 
-	for _, ep := range []struct{ name, val string }{{EnvSLBEndpoint, c.SLBEndpoint}, {EnvOSSEndpoint, c.OSSEndpoint}} {
+	checkResolver(c.ProbeResolver, bad)
+	for _, ep := range []struct{ name, val string }{{EnvSLBEndpoint, c.SLBEndpoint}, {EnvALBEndpoint, c.ALBEndpoint},
+		{EnvNLBEndpoint, c.NLBEndpoint}, {EnvCASEndpoint, c.CASEndpoint}, {EnvOSSEndpoint, c.OSSEndpoint}} {
 		if ep.val == "" {
 			continue
 		}
@@ -348,6 +369,18 @@ func Load(getenv func(string) string) (Config, error) {
 		return Config{}, &Error{Problems: probs}
 	}
 	return c, nil
+}
+
+// checkResolver accepts "" or host:port with a port in 1-65535.
+func checkResolver(v string, bad func(v, p, f string)) {
+	if v == "" {
+		return
+	}
+	host, port, err := net.SplitHostPort(v)
+	n, perr := strconv.Atoi(port)
+	if err != nil || host == "" || perr != nil || n < 1 || n > 65535 {
+		bad(EnvProbeResolver, fmt.Sprintf("%q is not host:port", v), "set the DNS server the TLS probe asks, e.g. PROBE_RESOLVER=127.0.0.1:5353, or unset it for the system resolver")
+	}
 }
 
 func intVar(get func(string) string, name string, def, lo, hi int, bad func(v, p, f string)) int {

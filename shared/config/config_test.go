@@ -39,6 +39,8 @@ func TestLoadValues(t *testing.T) {
 		"CONCURRENCY": "50", "PROBE_CONCURRENCY": "64", "NOTIFY_URL": "https://hooks.example.com/x?token=abc", "NOTIFY_KIND": "Slack",
 		"NOTIFY_SECRET": "s3cr3t-value", "LOG_LEVEL": "debug", "SLB_ENDPOINT": "http://127.0.0.1:9000",
 		"OSS_ENDPOINT": "https://oss-{region}.aliyuncs.com", "OSS_REGION": "cn-beijing", "OSS_SIGNATURE": "v1",
+		"ALB_ENDPOINT": "alb.{region}.aliyuncs.com", "NLB_ENDPOINT": "http://127.0.0.1:9001", "CAS_ENDPOINT": "https://cas.aliyuncs.com",
+		"PROBE_RESOLVER": "127.0.0.1:5353",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -62,6 +64,10 @@ func TestLoadValues(t *testing.T) {
 		{"OSSRegion", c.OSSRegion, "cn-beijing"},
 		{"OSSSignature", c.OSSSignature, "v1"},
 		{"SLBEndpoint", c.SLBEndpoint, "http://127.0.0.1:9000"},
+		{"ALBEndpoint", c.ALBEndpoint, "alb.{region}.aliyuncs.com"},
+		{"NLBEndpoint", c.NLBEndpoint, "http://127.0.0.1:9001"},
+		{"CASEndpoint", c.CASEndpoint, "https://cas.aliyuncs.com"},
+		{"ProbeResolver", c.ProbeResolver, "127.0.0.1:5353"},
 	}
 	for _, ck := range checks {
 		if ck.got != ck.want {
@@ -106,6 +112,11 @@ func TestLoadProblems(t *testing.T) {
 		{"kind without url", map[string]string{"NOTIFY_KIND": "slack"}, nil, []string{"NOTIFY_URL"}},
 		{"bad log level", map[string]string{"LOG_LEVEL": "loud"}, nil, []string{"LOG_LEVEL"}},
 		{"bad slb endpoint", map[string]string{"SLB_ENDPOINT": "ftp://x"}, nil, []string{"SLB_ENDPOINT"}},
+		{"bad alb nlb cas endpoints", map[string]string{"ALB_ENDPOINT": "ftp://x", "NLB_ENDPOINT": "http://", "CAS_ENDPOINT": "::"}, nil,
+			[]string{"ALB_ENDPOINT", "NLB_ENDPOINT", "CAS_ENDPOINT"}},
+		{"resolver without port", map[string]string{"PROBE_RESOLVER": "127.0.0.1"}, nil, []string{"PROBE_RESOLVER"}},
+		{"resolver port out of range", map[string]string{"PROBE_RESOLVER": "127.0.0.1:70000"}, nil, []string{"PROBE_RESOLVER"}},
+		{"resolver without host", map[string]string{"PROBE_RESOLVER": ":53"}, nil, []string{"PROBE_RESOLVER"}},
 		{"bad oss signature", map[string]string{"OSS_SIGNATURE": "v2"}, nil, []string{"OSS_SIGNATURE"}},
 		{"everything at once", map[string]string{"CERT_BUCKET": "", "MIN_VALID_DAYS": "x", "CONCURRENCY": "0", "LOG_LEVEL": "x"}, []string{"REGIONS"},
 			[]string{"CERT_BUCKET", "REGIONS", "MIN_VALID_DAYS", "CONCURRENCY", "LOG_LEVEL"}},

@@ -39,6 +39,20 @@ type Result struct {
 // serverName as SNI (when not empty) and returns the served leaf's
 // fingerprints.
 func Probe(ctx context.Context, address string, port int, serverName string, timeout time.Duration) Result {
+	return Prober{}.Probe(ctx, address, port, serverName, timeout)
+}
+
+// Prober probes like Probe, resolving a host name (an ALB or NLB DNS name)
+// through Resolver when it is set.
+type Prober struct {
+	// Resolver is the DNS server ("host:port", UDP then TCP) asked for
+	// names; "" = the system resolver. Addresses that are IPs are not
+	// resolved.
+	Resolver string
+}
+
+// Probe handshakes with address:port; see the package function Probe.
+func (p Prober) Probe(ctx context.Context, address string, port int, serverName string, timeout time.Duration) Result {
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
@@ -49,7 +63,7 @@ func Probe(ctx context.Context, address string, port int, serverName string, tim
 	defer cancel()
 	target := net.JoinHostPort(address, strconv.Itoa(port))
 	d := &tls.Dialer{
-		NetDialer: &net.Dialer{Timeout: timeout},
+		NetDialer: &net.Dialer{Timeout: timeout, Resolver: p.resolver()},
 		Config: &tls.Config{
 			ServerName: serverName,
 			// The probe reads what is served; trust is not its question.
@@ -88,4 +102,16 @@ func describe(target string, err error) string {
 		return target + ": canceled"
 	}
 	return target + ": " + err.Error()
+}
+
+// resolver returns nil (the system resolver) or one that asks p.Resolver.
+func (p Prober) resolver() *net.Resolver {
+	if p.Resolver == "" {
+		return nil
+	}
+	server := p.Resolver
+	return &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, network, server)
+	}}
 }

@@ -31,6 +31,7 @@ func main() {
 	root := flag.String("root", ".", "repository root (holds s.yaml, events/ and dist/)")
 	timeout := flag.Duration("timeout", 110*time.Second, "give up after this long")
 	verbose := flag.Bool("v", false, "show the functions' log output on stderr")
+	flag.IntVar(&lbFleet, "lb-fleet", 0, "also seed this many ALB and NLB instances in the local cloud (make demo LB_FLEET=n)")
 	flag.Parse()
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()

@@ -18,6 +18,9 @@ type cloudHandle struct {
 	Close func() error
 }
 
+// lbFleet is how many ALB and NLB instances the local cloud seeds (-lb-fleet).
+var lbFleet int
+
 // startCloud starts the in-process local cloud (emulator.Start); function
 // output goes to stderr when verbose.
 func startCloud(_ context.Context, verbose bool) (*cloudHandle, error) {
@@ -25,7 +28,7 @@ func startCloud(_ context.Context, verbose bool) (*cloudHandle, error) {
 	if verbose {
 		logs = os.Stderr
 	}
-	c, err := emulator.Start(emulator.Options{Bucket: bucket, BucketRegion: region, Logs: logs})
+	c, err := emulator.Start(emulator.Options{Bucket: bucket, BucketRegion: region, Logs: logs, LBFleet: lbFleet})
 	if err != nil {
 		return nil, err
 	}

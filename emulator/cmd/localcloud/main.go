@@ -1,5 +1,5 @@
-// Command localcloud runs the local cloud (SLB, OSS, Function Compute with
-// the s.yaml functions) as one process on loopback ports, for the demo and
+// Command localcloud runs the local cloud (SLB, ALB, NLB, CAS, OSS, DNS and
+// Function Compute with the s.yaml functions) as one process on loopback ports, for the demo and
 // for manual use. It prints one "localcloud ready ..." line on stdout when
 // it serves, writes the endpoints to -env-file / -addr-file, and shuts down
 // cleanly (function processes killed) on SIGINT or SIGTERM.
@@ -31,7 +31,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	var (
 		addrFile    = fs.String("addr-file", "", "write the endpoints as JSON to this file")
-		envFile     = fs.String("env-file", "", "write SLB_ENDPOINT, OSS_ENDPOINT, FC_ENDPOINT and the local credentials to this file (export KEY=value lines)")
+		envFile     = fs.String("env-file", "", "write SLB_ENDPOINT, ALB_ENDPOINT, NLB_ENDPOINT, CAS_ENDPOINT, PROBE_RESOLVER, OSS_ENDPOINT, FC_ENDPOINT and the local credentials to this file (export KEY=value lines)")
 		syaml       = fs.String("s-yaml", "", "deploy the functions of this s.yaml (binaries are started on first invocation)")
 		seed        = fs.Int64("seed", 1, "seed of fault injection and delivery reordering")
 		latency     = fs.Duration("latency", 0, "latency added to every SLB and OSS call")
@@ -41,6 +41,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		reorder     = fs.Duration("reorder", 0, "random extra delay (up to this) for OSS trigger deliveries")
 		noFrontends = fs.Bool("no-frontends", false, "do not open TLS listeners for HTTPS listeners")
 		quiet       = fs.Bool("quiet", false, "do not copy function output to stderr")
+		lbFleet     = fs.Int("lb-fleet", 0, "seed this many ALB and as many NLB instances (HTTPS/TCPSSL on 443, certificates in CAS) in -bucket-region")
+		lbConfig    = fs.Duration("lb-configuring", 0, "how long an ALB or NLB write keeps its listener Configuring (0: 2s)")
 	)
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -53,7 +55,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	t0 := time.Now()
 	c, err := emulator.Start(emulator.Options{
 		Seed: *seed, Latency: *latency, NoFrontends: *noFrontends, Logs: logs, SYAML: *syaml,
-		Bucket: *bucket, BucketRegion: *region,
+		Bucket: *bucket, BucketRegion: *region, LBFleet: *lbFleet, LBConfiguring: *lbConfig,
 		OSSDelivery: fcrt.OSSDelivery{Duplicate: *duplicate, Reorder: *reorder},
 	})
 	if err != nil {
@@ -64,24 +66,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 
-	ak, sk := c.Credentials()
-	env := [][2]string{
-		{"SLB_ENDPOINT", c.SLBEndpoint()},
-		{"OSS_ENDPOINT", c.OSSEndpoint()},
-		{"FC_ENDPOINT", c.FCEndpoint()},
-		// The names the local Serverless Devs component (tooling/fc3-local) reads.
-		{"LOCALCLOUD_FC_ENDPOINT", c.FCEndpoint()},
-		{"LOCALCLOUD_SLB_ENDPOINT", c.SLBEndpoint()},
-		{"LOCALCLOUD_OSS_ENDPOINT", c.OSSEndpoint()},
-		{"OSS_REGION", *region},
-		{"CERT_BUCKET", *bucket},
-		{"ALIBABA_CLOUD_ACCESS_KEY_ID", ak},
-		// A fixed local dummy accepted only by this emulator.
-		{"ALIBABA_CLOUD_ACCESS_KEY_SECRET", sk},
-	}
 	if *envFile != "" {
 		var b strings.Builder
-		for _, kv := range env {
+		for _, kv := range envLines(c, *region, *bucket) {
 			fmt.Fprintf(&b, "export %s=%s\n", kv[0], kv[1])
 		}
 		if err := writeFile(*envFile, b.String()); err != nil {
@@ -91,7 +78,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if *addrFile != "" {
-		j, _ := json.MarshalIndent(map[string]string{"slb": c.SLBEndpoint(), "oss": c.OSSEndpoint(), "fc": c.FCEndpoint()}, "", "  ")
+		j, _ := json.MarshalIndent(map[string]string{"slb": c.SLBEndpoint(), "oss": c.OSSEndpoint(), "fc": c.FCEndpoint(),
+			"alb": c.ALBEndpoint(), "nlb": c.NLBEndpoint(), "cas": c.CASEndpoint(), "dns": c.DNSAddr()}, "", "  ")
 		if err := writeFile(*addrFile, string(j)+"\n"); err != nil {
 			log.Error("write addr file", "err", err)
 			c.Close()
@@ -99,8 +87,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	fns := len(c.FC.Functions())
-	fmt.Fprintf(stdout, "localcloud ready slb=%s oss=%s fc=%s bucket=%s functions=%d startup=%s\n",
-		c.SLBEndpoint(), c.OSSEndpoint(), c.FCEndpoint(), *bucket, fns, startup.Round(time.Microsecond))
+	fmt.Fprintf(stdout, "localcloud ready slb=%s oss=%s fc=%s alb=%s nlb=%s cas=%s dns=%s bucket=%s functions=%d startup=%s\n",
+		c.SLBEndpoint(), c.OSSEndpoint(), c.FCEndpoint(), c.ALBEndpoint(), c.NLBEndpoint(), c.CASEndpoint(), c.DNSAddr(),
+		*bucket, fns, startup.Round(time.Microsecond))
 
 	sig := <-sigs
 	log.Info("shutting down", "signal", sig.String())
@@ -110,6 +99,30 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// envLines are the variables -env-file writes: the cloud's endpoints, its
+// DNS server for the TLS probe, the bucket and the local credentials.
+func envLines(c *emulator.Cloud, region, bucket string) [][2]string {
+	ak, sk := c.Credentials()
+	return [][2]string{
+		{"SLB_ENDPOINT", c.SLBEndpoint()},
+		{"ALB_ENDPOINT", c.ALBEndpoint()},
+		{"NLB_ENDPOINT", c.NLBEndpoint()},
+		{"CAS_ENDPOINT", c.CASEndpoint()},
+		{"PROBE_RESOLVER", c.DNSAddr()},
+		{"OSS_ENDPOINT", c.OSSEndpoint()},
+		{"FC_ENDPOINT", c.FCEndpoint()},
+		// The names the local Serverless Devs component (tooling/fc3-local) reads.
+		{"LOCALCLOUD_FC_ENDPOINT", c.FCEndpoint()},
+		{"LOCALCLOUD_SLB_ENDPOINT", c.SLBEndpoint()},
+		{"LOCALCLOUD_OSS_ENDPOINT", c.OSSEndpoint()},
+		{"OSS_REGION", region},
+		{"CERT_BUCKET", bucket},
+		{"ALIBABA_CLOUD_ACCESS_KEY_ID", ak},
+		// A fixed local dummy accepted only by this emulator.
+		{"ALIBABA_CLOUD_ACCESS_KEY_SECRET", sk},
+	}
 }
 
 func envOr(k, def string) string {

@@ -50,7 +50,7 @@ func TestLocalcloudStartsAndStopsClean(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "s.yaml"), y, 0o644)
 	envFile, addrFile := filepath.Join(dir, "cloud.env"), filepath.Join(dir, "addr.json")
 
-	cmd := exec.Command(bin, "-env-file", envFile, "-addr-file", addrFile, "-s-yaml", filepath.Join(dir, "s.yaml"), "-quiet", "-seed", "3")
+	cmd := exec.Command(bin, "-env-file", envFile, "-addr-file", addrFile, "-s-yaml", filepath.Join(dir, "s.yaml"), "-quiet", "-seed", "3", "-lb-fleet", "1")
 	cmd.Env = append(os.Environ(), "RECORD_DIR="+dir)
 	stdout, _ := cmd.StdoutPipe()
 	var stderr bytes.Buffer
@@ -93,7 +93,8 @@ func TestLocalcloudStartsAndStopsClean(t *testing.T) {
 		k, v, _ := strings.Cut(strings.TrimPrefix(l, "export "), "=")
 		envs[k] = v
 	}
-	for _, k := range []string{"SLB_ENDPOINT", "OSS_ENDPOINT", "FC_ENDPOINT", "ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "LOCALCLOUD_FC_ENDPOINT", "CERT_BUCKET"} {
+	for _, k := range []string{"SLB_ENDPOINT", "OSS_ENDPOINT", "FC_ENDPOINT", "ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "LOCALCLOUD_FC_ENDPOINT", "CERT_BUCKET",
+		"ALB_ENDPOINT", "NLB_ENDPOINT", "CAS_ENDPOINT", "PROBE_RESOLVER"} {
 		if envs[k] == "" {
 			t.Fatalf("env file lacks %s:\n%s", k, raw)
 		}
@@ -104,6 +105,21 @@ func TestLocalcloudStartsAndStopsClean(t *testing.T) {
 	}
 	if !strings.Contains(line, "functions=1") {
 		t.Fatalf("ready line %q", line)
+	}
+	var state struct {
+		ALB, NLB struct {
+			LoadBalancers []struct{ DNSName string } `json:"load_balancers"`
+		}
+		DNS []struct{ Name string }
+	}
+	if resp, err := http.Get(envs["FC_ENDPOINT"] + "/local/state"); err != nil {
+		t.Fatal(err)
+	} else {
+		err = json.NewDecoder(resp.Body).Decode(&state)
+		resp.Body.Close()
+		if err != nil || len(state.ALB.LoadBalancers) != 1 || len(state.NLB.LoadBalancers) != 1 || len(state.DNS) != 2 {
+			t.Fatalf("-lb-fleet 1 state: %+v %v", state, err)
+		}
 	}
 
 	resp, err := http.Post(envs["FC_ENDPOINT"]+"/2023-03-30/functions/echo/invocations", "application/json", strings.NewReader(`{"op":"spawn"}`))

@@ -1,4 +1,4 @@
-package slb
+package rpc
 
 import (
 	"crypto/hmac"
@@ -12,6 +12,26 @@ import (
 
 // MaxClockSkew is how far a request's Timestamp may be from the server clock.
 const MaxClockSkew = 15 * time.Minute
+
+// Account is an access key a service accepts. A non-empty SecurityToken
+// makes it an STS key: requests signed with it must carry that token.
+type Account struct {
+	AccessKeyID     string
+	AccessKeySecret string
+	SecurityToken   string
+}
+
+// String never shows the secret or the token.
+func (a Account) String() string { return "Account{" + a.AccessKeyID + " [redacted]}" }
+
+// DefaultAccounts returns the local test keys: a plain AccessKey pair and an
+// STS triple.
+func DefaultAccounts() []Account {
+	return []Account{
+		{AccessKeyID: "LTAI5tLocalCloudKey01", AccessKeySecret: "local-cloud-secret-0001"},
+		{AccessKeyID: "STS.LocalCloudSTSKey01", AccessKeySecret: "local-cloud-sts-secret-01", SecurityToken: "local-cloud-security-token-01"},
+	}
+}
 
 // percentEncode is RFC 3986 encoding as the RPC signature uses it: unreserved
 // characters stay, every other byte becomes %XY (upper-case hex).
@@ -58,38 +78,45 @@ func Sign(secret, stringToSign string) string {
 	return base64.StdEncoding.EncodeToString(m.Sum(nil))
 }
 
+// Authenticate checks an RPC request's key, signature, STS token, timestamp
+// and nonce against this service's accounts (nil: authentic), for services
+// that share them.
+func (s *Service) Authenticate(method string, p map[string]string) *Error {
+	return s.authenticate(method, p)
+}
+
 // authenticate checks the key, signature, STS token, timestamp and nonce.
-func (s *Server) authenticate(method string, p map[string]string) *apiError {
+func (s *Service) authenticate(method string, p map[string]string) *Error {
 	for _, name := range []string{"AccessKeyId", "Signature", "SignatureNonce", "Timestamp"} {
 		if _, ok := p[name]; !ok {
 			if name == "Timestamp" && p["TimeStamp"] != "" {
 				continue
 			}
-			return missing(name)
+			return Missing(name)
 		}
 	}
 	if m := p["SignatureMethod"]; m != "" && m != "HMAC-SHA1" {
-		return errorf(400, "IncompleteSignature", "The request signature does not conform to Aliyun standards: SignatureMethod %s is not supported.", m)
+		return Errorf(400, "IncompleteSignature", "The request signature does not conform to Aliyun standards: SignatureMethod %s is not supported.", m)
 	}
 	if v := p["SignatureVersion"]; v != "" && v != "1.0" {
-		return errorf(400, "IncompleteSignature", "The request signature does not conform to Aliyun standards: SignatureVersion %s is not supported.", v)
+		return Errorf(400, "IncompleteSignature", "The request signature does not conform to Aliyun standards: SignatureVersion %s is not supported.", v)
 	}
 	acct, ok := s.accounts[p["AccessKeyId"]]
 	if !ok {
-		return errorf(400, "InvalidAccessKeyId.NotFound", "Specified access key is not found.")
+		return Errorf(400, "InvalidAccessKeyId.NotFound", "Specified access key is not found.")
 	}
 	sts := StringToSign(method, p)
 	want := Sign(acct.AccessKeySecret, sts)
 	if subtle.ConstantTimeCompare([]byte(want), []byte(p["Signature"])) != 1 {
-		return errorf(400, "SignatureDoesNotMatch", "Specified signature is not matched with our calculation. server string to sign is:%s", sts)
+		return Errorf(400, "SignatureDoesNotMatch", "Specified signature is not matched with our calculation. server string to sign is:%s", sts)
 	}
 	if acct.SecurityToken != "" {
 		tok, ok := p["SecurityToken"]
 		switch {
 		case !ok || tok == "":
-			return errorf(400, "InvalidSecurityToken.Malformed", "Specified SecurityToken is malformed: an STS AccessKeyId needs its SecurityToken.")
+			return Errorf(400, "InvalidSecurityToken.Malformed", "Specified SecurityToken is malformed: an STS AccessKeyId needs its SecurityToken.")
 		case subtle.ConstantTimeCompare([]byte(tok), []byte(acct.SecurityToken)) != 1:
-			return errorf(400, "InvalidSecurityToken.MismatchWithAccessKey", "Specified SecurityToken mismatch with the AccessKey.")
+			return Errorf(400, "InvalidSecurityToken.MismatchWithAccessKey", "Specified SecurityToken mismatch with the AccessKey.")
 		}
 	}
 	ts := p["Timestamp"]
@@ -98,19 +125,19 @@ func (s *Server) authenticate(method string, p map[string]string) *apiError {
 	}
 	t, err := time.Parse("2006-01-02T15:04:05Z", ts)
 	if err != nil {
-		return errorf(400, "InvalidTimeStamp.Format", "Specified time stamp or date value is not well formatted.")
+		return Errorf(400, "InvalidTimeStamp.Format", "Specified time stamp or date value is not well formatted.")
 	}
 	// SDK clients stamp requests with the wall clock, so the window is
 	// checked against it even when Options.Now fakes the server's time.
 	now := time.Now()
 	if d := now.Sub(t); d > MaxClockSkew || d < -MaxClockSkew {
-		return errorf(400, "InvalidTimeStamp.Expired", "Specified time stamp or date value is expired.")
+		return Errorf(400, "InvalidTimeStamp.Expired", "Specified time stamp or date value is expired.")
 	}
 	return s.useNonce(acct.AccessKeyID+"\x00"+p["SignatureNonce"], now)
 }
 
 // useNonce records a nonce, refusing one seen within the skew window.
-func (s *Server) useNonce(key string, now time.Time) *apiError {
+func (s *Service) useNonce(key string, now time.Time) *Error {
 	s.nonceMu.Lock()
 	defer s.nonceMu.Unlock()
 	if len(s.nonces) > 4096 && now.Sub(s.noncePurge) > time.Minute {
@@ -122,7 +149,7 @@ func (s *Server) useNonce(key string, now time.Time) *apiError {
 		}
 	}
 	if at, ok := s.nonces[key]; ok && now.Sub(at) <= 2*MaxClockSkew {
-		return errorf(400, "SignatureNonceUsed", "Specified signature nonce was used already.")
+		return Errorf(400, "SignatureNonceUsed", "Specified signature nonce was used already.")
 	}
 	s.nonces[key] = now
 	return nil
