@@ -812,7 +812,7 @@ func TestHandlerFailedRollbackIsFailed(t *testing.T) {
 	// The switch goes through; once the handshake has seen the old
 	// certificate, every further switch (the rollback) answers 503.
 	c.h.Prober = rotation.ProbeFunc(func(ctx context.Context, address string, port int, sni string, timeout time.Duration) rotation.ProbeResult {
-		r := tlsProbe.Probe(ctx, address, port, sni, timeout)
+		r := tlsProbe("").Probe(ctx, address, port, sni, timeout)
 		c.inj.Set(faults.Rule{Action: "SetLoadBalancerHTTPSListenerAttribute", ServerErrorRate: 1})
 		return r
 	})
