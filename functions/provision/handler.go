@@ -85,22 +85,31 @@ func (h *Handler) handle(ctx context.Context, now time.Time, payload []byte) (pr
 	}
 }
 
-// actionOf guesses the action of a payload that failed validation, for the
-// result only.
+// actionOf is the action a payload that failed validation asked for, for the
+// result only: the value as given (a misspelt "aply" stays "aply", clipped),
+// "apply" when the payload names none, empty when the payload is not a JSON
+// object or "action" is not a string.
 func actionOf(payload []byte) string {
-	for _, a := range []string{provisioning.ActionPlan, provisioning.ActionDestroy} {
-		if containsAction(payload, a) {
-			return a
-		}
-	}
-	return provisioning.ActionApply
-}
-
-func containsAction(payload []byte, action string) bool {
 	var probe struct {
-		Action string `json:"action"`
+		Action json.RawMessage `json:"action"`
 	}
-	return json.Unmarshal(payload, &probe) == nil && probe.Action == action
+	if json.Unmarshal(payload, &probe) != nil {
+		return ""
+	}
+	if len(probe.Action) == 0 || string(probe.Action) == "null" {
+		return provisioning.ActionApply
+	}
+	var a string
+	if json.Unmarshal(probe.Action, &a) != nil {
+		return ""
+	}
+	if a == "" {
+		return provisioning.ActionApply
+	}
+	if r := []rune(a); len(r) > 40 {
+		a = string(r[:40]) + "..."
+	}
+	return a
 }
 
 func (h *Handler) log(ctx context.Context, res provisioning.Result, err error, took time.Duration) {

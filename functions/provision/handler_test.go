@@ -420,6 +420,11 @@ func TestMissingPairRejected(t *testing.T) {
 	if err != nil || res.Status != provisioning.StatusRejected || !strings.Contains(res.Error, "nothere.example.com") {
 		t.Fatalf("result = %+v, err %v", res, err)
 	}
+	// Each layer adds its prefix once: the pair is named by provisioning,
+	// the folder by the loader.
+	if n := strings.Count(res.Error, "pair nothere.example.com"); n != 1 || strings.Count(res.Error, "rotation:") > 1 {
+		t.Errorf("error repeats its prefixes: %s", res.Error)
+	}
 	if w := c.writes(); len(w) != 0 {
 		t.Errorf("writes %v", w)
 	}
@@ -441,6 +446,33 @@ func TestOpenFailure(t *testing.T) {
 			res, err := h.Handle(context.Background(), event(t, "provision-apply.json"))
 			if (err != nil) != tt.wantErr || res.Status != tt.status || res.Name != "SLB1" {
 				t.Errorf("status %s err %v", res.Status, err)
+			}
+		})
+	}
+}
+
+func TestRejectedResultNamesTheActionAsGiven(t *testing.T) {
+	tests := []struct {
+		name    string
+		payload string
+		want    string
+	}{
+		{"misspelt", `{"action":"aply","region":"cn-zhangjiakou"}`, "aply"},
+		{"plan", `{"action":"plan","region":"cn-zhangjiakou"}`, "plan"},
+		{"absent means apply", `{"region":"cn-zhangjiakou"}`, "apply"},
+		{"not a string", `{"action":5}`, ""},
+		{"not JSON", `action=apply`, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := &Handler{Open: func(context.Context) (Service, error) { t.Fatal("opened for an invalid payload"); return nil, nil },
+				Logger: slog.New(slog.NewJSONHandler(&bytes.Buffer{}, nil))}
+			res, err := h.Handle(context.Background(), []byte(tt.payload))
+			if err != nil || res.Status != provisioning.StatusRejected {
+				t.Fatalf("status %s err %v", res.Status, err)
+			}
+			if res.Action != tt.want {
+				t.Errorf("action = %q, want %q", res.Action, tt.want)
 			}
 		})
 	}
