@@ -165,12 +165,14 @@ func TestLocalComponent(t *testing.T) {
 			}
 		}
 		rot, _ := fake.specs["slb-cert-rotate-on-upload"]["triggers"].([]any)
-		if len(rot) != 1 {
+		if len(rot) != 3 {
 			t.Fatalf("rotate triggers: %v", rot)
 		}
-		oss, _ := rot[0].(map[string]any)["oss"].(map[string]any)
-		if oss["bucketName"] != "slb-cert-drop" || oss["prefix"] != "certs/" || oss["suffix"] != ".pem" {
-			t.Errorf("oss trigger spec: %v", oss)
+		for i, suffix := range []string{".pem", ".crt", ".key"} {
+			oss, _ := rot[i].(map[string]any)["oss"].(map[string]any)
+			if oss["bucketName"] != "slb-cert-drop" || oss["prefix"] != "certs/" || oss["suffix"] != suffix {
+				t.Errorf("oss trigger spec %d: %v, want suffix %s", i, oss, suffix)
+			}
 		}
 		tim, _ := fake.specs["slb-cert-expiry-check"]["triggers"].([]any)
 		if len(tim) != 1 {
