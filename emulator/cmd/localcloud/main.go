@@ -1,8 +1,24 @@
 // Command localcloud runs the local cloud (SLB, OSS, Function Compute with
 // the s.yaml functions) as one process on loopback ports, for the demo and
-// for manual use. It prints one "localcloud ready ..." line on stdout when
-// it serves, writes the endpoints to -env-file / -addr-file, and shuts down
-// cleanly (function processes killed) on SIGINT or SIGTERM.
+// for manual use, and works with it the way users work with the real one.
+//
+//	localcloud [flags]                 run in the foreground (flags: localcloud -h)
+//	localcloud start [-s-yaml s.yaml]  run in the background until `localcloud stop`
+//	localcloud stop
+//	localcloud put KEY FILE            the bucket: put (fires the OSS triggers), ls, get, rm
+//	localcloud ls [PREFIX]
+//	localcloud get KEY [FILE]
+//	localcloud rm KEY
+//	localcloud drop NAME CERT KEY      put certs/NAME/privkey.pem, then certs/NAME/fullchain.pem
+//	localcloud invoke FUNCTION [EVENT] run a function; exits 1 unless the result's status is a success
+//	localcloud listeners               HTTPS listeners: certificate by API and by TLS handshake
+//	localcloud cert DOMAIN DIR         write a test pair (fullchain.pem, privkey.pem) into DIR
+//
+// In the foreground it prints one "localcloud ready ..." line on stdout
+// when it serves, writes the endpoints to -env-file / -addr-file, and shuts
+// down cleanly (function processes killed) on SIGINT or SIGTERM. The client
+// commands read the endpoints and credentials from -env-file (default
+// .localcloud.env), else from the environment.
 package main
 
 import (
@@ -27,6 +43,14 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		return subcommand(args[0], args[1:], stdout, stderr)
+	}
+	return serve(args, stdout, stderr)
+}
+
+// serve runs the cloud in the foreground until SIGINT or SIGTERM.
+func serve(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("localcloud", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
