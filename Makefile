@@ -36,7 +36,7 @@ KEY ?=
 LOCALCLOUD := $(DIST)/localcloud
 LOCALCLOUD_FILES := -env-file .localcloud.env -pid-file .localcloud.pid -log-file .localcloud.log
 
-.PHONY: help build test fuzz reliability-long demo lint bench deploy invoke clean tools local-up local-down drop FORCE
+.PHONY: help build test fuzz reliability-long demo lint bench policies deploy invoke clean tools local-up local-down drop FORCE
 
 ## help: this list
 help:
@@ -133,6 +133,16 @@ tools:
 $(S): tooling/package.json tooling/package-lock.json
 	npm ci --prefix tooling --no-audit --no-fund
 	@touch $@
+
+# RAM policies for one deployment (README, "RAM policy"), from the templates in policies/.
+REGION ?= cn-zhangjiakou
+CERT_BUCKET ?= slb-cert-drop
+SLS_PROJECT ?= slb-cert-rotator-logs
+SLS_LOGSTORE ?= fc-logs
+## policies: render policies/*.json for your deployment into dist/policies/: make policies ALIYUN_ACCOUNT_ID=<uid> [REGION=… REGIONS=… CERT_BUCKET=…]
+policies:
+	$(GO) run ./tooling/policies -out $(DIST)/policies -account "$(ALIYUN_ACCOUNT_ID)" -region "$(REGION)" -regions "$(REGIONS)" \
+		-bucket "$(CERT_BUCKET)" -sls-project "$(SLS_PROJECT)" -sls-logstore "$(SLS_LOGSTORE)"
 
 ## deploy: s deploy -y (real Function Compute, needs `s config add`)
 deploy: $(S)
