@@ -88,27 +88,8 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 
-	ak, sk := c.Credentials()
-	env := [][2]string{
-		{"SLB_ENDPOINT", c.SLBEndpoint()},
-		{"OSS_ENDPOINT", c.OSSEndpoint()},
-		{"FC_ENDPOINT", c.FCEndpoint()},
-		// The names the local Serverless Devs component (tooling/fc3-local) reads.
-		{"LOCALCLOUD_FC_ENDPOINT", c.FCEndpoint()},
-		{"LOCALCLOUD_SLB_ENDPOINT", c.SLBEndpoint()},
-		{"LOCALCLOUD_OSS_ENDPOINT", c.OSSEndpoint()},
-		{"OSS_REGION", *region},
-		{"CERT_BUCKET", *bucket},
-		{"ALIBABA_CLOUD_ACCESS_KEY_ID", ak},
-		// A fixed local dummy accepted only by this emulator.
-		{"ALIBABA_CLOUD_ACCESS_KEY_SECRET", sk},
-	}
 	if *envFile != "" {
-		var b strings.Builder
-		for _, kv := range env {
-			fmt.Fprintf(&b, "export %s=%s\n", kv[0], kv[1])
-		}
-		if err := writeFile(*envFile, b.String()); err != nil {
+		if err := writeFile(*envFile, envFileContent(c, *region, *bucket)); err != nil {
 			log.Error("write env file", "err", err)
 			c.Close()
 			return 1
@@ -134,6 +115,31 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// envFileContent is what -env-file holds: export KEY=value lines of the
+// endpoints, bucket and local credentials.
+func envFileContent(c *emulator.Cloud, region, bucket string) string {
+	ak, sk := c.Credentials()
+	env := [][2]string{
+		{"SLB_ENDPOINT", c.SLBEndpoint()},
+		{"OSS_ENDPOINT", c.OSSEndpoint()},
+		{"FC_ENDPOINT", c.FCEndpoint()},
+		// The names the local Serverless Devs component (tooling/fc3-local) reads.
+		{"LOCALCLOUD_FC_ENDPOINT", c.FCEndpoint()},
+		{"LOCALCLOUD_SLB_ENDPOINT", c.SLBEndpoint()},
+		{"LOCALCLOUD_OSS_ENDPOINT", c.OSSEndpoint()},
+		{"OSS_REGION", region},
+		{"CERT_BUCKET", bucket},
+		{"ALIBABA_CLOUD_ACCESS_KEY_ID", ak},
+		// A fixed local dummy accepted only by this emulator.
+		{"ALIBABA_CLOUD_ACCESS_KEY_SECRET", sk},
+	}
+	var b strings.Builder
+	for _, kv := range env {
+		fmt.Fprintf(&b, "export %s=%s\n", kv[0], kv[1])
+	}
+	return b.String()
 }
 
 func envOr(k, def string) string {
