@@ -219,7 +219,7 @@ type pairLoader struct {
 // (missing half, bad PEM, key mismatch, too short validity) is permanent.
 func (l pairLoader) LoadPair(ctx context.Context, name string, now time.Time) (provisioning.Pair, error) {
 	if l.bucket == "" {
-		return provisioning.Pair{}, fmt.Errorf("provision: CERT_BUCKET is not set, so pair %s cannot be read: %w", name, apierr.ErrInvalid)
+		return provisioning.Pair{}, fmt.Errorf("provision: CERT_BUCKET is not set, so no certificate pair can be read (set it in s.yaml vars.env or the environment): %w", apierr.ErrInvalid)
 	}
 	b, err := rotation.LoadPair(ctx, l.objects, l.bucket, l.prefix, name, now, l.opts)
 	if err != nil {

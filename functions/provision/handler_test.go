@@ -477,3 +477,13 @@ func TestRejectedResultNamesTheActionAsGiven(t *testing.T) {
 		})
 	}
 }
+
+func TestPairLoaderWithoutBucketLeavesNamingThePairToItsCaller(t *testing.T) {
+	_, err := pairLoader{}.LoadPair(context.Background(), "example.com", time.Now())
+	if err == nil || !errors.Is(err, apierr.ErrInvalid) || !strings.Contains(err.Error(), "CERT_BUCKET is not set") {
+		t.Fatalf("err = %v", err)
+	}
+	if strings.Contains(err.Error(), "example.com") {
+		t.Errorf("err = %v: provisioning's prefix already names the pair", err)
+	}
+}
