@@ -7,8 +7,34 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 )
+
+// dispatch runs a command (the first argument not a flag: start, stop,
+// put, ls, get, rm, drop, invoke, listeners, cert, help), else the cloud in
+// the foreground with the flags of run.
+//
+//	localcloud [flags]                 run in the foreground (flags: localcloud -h)
+//	localcloud start [-s-yaml s.yaml]  run in the background until `localcloud stop`
+//	localcloud stop
+//	localcloud put KEY FILE            the bucket: put (fires the OSS triggers), ls, get, rm
+//	localcloud ls [PREFIX]
+//	localcloud get KEY [FILE]
+//	localcloud rm KEY
+//	localcloud drop NAME CERT KEY      put certs/NAME/privkey.pem, then certs/NAME/fullchain.pem
+//	localcloud invoke FUNCTION [EVENT] run a function; exits 1 unless the result's status is a success
+//	localcloud listeners               HTTPS listeners: certificate by API and by TLS handshake
+//	localcloud cert DOMAIN DIR         write a test pair (fullchain.pem, privkey.pem) into DIR
+//
+// The client commands read the endpoints and credentials from -env-file
+// (default .localcloud.env, what start writes), else from the environment.
+func dispatch(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		return subcommand(args[0], args[1:], stdout, stderr)
+	}
+	return run(args, stdout, stderr)
+}
 
 // errUsage marks a command line that does not fit the command.
 var errUsage = errors.New("usage")

@@ -141,7 +141,7 @@ func TestBucketCommands(t *testing.T) {
 		"\nexport CERT_BUCKET="+emulator.DefaultBucket+"\nexport ALIBABA_CLOUD_ACCESS_KEY_ID="+ak+"\nexport ALIBABA_CLOUD_ACCESS_KEY_SECRET="+sk+"\n"), 0o600)
 	lc := func(args ...string) (string, int) {
 		var stdout, stderr bytes.Buffer
-		code := run(append([]string{args[0], "-env-file", envFile}, args[1:]...), &stdout, &stderr)
+		code := dispatch(append([]string{args[0], "-env-file", envFile}, args[1:]...), &stdout, &stderr)
 		return stdout.String() + stderr.String(), code
 	}
 

@@ -1,24 +1,8 @@
 // Command localcloud runs the local cloud (SLB, OSS, Function Compute with
 // the s.yaml functions) as one process on loopback ports, for the demo and
-// for manual use, and works with it the way users work with the real one.
-//
-//	localcloud [flags]                 run in the foreground (flags: localcloud -h)
-//	localcloud start [-s-yaml s.yaml]  run in the background until `localcloud stop`
-//	localcloud stop
-//	localcloud put KEY FILE            the bucket: put (fires the OSS triggers), ls, get, rm
-//	localcloud ls [PREFIX]
-//	localcloud get KEY [FILE]
-//	localcloud rm KEY
-//	localcloud drop NAME CERT KEY      put certs/NAME/privkey.pem, then certs/NAME/fullchain.pem
-//	localcloud invoke FUNCTION [EVENT] run a function; exits 1 unless the result's status is a success
-//	localcloud listeners               HTTPS listeners: certificate by API and by TLS handshake
-//	localcloud cert DOMAIN DIR         write a test pair (fullchain.pem, privkey.pem) into DIR
-//
-// In the foreground it prints one "localcloud ready ..." line on stdout
-// when it serves, writes the endpoints to -env-file / -addr-file, and shuts
-// down cleanly (function processes killed) on SIGINT or SIGTERM. The client
-// commands read the endpoints and credentials from -env-file (default
-// .localcloud.env), else from the environment.
+// for manual use. It prints one "localcloud ready ..." line on stdout when
+// it serves, writes the endpoints to -env-file / -addr-file, and shuts down
+// cleanly (function processes killed) on SIGINT or SIGTERM.
 package main
 
 import (
@@ -39,18 +23,10 @@ import (
 )
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(dispatch(os.Args[1:], os.Stdout, os.Stderr))
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		return subcommand(args[0], args[1:], stdout, stderr)
-	}
-	return serve(args, stdout, stderr)
-}
-
-// serve runs the cloud in the foreground until SIGINT or SIGTERM.
-func serve(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("localcloud", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
@@ -88,8 +64,27 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 
+	ak, sk := c.Credentials()
+	env := [][2]string{
+		{"SLB_ENDPOINT", c.SLBEndpoint()},
+		{"OSS_ENDPOINT", c.OSSEndpoint()},
+		{"FC_ENDPOINT", c.FCEndpoint()},
+		// The names the local Serverless Devs component (tooling/fc3-local) reads.
+		{"LOCALCLOUD_FC_ENDPOINT", c.FCEndpoint()},
+		{"LOCALCLOUD_SLB_ENDPOINT", c.SLBEndpoint()},
+		{"LOCALCLOUD_OSS_ENDPOINT", c.OSSEndpoint()},
+		{"OSS_REGION", *region},
+		{"CERT_BUCKET", *bucket},
+		{"ALIBABA_CLOUD_ACCESS_KEY_ID", ak},
+		// A fixed local dummy accepted only by this emulator.
+		{"ALIBABA_CLOUD_ACCESS_KEY_SECRET", sk},
+	}
 	if *envFile != "" {
-		if err := writeFile(*envFile, envFileContent(c, *region, *bucket)); err != nil {
+		var b strings.Builder
+		for _, kv := range env {
+			fmt.Fprintf(&b, "export %s=%s\n", kv[0], kv[1])
+		}
+		if err := writeFile(*envFile, b.String()); err != nil {
 			log.Error("write env file", "err", err)
 			c.Close()
 			return 1
@@ -115,31 +110,6 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
-}
-
-// envFileContent is what -env-file holds: export KEY=value lines of the
-// endpoints, bucket and local credentials.
-func envFileContent(c *emulator.Cloud, region, bucket string) string {
-	ak, sk := c.Credentials()
-	env := [][2]string{
-		{"SLB_ENDPOINT", c.SLBEndpoint()},
-		{"OSS_ENDPOINT", c.OSSEndpoint()},
-		{"FC_ENDPOINT", c.FCEndpoint()},
-		// The names the local Serverless Devs component (tooling/fc3-local) reads.
-		{"LOCALCLOUD_FC_ENDPOINT", c.FCEndpoint()},
-		{"LOCALCLOUD_SLB_ENDPOINT", c.SLBEndpoint()},
-		{"LOCALCLOUD_OSS_ENDPOINT", c.OSSEndpoint()},
-		{"OSS_REGION", region},
-		{"CERT_BUCKET", bucket},
-		{"ALIBABA_CLOUD_ACCESS_KEY_ID", ak},
-		// A fixed local dummy accepted only by this emulator.
-		{"ALIBABA_CLOUD_ACCESS_KEY_SECRET", sk},
-	}
-	var b strings.Builder
-	for _, kv := range env {
-		fmt.Fprintf(&b, "export %s=%s\n", kv[0], kv[1])
-	}
-	return b.String()
 }
 
 func envOr(k, def string) string {
