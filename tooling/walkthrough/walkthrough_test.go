@@ -85,6 +85,8 @@ func TestFirstHour(t *testing.T) {
 		outs[c] += out
 	}
 	took := time.Since(t0)
+	// Measured, not asserted (no timed tests): about 20 s on an idle
+	// machine once the build cache is warm.
 	t.Logf("walkthrough took %s", took.Round(time.Millisecond))
 
 	sha := regexp.MustCompile(`sha1=([0-9a-f:]{59})`)
@@ -132,9 +134,6 @@ func TestFirstHour(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(dir, f)); !errors.Is(err, fs.ErrNotExist) {
 			t.Errorf("%s left behind after make local-down", f)
 		}
-	}
-	if took > 90*time.Second {
-		t.Errorf("the walkthrough took %s; keep it about a minute", took)
 	}
 }
 
