@@ -90,22 +90,31 @@ func (h *Handler) handle(ctx context.Context, now time.Time, payload []byte) (pr
 	}
 }
 
-// actionOf guesses the action of a payload that failed validation, for the
-// result only.
+// actionOf is the action a payload that failed validation asked for, for the
+// result only: the value as given (a misspelt "aply" stays "aply", clipped),
+// "apply" when the payload names none, empty when the payload is not a JSON
+// object or "action" is not a string.
 func actionOf(payload []byte) string {
-	for _, a := range []string{provisioning.ActionPlan, provisioning.ActionDestroy} {
-		if containsAction(payload, a) {
-			return a
-		}
-	}
-	return provisioning.ActionApply
-}
-
-func containsAction(payload []byte, action string) bool {
 	var probe struct {
-		Action string `json:"action"`
+		Action json.RawMessage `json:"action"`
 	}
-	return json.Unmarshal(payload, &probe) == nil && probe.Action == action
+	if json.Unmarshal(payload, &probe) != nil {
+		return ""
+	}
+	if len(probe.Action) == 0 || string(probe.Action) == "null" {
+		return provisioning.ActionApply
+	}
+	var a string
+	if json.Unmarshal(probe.Action, &a) != nil {
+		return ""
+	}
+	if a == "" {
+		return provisioning.ActionApply
+	}
+	if r := []rune(a); len(r) > 40 {
+		a = string(r[:40]) + "..."
+	}
+	return a
 }
 
 func (h *Handler) log(ctx context.Context, res provisioning.Result, err error, took time.Duration) {
@@ -215,7 +224,7 @@ type pairLoader struct {
 // (missing half, bad PEM, key mismatch, too short validity) is permanent.
 func (l pairLoader) LoadPair(ctx context.Context, name string, now time.Time) (provisioning.Pair, error) {
 	if l.bucket == "" {
-		return provisioning.Pair{}, fmt.Errorf("provision: CERT_BUCKET is not set, so pair %s cannot be read: %w", name, apierr.ErrInvalid)
+		return provisioning.Pair{}, fmt.Errorf("provision: CERT_BUCKET is not set, so no certificate pair can be read (set it in s.yaml vars.env or the environment): %w", apierr.ErrInvalid)
 	}
 	b, err := rotation.LoadPair(ctx, l.objects, l.bucket, l.prefix, name, now, l.opts)
 	if err != nil {

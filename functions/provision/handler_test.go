@@ -421,6 +421,11 @@ func TestMissingPairRejected(t *testing.T) {
 	if err != nil || res.Status != provisioning.StatusRejected || !strings.Contains(res.Error, "nothere.example.com") {
 		t.Fatalf("result = %+v, err %v", res, err)
 	}
+	// Each layer adds its prefix once: the pair is named by provisioning,
+	// the folder by the loader.
+	if n := strings.Count(res.Error, "pair nothere.example.com"); n != 1 || strings.Count(res.Error, "rotation:") > 1 {
+		t.Errorf("error repeats its prefixes: %s", res.Error)
+	}
 	if w := c.writes(); len(w) != 0 {
 		t.Errorf("writes %v", w)
 	}

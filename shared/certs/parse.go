@@ -25,13 +25,10 @@ type File struct {
 // Options tune Parse.
 type Options struct {
 	// MinValidDays is the least number of days the leaf must stay valid
-	// after now. 0 means DefaultMinValidDays; a negative value disables the
-	// check.
+	// after now (MIN_VALID_DAYS, whose default of 7 shared/config applies).
+	// 0 or less: any leaf that has not expired yet is accepted.
 	MinValidDays int
 }
-
-// DefaultMinValidDays is used when Options.MinValidDays is 0.
-const DefaultMinValidDays = 7
 
 // MinRSABits is the smallest RSA key accepted.
 const MinRSABits = 2048
@@ -79,7 +76,7 @@ type Bundle struct {
 
 const (
 	fixRSA     = "issue an RSA 2048 certificate (certbot --key-type rsa, lego --key-type rsa2048)"
-	fixDecrypt = "remove the passphrase: openssl rsa -in key.pem -out privkey.pem (then upload the unencrypted PKCS#1 key)"
+	fixDecrypt = "remove the passphrase: openssl rsa -in key.pem -out privkey.pem -traditional (it asks for the passphrase and writes the unencrypted PKCS#1 key to upload)"
 	clbRSAOnly = "Classic Load Balancer accepts RSA certificates only"
 )
 
@@ -325,11 +322,7 @@ func checkValidity(now time.Time, opts Options, leaf cert) error {
 			fmt.Sprintf("the certificate %s expired on %s", describe(c), c.NotAfter.UTC().Format(layout)),
 			"renew the certificate (certbot renew, lego renew) and upload the new pair")
 	}
-	minDays := opts.MinValidDays
-	if minDays == 0 {
-		minDays = DefaultMinValidDays
-	}
-	if minDays > 0 && c.NotAfter.Sub(now) < time.Duration(minDays)*24*time.Hour {
+	if minDays := opts.MinValidDays; minDays > 0 && c.NotAfter.Sub(now) < time.Duration(minDays)*24*time.Hour {
 		return fail(leaf.file, ErrValidityTooShort,
 			fmt.Sprintf("the certificate %s expires on %s, in less than the required %d days", describe(c), c.NotAfter.UTC().Format(layout), minDays),
 			"renew the certificate and upload the new pair (or lower MIN_VALID_DAYS)")

@@ -80,8 +80,8 @@ func TestParseRefusals(t *testing.T) {
 		{"ECDSA PKCS#8 key", []certs.File{{certFile, ec8.CertPEM}, {keyFile, ec8.KeyPEM}}, certs.ErrNotRSA, keyFile, []string{"PKCS#8 EC (ECDSA", "Classic Load Balancer accepts RSA certificates only"}},
 		{"Ed25519", []certs.File{{bundle, ed.Bundle()}}, certs.ErrNotRSA, bundle, []string{"Ed25519", "RSA certificates only"}},
 		{"ECDSA certificate without key", []certs.File{{certFile, ec.CertPEM}}, certs.ErrNotRSA, certFile, []string{"ECDSA"}},
-		{"encrypted PKCS#1", []certs.File{{certFile, good.CertPEM}, {keyFile, encrypted}}, certs.ErrEncryptedKey, keyFile, []string{"openssl rsa"}},
-		{"encrypted PKCS#8", []certs.File{{certFile, good.CertPEM}, {keyFile, encrypted8}}, certs.ErrEncryptedKey, keyFile, nil},
+		{"encrypted PKCS#1", []certs.File{{certFile, good.CertPEM}, {keyFile, encrypted}}, certs.ErrEncryptedKey, keyFile, []string{"openssl rsa -in key.pem -out privkey.pem -traditional"}},
+		{"encrypted PKCS#8", []certs.File{{certFile, good.CertPEM}, {keyFile, encrypted8}}, certs.ErrEncryptedKey, keyFile, []string{"-traditional"}},
 		{"chain gap", []certs.File{{certFile, cat(deep.CertPEM, w.inter.CertPEM)}, {keyFile, deep.KeyPEM}}, certs.ErrChainGap, certFile, []string{"Test Intermediate CA 2"}},
 		{"chain loop", []certs.File{{certFile, cat(loopLeaf, loopA, loopB)}, {keyFile, loopKey}}, certs.ErrChainLoop, certFile, []string{"Loop CA"}},
 		{"unrelated certificate", []certs.File{{certFile, cat(good.CertPEM, other.CertPEM)}, {keyFile, good.KeyPEM}}, certs.ErrUnrelated, certFile, []string{"other.example.com"}},
@@ -98,7 +98,7 @@ func TestParseRefusals(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			b, err := certs.Parse(now, certs.Options{}, tc.files...)
+			b, err := certs.Parse(now, certs.Options{MinValidDays: 7}, tc.files...)
 			if err == nil {
 				t.Fatalf("Parse accepted it (fingerprint %s); want %v", b.FingerprintSHA1, tc.want)
 			}
@@ -316,8 +316,11 @@ func TestValidityBoundaries(t *testing.T) {
 		minDays   int
 		want      error
 	}{
-		{"exactly 7 days left", now.Add(-time.Hour), now.AddDate(0, 0, 7), 0, nil},
-		{"one second short of 7 days", now.Add(-time.Hour), now.AddDate(0, 0, 7).Add(-time.Second), 0, certs.ErrValidityTooShort},
+		{"exactly 7 days left", now.Add(-time.Hour), now.AddDate(0, 0, 7), 7, nil},
+		{"one second short of 7 days", now.Add(-time.Hour), now.AddDate(0, 0, 7).Add(-time.Second), 7, certs.ErrValidityTooShort},
+		{"MinValidDays 0 (MIN_VALID_DAYS=0), one hour left", now.Add(-time.Hour), now.Add(time.Hour), 0, nil},
+		{"MinValidDays 0, one day left", now.Add(-time.Hour), now.AddDate(0, 0, 1), 0, nil},
+		{"MinValidDays 0, expired", now.AddDate(0, 0, -10), now.Add(-time.Second), 0, certs.ErrExpired},
 		{"exactly 30 days with MinValidDays 30", now.Add(-time.Hour), now.AddDate(0, 0, 30), 30, nil},
 		{"29 days with MinValidDays 30", now.Add(-time.Hour), now.AddDate(0, 0, 29), 30, certs.ErrValidityTooShort},
 		{"check disabled, one hour left", now.Add(-time.Hour), now.Add(time.Hour), -1, nil},

@@ -8,6 +8,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"regexp"
 	"strings"
 
 	"github.com/aliyun/fc-runtime-go-sdk/fccontext"
@@ -95,8 +96,10 @@ var secretKeys = []string{
 
 // Redact is a slog ReplaceAttr function: it replaces the value of an
 // attribute whose key names a secret (access_key_secret, security_token,
-// private_key, secret, sign, …) or whose string value looks like PEM
-// private key material.
+// private_key, secret, sign, …), and inside any other string or error value
+// it replaces only the PEM private key material (RedactKeyMaterial), so a
+// reason that talks about a key (e.g. "encrypted (Proc-Type: 4,ENCRYPTED)")
+// is logged as it is.
 func Redact(_ []string, a slog.Attr) slog.Attr {
 	if a.Value.Kind() == slog.KindGroup {
 		return a
@@ -105,11 +108,11 @@ func Redact(_ []string, a slog.Attr) slog.Attr {
 		return slog.String(a.Key, Redacted)
 	}
 	if a.Value.Kind() == slog.KindString && LooksLikePrivateKey(a.Value.String()) {
-		return slog.String(a.Key, Redacted)
+		return slog.String(a.Key, RedactKeyMaterial(a.Value.String()))
 	}
 	if a.Value.Kind() == slog.KindAny {
 		if err, ok := a.Value.Any().(error); ok && LooksLikePrivateKey(err.Error()) {
-			return slog.String(a.Key, Redacted)
+			return slog.String(a.Key, RedactKeyMaterial(err.Error()))
 		}
 	}
 	return a
@@ -126,8 +129,24 @@ func SecretKey(key string) bool {
 	return false
 }
 
-// LooksLikePrivateKey reports whether s contains a PEM private key block
-// (RSA, EC, PKCS#8, encrypted, OpenSSH).
+// LooksLikePrivateKey reports whether s contains a PEM private key marker
+// (BEGIN or END of an RSA, EC, PKCS#8, encrypted or OpenSSH private key).
 func LooksLikePrivateKey(s string) bool {
-	return strings.Contains(s, "PRIVATE KEY-----") || strings.Contains(s, "Proc-Type: 4,ENCRYPTED")
+	return keyMarker.MatchString(s)
+}
+
+var (
+	keyMarker = regexp.MustCompile(`-----(BEGIN|END) [A-Z0-9 ]*PRIVATE KEY-----`)
+	// A whole block; a BEGIN without its END runs to the end of the text.
+	keyBlock = regexp.MustCompile(`(?s)-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----.*?(-----END [A-Z0-9 ]*PRIVATE KEY-----|$)`)
+	// What is left of a block cut before its BEGIN: everything up to its END.
+	keyTail = regexp.MustCompile(`(?s)^.*-----END [A-Z0-9 ]*PRIVATE KEY-----`)
+)
+
+// RedactKeyMaterial replaces every PEM private key block of s (headers such
+// as Proc-Type and DEK-Info included) with Redacted and keeps the rest of
+// the text. A block cut at either end is redacted up to where it was cut.
+func RedactKeyMaterial(s string) string {
+	s = keyBlock.ReplaceAllString(s, Redacted)
+	return keyTail.ReplaceAllString(s, Redacted)
 }

@@ -118,3 +118,54 @@ func TestRedact(t *testing.T) {
 		})
 	}
 }
+
+// TestRedactKeepsReasons: a rejection reason that talks about a key is
+// logged as it is; only key material, here in the same line, is replaced.
+func TestRedactKeepsReasons(t *testing.T) {
+	const reason = "certs/example.com/privkey.pem: the private key (line 1) is encrypted (Proc-Type: 4,ENCRYPTED); Classic Load Balancer needs an unencrypted key"
+	encrypted := "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,0011\n\nSECRETBODY1\n-----END RSA PRIVATE KEY-----\n"
+	tests := []struct {
+		name string
+		attr slog.Attr
+		keep []string // text that must be logged
+		leak []string // text that must not
+	}{
+		{"reason quoting Proc-Type", slog.String("reason", reason), []string{reason}, nil},
+		{"reason as an error", slog.Any("error", errors.New(reason)), []string{reason}, nil},
+		{"key inside a message", slog.String("reason", "bad: "+pemKey+" after"), []string{"bad: " + Redacted, "after"}, []string{"MIIEpAIBAAKCAQEA", "RSA PRIVATE KEY"}},
+		{"encrypted key inside an error", slog.Any("error", errors.New("parse "+encrypted+"done")), []string{"parse " + Redacted + "\ndone"}, []string{"SECRETBODY1", "DEK-Info"}},
+		{"key cut before its END", slog.String("detail", "got -----BEGIN PRIVATE KEY-----\nSECRETBODY2"), []string{"got " + Redacted}, []string{"SECRETBODY2"}},
+		{"key cut before its BEGIN", slog.String("detail", "SECRETBODY3\n-----END PRIVATE KEY----- tail"), []string{Redacted + " tail"}, []string{"SECRETBODY3"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			New(&buf, slog.LevelInfo).Info("m", tc.attr)
+			var rec map[string]any
+			if err := json.Unmarshal(buf.Bytes(), &rec); err != nil {
+				t.Fatal(err)
+			}
+			got, _ := rec[tc.attr.Key].(string)
+			for _, k := range tc.keep {
+				if !strings.Contains(got, k) {
+					t.Errorf("%s = %q, want it to contain %q", tc.attr.Key, got, k)
+				}
+			}
+			for _, l := range tc.leak {
+				if strings.Contains(buf.String(), l) {
+					t.Errorf("key material %q logged: %s", l, buf.String())
+				}
+			}
+		})
+	}
+
+	// The rejection of an encrypted key and the key itself in one line.
+	var buf bytes.Buffer
+	New(&buf, slog.LevelInfo).Warn("rotation", slog.String("status", "rejected"), slog.String("reason", reason), slog.String("object", encrypted))
+	if !strings.Contains(buf.String(), `"reason":"`+strings.ReplaceAll(reason, `"`, `\"`)+`"`) {
+		t.Errorf("reason not logged as is: %s", buf.String())
+	}
+	if strings.Contains(buf.String(), "SECRETBODY1") || !strings.Contains(buf.String(), `"object":"[REDACTED]`) {
+		t.Errorf("key not redacted: %s", buf.String())
+	}
+}

@@ -14,6 +14,18 @@ var (
 	keyFileNames  = []string{"privkey.pem", "key.pem", "{name}.key"}
 )
 
+// PairFileKeys lists every object key that holds a half (or the bundle) of
+// pair name under prefix: the names the README's bucket layout accepts. It
+// is the one source of truth s.yaml's OSS triggers are checked against
+// (tooling/deploytest): each of these keys must fire the trigger.
+func PairFileKeys(prefix, name string) []string {
+	var keys []string
+	for _, p := range append(append([]string(nil), certFileNames...), keyFileNames...) {
+		keys = append(keys, prefix+name+"/"+strings.ReplaceAll(p, "{name}", name))
+	}
+	return append(keys, prefix+name+".pem")
+}
+
 // DeployFileName is the optional per-pair targets file inside certs/<name>/.
 const DeployFileName = "deploy.yaml"
 

@@ -151,3 +151,20 @@ func TestProbeName(t *testing.T) {
 		})
 	}
 }
+
+func TestPairFileKeysAreParsed(t *testing.T) {
+	keys := PairFileKeys("certs/", "example.com")
+	want := []string{
+		"certs/example.com/fullchain.pem", "certs/example.com/cert.pem", "certs/example.com/example.com.crt",
+		"certs/example.com/privkey.pem", "certs/example.com/key.pem", "certs/example.com/example.com.key",
+		"certs/example.com.pem",
+	}
+	if !reflect.DeepEqual(keys, want) {
+		t.Errorf("PairFileKeys = %q, want %q", keys, want)
+	}
+	for _, k := range keys {
+		if ref, ok := ParseKey("certs/", k); !ok || ref.Name != "example.com" {
+			t.Errorf("ParseKey(%q) = %+v, %v", k, ref, ok)
+		}
+	}
+}

@@ -32,11 +32,11 @@ func loadPair(ctx context.Context, store ObjectReader, bucket, prefix, name stri
 	}
 	switch {
 	case ref.CertKey == "" && ref.KeyKey == "":
-		return nil, ref, fmt.Errorf("rotation: pair %s: neither certificate nor key is stored under %s%s/ or as %s%s.pem: %w", name, prefix, name, prefix, name, ErrIncomplete)
+		return nil, ref, fmt.Errorf("rotation: neither a certificate nor a key is stored under %s%s/ or as %s%s.pem: %w", prefix, name, prefix, name, ErrIncomplete)
 	case ref.CertKey == "":
-		return nil, ref, fmt.Errorf("rotation: pair %s: the certificate (fullchain.pem, cert.pem or %s.crt) is missing next to %s: %w", name, name, ref.KeyKey, ErrIncomplete)
+		return nil, ref, fmt.Errorf("rotation: the certificate (fullchain.pem, cert.pem or %s.crt) is missing next to %s: %w", name, ref.KeyKey, ErrIncomplete)
 	case ref.KeyKey == "":
-		return nil, ref, fmt.Errorf("rotation: pair %s: the key (privkey.pem, key.pem or %s.key) is missing next to %s: %w", name, name, ref.CertKey, ErrIncomplete)
+		return nil, ref, fmt.Errorf("rotation: the key (privkey.pem, key.pem or %s.key) is missing next to %s: %w", name, ref.CertKey, ErrIncomplete)
 	}
 	keys := []string{ref.CertKey}
 	if ref.KeyKey != ref.CertKey {
@@ -76,7 +76,7 @@ func getObject(ctx context.Context, store ObjectReader, bucket, key string) ([]b
 	case errors.Is(err, apierr.ErrNotFound):
 		return nil, fmt.Errorf("rotation: %s disappeared while reading the pair: %w", key, ErrIncomplete)
 	case errors.Is(err, apierr.ErrInvalid):
-		return nil, &PairError{File: key, Problem: fmt.Sprintf("is larger than %d KiB and was not read", certs.MaxObjectSize>>10),
+		return nil, &PairError{File: key, Problem: fmt.Sprintf("the file is larger than %d KiB, more than a certificate chain or key can need, and was not read", certs.MaxObjectSize>>10),
 			Fix: "store only the PEM certificate chain and key", Err: err}
 	default:
 		return nil, fmt.Errorf("rotation: read %s/%s: %w", bucket, key, err)

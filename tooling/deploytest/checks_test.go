@@ -6,6 +6,9 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/config"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation"
 )
 
 // The project's own rules for s.yaml, beyond what the fc3 schema can see
@@ -108,6 +111,9 @@ func checkSFile(f sFile, functionDirs []string) []string {
 		}
 	}
 
+	if r, ok := f.Resources["rotate-on-upload"]; ok {
+		p = append(p, checkOSSCoverage(r.Props)...)
+	}
 	for _, d := range functionDirs {
 		if _, ok := f.Resources[d]; !ok {
 			add("functions/%s has no resource in s.yaml", d)
@@ -167,8 +173,8 @@ func checkTrigger(where string, m map[string]any) []string {
 				add("unknown filter.key key %q", k)
 			}
 		}
-		if key["prefix"] != "certs/" || key["suffix"] != ".pem" {
-			add("filter.key is prefix %v suffix %v, want certs/ and .pem", key["prefix"], key["suffix"])
+		if key["prefix"] != "certs/" {
+			add("filter.key is prefix %v, want certs/", key["prefix"])
 		}
 		if arn, _ := m["sourceArn"].(string); !strings.HasPrefix(arn, "acs:oss:") {
 			add("sourceArn %q is not an OSS bucket ARN", arn)
@@ -193,6 +199,64 @@ func checkTrigger(where string, m map[string]any) []string {
 		}
 	default:
 		add("unexpected triggerType %v", m["triggerType"])
+	}
+	return p
+}
+
+// ossFilter is the key filter of one OSS trigger.
+type ossFilter struct{ name, prefix, suffix string }
+
+func (o ossFilter) matches(key string) bool {
+	return strings.HasPrefix(key, o.prefix) && strings.HasSuffix(key, o.suffix)
+}
+
+// checkOSSCoverage checks rotate-on-upload's OSS triggers against the pair
+// file names the code accepts (rotation.PairFileKeys, the README's bucket
+// layout): each accepted name fires exactly one trigger, every trigger fires
+// for some accepted name, and what the functions write themselves (locks,
+// reports) fires none.
+func checkOSSCoverage(props map[string]any) []string {
+	var p []string
+	add := func(format string, a ...any) { p = append(p, "rotate-on-upload: "+fmt.Sprintf(format, a...)) }
+	var filters []ossFilter
+	triggers, _ := props["triggers"].([]any)
+	for _, tr := range triggers {
+		m, _ := tr.(map[string]any)
+		if m["triggerType"] != "oss" {
+			continue
+		}
+		cfg, _ := m["triggerConfig"].(map[string]any)
+		filter, _ := cfg["filter"].(map[string]any)
+		key, _ := filter["key"].(map[string]any)
+		prefix, _ := key["prefix"].(string)
+		suffix, _ := key["suffix"].(string)
+		name, _ := m["triggerName"].(string)
+		filters = append(filters, ossFilter{name, prefix, suffix})
+	}
+	accepted := rotation.PairFileKeys(config.DefaultCertPrefix, "example.com")
+	for _, k := range accepted {
+		var fired []string
+		for _, f := range filters {
+			if f.matches(k) {
+				fired = append(fired, f.name)
+			}
+		}
+		switch {
+		case len(fired) == 0:
+			add("%s (a name the bucket layout accepts) fires no OSS trigger", k)
+		case len(fired) > 1:
+			add("%s fires %d OSS triggers (%s): one event would rotate twice", k, len(fired), strings.Join(fired, ", "))
+		}
+	}
+	for _, f := range filters {
+		if !slices.ContainsFunc(accepted, f.matches) {
+			add("OSS trigger %s (prefix %q, suffix %q) fires for no accepted pair file name", f.name, f.prefix, f.suffix)
+		}
+		for _, own := range []string{"locks/example.com.lock", "reports/2026-01-01.json", "reports/state.json"} {
+			if f.matches(own) {
+				add("OSS trigger %s fires for %s, an object the functions write themselves", f.name, own)
+			}
+		}
 	}
 	return p
 }

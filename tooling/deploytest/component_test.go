@@ -114,6 +114,36 @@ func runS(t *testing.T, root, dir, endpoint string, args ...string) (string, err
 	return out.String(), err
 }
 
+// runMake runs a make target of the repository with the environment runS
+// gives the s CLI (the local component against endpoint).
+func runMake(t *testing.T, root, endpoint string, args ...string) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "make", append([]string{"-s", "--no-print-directory", "-C", root}, args...)...)
+	cmd.Env = append(filterEnv(os.Environ(), "HOME", "FC3_COMPONENT", "LOCALCLOUD_FC_ENDPOINT", "LOCALCLOUD_ENV_FILE", "SLB_ENDPOINT", "OSS_ENDPOINT", "MAKEFLAGS", "MFLAGS"),
+		"HOME="+t.TempDir(),
+		"GOCACHE="+goEnv(t, "GOCACHE"), "GOMODCACHE="+goEnv(t, "GOMODCACHE"), "GOPATH="+goEnv(t, "GOPATH"),
+		"FC3_COMPONENT="+filepath.Join(root, "tooling", "fc3-local"),
+		"LOCALCLOUD_FC_ENDPOINT="+endpoint,
+		"LOCALCLOUD_ENV_FILE="+filepath.Join(t.TempDir(), "none.env"),
+		"NO_COLOR=1",
+	)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	return out.String(), err
+}
+
+func goEnv(t *testing.T, name string) string {
+	t.Helper()
+	out, err := exec.Command("go", "env", name).Output()
+	if err != nil {
+		t.Fatalf("go env %s: %v", name, err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
 // TestLocalComponent runs the real s CLI with FC3_COMPONENT pointing at
 // tooling/fc3-local against a fake FC control API on loopback.
 func TestLocalComponent(t *testing.T) {
@@ -165,12 +195,14 @@ func TestLocalComponent(t *testing.T) {
 			}
 		}
 		rot, _ := fake.specs["slb-cert-rotate-on-upload"]["triggers"].([]any)
-		if len(rot) != 1 {
+		if len(rot) != 3 {
 			t.Fatalf("rotate triggers: %v", rot)
 		}
-		oss, _ := rot[0].(map[string]any)["oss"].(map[string]any)
-		if oss["bucketName"] != "slb-cert-drop" || oss["prefix"] != "certs/" || oss["suffix"] != ".pem" {
-			t.Errorf("oss trigger spec: %v", oss)
+		for i, suffix := range []string{".pem", ".crt", ".key"} {
+			oss, _ := rot[i].(map[string]any)["oss"].(map[string]any)
+			if oss["bucketName"] != "slb-cert-drop" || oss["prefix"] != "certs/" || oss["suffix"] != suffix {
+				t.Errorf("oss trigger spec %d: %v, want suffix %s", i, oss, suffix)
+			}
 		}
 		tim, _ := fake.specs["slb-cert-expiry-check"]["triggers"].([]any)
 		if len(tim) != 1 {
@@ -212,6 +244,35 @@ func TestLocalComponent(t *testing.T) {
 		}
 		if !strings.Contains(out, "boom") {
 			t.Errorf("output does not show the error:\n%s", out)
+		}
+	})
+
+	t.Run("make invoke fails unless the status is a success", func(t *testing.T) {
+		if _, err := exec.LookPath("make"); err != nil {
+			t.Skip("make not installed")
+		}
+		tests := []struct {
+			reply string
+			ok    bool
+			says  string
+		}{
+			{`{"status":"rejected","reason":"certs/example.com/privkey.pem: the private key is encrypted"}`, false,
+				"status rejected is not a success (s shows ✔ because the invocation returned): certs/example.com/privkey.pem: the private key is encrypted"},
+			{`{"action":"apply","status":"rejected","error":"config: CERT_BUCKET is not set"}`, false, "config: CERT_BUCKET is not set"},
+			{`{"status":"partial","error":"1 of 2 listeners left"}`, false, "status partial is not a success"},
+			{`{"status":"rotated","name":"example.com"}`, true, "invoke: status rotated"},
+		}
+		for _, tt := range tests {
+			fake.mu.Lock()
+			fake.errType, fake.reply = "", tt.reply
+			fake.mu.Unlock()
+			out, err := runMake(t, root, srv.URL, "invoke", "FN=rotate-on-upload", "EVENT=events/oss-fullchain.json")
+			if (err == nil) != tt.ok {
+				t.Errorf("reply %s: make invoke err = %v, want ok=%v\n%s", tt.reply, err, tt.ok, out)
+			}
+			if !strings.Contains(out, tt.says) {
+				t.Errorf("reply %s: output lacks %q:\n%s", tt.reply, tt.says, out)
+			}
 		}
 	})
 

@@ -37,6 +37,11 @@ func TestPolicies(t *testing.T) {
 				if s.Effect != "Allow" || len(s.Resource) == 0 {
 					t.Errorf("statement %+v", s)
 				}
+				for _, r := range s.Resource {
+					if problem := templateResourceProblem(r); problem != "" {
+						t.Errorf("resource %q: %s", r, problem)
+					}
+				}
 				for _, a := range s.Action {
 					if strings.Contains(a, "*") {
 						t.Errorf("wildcard action %q", a)
@@ -48,4 +53,32 @@ func TestPolicies(t *testing.T) {
 			}
 		})
 	}
+}
+
+// templateResourceProblem says what is wrong with a Resource of a policy
+// template: each names the deployment's account, SLB and SLS resources its
+// regions (tooling/policies substitutes them), OSS resources the bucket.
+func templateResourceProblem(r string) string {
+	p := strings.SplitN(r, ":", 5)
+	if len(p) != 5 || p[0] != "acs" {
+		return "not an acs:<service>:<region>:<account>:<resource> ARN"
+	}
+	if p[3] != "${ALIYUN_ACCOUNT_ID}" {
+		return "the account field must be ${ALIYUN_ACCOUNT_ID}"
+	}
+	switch p[1] {
+	case "slb":
+		if p[2] != "${REGIONS}" {
+			return "SLB resources must be limited to ${REGIONS}"
+		}
+	case "log":
+		if p[2] != "${REGION}" || p[4] != "project/${SLS_PROJECT}/logstore/${SLS_LOGSTORE}" {
+			return "the logstore must be project/${SLS_PROJECT}/logstore/${SLS_LOGSTORE} in ${REGION}"
+		}
+	case "oss":
+		if p[4] != "${CERT_BUCKET}" && !strings.HasPrefix(p[4], "${CERT_BUCKET}/") {
+			return "OSS resources must be in ${CERT_BUCKET}"
+		}
+	}
+	return ""
 }

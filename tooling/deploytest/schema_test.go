@@ -14,17 +14,13 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
-// schemaPath is $FC3_SCHEMA or ../shared/data/fc3-props.schema.json beside
-// the repository; "" when neither exists.
+// schemaPath is $FC3_SCHEMA, else the copy kept in the repository
+// (tooling/fc3-schema).
 func schemaPath(root string) string {
 	if p := os.Getenv("FC3_SCHEMA"); p != "" {
 		return p
 	}
-	p := filepath.Join(root, "..", "shared", "data", "fc3-props.schema.json")
-	if _, err := os.Stat(p); err != nil {
-		return ""
-	}
-	return p
+	return filepath.Join(root, "tooling", "fc3-schema", "fc3-props.schema.json")
 }
 
 func compileSchema(t *testing.T, path string) *jsonschema.Schema {
@@ -139,14 +135,7 @@ func toInstance(t *testing.T, v any) any {
 // validates every resource's props against the fc3 component's schema.
 func TestRenderedPropsMatchFC3Schema(t *testing.T) {
 	root := repoRoot(t)
-	path := schemaPath(root)
-	if path == "" {
-		t.Skip("fc3 props schema not found (set FC3_SCHEMA or provide ../shared/data/fc3-props.schema.json): schema validation NOT checked")
-	}
-	if _, err := os.Stat(path); err != nil {
-		t.Skipf("FC3_SCHEMA=%s: %v: schema validation NOT checked", path, err)
-	}
-	sch := compileSchema(t, path)
+	sch := compileSchema(t, schemaPath(root))
 	doc := renderSYAML(t, root)
 	res := resources(t, doc)
 	for name, props := range res {

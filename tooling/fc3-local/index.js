@@ -198,10 +198,11 @@ class Fc3Local {
     return parseMaybeJSON(res.text);
   }
 
-  // getSchema serves the fc3 schema for `s verify` when FC3_SCHEMA names it.
+  // getSchema serves the fc3 schema for `s verify`: the file FC3_SCHEMA
+  // names, else the copy kept in the repository (tooling/fc3-schema).
   async getSchema() {
-    const p = process.env.FC3_SCHEMA;
-    return p && fs.existsSync(p) ? fs.readFileSync(p, 'utf8') : '';
+    const p = process.env.FC3_SCHEMA || path.join(__dirname, '..', 'fc3-schema', 'fc3-props.schema.json');
+    return fs.existsSync(p) ? fs.readFileSync(p, 'utf8') : '';
   }
 }
 

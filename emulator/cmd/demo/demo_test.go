@@ -44,6 +44,10 @@ func TestDemoEndToEnd(t *testing.T) {
 			t.Errorf("demo output lacks %q", want)
 		}
 	}
+	// Every asynchronous invocation is shown with its end.
+	if strings.Contains(out.String(), `"status": "pending"`) {
+		t.Errorf("demo shows a pending invocation:\n%s", out.String())
+	}
 }
 
 func TestWithAction(t *testing.T) {
@@ -53,5 +57,35 @@ func TestWithAction(t *testing.T) {
 	}
 	if _, err := withAction([]byte(`null`), "destroy"); err == nil {
 		t.Error("null payload accepted")
+	}
+}
+
+func TestWaitAsyncShowsTheEnd(t *testing.T) {
+	states := []string{
+		`{"async":[{"function":"f","status":"succeeded"},{"function":"f","status":"pending"},{"function":"g","status":"pending"}],"pending":2}`,
+		`{"async":[{"function":"f","status":"succeeded"},{"function":"f","status":"pending"}],"pending":1}`,
+		`{"async":[{"function":"f","status":"succeeded","result":{"status":"rotated"}},{"function":"f","status":"succeeded","result":{"status":"unchanged"}},{"function":"g","status":"pending"}],"pending":1}`,
+	}
+	calls := 0
+	state := func(context.Context) ([]byte, error) {
+		s := states[min(calls, len(states)-1)]
+		calls++
+		return []byte(s), nil
+	}
+	got, err := waitAsync(context.Background(), state, "f", time.Millisecond)
+	if err != nil || calls != 3 {
+		t.Fatalf("waitAsync: %v after %d polls", err, calls)
+	}
+	var out bytes.Buffer
+	printAsync(&printer{w: &out}, got, "f")
+	if strings.Contains(out.String(), "pending") || !strings.Contains(out.String(), "unchanged") {
+		t.Errorf("printed:\n%s", out.String())
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	stuck := func(context.Context) ([]byte, error) { return []byte(states[0]), nil }
+	if _, err := waitAsync(ctx, stuck, "f", time.Millisecond); err == nil || !strings.Contains(err.Error(), "1 invocations of f still pending") {
+		t.Errorf("stuck: %v", err)
 	}
 }

@@ -194,9 +194,13 @@ func run(ctx context.Context, w io.Writer, root string, verbose bool) (err error
 	if err != nil {
 		return err
 	}
-	if state, err := fc.State(ctx); err == nil {
-		printAsync(p, state, names["rotate-on-upload"])
+	// B is served once the first invocation rotated; the other event's
+	// invocation may still run: show each one's end, not "pending".
+	state, err := waitAsync(ctx, fc.State, names["rotate-on-upload"], 200*time.Millisecond)
+	if err != nil {
+		return err
 	}
+	printAsync(p, state, names["rotate-on-upload"])
 
 	p.title("the listener now serves B and A is deleted")
 	p.served(got)
@@ -292,10 +296,10 @@ func waitServed(ctx context.Context, addr string, port int, fp string) (served, 
 	}
 }
 
-// printAsync shows the asynchronous invocations of fn recorded in /local/state.
-func printAsync(p *printer, state []byte, fn string) {
-	// The runtime's dump has "async" at the top (/local/fc/state) or under
-	// "fc" (/local/state of the whole cloud).
+// asyncRecords returns the asynchronous invocations of fn in a state
+// document: "async" at the top (/local/fc/state) or under "fc" (/local/state
+// of the whole cloud).
+func asyncRecords(state []byte, fn string) []json.RawMessage {
 	var doc struct {
 		Async []json.RawMessage `json:"async"`
 		FC    struct {
@@ -303,15 +307,52 @@ func printAsync(p *printer, state []byte, fn string) {
 		} `json:"fc"`
 	}
 	if json.Unmarshal(state, &doc) != nil {
-		return
+		return nil
 	}
+	var out []json.RawMessage
 	for _, raw := range append(doc.Async, doc.FC.Async...) {
 		var rec struct {
 			Function string `json:"function"`
 		}
 		if json.Unmarshal(raw, &rec) == nil && rec.Function == fn {
-			p.json("async invocation", raw)
+			out = append(out, raw)
 		}
+	}
+	return out
+}
+
+// waitAsync polls the state until no asynchronous invocation of fn is
+// pending (retries included) and returns that state.
+func waitAsync(ctx context.Context, state func(context.Context) ([]byte, error), fn string, every time.Duration) ([]byte, error) {
+	for {
+		st, err := state(ctx)
+		if err != nil {
+			return nil, err
+		}
+		pending := 0
+		for _, raw := range asyncRecords(st, fn) {
+			var rec struct {
+				Status string `json:"status"`
+			}
+			if json.Unmarshal(raw, &rec) == nil && rec.Status == "pending" {
+				pending++
+			}
+		}
+		if pending == 0 {
+			return st, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("demo: %d invocations of %s still pending: %w", pending, fn, ctx.Err())
+		case <-time.After(every):
+		}
+	}
+}
+
+// printAsync shows the asynchronous invocations of fn recorded in /local/state.
+func printAsync(p *printer, state []byte, fn string) {
+	for _, raw := range asyncRecords(state, fn) {
+		p.json("async invocation", raw)
 	}
 }
 

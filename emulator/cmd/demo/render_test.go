@@ -25,11 +25,12 @@ func TestProjectSYAML(t *testing.T) {
 		resource, name string
 		timeout        time.Duration
 		triggerType    string
+		triggers       int
 		asyncRetries   int
 	}{
-		{"rotate-on-upload", "slb-cert-rotate-on-upload", 120 * time.Second, "oss", 2},
-		{"expiry-check", "slb-cert-expiry-check", 600 * time.Second, "timer", 1},
-		{"provision", "slb-cert-provision", 300 * time.Second, "", -1},
+		{"rotate-on-upload", "slb-cert-rotate-on-upload", 120 * time.Second, "oss", 3, 2},
+		{"expiry-check", "slb-cert-expiry-check", 600 * time.Second, "timer", 1, 1},
+		{"provision", "slb-cert-provision", 300 * time.Second, "", 0, -1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.resource, func(t *testing.T) {
@@ -52,14 +53,21 @@ func TestProjectSYAML(t *testing.T) {
 				}
 				return
 			}
-			if len(s.Triggers) != 1 || s.Triggers[0].Type != tc.triggerType {
-				t.Fatalf("triggers = %+v, want one %s trigger", s.Triggers, tc.triggerType)
+			if len(s.Triggers) != tc.triggers {
+				t.Fatalf("triggers = %+v, want %d %s triggers", s.Triggers, tc.triggers, tc.triggerType)
+			}
+			for _, tr := range s.Triggers {
+				if tr.Type != tc.triggerType {
+					t.Errorf("trigger %+v, want type %s", tr, tc.triggerType)
+				}
 			}
 		})
 	}
-	oss := by["rotate-on-upload"].Triggers[0].OSS
-	if oss.BucketName != "demo-bucket" || oss.Prefix != "certs/" || oss.Suffix != ".pem" || len(oss.Events) != 4 {
-		t.Errorf("oss trigger = %+v", oss)
+	for i, suffix := range []string{".pem", ".crt", ".key"} {
+		oss := by["rotate-on-upload"].Triggers[i].OSS
+		if oss.BucketName != "demo-bucket" || oss.Prefix != "certs/" || oss.Suffix != suffix || len(oss.Events) != 4 {
+			t.Errorf("oss trigger %d = %+v, want suffix %s", i, oss, suffix)
+		}
 	}
 	timer := by["expiry-check"].Triggers[0].Timer
 	if timer.CronExpression != "CRON_TZ=Asia/Shanghai 0 0 3 * * *" || !timer.Enable || timer.Payload == "" {
