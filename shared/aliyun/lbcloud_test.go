@@ -29,6 +29,8 @@ type lbCloud struct {
 }
 
 type lbCloudOptions struct {
+	// Seed seeds the fault injectors (0: 7).
+	Seed int64
 	// Configuring is how long each listener write's job runs (0: 1ns, the
 	// job is due on the next call).
 	Configuring time.Duration
@@ -44,7 +46,10 @@ func newLBCloud(t *testing.T, o lbCloudOptions) *lbCloud {
 	if o.Configuring == 0 {
 		o.Configuring = time.Nanosecond
 	}
-	c := &lbCloud{inj: faults.New(7), jobs: faults.NewJobFaults(7)}
+	if o.Seed == 0 {
+		o.Seed = 7
+	}
+	c := &lbCloud{inj: faults.New(o.Seed), jobs: faults.NewJobFaults(o.Seed)}
 	var err error
 	if c.cas, err = casemu.New(casemu.Options{Faults: c.inj}); err != nil {
 		t.Fatal(err)
