@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -142,8 +143,9 @@ func msTime(ms int64, date string) time.Time {
 
 // FindCertificate returns our certificate of region's CAS region whose leaf
 // has this SHA-1 fingerprint, if there is one. It asks CAS for the names
-// holding the fingerprint's digits (one short listing), then compares the
-// whole fingerprint.
+// holding the fingerprint's digits (one short listing: CAS matches Keyword
+// within names, which CASCertificateName fills with 16 of those digits),
+// then compares the whole fingerprint.
 func (c *CAS) FindCertificate(ctx context.Context, region, fingerprintSHA1 string) (CASCertificate, bool, error) {
 	fp := strings.ReplaceAll(certs.NormalizeFingerprint(fingerprintSHA1), ":", "")
 	if len(fp) != 40 {
@@ -206,11 +208,8 @@ func (c *CAS) UploadCertificate(ctx context.Context, region, pair, certPEM, keyP
 	})
 	if isCode(err, "NameRepeat") {
 		// Ours from an earlier attempt whose answer was lost, or a name
-		// taken by someone else.
-		if done, lerr := lookup(); lerr != nil || done {
-			return found, lerr
-		}
-		return CASCertificate{}, fmt.Errorf("cas: the certificate name %q is taken by a certificate with another content in %s; rename or delete that certificate: %w", name, casRegion, err)
+		// taken by someone else: read the whole store to tell.
+		return c.byName(ctx, casRegion, name, fp, err)
 	}
 	switch {
 	case err != nil:
@@ -222,6 +221,23 @@ func (c *CAS) UploadCertificate(ctx context.Context, region, pair, certPEM, keyP
 			Code: "IncompleteResponse", Message: "the upload returned no CertId", Kind: apierr.ErrTransient}
 	}
 	return casFromLeaf(certID, casRegion, name, leaf), nil
+}
+
+// byName resolves a NameRepeat refusal (refusal): the certificate named
+// name is returned when it has fingerprint fp; another content under our
+// name is an error that Is apierr.ErrConflict. The whole store is listed
+// (a rare path), so it does not depend on how CAS matches keywords.
+func (c *CAS) byName(ctx context.Context, casRegion, name, fp string, refusal error) (CASCertificate, error) {
+	all, err := c.list(ctx, casRegion, "")
+	if err != nil {
+		return CASCertificate{}, err
+	}
+	for _, cc := range all {
+		if cc.Name == name && cc.Fingerprint == fp {
+			return cc, nil
+		}
+	}
+	return CASCertificate{}, fmt.Errorf("cas: the certificate name %q is taken by a certificate with another content in %s; rename or delete that certificate: %w", name, casRegion, refusal)
 }
 
 func casFromLeaf(id int64, casRegion, name string, leaf *x509.Certificate) CASCertificate {
@@ -280,6 +296,6 @@ func (c *CAS) DeleteCertificate(ctx context.Context, cert CASCertificate) error 
 
 // isCode reports whether err is an *APIError with the service code code.
 func isCode(err error, code string) bool {
-	ae, ok := err.(*APIError)
-	return ok && ae.Code == code
+	var ae *APIError
+	return errors.As(err, &ae) && ae.Code == code
 }

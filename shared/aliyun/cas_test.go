@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -140,6 +142,36 @@ func TestCASNameTakenByOtherContentIsConflict(t *testing.T) {
 	}
 	if n := len(c.cas.Dump()); n != 1 {
 		t.Errorf("%d certificates, want the squatter's only", n)
+	}
+}
+
+// TestCASConcurrentUploadFoundAfterNameRepeat: another instance uploads
+// the same content between our look-up and our upload; the NameRepeat
+// that follows resolves to its certificate, not to a second one.
+func TestCASConcurrentUploadFoundAfterNameRepeat(t *testing.T) {
+	p := certstest.SelfSigned(t, certstest.Options{Domains: []string{"a.example.com"}})
+	name := CASCertificateName("site", p.Leaf.NotAfter, p.FingerprintSHA1)
+	var seeded atomic.Value // string
+	seeded.Store("")
+	c := newLBCloud(t, lbCloudOptions{WrapCAS: func(c *lbCloud, next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if err := r.ParseForm(); err == nil && r.Form.Get("Action") == "UploadUserCertificate" && seeded.Load() == "" {
+				id, err := c.cas.Seed(lbRegion, name, string(p.CertPEM), string(p.KeyPEM))
+				if err != nil {
+					t.Error(err)
+				}
+				seeded.Store(id)
+			}
+			next.ServeHTTP(w, r)
+		})
+	}})
+	cs := c.newCAS(lbTestOptions)
+	got := upload(t, cs, lbRegion, "site", p)
+	if got.Identity != seeded.Load() || len(c.cas.Dump()) != 1 {
+		t.Errorf("got %s with %d certificates in CAS; want the concurrent upload %s only", got.Identity, len(c.cas.Dump()), seeded)
+	}
+	if n := count(c.cas.Requests(), "UploadUserCertificate", "NameRepeat"); n != 1 {
+		t.Errorf("%d NameRepeat answers, want 1 (the test must take that path)", n)
 	}
 }
 

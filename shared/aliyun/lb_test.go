@@ -542,3 +542,55 @@ func TestEndpointOverrideAndOfficialHosts(t *testing.T) {
 		t.Errorf("unusable endpoint: %v, want ErrInvalid", err)
 	}
 }
+
+// TestJobStillRunningAtDeadlineNamesTheTarget: a job not ended when the
+// ctx ends is a transient *JobError naming the target and the job.
+func TestJobStillRunningAtDeadlineNamesTheTarget(t *testing.T) {
+	for _, p := range products {
+		t.Run(p.name, func(t *testing.T) {
+			c := newLBCloud(t, lbCloudOptions{Configuring: time.Hour})
+			a := p.api(c, lbTestOptions)
+			lbID, lid := p.seedListener(t, c, c.casCert(t, "old", certstest.ECDSA, "a.example.com"))
+			nw := c.casCert(t, "new", certstest.ECDSA, "a.example.com")
+			ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
+			defer cancel()
+			err := a.SetDefaultCertificate(ctx, lbRegion, lid, nw)
+			var je *JobError
+			if !errors.As(err, &je) || je.Status != "Processing" || je.JobID == "" || je.LoadBalancerID != lbID ||
+				!errors.Is(err, apierr.ErrTransient) || !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("err = %v; want a transient *JobError still Processing naming %s", err, lbID)
+			}
+			if !strings.Contains(err.Error(), "still Processing") || !strings.Contains(err.Error(), nw) {
+				t.Errorf("message %q", err)
+			}
+		})
+	}
+}
+
+// TestClassifyLoadBalancerAndCASCodes: the ALB, NLB and CAS refusals the
+// use cases decide on answer the right apierr kind.
+func TestClassifyLoadBalancerAndCASCodes(t *testing.T) {
+	for _, tc := range []struct {
+		code   string
+		status int
+		want   error
+	}{
+		{"QuotaExceeded.LoadBalancerCertificatesNum", 400, apierr.ErrQuota},
+		{"ResourceNotFound.Certificate", 400, apierr.ErrNotFound},
+		{"ResourceNotFound.listener", 404, apierr.ErrNotFound},
+		{"CertificateNotFound", 400, apierr.ErrNotFound},
+		{"ResourceAlreadyAssociated.Certificate", 400, apierr.ErrConflict},
+		{"ResourceAlreadyExist.Listener", 400, apierr.ErrConflict},
+		{"Conflict.Port", 400, apierr.ErrConflict},
+		{"CertificateInUse", 400, apierr.ErrConflict},
+		{"NameRepeat", 400, apierr.ErrConflict},
+		{"ResourceNotAssociated.Certificate", 400, apierr.ErrInvalid},
+		{"InvalidParameter", 400, apierr.ErrInvalid},
+		{"Throttling.User", 400, apierr.ErrTransient},
+		{"ServiceUnavailable", 503, apierr.ErrTransient},
+	} {
+		if got := classify(tc.code, "", tc.status); got != tc.want {
+			t.Errorf("%s (%d): %v, want %v", tc.code, tc.status, got, tc.want)
+		}
+	}
+}

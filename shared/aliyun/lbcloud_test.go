@@ -39,6 +39,8 @@ type lbCloudOptions struct {
 	// Wrap, when set, wraps the ALB and NLB handlers (protocol-level
 	// doubles).
 	Wrap func(http.Handler) http.Handler
+	// WrapCAS wraps the CAS handler.
+	WrapCAS func(c *lbCloud, next http.Handler) http.Handler
 }
 
 func newLBCloud(t *testing.T, o lbCloudOptions) *lbCloud {
@@ -70,7 +72,11 @@ func newLBCloud(t *testing.T, o lbCloudOptions) *lbCloud {
 	if wrap == nil {
 		wrap = func(h http.Handler) http.Handler { return h }
 	}
-	servers := []*httptest.Server{httptest.NewServer(c.cas), httptest.NewServer(wrap(c.alb)), httptest.NewServer(wrap(c.nlb))}
+	var casHandler http.Handler = c.cas
+	if o.WrapCAS != nil {
+		casHandler = o.WrapCAS(c, c.cas)
+	}
+	servers := []*httptest.Server{httptest.NewServer(casHandler), httptest.NewServer(wrap(c.alb)), httptest.NewServer(wrap(c.nlb))}
 	c.casURL, c.albURL, c.nlbURL = servers[0].URL, servers[1].URL, servers[2].URL
 	t.Cleanup(func() {
 		for _, s := range servers {
