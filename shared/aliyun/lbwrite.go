@@ -2,6 +2,8 @@ package aliyun
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk"
@@ -57,6 +59,16 @@ func (o listenerOps) run(ctx context.Context, w listenerWrite) error {
 	if err := checkIdentity(o.product, w.action, w.listenerID, w.certID); err != nil {
 		return err
 	}
+	err := o.attempt(ctx, w)
+	var je *JobError
+	if err == nil || errors.As(err, &je) {
+		return err
+	}
+	return fmt.Errorf("listener %s (certificate %s): %w", w.listenerID, w.certID, err)
+}
+
+// attempt is run after the identity check; its errors name no target.
+func (o listenerOps) attempt(ctx context.Context, w listenerWrite) error {
 	for {
 		l, err := o.waitIdle(ctx, w.region, w.listenerID)
 		if err != nil {
@@ -83,7 +95,7 @@ func (o listenerOps) run(ctx context.Context, w listenerWrite) error {
 		case isCode(err, codeListenerBusy):
 			// Configuring again since the read (another writer): wait and retry.
 			if !sleep(ctx, o.poll) {
-				return busyTimeout(err, ctx)
+				return busyTimeout(ctx, err)
 			}
 			continue
 		case w.doneCode != "" && isCode(err, w.doneCode):
@@ -97,24 +109,47 @@ func (o listenerOps) run(ctx context.Context, w listenerWrite) error {
 
 // busyTimeout reports a listener that stayed Configuring until the ctx
 // ended.
-func busyTimeout(err error, ctx context.Context) error {
+func busyTimeout(ctx context.Context, err error) error {
 	if ae, ok := err.(*APIError); ok {
 		ae.Kind = apierr.ErrTransient
-		ae.cause = ctx.Err()
+		ae.cause = endCause(ctx)
 	}
 	return err
+}
+
+// outOfTime reports whether ctx has ended or its deadline is so close that
+// a read failing now failed for lack of time (each call's read timeout is
+// cut to the deadline, so it may fire a moment before ctx does).
+func outOfTime(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	dl, ok := ctx.Deadline()
+	return ok && time.Until(dl) < 20*time.Millisecond
+}
+
+// endCause is why ctx ended (or is about to: its deadline).
+func endCause(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return context.DeadlineExceeded
 }
 
 // waitIdle reads the listener until it is not Configuring.
 func (o listenerOps) waitIdle(ctx context.Context, region, listenerID string) (LBListener, error) {
 	for {
 		l, err := o.get(ctx, region, listenerID)
-		if err != nil || l.Status != Configuring {
+		if err == nil && l.Status != Configuring {
+			return l, nil
+		}
+		if err != nil && !outOfTime(ctx) {
 			return l, err
 		}
-		if !sleep(ctx, o.poll) {
+		if err != nil || !sleep(ctx, o.poll) {
 			return l, &APIError{Service: o.product, Action: "GetListenerAttribute", Region: region, Code: codeListenerBusy,
-				Message: "listener " + listenerID + " was still Configuring when the time ran out", Kind: apierr.ErrTransient, cause: ctx.Err()}
+				Message: "listener " + listenerID + " was still Configuring when the time ran out", Kind: apierr.ErrTransient,
+				cause: endCause(ctx)}
 		}
 	}
 }
@@ -131,10 +166,14 @@ func (o listenerOps) waitJob(ctx context.Context, w listenerWrite, l LBListener,
 	}
 	for {
 		if !sleep(ctx, o.poll) {
-			jerr.cause = ctx.Err()
+			jerr.cause = endCause(ctx)
 			return jerr
 		}
 		status, code, msg, err := o.job(ctx, w.region, jobID)
+		if err != nil && outOfTime(ctx) {
+			jerr.cause = endCause(ctx)
+			return jerr
+		}
 		if err != nil {
 			return err
 		}
