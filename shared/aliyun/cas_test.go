@@ -265,3 +265,22 @@ func TestCASListPagesAndOwnership(t *testing.T) {
 		t.Errorf("%d certificates left, want 4", n)
 	}
 }
+
+// TestCASThrottlingRetried: throttled CAS calls are retried until they
+// pass, and the upload still happens once.
+func TestCASThrottlingRetried(t *testing.T) {
+	c := newLBCloud(t, lbCloudOptions{})
+	cs := c.newCAS(lbTestOptions)
+	c.inj.Set(faults.Rule{ThrottleRate: 0.5})
+	for i := range 3 {
+		p := certstest.SelfSigned(t, certstest.Options{Domains: []string{fmt.Sprintf("t%d.example.com", i)}})
+		upload(t, cs, lbRegion, "t", p)
+		upload(t, cs, lbRegion, "t", p)
+	}
+	if n := countCode(c.cas.Requests(), "Throttling"); n == 0 {
+		t.Fatal("nothing was throttled: the test proves nothing")
+	}
+	if n := len(c.cas.Dump()); n != 3 {
+		t.Errorf("%d certificates, want 3", n)
+	}
+}

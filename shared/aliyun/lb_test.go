@@ -15,6 +15,7 @@ import (
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/rpc"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/certs/certstest"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/tlsprobe"
 )
 
 func certIDs(list []ListenerCertificate) map[string]string {
@@ -592,5 +593,41 @@ func TestClassifyLoadBalancerAndCASCodes(t *testing.T) {
 		if got := classify(tc.code, "", tc.status); got != tc.want {
 			t.Errorf("%s (%d): %v, want %v", tc.code, tc.status, got, tc.want)
 		}
+	}
+}
+
+// TestSwitchIsServed: once the adapter returns, the instance's live TLS
+// frontend serves the new default certificate, and the new SNI
+// certificate for its name, while the user's SNI certificate still serves
+// its own.
+func TestSwitchIsServed(t *testing.T) {
+	for _, p := range products {
+		t.Run(p.name, func(t *testing.T) {
+			c := newLBCloud(t, lbCloudOptions{Frontends: true, Configuring: 50 * time.Millisecond})
+			a := p.api(c, lbTestOptions)
+			cs := c.newCAS(lbTestOptions)
+			ctx := context.Background()
+			userPair := certstest.SelfSigned(t, certstest.Options{Domains: []string{"u.example.com"}, KeyType: certstest.ECDSA})
+			user := upload(t, cs, lbRegion, "user", userPair)
+			lbID, lid := p.seedListener(t, c, c.casCert(t, "old", certstest.ECDSA, "a.example.com"))
+			if err := p.seedSNI(c, lbRegion, lid, user.Identity); err != nil {
+				t.Fatal(err)
+			}
+			def := upload(t, cs, lbRegion, "a", certstest.SelfSigned(t, certstest.Options{Domains: []string{"a.example.com"}}))
+			sni := upload(t, cs, lbRegion, "b", certstest.SelfSigned(t, certstest.Options{Domains: []string{"b.example.com"}, KeyType: certstest.ECDSA}))
+			if err := a.SetDefaultCertificate(ctx, lbRegion, lid, def.Identity); err != nil {
+				t.Fatal(err)
+			}
+			if err := a.AssociateAdditionalCertificate(ctx, lbRegion, lid, sni.Identity); err != nil {
+				t.Fatal(err)
+			}
+			addr := p.address(t, c, lbID)
+			for name, want := range map[string]string{"a.example.com": def.Fingerprint, "b.example.com": sni.Fingerprint, "u.example.com": user.Fingerprint} {
+				got := tlsprobe.Probe(ctx, addr, 443, name, 2*time.Second)
+				if got.FingerprintSHA1 != want {
+					t.Errorf("%s served %q (%s), want %q", name, got.FingerprintSHA1, got.Err, want)
+				}
+			}
+		})
 	}
 }

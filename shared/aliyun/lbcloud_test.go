@@ -2,6 +2,7 @@ package aliyun
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	albemu "github.com/slb-cert-rotator/slb-cert-rotator/emulator/alb"
 	casemu "github.com/slb-cert-rotator/slb-cert-rotator/emulator/cas"
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/faults"
+	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/lbcert"
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/loopback"
 	nlbemu "github.com/slb-cert-rotator/slb-cert-rotator/emulator/nlb"
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/rpc"
@@ -31,6 +33,9 @@ type lbCloud struct {
 type lbCloudOptions struct {
 	// Seed seeds the fault injectors (0: 7).
 	Seed int64
+	// Frontends: HTTPS (ALB) and TCPSSL (NLB) listeners serve TLS on their
+	// instance's loopback address.
+	Frontends bool
 	// Configuring is how long each listener write's job runs (0: 1ns, the
 	// job is due on the next call).
 	Configuring time.Duration
@@ -60,11 +65,11 @@ func newLBCloud(t *testing.T, o lbCloudOptions) *lbCloud {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.alb, err = albemu.New(albemu.Options{CAS: c.cas, Faults: c.inj, JobFaults: c.jobs, Addresses: pool, NoFrontends: true,
+	if c.alb, err = albemu.New(albemu.Options{CAS: c.cas, Faults: c.inj, JobFaults: c.jobs, Addresses: pool, NoFrontends: !o.Frontends,
 		ConfiguringDuration: o.Configuring, Quotas: o.ALBQuotas}); err != nil {
 		t.Fatal(err)
 	}
-	if c.nlb, err = nlbemu.New(nlbemu.Options{CAS: c.cas, Faults: c.inj, JobFaults: c.jobs, Addresses: pool, NoFrontends: true,
+	if c.nlb, err = nlbemu.New(nlbemu.Options{CAS: c.cas, Faults: c.inj, JobFaults: c.jobs, Addresses: pool, NoFrontends: !o.Frontends,
 		ConfiguringDuration: o.Configuring, Quota: o.NLBQuota}); err != nil {
 		t.Fatal(err)
 	}
@@ -78,6 +83,9 @@ func newLBCloud(t *testing.T, o lbCloudOptions) *lbCloud {
 	}
 	servers := []*httptest.Server{httptest.NewServer(casHandler), httptest.NewServer(wrap(c.alb)), httptest.NewServer(wrap(c.nlb))}
 	c.casURL, c.albURL, c.nlbURL = servers[0].URL, servers[1].URL, servers[2].URL
+	if o.Frontends && !loopbackUsable() {
+		t.Skip("no 127.0.0.x loopback addresses besides 127.0.0.1 here")
+	}
 	t.Cleanup(func() {
 		for _, s := range servers {
 			s.Close()
@@ -149,6 +157,7 @@ type product struct {
 	seedL    func(c *lbCloud, region, lbID string, port int, protocol, certID string) (string, error)
 	seedSNI  func(c *lbCloud, region, listenerID string, ids ...string) error
 	requests func(c *lbCloud) []rpc.Record
+	state    func(c *lbCloud) lbcert.State
 	// removal is the action that removes an additional certificate; job
 	// the action that reads a job.
 	removal, job string
@@ -164,7 +173,8 @@ var products = []product{
 		seedSNI: func(c *lbCloud, region, l string, ids ...string) error {
 			return c.alb.SeedAdditionalCertificates(region, l, ids...)
 		},
-		requests: func(c *lbCloud) []rpc.Record { return c.alb.Requests() }},
+		requests: func(c *lbCloud) []rpc.Record { return c.alb.Requests() },
+		state:    func(c *lbCloud) lbcert.State { return c.alb.Dump() }},
 	{name: "nlb", protocol: "TCPSSL", removal: "DisassociateAdditionalCertificatesWithListener", job: "GetJobStatus",
 		api:    func(c *lbCloud, o RPCOptions) listenerAPI { return c.newNLB(o) },
 		seedLB: func(c *lbCloud, region, name string) (string, error) { return c.nlb.SeedLoadBalancer(region, name) },
@@ -174,7 +184,8 @@ var products = []product{
 		seedSNI: func(c *lbCloud, region, l string, ids ...string) error {
 			return c.nlb.SeedAdditionalCertificates(region, l, ids...)
 		},
-		requests: func(c *lbCloud) []rpc.Record { return c.nlb.Requests() }},
+		requests: func(c *lbCloud) []rpc.Record { return c.nlb.Requests() },
+		state:    func(c *lbCloud) lbcert.State { return c.nlb.Dump() }},
 }
 
 const lbRegion = "cn-zhangjiakou"
@@ -224,4 +235,27 @@ func count(recs []rpc.Record, action, code string) int {
 		}
 	}
 	return n
+}
+
+// loopbackUsable reports whether addresses of 127.0.0.0/8 other than
+// 127.0.0.1 can be bound (Linux: yes).
+func loopbackUsable() bool {
+	ln, err := net.Listen("tcp", "127.0.0.77:0")
+	if err != nil {
+		return false
+	}
+	ln.Close()
+	return true
+}
+
+// address is the loopback address of instance lbID.
+func (p product) address(t *testing.T, c *lbCloud, lbID string) string {
+	t.Helper()
+	for _, lb := range p.state(c).LoadBalancers {
+		if lb.ID == lbID {
+			return lb.Address
+		}
+	}
+	t.Fatalf("no instance %s", lbID)
+	return ""
 }
