@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -92,6 +93,12 @@ func TestCASUploadOncePerContent(t *testing.T) {
 	}
 	if n := count(c.cas.Requests(), "UploadUserCertificate", "-"); n != 2 {
 		t.Errorf("%d uploads, want 2 (one per content and CAS region)", n)
+	}
+	// calls pinned: a new content is a look-up and an upload, a known one a look-up
+	want := []string{"ListUserCertificateOrder", "UploadUserCertificate", "ListUserCertificateOrder", "ListUserCertificateOrder",
+		"ListUserCertificateOrder", "UploadUserCertificate"}
+	if got := actions(c.cas.Requests(), 0); !slices.Equal(got, want) {
+		t.Errorf("calls = %v, want %v", got, want)
 	}
 	if n := len(c.cas.Dump()); n != 2 {
 		t.Errorf("%d certificates in CAS, want 2", n)

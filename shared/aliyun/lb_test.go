@@ -123,9 +123,10 @@ func TestSetDefaultAlreadyInEffectWritesNothing(t *testing.T) {
 	}
 }
 
-// TestSetDefaultCallsPinned pins the API calls of switching the default
-// certificate of one ALB and one NLB listener (job due on the next call).
-func TestSetDefaultCallsPinned(t *testing.T) {
+// TestListenerWriteCallsPinned pins the API calls of switching the default
+// certificate of one ALB and one NLB listener, and of adding and removing
+// one SNI certificate (each job due on the next call).
+func TestListenerWriteCallsPinned(t *testing.T) {
 	for _, p := range products {
 		t.Run(p.name, func(t *testing.T) {
 			c := newLBCloud(t, lbCloudOptions{})
@@ -138,6 +139,20 @@ func TestSetDefaultCallsPinned(t *testing.T) {
 			want := []string{"GetListenerAttribute", "UpdateListenerAttribute", p.job}
 			if got := actions(p.requests(c), 0); !slices.Equal(got, want) {
 				t.Errorf("calls = %v, want %v", got, want)
+			}
+			// and one SNI certificate added, then removed
+			sni := c.casCert(t, "sni", certstest.ECDSA, "b.example.com")
+			from := len(p.requests(c))
+			if err := a.AssociateAdditionalCertificate(context.Background(), lbRegion, lid, sni); err != nil {
+				t.Fatal(err)
+			}
+			if err := a.DissociateAdditionalCertificate(context.Background(), lbRegion, lid, sni); err != nil {
+				t.Fatal(err)
+			}
+			want = []string{"GetListenerAttribute", "AssociateAdditionalCertificatesWithListener", p.job,
+				"GetListenerAttribute", p.removal, p.job}
+			if got := actions(p.requests(c), from); !slices.Equal(got, want) {
+				t.Errorf("SNI calls = %v, want %v", got, want)
 			}
 		})
 	}

@@ -48,7 +48,7 @@ type lbCloudOptions struct {
 	WrapCAS func(c *lbCloud, next http.Handler) http.Handler
 }
 
-func newLBCloud(t *testing.T, o lbCloudOptions) *lbCloud {
+func newLBCloud(t testing.TB, o lbCloudOptions) *lbCloud {
 	t.Helper()
 	if o.Configuring == 0 {
 		o.Configuring = time.Nanosecond
