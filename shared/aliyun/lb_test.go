@@ -646,3 +646,31 @@ func TestSwitchIsServed(t *testing.T) {
 		})
 	}
 }
+
+// TestAlreadyAssociatedBelievedOnlyOnceRead: associating a certificate
+// that is already an additional one is done; associating the default
+// certificate as an additional one is refused (ErrConflict), not reported
+// as done.
+func TestAlreadyAssociatedBelievedOnlyOnceRead(t *testing.T) {
+	for _, p := range products {
+		t.Run(p.name, func(t *testing.T) {
+			c := newLBCloud(t, lbCloudOptions{})
+			a := p.api(c, lbTestOptions)
+			ctx := context.Background()
+			def, sni := c.casCert(t, "def", certstest.ECDSA, "a.example.com"), c.casCert(t, "sni", certstest.ECDSA, "b.example.com")
+			_, lid := p.seedListener(t, c, def)
+			if err := p.seedSNI(c, lbRegion, lid, sni); err != nil {
+				t.Fatal(err)
+			}
+			if err := a.AssociateAdditionalCertificate(ctx, lbRegion, lid, sni); err != nil {
+				t.Errorf("associating an associated certificate: %v, want done", err)
+			}
+			if err := a.AssociateAdditionalCertificate(ctx, lbRegion, lid, def); !errors.Is(err, apierr.ErrConflict) {
+				t.Errorf("associating the default as additional: %v, want ErrConflict", err)
+			}
+			if n := count(p.requests(c), "AssociateAdditionalCertificatesWithListener", "ResourceAlreadyAssociated.Certificate"); n != 2 {
+				t.Errorf("%d refusals seen, want 2 (the test must take that path)", n)
+			}
+		})
+	}
+}

@@ -44,8 +44,9 @@ type listenerWrite struct {
 	// checkFirst: ask inEffect before the first write too (when it costs
 	// no call: the listener read answers it).
 	checkFirst bool
-	// doneCode is a refusal that means the change is already in effect
-	// (associating an associated certificate); "" none.
+	// doneCode is a refusal that says the change is already in effect
+	// (associating an associated certificate); it ends the write once
+	// inEffect confirms it. "" none.
 	doneCode string
 }
 
@@ -99,6 +100,10 @@ func (o listenerOps) attempt(ctx context.Context, w listenerWrite) error {
 			}
 			continue
 		case w.doneCode != "" && isCode(err, w.doneCode):
+			// Said to be in effect already: believe it only once read.
+			if done, rerr := w.inEffect(ctx, l); rerr != nil || !done {
+				return errors.Join(err, rerr)
+			}
 			return nil
 		case err != nil || hookDone:
 			return err
