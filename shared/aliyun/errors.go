@@ -130,6 +130,8 @@ var conflictCodes = map[string]bool{
 	"BucketAlreadyExists":               true,
 	"OperationConflict":                 true,
 	"LX_REQUEST_TOKEN_CONFLICT":         true,
+	"NameRepeat":                        true, // CAS: the certificate name is taken
+	"CertificateInUse":                  true, // CAS: delete while a listener uses it
 }
 
 var invalidCodes = map[string]bool{
@@ -179,14 +181,15 @@ func classify(code, message string, status int) error {
 	case strings.HasPrefix(code, "Forbidden") || strings.HasPrefix(code, "InvalidAccessKeyId") ||
 		strings.HasPrefix(code, "InvalidSecurityToken") || accessDeniedCodes[code]:
 		return apierr.ErrAccessDenied
-	case notFoundCodes[code] || strings.HasSuffix(code, ".NotFound") || strings.HasSuffix(code, "NotFound") ||
+	case notFoundCodes[code] || strings.HasPrefix(code, "ResourceNotFound") || strings.HasSuffix(code, ".NotFound") || strings.HasSuffix(code, "NotFound") ||
 		strings.Contains(message, "The specified resource does not exist"):
 		return apierr.ErrNotFound
 	case code == "OverQuota" || strings.Contains(code, "QuotaExceed") || strings.Contains(code, "QUOTA_EXCEEDED") ||
 		strings.Contains(code, "OverLimit") || strings.Contains(code, "LimitExceed") || strings.Contains(code, "TooMany") ||
 		strings.Contains(code, "QUANTITY_INVALID"):
 		return apierr.ErrQuota
-	case conflictCodes[code] || strings.HasSuffix(code, "AlreadyExists") || strings.HasSuffix(code, "AlreadyExist"):
+	case conflictCodes[code] || strings.HasSuffix(code, "AlreadyExists") || strings.HasSuffix(code, "AlreadyExist") ||
+		strings.HasPrefix(code, "ResourceAlready") || strings.HasPrefix(code, "Conflict."):
 		return apierr.ErrConflict
 	case invalidCodes[code] || strings.HasPrefix(code, "InvalidParameter") || strings.HasPrefix(code, "MissingParameter") ||
 		strings.HasPrefix(code, "Invalid"):

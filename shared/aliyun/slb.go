@@ -11,7 +11,6 @@ import (
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk"
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/auth/credentials"
-	sdkerrors "github.com/aliyun/alibaba-cloud-sdk-go/sdk/errors"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/slb"
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
@@ -209,54 +208,7 @@ func ctxKind(err error) error {
 
 // toAPIError converts an SDK error; the bool reports an ambiguous failure.
 func (s *SLB) toAPIError(ctx context.Context, action, region string, err error) (*APIError, bool) {
-	secrets := s.creds.secrets()
-	ae := &APIError{Service: "slb", Action: action, Region: region}
-	var se *sdkerrors.ServerError
-	var ce *sdkerrors.ClientError
-	switch {
-	case errors.As(err, &se):
-		ae.Code = se.ErrorCode()
-		ae.HTTPStatus = se.HttpStatus()
-		ae.RequestID = se.RequestId()
-		ae.Message = cleanMessage(se.Message(), secrets)
-		ae.Kind = classify(ae.Code, se.Message(), ae.HTTPStatus)
-		return ae, ae.HTTPStatus >= 500
-	case errors.As(err, &ce):
-		ae.Code = ce.ErrorCode()
-		if orig := ce.OriginError(); orig != nil {
-			transient, amb := transportKind(orig)
-			ae.Message = cleanMessage(transportMessage(orig), secrets)
-			ae.cause = orig
-			if transient {
-				ae.Kind = apierr.ErrTransient
-			}
-			if ae.Code == "SDK.JsonUnmarshalError" {
-				ae.Kind = apierr.ErrTransient
-				amb = true
-			}
-			return ae, amb
-		}
-		ae.Message = cleanMessage(ce.Message(), secrets)
-		ae.Kind = apierr.ErrInvalid
-		if ae.Code == "SDK.JsonUnmarshalError" || ae.Code == errTimeoutCode {
-			ae.Kind = apierr.ErrTransient
-			return ae, true
-		}
-		return ae, false
-	}
-	if ctxErr := ctx.Err(); ctxErr != nil && (errors.Is(err, ctxErr) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
-		ae.Message = ctxErr.Error()
-		ae.cause = ctxErr
-		ae.Kind = ctxKind(ctxErr)
-		return ae, true
-	}
-	transient, amb := transportKind(err)
-	ae.Message = cleanMessage(transportMessage(err), secrets)
-	ae.cause = err
-	if transient {
-		ae.Kind = apierr.ErrTransient
-	}
-	return ae, amb
+	return sdkError(ctx, "slb", action, region, s.creds.secrets(), err)
 }
 
 const errTimeoutCode = "SDK.TimeoutError"
