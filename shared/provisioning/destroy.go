@@ -45,8 +45,8 @@ func (p *Provisioner) destroyLocked(ctx context.Context, d Desired) (Result, err
 }
 
 func (p *Provisioner) destroy(ctx context.Context, d Desired, res *Result) error {
-	s, region := p.SLB, d.Region
-	lb, found, err := findInstance(ctx, s, region, d.LoadBalancer.Name)
+	region := d.Region
+	lb, found, err := findInstance(ctx, p.Instances, region, d.LoadBalancer.Name)
 	if err != nil {
 		return err
 	}
@@ -56,7 +56,7 @@ func (p *Provisioner) destroy(ctx context.Context, d Desired, res *Result) error
 	}
 	res.LoadBalancerID, res.Address = lb.ID, lb.Address
 
-	listeners, err := s.ListHTTPSListeners(ctx, region, []string{lb.ID})
+	listeners, err := p.Listeners.ListHTTPSListeners(ctx, region, []string{lb.ID})
 	if err != nil {
 		return fmt.Errorf("provisioning: list listeners of %s in %s: %w", lb.ID, region, err)
 	}
@@ -65,7 +65,7 @@ func (p *Provisioner) destroy(ctx context.Context, d Desired, res *Result) error
 		if l.ServerCertificateID != "" {
 			used[l.ServerCertificateID] = true
 		}
-		exts, err := s.ListDomainExtensions(ctx, region, lb.ID, l.Port)
+		exts, err := p.Extensions.ListDomainExtensions(ctx, region, lb.ID, l.Port)
 		if err != nil {
 			return fmt.Errorf("provisioning: list domain extensions of %s:%d in %s: %w", lb.ID, l.Port, region, err)
 		}
@@ -77,12 +77,12 @@ func (p *Provisioner) destroy(ctx context.Context, d Desired, res *Result) error
 	}
 	sort.Slice(listeners, func(i, j int) bool { return listeners[i].Port < listeners[j].Port })
 	for _, l := range listeners {
-		if err := s.DeleteListener(ctx, region, lb.ID, l.Port); err != nil && !errors.Is(err, apierr.ErrNotFound) {
+		if err := p.Listeners.DeleteListener(ctx, region, lb.ID, l.Port); err != nil && !errors.Is(err, apierr.ErrNotFound) {
 			return fmt.Errorf("provisioning: delete listener %s:%d in %s: %w", lb.ID, l.Port, region, err)
 		}
 		res.Changes = append(res.Changes, Change{Op: "delete", Resource: fmt.Sprintf("listener %d", l.Port)})
 	}
-	if err := s.DeleteLoadBalancer(ctx, region, lb.ID); err != nil && !errors.Is(err, apierr.ErrNotFound) {
+	if err := p.Instances.DeleteLoadBalancer(ctx, region, lb.ID); err != nil && !errors.Is(err, apierr.ErrNotFound) {
 		return fmt.Errorf("provisioning: delete load balancer %s in %s: %w", lb.ID, region, err)
 	}
 	res.Changes = append(res.Changes, Change{Op: "delete", Resource: "load balancer " + lb.Name + " " + lb.ID})
@@ -96,7 +96,7 @@ func (p *Provisioner) destroy(ctx context.Context, d Desired, res *Result) error
 // deleteCertificates deletes the certificates in ids that are ours and no
 // longer used anywhere in the region.
 func (p *Provisioner) deleteCertificates(ctx context.Context, region, goneID string, ids map[string]bool, res *Result) error {
-	s := p.SLB
+	s := p.Certificates
 	certs, err := s.ListServerCertificates(ctx, region)
 	if err != nil {
 		return fmt.Errorf("provisioning: list server certificates in %s: %w", region, err)
@@ -134,8 +134,7 @@ func (p *Provisioner) deleteCertificates(ctx context.Context, region, goneID str
 // usage maps certificate ids to the places (other than instance skip) that
 // serve them in the region.
 func (p *Provisioner) usage(ctx context.Context, region, skip string) (map[string][]string, error) {
-	s := p.SLB
-	lbs, err := s.ListLoadBalancers(ctx, region)
+	lbs, err := p.Instances.ListLoadBalancers(ctx, region)
 	if err != nil {
 		return nil, fmt.Errorf("provisioning: list load balancers in %s: %w", region, err)
 	}
@@ -149,7 +148,7 @@ func (p *Provisioner) usage(ctx context.Context, region, skip string) (map[strin
 	if len(ids) == 0 {
 		return out, nil
 	}
-	listeners, err := s.ListHTTPSListeners(ctx, region, ids)
+	listeners, err := p.Listeners.ListHTTPSListeners(ctx, region, ids)
 	if err != nil {
 		return nil, fmt.Errorf("provisioning: list listeners in %s: %w", region, err)
 	}
@@ -161,7 +160,7 @@ func (p *Provisioner) usage(ctx context.Context, region, skip string) (map[strin
 		if l.ServerCertificateID != "" {
 			out[l.ServerCertificateID] = append(out[l.ServerCertificateID], t.String())
 		}
-		exts, err := s.ListDomainExtensions(ctx, region, l.LoadBalancerID, l.Port)
+		exts, err := p.Extensions.ListDomainExtensions(ctx, region, l.LoadBalancerID, l.Port)
 		if err != nil {
 			return nil, fmt.Errorf("provisioning: list domain extensions of %s:%d in %s: %w", l.LoadBalancerID, l.Port, region, err)
 		}

@@ -35,7 +35,8 @@ func newEnv(t *testing.T, names ...string) *env {
 		e.leafs[n] = cp
 		e.pairs.pairs[n] = Pair{Name: n, CertPEM: string(cp.CertPEM), KeyPEM: string(cp.KeyPEM)}
 	}
-	e.p = &Provisioner{SLB: e.slb, Pairs: e.pairs, PollInterval: time.Millisecond, WaitTimeout: 5 * time.Second}
+	e.p = &Provisioner{Instances: e.slb, Backends: e.slb, Listeners: e.slb, Extensions: e.slb, Certificates: e.slb,
+		Pairs: e.pairs, PollInterval: time.Millisecond, WaitTimeout: 5 * time.Second}
 	return e
 }
 
