@@ -237,16 +237,12 @@ func (l pairLoader) LoadPair(ctx context.Context, name string, now time.Time) (p
 	}
 	b, err := rotation.LoadPair(ctx, l.objects, l.bucket, l.prefix, name, now, l.opts)
 	if err != nil {
-		var ce *certs.Error
-		var pe *rotation.PairError
-		switch {
-		case apierr.Permanent(err):
-			return provisioning.Pair{}, err
-		case errors.Is(err, rotation.ErrIncomplete), errors.As(err, &ce), errors.As(err, &pe):
+		// A refusal of the pair (certs.Error, rotation.PairError) already
+		// answers apierr.ErrInvalid; a missing half is permanent here too.
+		if errors.Is(err, rotation.ErrIncomplete) && !apierr.Permanent(err) {
 			return provisioning.Pair{}, fmt.Errorf("%w: %w", err, apierr.ErrInvalid)
-		default:
-			return provisioning.Pair{}, err
 		}
+		return provisioning.Pair{}, err
 	}
 	return provisioning.Pair{
 		Name:            name,
