@@ -47,14 +47,8 @@ func (s *Server) putObject(c *reqCtx) {
 		c.fail(http.StatusBadRequest, "InvalidTag", err.Error())
 		return
 	}
-	ev, err := s.store(c.bucket, c.key, data, c.r.Header.Get("Content-Type"), userMeta(c.r.Header), tags, c.id, remoteIP(c.r),
-		strings.EqualFold(c.r.Header.Get("X-Oss-Forbid-Overwrite"), "true"))
-	if err == errExists {
-		c.fail(http.StatusConflict, "FileAlreadyExists", "The object you specified already exists and can not be overwritten.")
-		return
-	}
-	if err != nil {
-		c.fail(http.StatusNotFound, "NoSuchBucket", "The specified bucket does not exist.", [2]string{"BucketName", c.bucket})
+	ev, ok := s.storeObject(c, data, c.r.Header.Get("Content-Type"), userMeta(c.r.Header), tags)
+	if !ok {
 		return
 	}
 	h := c.header()
@@ -64,6 +58,22 @@ func (s *Server) putObject(c *reqCtx) {
 	h.Set("Content-Length", "0")
 	c.writeHeader(http.StatusOK)
 	s.fire(ev)
+}
+
+// storeObject stores the request's object (x-oss-forbid-overwrite
+// honoured) and answers the store's refusal itself; false when it did.
+func (s *Server) storeObject(c *reqCtx, data []byte, ctype string, meta map[string]string, tags [][2]string) (ObjectEvent, bool) {
+	ev, err := s.store(c.bucket, c.key, data, ctype, meta, tags, c.id, remoteIP(c.r),
+		strings.EqualFold(c.r.Header.Get("X-Oss-Forbid-Overwrite"), "true"))
+	if err == errExists {
+		c.fail(http.StatusConflict, "FileAlreadyExists", "The object you specified already exists and can not be overwritten.")
+		return ev, false
+	}
+	if err != nil {
+		c.fail(http.StatusNotFound, "NoSuchBucket", "The specified bucket does not exist.", [2]string{"BucketName", c.bucket})
+		return ev, false
+	}
+	return ev, true
 }
 
 func remoteIP(r *http.Request) string {
@@ -120,14 +130,8 @@ func (s *Server) copyObject(c *reqCtx) {
 			return
 		}
 	}
-	ev, err := s.store(c.bucket, c.key, data, ctype, meta, tags, c.id, remoteIP(c.r),
-		strings.EqualFold(c.r.Header.Get("X-Oss-Forbid-Overwrite"), "true"))
-	if err == errExists {
-		c.fail(http.StatusConflict, "FileAlreadyExists", "The object you specified already exists and can not be overwritten.")
-		return
-	}
-	if err != nil {
-		c.fail(http.StatusNotFound, "NoSuchBucket", "The specified bucket does not exist.", [2]string{"BucketName", c.bucket})
+	ev, ok := s.storeObject(c, data, ctype, meta, tags)
+	if !ok {
 		return
 	}
 	ev.EventName = "ObjectCreated:CopyObject"
