@@ -60,20 +60,16 @@ func (p *Provisioner) destroy(ctx context.Context, d Desired, res *Result) error
 	if err != nil {
 		return fmt.Errorf("provisioning: list listeners of %s in %s: %w", lb.ID, region, err)
 	}
+	for i := range listeners { // a listing may leave the instance out
+		listeners[i].LoadBalancerID = lb.ID
+	}
+	served, err := p.servedBy(ctx, region, listeners, "")
+	if err != nil {
+		return err
+	}
 	used := map[string]bool{} // certificate ids this instance serves
-	for _, l := range listeners {
-		if l.ServerCertificateID != "" {
-			used[l.ServerCertificateID] = true
-		}
-		exts, err := p.Extensions.ListDomainExtensions(ctx, region, lb.ID, l.Port)
-		if err != nil {
-			return fmt.Errorf("provisioning: list domain extensions of %s:%d in %s: %w", lb.ID, l.Port, region, err)
-		}
-		for _, e := range exts {
-			if e.ServerCertificateID != "" {
-				used[e.ServerCertificateID] = true
-			}
-		}
+	for id := range served {
+		used[id] = true
 	}
 	sort.Slice(listeners, func(i, j int) bool { return listeners[i].Port < listeners[j].Port })
 	for _, l := range listeners {
@@ -152,8 +148,16 @@ func (p *Provisioner) usage(ctx context.Context, region, skip string) (map[strin
 	if err != nil {
 		return nil, fmt.Errorf("provisioning: list listeners in %s: %w", region, err)
 	}
+	return p.servedBy(ctx, region, listeners, skip)
+}
+
+// servedBy maps the ids of the certificates that listeners (other than
+// those of instance skip) and their domain extensions serve to the places
+// that serve them.
+func (p *Provisioner) servedBy(ctx context.Context, region string, listeners []clb.Listener, skip string) (map[string][]string, error) {
+	out := map[string][]string{}
 	for _, l := range listeners {
-		if l.LoadBalancerID == skip {
+		if skip != "" && l.LoadBalancerID == skip {
 			continue
 		}
 		t := clb.Target{Region: region, LoadBalancerID: l.LoadBalancerID, ListenerPort: l.Port}
