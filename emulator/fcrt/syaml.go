@@ -117,6 +117,14 @@ func specFromProps(resource string, p map[string]any, dir string) (FunctionSpec,
 			s.Initializer = true
 		}
 	}
+	s.Triggers = triggersFromProps(p)
+	return s, nil
+}
+
+// triggersFromProps reads the OSS and timer triggers of a function (other
+// types, http and the rest, are not emulated).
+func triggersFromProps(p map[string]any) []TriggerSpec {
+	var out []TriggerSpec
 	triggers, _ := p["triggers"].([]any)
 	for _, tv := range triggers {
 		t, _ := tv.(map[string]any)
@@ -127,34 +135,41 @@ func specFromProps(resource string, p map[string]any, dir string) (FunctionSpec,
 		ts := TriggerSpec{Name: str(t["triggerName"]), Type: str(t["triggerType"])}
 		switch ts.Type {
 		case "oss":
-			ts.OSS.BucketName = str(cfg["bucketName"])
-			if ts.OSS.BucketName == "" {
-				if arn := str(t["sourceArn"]); arn != "" {
-					parts := strings.Split(arn, ":")
-					ts.OSS.BucketName = parts[len(parts)-1]
-				}
-			}
-			if evs, ok := cfg["events"].([]any); ok {
-				for _, e := range evs {
-					ts.OSS.Events = append(ts.OSS.Events, str(e))
-				}
-			}
-			if f, ok := cfg["filter"].(map[string]any); ok {
-				if k, ok := f["key"].(map[string]any); ok {
-					ts.OSS.Prefix, ts.OSS.Suffix = str(k["prefix"]), str(k["suffix"])
-				}
-			}
+			ts.OSS = ossTrigger(t, cfg)
 		case "timer":
 			ts.Timer.CronExpression = str(cfg["cronExpression"])
 			ts.Timer.Payload = str(cfg["payload"])
 			ts.Timer.Enable = cfg["enable"] == true || str(cfg["enable"]) == "true"
 		default:
-			// Other trigger types (http, ...) are not emulated.
 			continue
 		}
-		s.Triggers = append(s.Triggers, ts)
+		out = append(out, ts)
 	}
-	return s, nil
+	return out
+}
+
+// ossTrigger reads an OSS trigger's bucket (from its config, else its
+// sourceArn), events and key filter.
+func ossTrigger(t, cfg map[string]any) OSSTrigger {
+	var o OSSTrigger
+	o.BucketName = str(cfg["bucketName"])
+	if o.BucketName == "" {
+		if arn := str(t["sourceArn"]); arn != "" {
+			parts := strings.Split(arn, ":")
+			o.BucketName = parts[len(parts)-1]
+		}
+	}
+	if evs, ok := cfg["events"].([]any); ok {
+		for _, e := range evs {
+			o.Events = append(o.Events, str(e))
+		}
+	}
+	if f, ok := cfg["filter"].(map[string]any); ok {
+		if k, ok := f["key"].(map[string]any); ok {
+			o.Prefix, o.Suffix = str(k["prefix"]), str(k["suffix"])
+		}
+	}
+	return o
 }
 
 func str(v any) string {

@@ -73,93 +73,124 @@ type listV1XML struct {
 // listObjects serves ListObjects (V1, marker based) and ListObjectsV2
 // (continuation tokens).
 func (s *Server) listObjects(c *reqCtx) {
-	q := c.q
-	v2 := q.Get("list-type") == "2"
-	prefix, delim, startAfter := q.Get("prefix"), q.Get("delimiter"), q.Get("start-after")
-	if !v2 {
-		startAfter = q.Get("marker")
+	lq, ok := parseListQuery(c)
+	if !ok {
+		return
 	}
-	maxKeys := 100
+	entries, truncated := s.listEntries(c.bucket, lq)
+	writeList(c, lq, entries, truncated)
+}
+
+// listQuery is a listing request's parameters, validated.
+type listQuery struct {
+	v2                        bool
+	prefix, delim, startAfter string
+	maxKeys                   int
+	encType                   string
+	token                     string
+	hasToken                  bool
+	// markKind is 'k' (list after the key mark) or 'p' (after every key
+	// under the common prefix mark).
+	markKind byte
+	mark     string
+}
+
+// listEntry is a key or a common prefix in a listing.
+type listEntry struct {
+	key  string
+	o    object
+	isCP bool
+}
+
+// parseListQuery reads and checks the query; on a bad one it answers the
+// error and reports false.
+func parseListQuery(c *reqCtx) (listQuery, bool) {
+	q := c.q
+	lq := listQuery{v2: q.Get("list-type") == "2", prefix: q.Get("prefix"), delim: q.Get("delimiter"),
+		startAfter: q.Get("start-after"), maxKeys: 100, encType: q.Get("encoding-type"), markKind: 'k'}
+	if !lq.v2 {
+		lq.startAfter = q.Get("marker")
+	}
 	if v := q.Get("max-keys"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 1000 {
 			c.fail(http.StatusBadRequest, "InvalidArgument", "max-keys must be an integer between 1 and 1000.",
 				[2]string{"ArgumentName", "max-keys"}, [2]string{"ArgumentValue", v})
-			return
+			return lq, false
 		}
-		maxKeys = n
+		lq.maxKeys = n
 	}
-	encType := q.Get("encoding-type")
-	if encType != "" && encType != "url" {
+	if lq.encType != "" && lq.encType != "url" {
 		c.fail(http.StatusBadRequest, "InvalidArgument", "encoding-type must be url.",
-			[2]string{"ArgumentName", "encoding-type"}, [2]string{"ArgumentValue", encType})
-		return
+			[2]string{"ArgumentName", "encoding-type"}, [2]string{"ArgumentValue", lq.encType})
+		return lq, false
 	}
-	var (
-		markKind byte = 'k'
-		mark          = startAfter
-	)
-	if !v2 && delim != "" && strings.HasSuffix(startAfter, delim) && strings.HasPrefix(startAfter, prefix) {
-		markKind = 'p'
+	lq.mark = lq.startAfter
+	if !lq.v2 && lq.delim != "" && strings.HasSuffix(lq.startAfter, lq.delim) && strings.HasPrefix(lq.startAfter, lq.prefix) {
+		lq.markKind = 'p'
 	}
 	token, hasToken := q["continuation-token"]
-	if hasToken && v2 {
+	if hasToken && lq.v2 {
 		k, m, ok := decodeToken(token[0])
 		if !ok {
 			c.fail(http.StatusBadRequest, "InvalidArgument", "The continuation token is not valid.",
 				[2]string{"ArgumentName", "continuation-token"}, [2]string{"ArgumentValue", token[0]})
-			return
+			return lq, false
 		}
-		markKind, mark = k, m
+		lq.markKind, lq.mark = k, m
 	}
+	if hasToken {
+		lq.token, lq.hasToken = token[0], true
+	}
+	return lq, true
+}
 
-	type entry struct {
-		key  string
-		o    object
-		isCP bool
-	}
+// listEntries lists the bucket's keys after the mark, common prefixes
+// folded, up to maxKeys; truncated tells whether more follow.
+func (s *Server) listEntries(bucketName string, lq listQuery) (entries []listEntry, truncated bool) {
 	s.mu.Lock()
-	b := s.buckets[c.bucket]
+	defer s.mu.Unlock()
+	b := s.buckets[bucketName]
 	keys := make([]string, 0, len(b.objects))
 	for k := range b.objects {
-		if strings.HasPrefix(k, prefix) {
+		if strings.HasPrefix(k, lq.prefix) {
 			keys = append(keys, k)
 		}
 	}
 	sort.Strings(keys)
-	var entries []entry
-	truncated := false
 	lastCP := ""
 	for _, k := range keys {
-		if mark != "" {
-			if k <= mark || (markKind == 'p' && strings.HasPrefix(k, mark)) {
+		if lq.mark != "" {
+			if k <= lq.mark || (lq.markKind == 'p' && strings.HasPrefix(k, lq.mark)) {
 				continue
 			}
 		}
-		e := entry{key: k}
-		if delim != "" {
-			if i := strings.Index(k[len(prefix):], delim); i >= 0 {
-				cp := k[:len(prefix)+i+len(delim)]
+		e := listEntry{key: k}
+		if lq.delim != "" {
+			if i := strings.Index(k[len(lq.prefix):], lq.delim); i >= 0 {
+				cp := k[:len(lq.prefix)+i+len(lq.delim)]
 				if cp == lastCP {
 					continue
 				}
 				lastCP = cp
-				e = entry{key: cp, isCP: true}
+				e = listEntry{key: cp, isCP: true}
 			}
 		}
-		if len(entries) == maxKeys {
-			truncated = true
-			break
+		if len(entries) == lq.maxKeys {
+			return entries, true
 		}
 		if !e.isCP {
 			e.o = *b.objects[k]
 		}
 		entries = append(entries, e)
 	}
-	s.mu.Unlock()
+	return entries, false
+}
 
+// writeList answers the listing in the V1 or V2 form.
+func writeList(c *reqCtx, lq listQuery, entries []listEntry, truncated bool) {
 	enc := func(v string) string { return v }
-	if encType == "url" {
+	if lq.encType == "url" {
 		enc = urlEncode
 	}
 	contents := []contentXML{}
@@ -172,20 +203,20 @@ func (s *Server) listObjects(c *reqCtx) {
 		contents = append(contents, contentXML{Key: enc(e.key), LastModified: e.o.lastModified.Format("2006-01-02T15:04:05.000Z"),
 			ETag: `"` + e.o.etag + `"`, Type: "Normal", Size: len(e.o.data), StorageClass: "Standard"})
 	}
-	if !v2 {
-		out := listV1XML{Name: c.bucket, Prefix: enc(prefix), Marker: enc(startAfter), MaxKeys: maxKeys, Delimiter: enc(delim),
-			EncodingType: encType, IsTruncated: truncated, Contents: contents, CommonPrefixes: cps}
+	if !lq.v2 {
+		out := listV1XML{Name: c.bucket, Prefix: enc(lq.prefix), Marker: enc(lq.startAfter), MaxKeys: lq.maxKeys, Delimiter: enc(lq.delim),
+			EncodingType: lq.encType, IsTruncated: truncated, Contents: contents, CommonPrefixes: cps}
 		if truncated && len(entries) > 0 {
 			out.NextMarker = enc(entries[len(entries)-1].key)
 		}
 		c.writeXML(http.StatusOK, out)
 		return
 	}
-	out := listV2XML{Name: c.bucket, Prefix: enc(prefix), StartAfter: enc(startAfter), MaxKeys: maxKeys,
-		Delimiter: enc(delim), EncodingType: encType, IsTruncated: truncated,
+	out := listV2XML{Name: c.bucket, Prefix: enc(lq.prefix), StartAfter: enc(lq.startAfter), MaxKeys: lq.maxKeys,
+		Delimiter: enc(lq.delim), EncodingType: lq.encType, IsTruncated: truncated,
 		Contents: contents, CommonPrefixes: cps}
-	if hasToken {
-		out.ContinuationToken = token[0]
+	if lq.hasToken {
+		out.ContinuationToken = lq.token
 	}
 	out.KeyCount = len(entries)
 	if truncated && len(entries) > 0 {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/aliyun"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/compose"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/config"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/expiry"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/notify"
@@ -327,11 +328,7 @@ func SweeperFactory(cfg config.Config, getenv func(string) string) func(ctx cont
 			}
 		}
 		rot := &rotation.Rotator{
-			Config: rotation.Config{
-				Bucket: cfg.CertBucket, Prefix: cfg.CertPrefix, Regions: cfg.Regions,
-				MinValidDays: cfg.MinValidDays, Keep: cfg.KeepSuperseded, DryRun: cfg.DryRun,
-				ProbeTimeout: cfg.ProbeTimeout, Concurrency: cfg.Concurrency,
-			},
+			Config:  compose.RotationConfig(cfg),
 			Objects: objs,
 			SLB:     slb,
 			// The same cross-instance lock as rotate-on-upload: an upload

@@ -173,8 +173,13 @@ func NewService(cfg config.Config, creds aliyun.Credentials) (*provisioning.Prov
 	if err != nil {
 		return nil, fmt.Errorf("provision: OSS client: %w: %w", err, apierr.ErrInvalid)
 	}
+	slb := aliyun.NewSLB(creds, aliyun.SLBOptions{Endpoint: cfg.SLBEndpoint})
 	return &provisioning.Provisioner{
-		SLB: slbAdapter{aliyun.NewSLB(creds, aliyun.SLBOptions{Endpoint: cfg.SLBEndpoint})},
+		Instances:    instances{slb},
+		Backends:     slb,
+		Listeners:    slb,
+		Extensions:   slb,
+		Certificates: slb,
 		Pairs: pairLoader{
 			objects: rotation.AdaptObjects(oss, func(o aliyun.ObjectInfo) string { return o.Key }),
 			bucket:  cfg.CertBucket,
@@ -205,11 +210,15 @@ func (b bucketLocks) Lock(ctx context.Context, key string) (func(context.Context
 	return l.Release, nil
 }
 
-// slbAdapter gives *aliyun.SLB the provisioning.SLB shape (the spec type).
-type slbAdapter struct{ *aliyun.SLB }
+// instances gives *aliyun.SLB the provisioning.Instances shape: the
+// domain's instance spec mapped onto the API's.
+type instances struct{ *aliyun.SLB }
 
-func (a slbAdapter) CreateLoadBalancer(ctx context.Context, region string, spec provisioning.InstanceSpec, token string) (clb.LoadBalancer, error) {
-	return a.SLB.CreateLoadBalancer(ctx, region, aliyun.LoadBalancerSpec(spec), token)
+func (a instances) CreateLoadBalancer(ctx context.Context, region string, spec provisioning.InstanceSpec, token string) (clb.LoadBalancer, error) {
+	return a.SLB.CreateLoadBalancer(ctx, region, aliyun.LoadBalancerSpec{
+		Name: spec.Name, AddressType: spec.AddressType, Spec: spec.Spec, PayType: spec.PayType,
+		MasterZone: spec.MasterZoneID, SlaveZone: spec.SlaveZoneID, Bandwidth: spec.Bandwidth, Tags: spec.Tags,
+	}, token)
 }
 
 // pairLoader adapts rotation.LoadPair to provisioning.PairLoader.
@@ -228,16 +237,12 @@ func (l pairLoader) LoadPair(ctx context.Context, name string, now time.Time) (p
 	}
 	b, err := rotation.LoadPair(ctx, l.objects, l.bucket, l.prefix, name, now, l.opts)
 	if err != nil {
-		var ce *certs.Error
-		var pe *rotation.PairError
-		switch {
-		case apierr.Permanent(err):
-			return provisioning.Pair{}, err
-		case errors.Is(err, rotation.ErrIncomplete), errors.As(err, &ce), errors.As(err, &pe):
+		// A refusal of the pair (certs.Error, rotation.PairError) already
+		// answers apierr.ErrInvalid; a missing half is permanent here too.
+		if errors.Is(err, rotation.ErrIncomplete) && !apierr.Permanent(err) {
 			return provisioning.Pair{}, fmt.Errorf("%w: %w", err, apierr.ErrInvalid)
-		default:
-			return provisioning.Pair{}, err
 		}
+		return provisioning.Pair{}, err
 	}
 	return provisioning.Pair{
 		Name:            name,

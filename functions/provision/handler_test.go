@@ -131,7 +131,7 @@ func TestSeedPayloadEndToEnd(t *testing.T) {
 	if res.Status != provisioning.StatusApplied || res.LoadBalancerID == "" || res.Address == "" {
 		t.Fatalf("result = %+v", res)
 	}
-	lb, backends, err := c.svc.SLB.DescribeLoadBalancer(ctx, region, res.LoadBalancerID)
+	lb, backends, err := c.svc.Instances.DescribeLoadBalancer(ctx, region, res.LoadBalancerID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +146,7 @@ func TestSeedPayloadEndToEnd(t *testing.T) {
 			t.Errorf("backend = %+v", b)
 		}
 	}
-	l, _, err := c.svc.SLB.DescribeHTTPSListener(ctx, region, res.LoadBalancerID, 80)
+	l, _, err := c.svc.Listeners.DescribeHTTPSListener(ctx, region, res.LoadBalancerID, 80)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +156,7 @@ func TestSeedPayloadEndToEnd(t *testing.T) {
 	if len(res.Listeners) != 1 || res.Listeners[0].Status != "running" || res.Listeners[0].CertificateID != l.ServerCertificateID || l.ServerCertificateID == "" {
 		t.Errorf("result listeners = %+v (API says certificate %s)", res.Listeners, l.ServerCertificateID)
 	}
-	all, err := c.svc.SLB.ListServerCertificates(ctx, region)
+	all, err := c.svc.Certificates.ListServerCertificates(ctx, region)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,8 +170,8 @@ func TestSeedPayloadEndToEnd(t *testing.T) {
 	}
 	// CreateLoadBalancer carried the payload-derived token.
 	d, _ := provisioning.Parse(event(t, "provision-apply.json"))
-	want := provisioning.ClientToken(region, provisioning.InstanceSpec{Name: "SLB1", AddressType: "internet", Spec: "slb.s1.small",
-		PayType: "PayOnDemand", MasterZone: "cn-zhangjiakou-a", SlaveZone: "cn-zhangjiakou-b", Tags: map[string]string{clb.OwnerTagKey: clb.OwnerTagValue}}, 0)
+	want := provisioning.ClientToken(region, provisioning.InstanceSpec{Instance: provisioning.Instance{Name: "SLB1", AddressType: "internet", Spec: "slb.s1.small",
+		PayType: "PayOnDemand", MasterZoneID: "cn-zhangjiakou-a", SlaveZoneID: "cn-zhangjiakou-b"}, Tags: map[string]string{clb.OwnerTagKey: clb.OwnerTagValue}}, 0)
 	found := false
 	for _, r := range c.slb.Requests() {
 		if r.Action == "CreateLoadBalancer" {
@@ -208,10 +208,10 @@ func TestDriftCorrection(t *testing.T) {
 	ctx := context.Background()
 	first := c.invoke(t, event(t, "provision-apply.json"))
 	// By hand, through the SLB API: one backend's weight down to 20.
-	if err := c.svc.SLB.AddBackendServers(ctx, region, first.LoadBalancerID, []clb.Backend{{ServerID: "i-8vb0local02", Weight: 20, Type: "ecs"}}); err != nil {
+	if err := c.svc.Backends.AddBackendServers(ctx, region, first.LoadBalancerID, []clb.Backend{{ServerID: "i-8vb0local02", Weight: 20, Type: "ecs"}}); err != nil {
 		t.Fatal(err)
 	}
-	_, backends, _ := c.svc.SLB.DescribeLoadBalancer(ctx, region, first.LoadBalancerID)
+	_, backends, _ := c.svc.Instances.DescribeLoadBalancer(ctx, region, first.LoadBalancerID)
 	if w := weightOf(backends, "i-8vb0local02"); w != 20 {
 		t.Fatalf("hand change did not take: weight %d", w)
 	}
@@ -219,7 +219,7 @@ func TestDriftCorrection(t *testing.T) {
 	if res.Status != provisioning.StatusApplied || len(res.Changes) != 1 || res.Changes[0].String() != "update backend i-8vb0local02 (weight 20 -> 100)" {
 		t.Errorf("changes = %v", res.Changes)
 	}
-	_, backends, _ = c.svc.SLB.DescribeLoadBalancer(ctx, region, first.LoadBalancerID)
+	_, backends, _ = c.svc.Instances.DescribeLoadBalancer(ctx, region, first.LoadBalancerID)
 	if w := weightOf(backends, "i-8vb0local02"); w != 100 {
 		t.Errorf("weight after apply = %d", w)
 	}
@@ -253,7 +253,7 @@ func TestPartialFailureRollsBack(t *testing.T) {
 		// FC retries the same payload once the fault is gone: one instance.
 		c.slb.Faults().Clear()
 		retry := c.invoke(t, event(t, "provision-apply.json"))
-		lbs, _ := c.svc.SLB.ListLoadBalancers(context.Background(), region)
+		lbs, _ := c.svc.Instances.ListLoadBalancers(context.Background(), region)
 		if retry.Status != provisioning.StatusApplied || len(lbs) != 1 || lbs[0].ID != retry.LoadBalancerID {
 			t.Errorf("after retry: %s, instances %+v", retry.Status, lbs)
 		}
@@ -290,11 +290,11 @@ func changeOps(cs []provisioning.Change) []string {
 func (c *cloud) assertEmpty(t *testing.T) {
 	t.Helper()
 	ctx := context.Background()
-	lbs, err := c.svc.SLB.ListLoadBalancers(ctx, region)
+	lbs, err := c.svc.Instances.ListLoadBalancers(ctx, region)
 	if err != nil || len(lbs) != 0 {
 		t.Errorf("instances left: %+v %v", lbs, err)
 	}
-	cs, err := c.svc.SLB.ListServerCertificates(ctx, region)
+	cs, err := c.svc.Certificates.ListServerCertificates(ctx, region)
 	if err != nil || len(cs) != 0 {
 		t.Errorf("certificates left: %+v %v", cs, err)
 	}
@@ -307,25 +307,23 @@ func TestClientTokenGivesOneInstance(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	spec := provisioning.InstanceSpec{Name: d.LoadBalancer.Name, AddressType: d.LoadBalancer.AddressType, Spec: d.LoadBalancer.Spec,
-		PayType: d.LoadBalancer.PayType, MasterZone: d.LoadBalancer.MasterZoneID, SlaveZone: d.LoadBalancer.SlaveZoneID,
-		Tags: map[string]string{clb.OwnerTagKey: clb.OwnerTagValue}}
+	spec := provisioning.InstanceSpec{Instance: d.LoadBalancer, Tags: map[string]string{clb.OwnerTagKey: clb.OwnerTagValue}}
 	tok := provisioning.ClientToken(region, spec, 0)
-	a, err := c.svc.SLB.CreateLoadBalancer(ctx, region, spec, tok)
+	a, err := c.svc.Instances.CreateLoadBalancer(ctx, region, spec, tok)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := c.svc.SLB.CreateLoadBalancer(ctx, region, spec, tok)
+	b, err := c.svc.Instances.CreateLoadBalancer(ctx, region, spec, tok)
 	if err != nil {
 		t.Fatal(err)
 	}
-	lbs, _ := c.svc.SLB.ListLoadBalancers(ctx, region)
+	lbs, _ := c.svc.Instances.ListLoadBalancers(ctx, region)
 	if a.ID != b.ID || len(lbs) != 1 {
 		t.Fatalf("ids %s %s, instances %d", a.ID, b.ID, len(lbs))
 	}
 	// An apply after the lost reply adopts that instance.
 	res := c.invoke(t, event(t, "provision-apply.json"))
-	lbs, _ = c.svc.SLB.ListLoadBalancers(ctx, region)
+	lbs, _ = c.svc.Instances.ListLoadBalancers(ctx, region)
 	if res.LoadBalancerID != a.ID || len(lbs) != 1 {
 		t.Errorf("apply used %s, instances %d", res.LoadBalancerID, len(lbs))
 	}
@@ -362,7 +360,7 @@ func TestDestroy(t *testing.T) {
 	if res.Status != provisioning.StatusDestroyed || len(res.Kept) != 1 || res.Kept[0].ID != certID || !strings.Contains(res.Kept[0].Reason, two.LoadBalancerID) {
 		t.Fatalf("destroy SLB1 = %+v", res)
 	}
-	if _, _, err := c.svc.SLB.DescribeLoadBalancer(ctx, region, one.LoadBalancerID); !errors.Is(err, apierr.ErrNotFound) {
+	if _, _, err := c.svc.Instances.DescribeLoadBalancer(ctx, region, one.LoadBalancerID); !errors.Is(err, apierr.ErrNotFound) {
 		t.Errorf("SLB1 still there: %v", err)
 	}
 	if pr := tlsprobe.Probe(ctx, one.Address, 80, "www.example.com", time.Second); pr.Reachable {

@@ -14,6 +14,7 @@ import (
 	"github.com/aliyun/fc-runtime-go-sdk/fccontext"
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/aliyun"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/compose"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/config"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/notify"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation"
@@ -248,11 +249,7 @@ func (h *Handler) run(ctx context.Context, w work) (rotation.Result, error) {
 		prober = tlsProbe(h.Config.ProbeResolver)
 	}
 	r := &rotation.Rotator{
-		Config: rotation.Config{
-			Bucket: h.Config.CertBucket, Prefix: h.Config.CertPrefix, Regions: h.Config.Regions,
-			MinValidDays: h.Config.MinValidDays, Keep: h.Config.KeepSuperseded, DryRun: h.Config.DryRun,
-			ProbeTimeout: h.Config.ProbeTimeout, Concurrency: h.Config.Concurrency,
-		},
+		Config:  compose.RotationConfig(h.Config),
 		Objects: deps.Objects, SLB: deps.SLB, Prober: prober, Locks: deps.Locks,
 	}
 	req := w.req

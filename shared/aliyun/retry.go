@@ -137,51 +137,23 @@ func (r *retrier) doPaced(ctx context.Context, pc *pacer, key string, op func(at
 	var throttledSince time.Time
 	var lastAnswer error // the service's last own answer (an HTTP status)
 	for {
-		if tries > 0 {
-			var wait time.Duration
-			if throttles > 0 {
-				// With a pacer, the halved rate of the lane is the backoff;
-				// without, a capped exponential backoff.
-				if pc == nil {
-					wait = r.jitter(min(r.policy.Ceiling(throttles), r.policy.MaxThrottleDelay))
-				}
-				if _, ok := ctx.Deadline(); !ok && time.Since(throttledSince)+wait > r.policy.ThrottleTimeout {
-					break
-				}
-			} else {
-				wait = r.jitter(r.policy.Ceiling(failures))
-			}
-			if dl, ok := ctx.Deadline(); ok && time.Now().Add(wait).After(dl) {
-				break
-			}
-			if !sleep(ctx, wait) {
-				break
-			}
+		if tries > 0 && !r.pause(ctx, pc != nil, throttles, failures, throttledSince) {
+			break
 		}
-		var t ticket
-		if pc != nil {
-			var werr error
-			if t, werr = pc.wait(ctx, key); werr != nil {
-				if err == nil {
-					// no attempt yet: report why none was made
-					err = werr
-				}
-				break
+		aerr, werr := attempt(ctx, pc, key, op, tries)
+		if werr != nil {
+			if err == nil {
+				// no attempt yet: report why none was made
+				err = werr
 			}
+			break
 		}
-		err = op(tries)
+		err = aerr
 		tries++
 		if serviceAnswer(err) {
 			lastAnswer = err
 		}
 		throttled := isThrottled(err)
-		if pc != nil {
-			if throttled {
-				pc.throttled(t)
-			} else {
-				pc.succeeded(t)
-			}
-		}
 		if err == nil {
 			return nil
 		}
@@ -212,6 +184,50 @@ func (r *retrier) doPaced(ctx context.Context, pc *pacer, key string, op func(at
 		ae.Attempts = tries
 	}
 	return err
+}
+
+// pause waits before the next attempt. Throttled attempts wait for the
+// lane when paced (the lane's lowered rate is the backoff), else a capped
+// exponential backoff; other failures back off exponentially. It reports
+// false when retrying must stop: throttled past ThrottleTimeout without a
+// deadline, no room left before the deadline, or ctx done.
+func (r *retrier) pause(ctx context.Context, paced bool, throttles, failures int, throttledSince time.Time) bool {
+	var wait time.Duration
+	if throttles > 0 {
+		if !paced {
+			wait = r.jitter(min(r.policy.Ceiling(throttles), r.policy.MaxThrottleDelay))
+		}
+		if _, ok := ctx.Deadline(); !ok && time.Since(throttledSince)+wait > r.policy.ThrottleTimeout {
+			return false
+		}
+	} else {
+		wait = r.jitter(r.policy.Ceiling(failures))
+	}
+	if dl, ok := ctx.Deadline(); ok && time.Now().Add(wait).After(dl) {
+		return false
+	}
+	return sleep(ctx, wait)
+}
+
+// attempt makes call number n of op, first waiting for a slot of pc's
+// lane key when pc is set, and reports the outcome to the lane. werr is
+// the lane's error when it gave no slot (op was not called).
+func attempt(ctx context.Context, pc *pacer, key string, op func(attempt int) error, n int) (err, werr error) {
+	var t ticket
+	if pc != nil {
+		if t, werr = pc.wait(ctx, key); werr != nil {
+			return nil, werr
+		}
+	}
+	err = op(n)
+	if pc != nil {
+		if isThrottled(err) {
+			pc.throttled(t)
+		} else {
+			pc.succeeded(t)
+		}
+	}
+	return err, nil
 }
 
 // serviceAnswer reports whether err is the service's own refusal (it has

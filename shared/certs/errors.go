@@ -1,30 +1,50 @@
 package certs
 
-// Error is a refusal of an input: which file, what is wrong, how to fix it.
-// It never contains private key material.
+import "github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
+
+// Error is the one refusal of an input: which file (or file and field), what
+// is wrong, how to fix it. It answers errors.Is(err, apierr.ErrInvalid), so
+// every handler classifies it as permanent without reading its text. It
+// never contains private key material.
 type Error struct {
-	// File is the object key (or file name) the problem is in.
+	// File is the object key (or file name) the problem is in; a problem in
+	// one field of a file names the field in Problem.
 	File string
 	// Kind is a stable machine-readable name of the problem (see the Err*
-	// sentinels; e.g. "key-mismatch").
+	// sentinels; e.g. "key-mismatch"); empty for refusals outside this
+	// package's checks.
 	Kind string
 	// Problem says what is wrong, in words.
 	Problem string
 	// Fix says what to do about it.
 	Fix string
+	// Err is the underlying cause, if any; errors.Is and errors.As see it.
+	Err error
 }
 
-// Error returns "<file>: <problem>; fix: <fix>".
+// Error returns "<file>: <problem>; fix: <fix>" ("<file>: <problem>"
+// without a fix).
 func (e *Error) Error() string {
-	return e.File + ": " + e.Problem + "; fix: " + e.Fix
+	s := e.File + ": " + e.Problem
+	if e.Fix != "" {
+		s += "; fix: " + e.Fix
+	}
+	return s
 }
 
-// Is reports whether target is the sentinel of e's kind, so that
+// Is reports whether target is apierr.ErrInvalid (a refusal is permanent:
+// the same input is refused again) or the sentinel of e's kind, so that
 // errors.Is(err, certs.ErrKeyMismatch) works.
 func (e *Error) Is(target error) bool {
+	if target == apierr.ErrInvalid {
+		return true
+	}
 	k, ok := target.(kind)
-	return ok && string(k) == e.Kind
+	return ok && e.Kind != "" && string(k) == e.Kind
 }
+
+// Unwrap returns the underlying cause, if any.
+func (e *Error) Unwrap() error { return e.Err }
 
 // kind is the type of the sentinels; its value is the Error.Kind it matches.
 type kind string

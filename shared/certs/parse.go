@@ -109,76 +109,101 @@ func Parse(now time.Time, opts Options, files ...File) (*Bundle, error) {
 	if len(files) == 0 {
 		return nil, fail("(no file)", ErrEmpty, "no certificate or key file was given", "upload the certificate chain and its private key")
 	}
+	certs, keys, err := scanAll(files)
+	if err != nil {
+		return nil, err
+	}
+	k, err := onlyKey(fileNames(files), certs, keys)
+	if err != nil {
+		return nil, err
+	}
+	leaf, err := matchLeaf(certs, k)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkLeaf(now, opts, leaf, k); err != nil {
+		return nil, err
+	}
+	chain, root, err := orderChain(leaf, certs)
+	if err != nil {
+		return nil, err
+	}
+	b := newBundle(chain, root, k)
+	b.Reordered = reordered(certs, chain, root)
+	b.Warnings = chainWarnings(now, leaf, b.Intermediates)
+	return b, nil
+}
+
+// scanAll reads every file and pools their certificates and keys, each
+// once.
+func scanAll(files []File) ([]cert, []key, error) {
 	var certs []cert
 	var keys []key
 	for _, f := range files {
 		c, k, err := scanFile(f)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		certs = appendCerts(certs, c)
 		keys = appendKeys(keys, k)
 	}
-	names := fileNames(files)
+	return certs, keys, nil
+}
+
+// onlyKey checks that the files hold a certificate and exactly one key,
+// and returns the key. Without a key, a leaf of the wrong type is named
+// first: uploading its key would not help.
+func onlyKey(names string, certs []cert, keys []key) (key, error) {
 	if len(certs) == 0 {
-		return nil, fail(names, ErrNoCertificate, "no certificate (BEGIN CERTIFICATE block) found",
+		return key{}, fail(names, ErrNoCertificate, "no certificate (BEGIN CERTIFICATE block) found",
 			"upload the certificate chain (fullchain.pem: the server certificate first, then the intermediates)")
 	}
 	if len(keys) == 0 {
 		if leaf := guessLeaf(certs); leaf != nil {
 			if err := checkLeafKeyType(leaf); err != nil {
-				return nil, err
+				return key{}, err
 			}
 		}
-		return nil, fail(names, ErrNoKey, "no private key found",
+		return key{}, fail(names, ErrNoKey, "no private key found",
 			"upload the private key (privkey.pem, \"BEGIN RSA PRIVATE KEY\") next to the certificate, or append it to the bundle")
 	}
 	if len(keys) > 1 {
-		return nil, fail(keys[1].file, ErrTwoKeys,
+		return key{}, fail(keys[1].file, ErrTwoKeys,
 			fmt.Sprintf("a second, different private key was found (the first is in %s)", keys[0].file),
 			"keep exactly one private key: the one of the server certificate")
 	}
-	k := keys[0]
+	return keys[0], nil
+}
 
-	leafIdx := -1
-	for i, c := range certs {
+// matchLeaf returns the certificate of key k.
+func matchLeaf(certs []cert, k key) (cert, error) {
+	for _, c := range certs {
 		if pub, ok := c.c.PublicKey.(*rsa.PublicKey); ok && pub.Equal(&k.k.PublicKey) {
-			leafIdx = i
-			break
+			return c, nil
 		}
 	}
-	if leafIdx < 0 {
-		leaf := guessLeaf(certs)
-		return nil, fail(k.file, ErrKeyMismatch,
-			fmt.Sprintf("the private key does not match the certificate %s in %s", describe(leaf.c), leaf.file),
-			"upload the key and the certificate of the same issuance together (the other file may not have been replaced yet)")
-	}
-	leaf := certs[leafIdx]
+	leaf := guessLeaf(certs)
+	return cert{}, fail(k.file, ErrKeyMismatch,
+		fmt.Sprintf("the private key does not match the certificate %s in %s", describe(leaf.c), leaf.file),
+		"upload the key and the certificate of the same issuance together (the other file may not have been replaced yet)")
+}
+
+// checkLeaf checks the leaf's key type and size and its validity at now.
+func checkLeaf(now time.Time, opts Options, leaf cert, k key) error {
 	if err := checkLeafKeyType(&leaf); err != nil {
-		return nil, err
+		return err
 	}
-	bits := k.k.N.BitLen()
-	if bits < MinRSABits {
-		return nil, fail(k.file, ErrWeakKey,
+	if bits := k.k.N.BitLen(); bits < MinRSABits {
+		return fail(k.file, ErrWeakKey,
 			fmt.Sprintf("the RSA key has %d bits, fewer than %d", bits, MinRSABits),
 			"issue a new certificate with an RSA 2048 (or 4096) key (certbot --rsa-key-size 2048, lego --key-type rsa2048)")
 	}
-	if err := checkValidity(now, opts, leaf); err != nil {
-		return nil, err
-	}
+	return checkValidity(now, opts, leaf)
+}
 
-	chain, root, err := orderChain(leaf, certs)
-	if err != nil {
-		return nil, err
-	}
-	reordered := false
-	for i, c := range append(append([]cert{}, chain...), rootList(root)...) {
-		if c.c != certs[i].c {
-			reordered = true
-			break
-		}
-	}
-
+// newBundle encodes the ordered chain (leaf first) and the key.
+func newBundle(chain []cert, root *cert, k key) *Bundle {
+	leaf := chain[0].c
 	var pemOut strings.Builder
 	inter := make([]*x509.Certificate, 0, len(chain)-1)
 	for i, c := range chain {
@@ -190,30 +215,47 @@ func Parse(now time.Time, opts Options, files ...File) (*Bundle, error) {
 	b := &Bundle{
 		CertPEM:         pemOut.String(),
 		Key:             PrivateKey{pem: string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k.k)}))},
-		Leaf:            leaf.c,
+		Leaf:            leaf,
 		Intermediates:   inter,
-		FingerprintSHA1: FingerprintSHA1(leaf.c.Raw),
-		SHA256:          SHA256(leaf.c.Raw),
-		Domains:         Domains(leaf.c),
-		NotBefore:       leaf.c.NotBefore,
-		NotAfter:        leaf.c.NotAfter,
-		KeyBits:         bits,
-		Reordered:       reordered,
+		FingerprintSHA1: FingerprintSHA1(leaf.Raw),
+		SHA256:          SHA256(leaf.Raw),
+		Domains:         Domains(leaf),
+		NotBefore:       leaf.NotBefore,
+		NotAfter:        leaf.NotAfter,
+		KeyBits:         k.k.N.BitLen(),
 		KeyConverted:    k.converted,
 	}
 	if root != nil {
 		b.Root = root.c
 	}
+	return b
+}
+
+// reordered reports whether the input was not already leaf, intermediates
+// nearest first, then the root.
+func reordered(certs, chain []cert, root *cert) bool {
+	for i, c := range append(append([]cert{}, chain...), rootList(root)...) {
+		if c.c != certs[i].c {
+			return true
+		}
+	}
+	return false
+}
+
+// chainWarnings names what does not stop the upload: expired
+// intermediates, or none at all under a leaf that is not self-signed.
+func chainWarnings(now time.Time, leaf cert, inter []*x509.Certificate) []string {
+	var out []string
 	for _, c := range inter {
 		if now.After(c.NotAfter) {
-			b.Warnings = append(b.Warnings, fmt.Sprintf("%s: the intermediate %s expired on %s; clients may refuse the chain (download the current chain from your CA)",
+			out = append(out, fmt.Sprintf("%s: the intermediate %s expired on %s; clients may refuse the chain (download the current chain from your CA)",
 				leaf.file, describe(c), c.NotAfter.UTC().Format("2006-01-02")))
 		}
 	}
 	if len(inter) == 0 && !selfSigned(leaf.c) {
-		b.Warnings = append(b.Warnings, fmt.Sprintf("%s: the certificate comes without intermediates; clients that do not already have the intermediate of %q may fail to verify it (upload fullchain.pem)", leaf.file, leaf.c.Issuer.String()))
+		out = append(out, fmt.Sprintf("%s: the certificate comes without intermediates; clients that do not already have the intermediate of %q may fail to verify it (upload fullchain.pem)", leaf.file, leaf.c.Issuer.String()))
 	}
-	return b, nil
+	return out
 }
 
 func rootList(root *cert) []cert {

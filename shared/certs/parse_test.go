@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/certs"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/certs/certstest"
 )
@@ -142,6 +143,29 @@ func TestErrorIsOnlyItsKind(t *testing.T) {
 	}
 	if got := fmt.Errorf("rotation: validate: %w", err); !errors.Is(got, certs.ErrKeyMismatch) {
 		t.Fatal("wrapped error lost its kind")
+	}
+}
+
+// A refusal answers apierr's classification: handlers treat it as
+// permanent without matching its text, wrapped or not.
+func TestErrorIsInvalid(t *testing.T) {
+	_, err := certs.Parse(now, certs.Options{}, certs.File{Name: "certs/www/fullchain.pem", Data: []byte("not a certificate")})
+	var ce *certs.Error
+	if !errors.As(err, &ce) {
+		t.Fatalf("Parse = %v, want a *certs.Error", err)
+	}
+	for _, e := range []error{err, fmt.Errorf("rotation: validate: %w", err)} {
+		if !errors.Is(e, apierr.ErrInvalid) || !apierr.Permanent(e) || errors.Is(e, apierr.ErrTransient) {
+			t.Errorf("%v: Is(ErrInvalid) %v, Permanent %v", e, errors.Is(e, apierr.ErrInvalid), apierr.Permanent(e))
+		}
+	}
+	cause := errors.New("cause")
+	noFix := error(&certs.Error{File: "deploy.yaml", Problem: "targets[0].region is missing", Err: cause})
+	if got := noFix.Error(); got != "deploy.yaml: targets[0].region is missing" {
+		t.Errorf("Error() without a fix = %q", got)
+	}
+	if !errors.Is(noFix, cause) || errors.Is(noFix, certs.ErrKeyMismatch) {
+		t.Error("a refusal without a kind must unwrap to its cause and match no kind")
 	}
 }
 

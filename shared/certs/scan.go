@@ -69,40 +69,14 @@ func scanFile(f File) ([]cert, []key, error) {
 		}
 		rest = after
 
-		switch block.Type {
-		case "CERTIFICATE", "X509 CERTIFICATE":
-			c, err := x509.ParseCertificate(block.Bytes)
-			if err != nil && looksLikeKey(block.Bytes) {
-				return nil, nil, fail(name, ErrCorrupt,
-					fmt.Sprintf("the block labelled CERTIFICATE at line %d holds a private key", line),
-					"put the key in its own \"-----BEGIN RSA PRIVATE KEY-----\" block (privkey.pem) and upload the certificate itself")
-			}
-			if err != nil {
-				return nil, nil, fail(name, ErrCorrupt,
-					fmt.Sprintf("certificate #%d (line %d) cannot be parsed: %s", len(certs)+1, line, clip(err.Error(), 200)),
-					"upload the certificate exactly as your CA issued it")
-			}
-			certs = append(certs, cert{c: c, file: name, n: len(certs) + 1})
-		case "RSA PRIVATE KEY", "PRIVATE KEY":
-			k, err := parseKey(name, line, block)
-			if err != nil {
-				return nil, nil, err
-			}
-			keys = append(keys, k)
-		case "ENCRYPTED PRIVATE KEY":
-			return nil, nil, fail(name, ErrEncryptedKey,
-				fmt.Sprintf("the private key (line %d) is encrypted (PKCS#8 ENCRYPTED PRIVATE KEY); Classic Load Balancer needs an unencrypted key", line),
-				fixDecrypt)
-		case "EC PRIVATE KEY":
-			return nil, nil, fail(name, ErrNotRSA,
-				fmt.Sprintf("the private key (line %d) is an EC (ECDSA) key; %s", line, clbRSAOnly), fixRSA)
-		case "DSA PRIVATE KEY":
-			return nil, nil, fail(name, ErrNotRSA,
-				fmt.Sprintf("the private key (line %d) is a DSA key; %s", line, clbRSAOnly), fixRSA)
-		case "EC PARAMETERS":
-			// Written by openssl next to an EC key; the key itself is refused.
-		default:
-			return nil, nil, unknownBlock(name, line, block.Type)
+		c, k, err := parseBlock(name, line, block, len(certs)+1)
+		switch {
+		case err != nil:
+			return nil, nil, err
+		case c != nil:
+			certs = append(certs, *c)
+		case k != nil:
+			keys = append(keys, *k)
 		}
 	}
 	if len(certs) == 0 && len(keys) == 0 {
@@ -110,6 +84,47 @@ func scanFile(f File) ([]cert, []key, error) {
 			"upload PEM files: the certificate chain (fullchain.pem) and the private key (privkey.pem)")
 	}
 	return certs, keys, nil
+}
+
+// parseBlock parses one PEM block found at line: a certificate (the n-th
+// of its file), a key, nothing (EC PARAMETERS) or a refusal.
+func parseBlock(name string, line int, block *pem.Block, n int) (*cert, *key, error) {
+	switch block.Type {
+	case "CERTIFICATE", "X509 CERTIFICATE":
+		c, err := x509.ParseCertificate(block.Bytes)
+		if err != nil && looksLikeKey(block.Bytes) {
+			return nil, nil, fail(name, ErrCorrupt,
+				fmt.Sprintf("the block labelled CERTIFICATE at line %d holds a private key", line),
+				"put the key in its own \"-----BEGIN RSA PRIVATE KEY-----\" block (privkey.pem) and upload the certificate itself")
+		}
+		if err != nil {
+			return nil, nil, fail(name, ErrCorrupt,
+				fmt.Sprintf("certificate #%d (line %d) cannot be parsed: %s", n, line, clip(err.Error(), 200)),
+				"upload the certificate exactly as your CA issued it")
+		}
+		return &cert{c: c, file: name, n: n}, nil, nil
+	case "RSA PRIVATE KEY", "PRIVATE KEY":
+		k, err := parseKey(name, line, block)
+		if err != nil {
+			return nil, nil, err
+		}
+		return nil, &k, nil
+	case "ENCRYPTED PRIVATE KEY":
+		return nil, nil, fail(name, ErrEncryptedKey,
+			fmt.Sprintf("the private key (line %d) is encrypted (PKCS#8 ENCRYPTED PRIVATE KEY); Classic Load Balancer needs an unencrypted key", line),
+			fixDecrypt)
+	case "EC PRIVATE KEY":
+		return nil, nil, fail(name, ErrNotRSA,
+			fmt.Sprintf("the private key (line %d) is an EC (ECDSA) key; %s", line, clbRSAOnly), fixRSA)
+	case "DSA PRIVATE KEY":
+		return nil, nil, fail(name, ErrNotRSA,
+			fmt.Sprintf("the private key (line %d) is a DSA key; %s", line, clbRSAOnly), fixRSA)
+	case "EC PARAMETERS":
+		// Written by openssl next to an EC key; the key itself is refused.
+	default:
+		return nil, nil, unknownBlock(name, line, block.Type)
+	}
+	return nil, nil, nil
 }
 
 func parseKey(name string, line int, block *pem.Block) (key, error) {

@@ -45,8 +45,8 @@ func (p *Provisioner) destroyLocked(ctx context.Context, d Desired) (Result, err
 }
 
 func (p *Provisioner) destroy(ctx context.Context, d Desired, res *Result) error {
-	s, region := p.SLB, d.Region
-	lb, found, err := findInstance(ctx, s, region, d.LoadBalancer.Name)
+	region := d.Region
+	lb, found, err := findInstance(ctx, p.Instances, region, d.LoadBalancer.Name)
 	if err != nil {
 		return err
 	}
@@ -56,33 +56,29 @@ func (p *Provisioner) destroy(ctx context.Context, d Desired, res *Result) error
 	}
 	res.LoadBalancerID, res.Address = lb.ID, lb.Address
 
-	listeners, err := s.ListHTTPSListeners(ctx, region, []string{lb.ID})
+	listeners, err := p.Listeners.ListHTTPSListeners(ctx, region, []string{lb.ID})
 	if err != nil {
 		return fmt.Errorf("provisioning: list listeners of %s in %s: %w", lb.ID, region, err)
 	}
+	for i := range listeners { // a listing may leave the instance out
+		listeners[i].LoadBalancerID = lb.ID
+	}
+	served, err := p.servedBy(ctx, region, listeners, "")
+	if err != nil {
+		return err
+	}
 	used := map[string]bool{} // certificate ids this instance serves
-	for _, l := range listeners {
-		if l.ServerCertificateID != "" {
-			used[l.ServerCertificateID] = true
-		}
-		exts, err := s.ListDomainExtensions(ctx, region, lb.ID, l.Port)
-		if err != nil {
-			return fmt.Errorf("provisioning: list domain extensions of %s:%d in %s: %w", lb.ID, l.Port, region, err)
-		}
-		for _, e := range exts {
-			if e.ServerCertificateID != "" {
-				used[e.ServerCertificateID] = true
-			}
-		}
+	for id := range served {
+		used[id] = true
 	}
 	sort.Slice(listeners, func(i, j int) bool { return listeners[i].Port < listeners[j].Port })
 	for _, l := range listeners {
-		if err := s.DeleteListener(ctx, region, lb.ID, l.Port); err != nil && !errors.Is(err, apierr.ErrNotFound) {
+		if err := p.Listeners.DeleteListener(ctx, region, lb.ID, l.Port); err != nil && !errors.Is(err, apierr.ErrNotFound) {
 			return fmt.Errorf("provisioning: delete listener %s:%d in %s: %w", lb.ID, l.Port, region, err)
 		}
 		res.Changes = append(res.Changes, Change{Op: "delete", Resource: fmt.Sprintf("listener %d", l.Port)})
 	}
-	if err := s.DeleteLoadBalancer(ctx, region, lb.ID); err != nil && !errors.Is(err, apierr.ErrNotFound) {
+	if err := p.Instances.DeleteLoadBalancer(ctx, region, lb.ID); err != nil && !errors.Is(err, apierr.ErrNotFound) {
 		return fmt.Errorf("provisioning: delete load balancer %s in %s: %w", lb.ID, region, err)
 	}
 	res.Changes = append(res.Changes, Change{Op: "delete", Resource: "load balancer " + lb.Name + " " + lb.ID})
@@ -96,7 +92,7 @@ func (p *Provisioner) destroy(ctx context.Context, d Desired, res *Result) error
 // deleteCertificates deletes the certificates in ids that are ours and no
 // longer used anywhere in the region.
 func (p *Provisioner) deleteCertificates(ctx context.Context, region, goneID string, ids map[string]bool, res *Result) error {
-	s := p.SLB
+	s := p.Certificates
 	certs, err := s.ListServerCertificates(ctx, region)
 	if err != nil {
 		return fmt.Errorf("provisioning: list server certificates in %s: %w", region, err)
@@ -134,8 +130,7 @@ func (p *Provisioner) deleteCertificates(ctx context.Context, region, goneID str
 // usage maps certificate ids to the places (other than instance skip) that
 // serve them in the region.
 func (p *Provisioner) usage(ctx context.Context, region, skip string) (map[string][]string, error) {
-	s := p.SLB
-	lbs, err := s.ListLoadBalancers(ctx, region)
+	lbs, err := p.Instances.ListLoadBalancers(ctx, region)
 	if err != nil {
 		return nil, fmt.Errorf("provisioning: list load balancers in %s: %w", region, err)
 	}
@@ -149,19 +144,27 @@ func (p *Provisioner) usage(ctx context.Context, region, skip string) (map[strin
 	if len(ids) == 0 {
 		return out, nil
 	}
-	listeners, err := s.ListHTTPSListeners(ctx, region, ids)
+	listeners, err := p.Listeners.ListHTTPSListeners(ctx, region, ids)
 	if err != nil {
 		return nil, fmt.Errorf("provisioning: list listeners in %s: %w", region, err)
 	}
+	return p.servedBy(ctx, region, listeners, skip)
+}
+
+// servedBy maps the ids of the certificates that listeners (other than
+// those of instance skip) and their domain extensions serve to the places
+// that serve them.
+func (p *Provisioner) servedBy(ctx context.Context, region string, listeners []clb.Listener, skip string) (map[string][]string, error) {
+	out := map[string][]string{}
 	for _, l := range listeners {
-		if l.LoadBalancerID == skip {
+		if skip != "" && l.LoadBalancerID == skip {
 			continue
 		}
 		t := clb.Target{Region: region, LoadBalancerID: l.LoadBalancerID, ListenerPort: l.Port}
 		if l.ServerCertificateID != "" {
 			out[l.ServerCertificateID] = append(out[l.ServerCertificateID], t.String())
 		}
-		exts, err := s.ListDomainExtensions(ctx, region, l.LoadBalancerID, l.Port)
+		exts, err := p.Extensions.ListDomainExtensions(ctx, region, l.LoadBalancerID, l.Port)
 		if err != nil {
 			return nil, fmt.Errorf("provisioning: list domain extensions of %s:%d in %s: %w", l.LoadBalancerID, l.Port, region, err)
 		}

@@ -119,7 +119,7 @@ func (f *fakeSLB) CreateLoadBalancer(ctx context.Context, region string, spec In
 	id := f.next("lb")
 	lb := clb.LoadBalancer{ID: id, Name: spec.Name, Region: region, Address: fmt.Sprintf("127.0.0.%d", 10+f.seq%200),
 		AddressType: spec.AddressType, Status: "active", Spec: spec.Spec, PayType: spec.PayType,
-		MasterZone: spec.MasterZone, SlaveZone: spec.SlaveZone, Bandwidth: spec.Bandwidth, Tags: spec.Tags}
+		MasterZone: spec.MasterZoneID, SlaveZone: spec.SlaveZoneID, Bandwidth: spec.Bandwidth, Tags: spec.Tags}
 	f.lbs[id] = &fakeLB{lb: lb, backends: map[string]clb.Backend{}, listeners: map[int]*fakeListener{}}
 	f.tokens[token] = id
 	return lb, nil

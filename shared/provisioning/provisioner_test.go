@@ -35,7 +35,8 @@ func newEnv(t *testing.T, names ...string) *env {
 		e.leafs[n] = cp
 		e.pairs.pairs[n] = Pair{Name: n, CertPEM: string(cp.CertPEM), KeyPEM: string(cp.KeyPEM)}
 	}
-	e.p = &Provisioner{SLB: e.slb, Pairs: e.pairs, PollInterval: time.Millisecond, WaitTimeout: 5 * time.Second}
+	e.p = &Provisioner{Instances: e.slb, Backends: e.slb, Listeners: e.slb, Extensions: e.slb, Certificates: e.slb,
+		Pairs: e.pairs, PollInterval: time.Millisecond, WaitTimeout: 5 * time.Second}
 	return e
 }
 
@@ -274,6 +275,11 @@ func TestClientToken(t *testing.T) {
 	tok := ClientToken(d.Region, d.instanceSpec(), 0)
 	if len(tok) != 64 {
 		t.Errorf("token length %d", len(tok))
+	}
+	// The token of a payload never changes across versions: a retried
+	// invocation after an upgrade must find the instance the first created.
+	if want := "scr-20873ac0715dad077c33942f8ff381147224de0b3bf5a1d28f86e20a85b5"; tok != want {
+		t.Errorf("token of the seed payload = %s, want %s (as every earlier version made it)", tok, want)
 	}
 	if ClientToken(d.Region, d.instanceSpec(), 0) != tok {
 		t.Error("token not deterministic")

@@ -18,8 +18,8 @@ var ErrIncomplete = errors.New("pair incomplete")
 // LoadPair reads the pair stored under <prefix><name> (folder or bundle
 // layout), each object capped at certs.MaxObjectSize, and validates it with
 // certs.Parse. A missing half gives an error that Is ErrIncomplete; a refused
-// pair gives the *certs.Error; an oversized object gives a *PairError that
-// Is apierr.ErrInvalid.
+// pair gives the *certs.Error; an oversized object gives a *PairError (the
+// same type). Both answer apierr.ErrInvalid.
 func LoadPair(ctx context.Context, store ObjectReader, bucket, prefix, name string, now time.Time, opts certs.Options) (*certs.Bundle, error) {
 	b, _, err := loadPair(ctx, store, bucket, prefix, name, "", now, opts)
 	return b, err
@@ -90,14 +90,12 @@ func (r *Rotator) load(ctx context.Context, now time.Time, bucket, prefix, name 
 	b, ref, err := loadPair(ctx, r.Objects, bucket, prefix, name, layout, now, certs.Options{MinValidDays: r.Config.MinValidDays})
 	deployFile = prefix + name + "/" + DeployFileName
 	if err != nil {
-		var ce *certs.Error
-		var pe *PairError
 		switch {
 		case errors.Is(err, ErrIncomplete):
 			return nil, d, deployFile, StatusWaiting, err.Error(), nil
 		case errors.Is(err, certs.ErrKeyMismatch):
 			return nil, d, deployFile, StatusWaiting, err.Error() + " (waiting for the other half)", nil
-		case errors.As(err, &ce), errors.As(err, &pe), apierr.Permanent(err):
+		case apierr.Permanent(err): // a refusal (certs.Error) answers apierr.ErrInvalid
 			return nil, d, deployFile, StatusRejected, err.Error(), nil
 		default:
 			return nil, d, deployFile, "", "", err
@@ -109,8 +107,7 @@ func (r *Rotator) load(ctx context.Context, now time.Time, bucket, prefix, name 
 		case errors.Is(err, ErrIncomplete):
 			// deleted meanwhile: no deploy file
 		case err != nil:
-			var pe *PairError
-			if errors.As(err, &pe) || apierr.Permanent(err) {
+			if apierr.Permanent(err) {
 				return nil, d, deployFile, StatusRejected, err.Error(), nil
 			}
 			return nil, d, deployFile, "", "", err

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/certs"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/outcome"
 )
 
@@ -180,25 +181,10 @@ func (r Result) Counts() (targets, switched, rolledBack, deleted, errs int) {
 	return len(r.Targets), switched, rolledBack, len(r.Deleted), len(r.Errors)
 }
 
-// PairError is a permanent problem with the pair or its deploy file: it names
-// the file, the problem and the fix.
-type PairError struct {
-	File    string
-	Problem string
-	Fix     string
-	Err     error
-}
-
-func (e *PairError) Error() string {
-	s := e.File + ": " + e.Problem
-	if e.Fix != "" {
-		s += " (fix: " + e.Fix + ")"
-	}
-	return s
-}
-
-// Unwrap returns the underlying error, if any.
-func (e *PairError) Unwrap() error { return e.Err }
+// PairError is a permanent problem with the pair or its deploy file: the
+// one refusal type, certs.Error, naming the file, the problem and the fix.
+// It answers errors.Is(err, apierr.ErrInvalid).
+type PairError = certs.Error
 
 // ErrUnknownTarget is reported (wrapped) for an explicit target that does not
 // exist.

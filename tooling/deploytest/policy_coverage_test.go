@@ -64,7 +64,8 @@ func TestPoliciesCoverPorts(t *testing.T) {
 		// the sweep, plus auto-rotation with the rotation's ports
 		"expiry-check": append(ports((*expiry.Inventory)(nil), (*expiry.Objects)(nil)), rotate...),
 		// the provisioner, its pair loader (rotation.LoadPair) and its instance lock
-		"provision": ports((*provisioning.SLB)(nil), (*rotation.ObjectReader)(nil), (*rotation.LockStore)(nil)),
+		"provision": append(ports((*provisioning.Instances)(nil), (*provisioning.Backends)(nil), (*provisioning.Listeners)(nil),
+			(*provisioning.DomainExtensions)(nil), (*provisioning.Certificates)(nil)), ports((*rotation.ObjectReader)(nil), (*rotation.LockStore)(nil))...),
 	}
 	root := repoRoot(t)
 	for fn, types := range wiring {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -14,40 +13,22 @@ import (
 )
 
 // fcClient talks to the local cloud's FC control API over HTTP.
-type fcClient struct {
-	base string
-	http *http.Client
-}
+type fcClient struct{ fcrt.Client }
 
 func newFCClient(endpoint string) *fcClient {
-	return &fcClient{base: strings.TrimRight(endpoint, "/"), http: &http.Client{}}
+	return &fcClient{fcrt.Client{Base: strings.TrimRight(endpoint, "/"), HTTP: &http.Client{}}}
 }
 
+// do calls the API; a function that failed (x-fc-error-type) is an error.
 func (c *fcClient) do(ctx context.Context, method, path string, body []byte, hdr map[string]string) ([]byte, http.Header, error) {
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, bytes.NewReader(body))
+	out, h, err := c.Call(ctx, method, path, body, hdr)
 	if err != nil {
-		return nil, nil, err
+		return out, h, fmt.Errorf("fc: %w", err)
 	}
-	req.Header.Set("Content-Type", "application/json")
-	for k, v := range hdr {
-		req.Header.Set(k, v)
+	if et := h.Get("x-fc-error-type"); et != "" {
+		return out, h, fmt.Errorf("fc: %s %s: function error %s: %s", method, path, et, bytes.TrimSpace(out))
 	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return nil, nil, fmt.Errorf("fc: %s %s: %w", method, path, err)
-	}
-	defer resp.Body.Close()
-	out, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, nil, fmt.Errorf("fc: %s %s: read: %w", method, path, err)
-	}
-	if resp.StatusCode/100 != 2 {
-		return out, resp.Header, fmt.Errorf("fc: %s %s: HTTP %d: %s", method, path, resp.StatusCode, bytes.TrimSpace(out))
-	}
-	if et := resp.Header.Get("x-fc-error-type"); et != "" {
-		return out, resp.Header, fmt.Errorf("fc: %s %s: function error %s: %s", method, path, et, bytes.TrimSpace(out))
-	}
-	return out, resp.Header, nil
+	return out, h, nil
 }
 
 // Deploy creates or replaces a function.

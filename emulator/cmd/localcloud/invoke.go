@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/fcrt"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/outcome"
 )
 
@@ -94,26 +96,15 @@ func functionName(ctx context.Context, fc, name string) (string, error) {
 	return "", fmt.Errorf("no function %s in the local cloud (deployed: %s)", name, strings.Join(names, ", "))
 }
 
+// fcCall calls the local cloud's FC API at the whole URL u.
 func fcCall(ctx context.Context, method, u string, body []byte, hdr map[string]string) ([]byte, http.Header, error) {
-	req, err := http.NewRequestWithContext(ctx, method, u, bytes.NewReader(body))
-	if err != nil {
-		return nil, nil, err
+	out, h, err := fcrt.Client{}.Call(ctx, method, u, body, hdr)
+	var ue *url.Error
+	switch {
+	case errors.As(err, &ue):
+		return nil, nil, fmt.Errorf("local FC: %w (is the local cloud running? make local-up)", ue)
+	case err != nil:
+		return out, h, fmt.Errorf("local FC: %w", err)
 	}
-	req.Header.Set("Content-Type", "application/json")
-	for k, v := range hdr {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, nil, fmt.Errorf("local FC: %w (is the local cloud running? make local-up)", err)
-	}
-	defer resp.Body.Close()
-	out, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, nil, fmt.Errorf("local FC: %s %s: %w", method, u, err)
-	}
-	if resp.StatusCode/100 != 2 {
-		return out, resp.Header, fmt.Errorf("local FC: %s %s: HTTP %d: %s", method, u, resp.StatusCode, bytes.TrimSpace(out))
-	}
-	return out, resp.Header, nil
+	return out, h, nil
 }
