@@ -5,8 +5,11 @@
 package config
 
 import (
+	"crypto/x509"
+	"encoding/pem"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"regexp"
 	"slices"
@@ -36,7 +39,14 @@ const (
 	EnvOSSEndpoint    = "OSS_ENDPOINT"
 	EnvOSSRegion      = "OSS_REGION"
 	EnvOSSSignature   = "OSS_SIGNATURE"
-	EnvFunctionRegion = "FUNCTION_REGION"
+	// The renewal function (renew-certificates): the Alibaba Cloud DNS
+	// endpoint, the authoritative DNS servers checked before the CA
+	// validates (override; default: the zone's own), and extra PEM roots
+	// trusted for the ACME directory's HTTPS (a private or local CA).
+	EnvAlidnsEndpoint  = "ALIDNS_ENDPOINT"
+	EnvACMENameservers = "ACME_DNS_NAMESERVERS"
+	EnvACMECARoots     = "ACME_CA_ROOTS"
+	EnvFunctionRegion  = "FUNCTION_REGION"
 	// Set by the platform: FC_REGION in Function Compute; the SDK
 	// convention ALIBABA_CLOUD_REGION / ALIBABA_CLOUD_REGION_ID elsewhere.
 	EnvFCRegion       = "FC_REGION"
@@ -86,6 +96,14 @@ type Config struct {
 	OSSEndpoint      string
 	OSSRegion        string
 	OSSSignature     string // v1 | v4
+	// AlidnsEndpoint overrides the Alibaba Cloud DNS endpoint.
+	AlidnsEndpoint string
+	// ACMENameservers ("host:port") replace the zone's authoritative
+	// servers in the propagation check.
+	ACMENameservers []string
+	// ACMECARoots is PEM: certificates trusted (besides the system's) for
+	// the ACME directory's HTTPS.
+	ACMECARoots string
 }
 
 // OSSV4 reports whether OSS requests are signed with signature V4.
@@ -94,10 +112,10 @@ func (c Config) OSSV4() bool { return c.OSSSignature == "v4" }
 // String renders the configuration without NOTIFY_SECRET and with the
 // notification URL reduced to scheme and host (webhook URLs embed tokens).
 func (c Config) String() string {
-	return fmt.Sprintf("Config{CertBucket: %q, CertPrefix: %q, Regions: %q, FunctionRegion: %q, MinValidDays: %d, KeepSuperseded: %d, DryRun: %t, ProbeTimeout: %s, Concurrency: %d, ProbeConcurrency: %d, NotifyURL: %q, NotifyKind: %q, NotifySecret: %s, LogLevel: %s, SLBEndpoint: %q, OSSEndpoint: %q, OSSRegion: %q, OSSSignature: %q}",
+	return fmt.Sprintf("Config{CertBucket: %q, CertPrefix: %q, Regions: %q, FunctionRegion: %q, MinValidDays: %d, KeepSuperseded: %d, DryRun: %t, ProbeTimeout: %s, Concurrency: %d, ProbeConcurrency: %d, NotifyURL: %q, NotifyKind: %q, NotifySecret: %s, LogLevel: %s, SLBEndpoint: %q, OSSEndpoint: %q, OSSRegion: %q, OSSSignature: %q, AlidnsEndpoint: %q, ACMENameservers: %q, ACMECARoots: %d bytes}",
 		c.CertBucket, c.CertPrefix, c.Regions, c.FunctionRegion, c.MinValidDays, c.KeepSuperseded, c.DryRun,
 		c.ProbeTimeout, c.Concurrency, c.ProbeConcurrency, safeURL(c.NotifyURL), c.NotifyKind, presence(c.NotifySecret), c.LogLevel,
-		c.SLBEndpoint, c.OSSEndpoint, c.OSSRegion, c.OSSSignature)
+		c.SLBEndpoint, c.OSSEndpoint, c.OSSRegion, c.OSSSignature, c.AlidnsEndpoint, c.ACMENameservers, len(c.ACMECARoots))
 }
 
 // GoString is String.
@@ -127,6 +145,9 @@ func (c Config) LogValue() slog.Value {
 		slog.String("oss_endpoint", c.OSSEndpoint),
 		slog.String("oss_region", c.OSSRegion),
 		slog.String("oss_signature", c.OSSSignature),
+		slog.String("alidns_endpoint", c.AlidnsEndpoint),
+		slog.String("acme_dns_nameservers", strings.Join(c.ACMENameservers, ",")),
+		slog.Bool("acme_ca_roots", c.ACMECARoots != ""),
 	)
 }
 
@@ -311,7 +332,8 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 	}
 
-	for _, ep := range []struct{ name, val string }{{EnvSLBEndpoint, c.SLBEndpoint}, {EnvOSSEndpoint, c.OSSEndpoint}} {
+	loadACME(get, &c, bad)
+	for _, ep := range []struct{ name, val string }{{EnvSLBEndpoint, c.SLBEndpoint}, {EnvOSSEndpoint, c.OSSEndpoint}, {EnvAlidnsEndpoint, c.AlidnsEndpoint}} {
 		if ep.val == "" {
 			continue
 		}
@@ -348,6 +370,39 @@ func Load(getenv func(string) string) (Config, error) {
 		return Config{}, &Error{Problems: probs}
 	}
 	return c, nil
+}
+
+// loadACME reads the renewal function's variables.
+func loadACME(get func(string) string, c *Config, bad func(v, p, f string)) {
+	c.AlidnsEndpoint = get(EnvAlidnsEndpoint)
+	for _, ns := range strings.Split(get(EnvACMENameservers), ",") {
+		ns = strings.TrimSpace(ns)
+		if ns == "" {
+			continue
+		}
+		host, port, err := net.SplitHostPort(ns)
+		if n, perr := strconv.Atoi(port); err != nil || host == "" || perr != nil || n < 1 || n > 65535 {
+			bad(EnvACMENameservers, fmt.Sprintf("%q is not host:port", ns), "list DNS servers as host:port separated by commas, e.g. 127.0.0.1:5353; leave it empty to check the zone's own servers")
+			continue
+		}
+		c.ACMENameservers = append(c.ACMENameservers, ns)
+	}
+	c.ACMECARoots = strings.TrimSpace(get(EnvACMECARoots))
+	if c.ACMECARoots != "" {
+		rest, n := []byte(c.ACMECARoots), 0
+		for {
+			var b *pem.Block
+			if b, rest = pem.Decode(rest); b == nil {
+				break
+			}
+			if _, err := x509.ParseCertificate(b.Bytes); b.Type == "CERTIFICATE" && err == nil {
+				n++
+			}
+		}
+		if n == 0 {
+			bad(EnvACMECARoots, "holds no PEM certificate", "paste the CA's root certificate(s) in PEM (-----BEGIN CERTIFICATE-----), or leave it empty to trust the system roots only")
+		}
+	}
 }
 
 func intVar(get func(string) string, name string, def, lo, hi int, bad func(v, p, f string)) int {
