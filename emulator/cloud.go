@@ -1,7 +1,9 @@
 // Package emulator is the local cloud: it composes the SLB RPC API
 // (emulator/slb, with its live TLS frontends), the OSS REST API
-// (emulator/oss) and Function Compute (emulator/fcrt) behind three loopback
-// HTTP endpoints, with one seeded fault injector (emulator/faults) and the
+// (emulator/oss), Function Compute (emulator/fcrt), the Alidns RPC API
+// (emulator/alidns) over an authoritative DNS server (emulator/dns) and an
+// ACME CA validating against it (emulator/acmeca) behind loopback
+// endpoints, with one seeded fault injector (emulator/faults) and the
 // functions of the project's s.yaml deployed. Tests use it in-process;
 // emulator/cmd/localcloud runs it as one process.
 package emulator
@@ -16,8 +18,12 @@ import (
 	"net/http"
 	"os"
 	"slices"
+	"strings"
 	"time"
 
+	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/acmeca"
+	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/alidns"
+	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/dns"
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/faults"
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/fcrt"
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/oss"
@@ -60,7 +66,16 @@ type Options struct {
 	RetryBackoff time.Duration
 	// Now is the clock of SLB and OSS (default time.Now).
 	Now func() time.Time
+	// DNSZones are the Alidns domains (zones of the DNS server) created at
+	// start (default DefaultDNSZones).
+	DNSZones []string
+	// CertValidity is the lifetime of the ACME CA's certificates (default
+	// 90 days).
+	CertValidity time.Duration
 }
+
+// DefaultDNSZones are the Alidns domains of a fresh local cloud.
+var DefaultDNSZones = []string{"example.com"}
 
 // Cloud is a running local cloud.
 type Cloud struct {
@@ -68,11 +83,17 @@ type Cloud struct {
 	OSS    *oss.Server
 	FC     *fcrt.Runtime
 	Faults *faults.Injector
+	// DNS answers A and TXT records from DNS.Store() (UDP and TCP); Alidns
+	// is the API writing them; ACME is the CA validating against DNS.
+	DNS    *dns.Server
+	Alidns *alidns.Server
+	ACME   *acmeca.CA
 
 	bucket, bucketRegion string
 	accounts             []slb.Account
 	servers              []*http.Server
 	slbURL, ossURL       string
+	alidnsURL            string
 	fcURL                string
 	started              time.Time
 }
@@ -118,20 +139,26 @@ func Start(opts Options) (*Cloud, error) {
 		return oss.Fault{Delay: d.Delay, Throttle: d.Throttle, ServerError: d.ServerError, Status: d.Status, Timeout: d.Timeout, Reset: d.Reset}
 	}})
 	c.OSS.CreateBucket(opts.Bucket, opts.BucketRegion)
+	if err := c.startDNS(opts); err != nil {
+		c.SLB.Close()
+		return nil, err
+	}
 
-	lns := make([]net.Listener, 3)
+	lns := make([]net.Listener, 4)
 	for i := range lns {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			for _, l := range lns[:i] {
 				l.Close()
 			}
+			c.closeDNS()
 			c.SLB.Close()
 			return nil, fmt.Errorf("emulator: listen: %w", err)
 		}
 		lns[i] = ln
 	}
 	c.slbURL, c.ossURL, c.fcURL = "http://"+lns[0].Addr().String(), "http://"+lns[1].Addr().String(), "http://"+lns[2].Addr().String()
+	c.alidnsURL = "http://" + lns[3].Addr().String()
 
 	ak, secret, token := c.STSCredentials()
 	c.FC = fcrt.New(fcrt.Options{
@@ -160,7 +187,7 @@ func Start(opts Options) (*Cloud, error) {
 	mux.HandleFunc("DELETE /local/faults", func(w http.ResponseWriter, r *http.Request) { inj.Clear(); w.WriteHeader(http.StatusNoContent) })
 	mux.HandleFunc("POST /local/oss-delivery", c.handleDelivery)
 
-	for i, h := range []http.Handler{c.SLB, c.OSS, mux} {
+	for i, h := range []http.Handler{c.SLB, c.OSS, mux, c.Alidns} {
 		srv := &http.Server{Handler: h, ReadHeaderTimeout: 30 * time.Second}
 		c.servers = append(c.servers, srv)
 		go srv.Serve(lns[i])
@@ -202,8 +229,51 @@ func (c *Cloud) functionEnv() map[string]string {
 		"OSS_REGION":   c.bucketRegion,
 		"CERT_BUCKET":  c.bucket,
 		"REGION":       c.bucketRegion,
+		// the renewal function: Alidns, the DNS server to check, the CA's
+		// HTTPS certificate (one line, "\n" escaped: env files are line based)
+		"ALIDNS_ENDPOINT":      c.alidnsURL,
+		"ACME_DNS_NAMESERVERS": c.DNS.Addr(),
+		"ACME_CA_ROOTS":        strings.ReplaceAll(strings.TrimSpace(string(c.ACME.TLSCertPEM())), "\n", `\n`),
 	}
 }
+
+// startDNS starts the DNS server, the Alidns API over its store (signed
+// with the SLB emulator's accounts) and the ACME CA.
+func (c *Cloud) startDNS(opts Options) error {
+	store := dns.NewStore()
+	zones := opts.DNSZones
+	if zones == nil {
+		zones = DefaultDNSZones
+	}
+	for _, z := range zones {
+		store.AddZone(z)
+	}
+	var err error
+	if c.DNS, err = dns.Listen(store, ""); err != nil {
+		return fmt.Errorf("emulator: dns: %w", err)
+	}
+	if c.Alidns, err = alidns.New(alidns.Options{Store: store, Auth: c.SLB, Faults: c.Faults, Now: opts.Now}); err != nil {
+		c.DNS.Close()
+		return fmt.Errorf("emulator: alidns: %w", err)
+	}
+	if c.ACME, err = acmeca.Start(acmeca.Options{DNSServer: c.DNS.Addr(), Faults: c.Faults, Validity: opts.CertValidity}); err != nil {
+		c.DNS.Close()
+		return fmt.Errorf("emulator: acme ca: %w", err)
+	}
+	return nil
+}
+
+func (c *Cloud) closeDNS() {
+	if c.ACME != nil {
+		c.ACME.Close()
+	}
+	if c.DNS != nil {
+		c.DNS.Close()
+	}
+}
+
+// AlidnsEndpoint is the Alidns RPC endpoint, "http://127.0.0.1:PORT".
+func (c *Cloud) AlidnsEndpoint() string { return c.alidnsURL }
 
 // SLBEndpoint is the SLB RPC endpoint, "http://127.0.0.1:PORT".
 func (c *Cloud) SLBEndpoint() string { return c.slbURL }
@@ -245,23 +315,28 @@ type State struct {
 	OSS    []oss.BucketDump              `json:"oss"`
 	FC     fcrt.Dump                     `json:"fc"`
 	Faults map[string]faults.ActionStats `json:"faults"`
+	// DNS holds the zones' records; ACMEOrders counts the CA's orders.
+	DNS        []dns.Record `json:"dns"`
+	ACMEOrders int          `json:"acme_orders"`
 }
 
 // State returns the current state of every service.
 func (c *Cloud) State() State {
-	return State{SLB: c.SLB.Dump(), OSS: c.OSS.Dump(), FC: c.FC.Dump(), Faults: c.Faults.Stats()}
+	return State{SLB: c.SLB.Dump(), OSS: c.OSS.Dump(), FC: c.FC.Dump(), Faults: c.Faults.Stats(),
+		DNS: c.DNS.Store().Records(""), ACMEOrders: c.ACME.Orders()}
 }
 
 // RequestLog is the request log served at /local/requests.
 type RequestLog struct {
-	SLB []slb.RequestRecord `json:"slb"`
-	OSS []oss.RequestRecord `json:"oss"`
-	FC  []fcrt.AsyncRecord  `json:"fc_async"`
+	SLB    []slb.RequestRecord    `json:"slb"`
+	OSS    []oss.RequestRecord    `json:"oss"`
+	FC     []fcrt.AsyncRecord     `json:"fc_async"`
+	Alidns []alidns.RequestRecord `json:"alidns"`
 }
 
 // RequestLog returns the request logs of every service.
 func (c *Cloud) RequestLog() RequestLog {
-	return RequestLog{SLB: c.SLB.Requests(), OSS: c.OSS.Requests(), FC: c.FC.AsyncResults()}
+	return RequestLog{SLB: c.SLB.Requests(), OSS: c.OSS.Requests(), FC: c.FC.AsyncResults(), Alidns: c.Alidns.Requests()}
 }
 
 // Close stops everything: function processes first (and their process
@@ -277,6 +352,7 @@ func (c *Cloud) Close() error {
 		}
 	}
 	errs = append(errs, c.SLB.Close())
+	c.closeDNS()
 	return errors.Join(errs...)
 }
 

@@ -44,6 +44,10 @@ func TestLoadACME(t *testing.T) {
 	if c.AlidnsEndpoint != "http://127.0.0.1:9000" || strings.Join(c.ACMENameservers, ",") != "127.0.0.1:5353,10.0.0.1:53" || c.ACMECARoots == "" {
 		t.Errorf("loaded %v", c)
 	}
+	oneLine := strings.ReplaceAll(strings.TrimSpace(root), "\n", `\n`)
+	if c, err := Load(env(with(EnvACMECARoots, oneLine))); err != nil || c.ACMECARoots != strings.TrimSpace(root) {
+		t.Errorf("one-line PEM (\\n escaped): %v, roots %q", err, c.ACMECARoots)
+	}
 	bad := []struct{ v, val, want string }{
 		{EnvACMENameservers, "127.0.0.1", "is not host:port"},
 		{EnvACMENameservers, "127.0.0.1:99999", "is not host:port"},

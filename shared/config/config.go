@@ -387,7 +387,8 @@ func loadACME(get func(string) string, c *Config, bad func(v, p, f string)) {
 		}
 		c.ACMENameservers = append(c.ACMENameservers, ns)
 	}
-	c.ACMECARoots = strings.TrimSpace(get(EnvACMECARoots))
+	// one-line form too: "\n" escapes (env files are line based)
+	c.ACMECARoots = strings.ReplaceAll(strings.TrimSpace(get(EnvACMECARoots)), `\n`, "\n")
 	if c.ACMECARoots != "" {
 		rest, n := []byte(c.ACMECARoots), 0
 		for {
