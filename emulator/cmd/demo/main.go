@@ -119,6 +119,9 @@ func run(ctx context.Context, w io.Writer, root string, verbose bool) (err error
 		"SLB_ENDPOINT": cloud.SLBEndpoint, "OSS_ENDPOINT": cloud.OSSEndpoint, "OSS_REGION": region,
 		"CERT_BUCKET": bucket, "REGIONS": region, "KEEP_SUPERSEDED": "0", "LOG_LEVEL": "warn",
 	}
+	for k, v := range cloud.ACMEEnv {
+		overrides[k] = v
+	}
 	// s.yaml is read with the environment the demo sets (the local cloud's
 	// endpoints and bucket) and nothing from the caller's shell.
 	specs, err := fcrt.LoadSYAML(filepath.Join(root, "s.yaml"), func(k string) string { return overrides[k] })
@@ -140,7 +143,7 @@ func run(ctx context.Context, w io.Writer, root string, verbose bool) (err error
 		}
 		p.line("deployed %-17s as %-26s triggers [%s]", spec.Resource, spec.Name, strings.Join(trig, ", "))
 	}
-	for _, want := range []string{"rotate-on-upload", "expiry-check", "provision"} {
+	for _, want := range []string{"rotate-on-upload", "expiry-check", "provision", "renew-certificates"} {
 		if names[want] == "" {
 			return fmt.Errorf("demo: s.yaml has no resource %s", want)
 		}
@@ -210,6 +213,10 @@ func run(ctx context.Context, w io.Writer, root string, verbose bool) (err error
 		}
 	}
 	p.line("certificate A %s: gone", idA)
+
+	if err := acmeStep(ctx, p, cloud, oss, fc, names["renew-certificates"], lb, listener); err != nil {
+		return err
+	}
 
 	p.title("run expiry-check (fire its timer) and show the report")
 	out, err = fc.Fire(ctx, names["expiry-check"], "daily-expiry-check")
