@@ -19,7 +19,9 @@ func TestParseConfig(t *testing.T) {
 					c.Directory == Directories["letsencrypt-staging"] && c.Zone == "example.com" && c.Contact == "ops@example.com"
 			}},
 		{"custom directory with EAB", "domains: [a.example.com]\ndirectory: https://acme.example.net/dir\nexternal_account_binding: {kid: k1, hmac_key: c2VjcmV0}",
-			func(c Config) bool { return c.Directory == "https://acme.example.net/dir" && c.EAB.KeyID == "k1" && c.EAB.HMACKey == "c2VjcmV0" }},
+			func(c Config) bool {
+				return c.Directory == "https://acme.example.net/dir" && c.EAB.KeyID == "k1" && c.EAB.HMACKey == "c2VjcmV0"
+			}},
 	}
 	for _, tc := range good {
 		t.Run(tc.name, func(t *testing.T) {
