@@ -54,16 +54,23 @@ func ChallengeValue(keyAuth string) string {
 	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
-// Timeout is lego's propagation timeout and polling interval.
+// Timeout is what lego waits for PreCheck (which does the polling itself,
+// so lego's own pause before its first check stays short and the whole wait
+// is counted as DNS time).
 func (p *Provider) Timeout() (time.Duration, time.Duration) {
-	t, i := p.PropagationTimeout, p.Interval
-	if t <= 0 {
-		t = 2 * time.Minute
+	t, _ := p.propagation()
+	return t + 30*time.Second, 10 * time.Millisecond
+}
+
+func (p *Provider) propagation() (timeout, interval time.Duration) {
+	timeout, interval = p.PropagationTimeout, p.Interval
+	if timeout <= 0 {
+		timeout = 2 * time.Minute
 	}
-	if i <= 0 {
-		i = 2 * time.Second
+	if interval <= 0 {
+		interval = 2 * time.Second
 	}
-	return t, i
+	return timeout, interval
 }
 
 // Present adds the TXT record for domain's challenge.
@@ -238,9 +245,10 @@ func (p *Provider) CheckZones(ctx context.Context, domains []string) error {
 // ErrZone: the DNS zone for a name does not exist in the account.
 var ErrZone = errors.New("dns zone not found")
 
-// PreCheck reports whether every authoritative server of fqdn's zone
-// answers value (lego's dns01.WrapPreCheck; the recursive check is not
-// used: the CA asks the authoritative servers).
+// PreCheck waits until every authoritative server of fqdn's zone answers
+// value (checked at once, then every Interval, for PropagationTimeout);
+// lego's dns01.WrapPreCheck calls it before telling the CA to validate. The
+// recursive check is not used: the CA asks the authoritative servers.
 func (p *Provider) PreCheck(ctx context.Context, domain, fqdn, value string) (bool, error) {
 	start := time.Now()
 	defer p.addTime(start)
@@ -257,13 +265,35 @@ func (p *Provider) PreCheck(ctx context.Context, domain, fqdn, value string) (bo
 	if len(servers) == 0 {
 		return false, fmt.Errorf("dns-01: zone %s has no authoritative servers to check", zone.Name)
 	}
+	timeout, interval := p.propagation()
+	deadline := start.Add(timeout)
+	for {
+		missing := missingAt(ctx, servers, fqdn, value)
+		if len(missing) == 0 {
+			return true, nil
+		}
+		if time.Now().Add(interval).After(deadline) {
+			return false, fmt.Errorf("dns-01: TXT %s not answered by %s after %s: check that the zone's NS records point at Alibaba Cloud DNS",
+				strings.TrimSuffix(fqdn, "."), strings.Join(missing, ", "), timeout)
+		}
+		select {
+		case <-ctx.Done():
+			return false, ctx.Err()
+		case <-time.After(interval):
+		}
+	}
+}
+
+// missingAt lists the servers that do not answer value for fqdn yet.
+func missingAt(ctx context.Context, servers []string, fqdn, value string) []string {
+	var missing []string
 	for _, s := range servers {
 		vals, err := queryTXT(ctx, s, fqdn)
 		if err != nil || !slices.Contains(vals, value) {
-			return false, nil // not yet: lego polls until its timeout
+			missing = append(missing, s)
 		}
 	}
-	return true, nil
+	return missing
 }
 
 // queryTXT asks server for the TXT strings of name (UDP, TCP when
