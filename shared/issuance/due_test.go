@@ -87,3 +87,18 @@ func TestBackoff(t *testing.T) {
 		}
 	}
 }
+
+func TestDueDirectoryChanged(t *testing.T) {
+	issued := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	leaf := testLeaf(t, issued, 90*24*time.Hour, false, "www.example.com")
+	prod := Config{Domains: []string{"www.example.com"}, KeyType: KeyRSA2048, Directory: Directories["letsencrypt"]}
+	now := issued.Add(24 * time.Hour)
+	if d := dueWithState(now, prod, leaf, nil, 0, State{Directory: Directories["letsencrypt-staging"]}); !d.Renew || !strings.Contains(d.Reason, "directory changed") {
+		t.Errorf("staging certificate, production acme.yaml: %+v", d)
+	}
+	for _, st := range []State{{Directory: prod.Directory}, {}} {
+		if d := dueWithState(now, prod, leaf, nil, 0, st); d.Renew {
+			t.Errorf("state %+v: %+v, want not due", st, d)
+		}
+	}
+}

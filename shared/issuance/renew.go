@@ -155,13 +155,13 @@ func (r *Renewer) renewName(ctx context.Context, now time.Time, name string) (Na
 		ari, _ = r.CA.RenewalWindow(ctx, cfg, leaf) // no ARI answer: the one-third rule decides
 		nr.NotAfter = leaf.NotAfter
 	}
-	if d := Due(now, cfg, leaf, ari, r.interval()); !d.Renew {
-		nr.Status, nr.Reason = outcome.Unchanged, d.Reason
-		return nr, nil
-	}
 	st, err := r.loadState(ctx, name)
 	if err != nil {
 		return r.failed(nr, "read the state", err)
+	}
+	if d := dueWithState(now, cfg, leaf, ari, r.interval(), st); !d.Renew {
+		nr.Status, nr.Reason = outcome.Unchanged, d.Reason
+		return nr, nil
 	}
 	if now.Before(st.NextAttempt) {
 		return r.deferred(nr, st), nil
@@ -188,14 +188,14 @@ func (r *Renewer) renewLocked(ctx context.Context, now time.Time, name string, c
 	if err != nil {
 		return r.failed(nr, "read the current certificate", err)
 	}
-	d := Due(now, cfg, leaf, ari, r.interval())
-	if !d.Renew {
-		nr.Status, nr.Reason, nr.NotAfter = outcome.Unchanged, d.Reason+" (issued by another run)", leaf.NotAfter
-		return nr, nil
-	}
 	st, err := r.loadState(ctx, name)
 	if err != nil {
 		return r.failed(nr, "read the state", err)
+	}
+	d := dueWithState(now, cfg, leaf, ari, r.interval(), st)
+	if !d.Renew {
+		nr.Status, nr.Reason, nr.NotAfter = outcome.Unchanged, d.Reason+" (issued by another run)", leaf.NotAfter
+		return nr, nil
 	}
 	p := r.provider(name, cfg, &st)
 	p.Adopt(st.Records)
@@ -265,6 +265,7 @@ func (r *Renewer) order(ctx context.Context, now time.Time, name string, cfg Con
 		return r.failed(nr, "write fullchain.pem", err)
 	}
 	st.Failures, st.LastError, st.NextAttempt, st.OrderStarted, st.LastIssued = 0, "", time.Time{}, time.Time{}, now
+	st.Directory = cfg.Directory
 	if err := r.saveState(ctx, name, st); err != nil {
 		return r.failed(nr, "record the issuance", err)
 	}

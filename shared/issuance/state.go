@@ -2,6 +2,7 @@ package issuance
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -24,8 +25,10 @@ type State struct {
 	OrderStarted time.Time `json:"order_started,omitzero"`
 	// Records are the challenge TXT records created and not yet deleted.
 	Records []TXTRecord `json:"records,omitempty"`
-	// LastIssued is when the last certificate was written.
+	// LastIssued is when the last certificate was written, Directory the
+	// ACME directory that issued it.
 	LastIssued time.Time `json:"last_issued,omitzero"`
+	Directory  string    `json:"directory,omitempty"`
 	// Orders counts the orders placed for this pair (all time).
 	Orders int `json:"orders"`
 }
@@ -77,4 +80,15 @@ func (r *Renewer) saveState(ctx context.Context, name string, st State) error {
 		return fmt.Errorf("write issuance state %s: %w", r.stateKey(name), err)
 	}
 	return nil
+}
+
+// dueWithState is Due plus what only the state knows: a certificate issued
+// by another ACME directory than acme.yaml names now (staging to
+// production) is replaced at once.
+func dueWithState(now time.Time, cfg Config, leaf *x509.Certificate, ari *Window, interval time.Duration, st State) Decision {
+	d := Due(now, cfg, leaf, ari, interval)
+	if !d.Renew && leaf != nil && st.Directory != "" && st.Directory != cfg.Directory {
+		return Decision{Renew: true, Reason: "the ACME directory changed: the certificate came from " + st.Directory + ", acme.yaml names " + cfg.Directory}
+	}
+	return d
 }
