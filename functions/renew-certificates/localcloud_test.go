@@ -78,10 +78,14 @@ func txtRecords(c *emulator.Cloud) int {
 
 // TestLocalCloud runs the built function on the local FC against the local
 // Alidns, DNS server and ACME CA: it issues a pair; then it is killed
-// (SIGKILL of its process) in the middle of an order, FC retries, and the
-// next run finds the interrupted order: exactly one order at the CA, the
-// TXT record deleted, a backoff. Last, nothing secret appears in the
-// function's logs, its results, the state objects or the request logs.
+// (SIGKILL of its process) while waiting for the CA's validation, FC
+// retries, and the next run deletes the TXT record and finishes the order
+// the killed run placed; then it is killed after the CA issued, and the
+// next run downloads that certificate. One order per pair throughout. Last,
+// nothing secret appears in the function's logs, its results, the state
+// objects or the request logs. (An order whose challenges the CA never got
+// to validate cannot be finished: that path, a backoff, is
+// issuance.TestInterruptedOrder.)
 func TestLocalCloud(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the function binary")
@@ -117,16 +121,22 @@ func TestLocalCloud(t *testing.T) {
 		t.Fatal("no fullchain.pem")
 	}
 
-	// 2. killed mid-order (the CA holds the challenge answer), FC retries
+	// 2. killed while waiting for the CA's validation (the TXT record is
+	// there, the challenge answered, the authorization polls held), FC
+	// retries; the next run deletes the record and finishes the order (the
+	// CA validated it meanwhile: ready, finalized with the saved key)
 	if err := c.OSS.PutObject(bucketName, "certs/www/acme.yaml", acme("www.example.com")); err != nil {
 		t.Fatal(err)
 	}
-	c.Faults.Set(faults.Rule{Action: "acme:challenge", Latency: 3 * time.Second})
+	challenges := c.Faults.Stats()["acme:challenge"].Calls
+	c.Faults.Set(faults.Rule{Action: "acme:authorization", Latency: 2 * time.Second})
 	killStart := time.Now()
 	if _, err := c.FC.InvokeAsync(fnName, []byte(`{"name":"www"}`)); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the TXT record of the order", func() bool { return c.ACME.Orders() == 2 && txtRecords(c) == 1 })
+	waitFor(t, "the challenge of the order", func() bool {
+		return c.ACME.Orders() == 2 && txtRecords(c) == 1 && c.Faults.Stats()["acme:challenge"].Calls > challenges
+	})
 	killInstance(t, c)
 	c.Faults.Clear()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -146,16 +156,47 @@ func TestLocalCloud(t *testing.T) {
 	time.Sleep(time.Until(killStart.Add(11 * time.Second)))
 	res = invoke(t, c, `{"name":"www"}`)
 	results = append(results, res)
-	if len(res.Names) != 1 || res.Names[0].Status != outcome.Deferred || c.ACME.Orders() != 2 || txtRecords(c) != 0 {
+	if len(res.Names) != 1 || res.Names[0].Status != outcome.Issued || !strings.Contains(res.Names[0].Reason, "finished the order an interrupted run placed") ||
+		c.ACME.Orders() != 2 || txtRecords(c) != 0 {
 		t.Fatalf("after the kill: %+v, CA orders %d (want 2: one per pair), TXT records %d", res, c.ACME.Orders(), txtRecords(c))
 	}
 	stData, _ := c.OSS.Object(bucketName, StatePrefix+"www.json")
 	var st issuance.State
-	if err := json.Unmarshal(stData, &st); err != nil || st.Failures != 1 || st.Orders != 1 || !strings.Contains(st.LastError, "ended during its order") {
+	if err := json.Unmarshal(stData, &st); err != nil || st.Failures != 0 || st.Orders != 1 || !st.OrderStarted.IsZero() {
 		t.Errorf("state after the kill: %s", stData)
 	}
 
-	// 3. secrets scan
+	// 3. killed after the CA issued, while downloading the certificate: the
+	// next run finishes that order (no second one) and the pair is issued
+	if err := c.OSS.PutObject(bucketName, "certs/shop/acme.yaml", acme("shop.example.com")); err != nil {
+		t.Fatal(err)
+	}
+	c.Faults.Set(faults.Rule{Action: "acme:certificate", Latency: 3 * time.Second})
+	downloads := c.Faults.Stats()["acme:certificate"].Calls // the first pair's download counted already
+	killStart = time.Now()
+	if _, err := c.FC.InvokeAsync(fnName, []byte(`{"name":"shop"}`)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the certificate download", func() bool { return c.ACME.Orders() == 3 && c.Faults.Stats()["acme:certificate"].Calls > downloads })
+	killInstance(t, c)
+	c.Faults.Clear()
+	if err := c.FC.WaitIdle(ctx); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Until(killStart.Add(11 * time.Second)))
+	res = invoke(t, c, `{"name":"shop"}`)
+	results = append(results, res)
+	if len(res.Names) != 1 || res.Names[0].Status != outcome.Issued || !strings.Contains(res.Names[0].Reason, "finished the order an interrupted run placed") || c.ACME.Orders() != 3 {
+		stData, _ := c.OSS.Object(bucketName, StatePrefix+"shop.json")
+		t.Fatalf("after a kill during the download: %+v, CA orders %d (want 3: one per pair); state %s", res, c.ACME.Orders(), stData)
+	}
+	for _, r := range c.FC.AsyncResults() {
+		var rr Result
+		_ = json.Unmarshal(r.Result, &rr)
+		results = append(results, rr)
+	}
+
+	// 4. secrets scan
 	scanSecrets(t, c, bucketName, logs.String(), results)
 }
 

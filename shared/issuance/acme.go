@@ -127,10 +127,16 @@ func (u *user) GetRegistration() *acme.ExtendedAccount { return u.reg }
 func (u *user) GetPrivateKey() crypto.Signer           { return u.key }
 
 func (a *ACME) client(cfg Config, u *user) (*lego.Client, error) {
+	return a.clientWith(context.Background(), cfg, u, nil)
+}
+
+// clientWith is client whose HTTP client reports the orders it creates.
+func (a *ACME) clientWith(ctx context.Context, cfg Config, u *user, onOrder func(context.Context, string)) (*lego.Client, error) {
 	lc := lego.NewConfig(u)
 	lc.CADirURL = cfg.Directory
-	if a.HTTPClient != nil {
-		lc.HTTPClient = a.HTTPClient
+	lc.HTTPClient = a.httpClient()
+	if onOrder != nil {
+		lc.HTTPClient = spyClient(ctx, lc.HTTPClient, onOrder)
 	}
 	lc.UserAgent = a.UserAgent
 	c, err := lego.NewClient(lc)
@@ -163,13 +169,22 @@ func (a *ACME) RenewalWindow(ctx context.Context, cfg Config, leaf *x509.Certifi
 
 // Obtain registers (or finds) the account and places one order for cfg's
 // domains, solving DNS-01 with p.
-func (a *ACME) Obtain(ctx context.Context, cfg Config, p *Provider) (Issued, error) {
+func (a *ACME) Obtain(ctx context.Context, cfg Config, p *Provider, hooks OrderHooks) (Issued, error) {
 	key, err := a.loadOrCreateKey(ctx, cfg)
 	if err != nil {
 		return Issued{}, err
 	}
+	certSigner, keyPEM, err := certKey(cfg.KeyType)
+	if err != nil {
+		return Issued{}, err
+	}
+	if hooks.KeyReady != nil {
+		if err := hooks.KeyReady(ctx, keyPEM); err != nil {
+			return Issued{}, err
+		}
+	}
 	u := &user{email: cfg.Contact, key: key}
-	c, err := a.client(cfg, u)
+	c, err := a.clientWith(ctx, cfg, u, hooks.OrderPlaced)
 	if err != nil {
 		return Issued{}, err
 	}
@@ -181,11 +196,11 @@ func (a *ACME) Obtain(ctx context.Context, cfg Config, p *Provider) (Issued, err
 	})); err != nil {
 		return Issued{}, fmt.Errorf("dns-01 provider: %w", err)
 	}
-	res, err := c.Certificate.Obtain(ctx, certificate.ObtainRequest{Domains: cfg.Domains, KeyType: legoKeyType(cfg.KeyType), Bundle: true})
+	res, err := c.Certificate.Obtain(ctx, certificate.ObtainRequest{Domains: cfg.Domains, PrivateKey: certSigner, Bundle: true})
 	if err != nil {
 		return Issued{}, fmt.Errorf("order for %s: %w", strings.Join(cfg.Domains, ", "), classify(err))
 	}
-	return Issued{FullchainPEM: res.Certificate, KeyPEM: res.PrivateKey}, nil
+	return Issued{FullchainPEM: res.Certificate, KeyPEM: keyPEM}, nil
 }
 
 // account finds the key's account, registering it when the CA does not

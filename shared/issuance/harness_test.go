@@ -75,6 +75,11 @@ func (b *bucketStore) PutSecretIfAbsent(ctx context.Context, bucket, key string,
 	return true, nil
 }
 
+func (b *bucketStore) Delete(_ context.Context, bucket, key string) error {
+	b.Objects.Delete(bucket, key)
+	return nil
+}
+
 func (b *bucketStore) get(t *testing.T, key string) []byte {
 	t.Helper()
 	d, err := b.Objects.Get(context.Background(), bucket, key, 1<<20)

@@ -9,13 +9,15 @@ import (
 // a missing object with an error that Is apierr.ErrNotFound. PutSecret and
 // PutSecretIfAbsent write with server-side encryption
 // (x-oss-server-side-encryption); PutSecretIfAbsent reports an existing
-// object as created=false with a nil error.
+// object as created=false with a nil error; Delete of a missing object is
+// nil.
 type Objects interface {
 	Get(ctx context.Context, bucket, key string, maxSize int64) ([]byte, error)
 	ListKeys(ctx context.Context, bucket, prefix string) ([]string, error)
 	Put(ctx context.Context, bucket, key string, data []byte, contentType string) error
 	PutSecret(ctx context.Context, bucket, key string, data []byte, contentType string) error
 	PutSecretIfAbsent(ctx context.Context, bucket, key string, data []byte, contentType string) (created bool, err error)
+	Delete(ctx context.Context, bucket, key string) error
 }
 
 // Zone is a DNS zone the account hosts.

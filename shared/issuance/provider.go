@@ -16,7 +16,8 @@ import (
 )
 
 // TXTRecord is a challenge record this product created (the only kind it
-// ever deletes): its zone, host record, value and the provider's id.
+// ever deletes): its zone, host record, value and the provider's id (empty
+// while the API has not answered yet).
 type TXTRecord struct {
 	Zone  string `json:"zone"`
 	RR    string `json:"rr"`
@@ -84,13 +85,26 @@ func (p *Provider) Present(ctx context.Context, domain, _, keyAuth string) error
 	fqdn := "_acme-challenge." + strings.TrimSuffix(strings.TrimPrefix(domain, "*."), ".")
 	rr := strings.TrimSuffix(fqdn, "."+zone.Name)
 	value := ChallengeValue(keyAuth)
+	// Journal the intent first: a run killed right after the API created
+	// the record still leaves the next run its host record and value (the
+	// value, a digest of this order's key authorization, is ours alone).
+	intent := TXTRecord{Zone: zone.Name, RR: rr, Value: value}
+	p.mu.Lock()
+	p.created = append(p.created, intent)
+	recs := slices.Clone(p.created)
+	p.mu.Unlock()
+	if err := p.journal(ctx, recs); err != nil {
+		return err
+	}
 	id, err := p.DNS.AddRecord(ctx, zone.Name, rr, "TXT", value, 600)
 	if err != nil {
 		return fmt.Errorf("dns-01: add TXT %s in zone %s: %w", fqdn, zone.Name, err)
 	}
 	p.mu.Lock()
-	p.created = append(p.created, TXTRecord{Zone: zone.Name, RR: rr, Value: value, ID: id})
-	recs := slices.Clone(p.created)
+	if i := slices.Index(p.created, intent); i >= 0 {
+		p.created[i].ID = id
+	}
+	recs = slices.Clone(p.created)
 	p.mu.Unlock()
 	return p.journal(ctx, recs)
 }
@@ -174,14 +188,15 @@ func (p *Provider) deleteIfOurs(ctx context.Context, r TXTRecord) error {
 		return fmt.Errorf("dns-01: look up TXT %s.%s before deleting it: %w", r.RR, r.Zone, err)
 	}
 	for _, f := range found {
-		if f.ID == r.ID && f.Value == r.Value {
-			if err := p.DNS.DeleteRecord(ctx, r.ID); err != nil {
-				return fmt.Errorf("dns-01: delete TXT %s.%s (record %s): %w", r.RR, r.Zone, r.ID, err)
+		// by id and value; an intent journalled before the API answered
+		// (no id) by its value, which only this order could have written
+		if f.Value == r.Value && (r.ID == "" || f.ID == r.ID) {
+			if err := p.DNS.DeleteRecord(ctx, f.ID); err != nil {
+				return fmt.Errorf("dns-01: delete TXT %s.%s (record %s): %w", r.RR, r.Zone, f.ID, err)
 			}
-			return nil
 		}
 	}
-	return nil // gone already, or no longer the record we wrote: leave it
+	return nil // deleted, gone already, or no longer the record we wrote: left alone
 }
 
 func (p *Provider) journal(ctx context.Context, recs []TXTRecord) error {

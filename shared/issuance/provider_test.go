@@ -88,10 +88,32 @@ func TestProviderRecordsAndPropagation(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if len(journal) != 2 || len(journal[0]) != 1 || journal[0][0].Value != value || len(journal[1]) != 0 {
-		t.Errorf("journal %+v; want the record after Present and none after CleanUp", journal)
+	if len(journal) != 3 || len(journal[0]) != 1 || journal[0][0].ID != "" || journal[0][0].Value != value ||
+		len(journal[1]) != 1 || journal[1][0].ID == "" || len(journal[2]) != 0 {
+		t.Errorf("journal %+v; want the intent (no id) before the add, the record after it, none after CleanUp", journal)
 	}
 	if len(p.Remaining()) != 0 {
 		t.Errorf("still tracked: %+v", p.Remaining())
+	}
+}
+
+// TestProviderCleansIntent: a record journalled as an intent (the run died
+// before the API's answer reached it) is found by its value and deleted;
+// a record with the same name and another value is left alone.
+func TestProviderCleansIntent(t *testing.T) {
+	st := dnsemu.NewStore()
+	st.AddZone("example.test")
+	ours, _ := st.Add(dnsemu.Record{Name: "_acme-challenge.example.test", Type: "TXT", Value: "ours"})
+	theirs, _ := st.Add(dnsemu.Record{Name: "_acme-challenge.example.test", Type: "TXT", Value: "theirs"})
+	p := &Provider{DNS: storeDNS{st}}
+	p.Adopt([]TXTRecord{{Zone: "example.test", RR: "_acme-challenge", Value: "ours"}})
+	if err := p.CleanUpAll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := st.Get(ours.ID); ok {
+		t.Error("the intent's record was not deleted")
+	}
+	if _, ok := st.Get(theirs.ID); !ok {
+		t.Error("a record this product did not write was deleted")
 	}
 }

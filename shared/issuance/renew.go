@@ -18,7 +18,8 @@ import (
 // CA is the ACME side of a renewal (*ACME).
 type CA interface {
 	RenewalWindow(ctx context.Context, cfg Config, leaf *x509.Certificate) (*Window, error)
-	Obtain(ctx context.Context, cfg Config, p *Provider) (Issued, error)
+	Obtain(ctx context.Context, cfg Config, p *Provider, hooks OrderHooks) (Issued, error)
+	Resume(ctx context.Context, cfg Config, orderURL string, keyPEM []byte) (Issued, bool, error)
 }
 
 // Renewer keeps the pairs that have an acme.yaml current.
@@ -202,7 +203,12 @@ func (r *Renewer) renewLocked(ctx context.Context, now time.Time, name string, c
 	if !st.OrderStarted.IsZero() { // the previous run died mid-order
 		_ = p.CleanUpAll(ctx)
 		st.Records = p.Remaining()
-		st.failed(st.OrderStarted, "a previous run ended during its order (started "+st.OrderStarted.UTC().Format(time.RFC3339)+"): killed or timed out", 0)
+		res, ok, why := r.resume(ctx, now, name, cfg, st, nr)
+		if ok {
+			return res, nil
+		}
+		st.failed(st.OrderStarted, "a previous run ended during its order (started "+st.OrderStarted.UTC().Format(time.RFC3339)+
+			"): killed or timed out; the order could not be finished: "+why, 0)
 		if err := r.saveState(ctx, name, st); err != nil {
 			return r.failed(nr, "record the interrupted order", err)
 		}
@@ -227,7 +233,7 @@ func (r *Renewer) renewLocked(ctx context.Context, now time.Time, name string, c
 		return r.failed(nr, "record the order", err)
 	}
 	nr.Orders = 1
-	return r.order(ctx, now, name, cfg, p, st, nr, d.Reason)
+	return r.order(ctx, now, name, cfg, p, &st, nr, d.Reason)
 }
 
 // provider builds the DNS-01 provider whose journal is the state.
@@ -242,9 +248,9 @@ func (r *Renewer) provider(name string, cfg Config, st *State) *Provider {
 
 // order places the order and writes the drop (key first, then the chain:
 // the chain's event completes the pair for the rotation).
-func (r *Renewer) order(ctx context.Context, now time.Time, name string, cfg Config, p *Provider, st State, nr NameResult, reason string) (NameResult, error) {
+func (r *Renewer) order(ctx context.Context, now time.Time, name string, cfg Config, p *Provider, st *State, nr NameResult, reason string) (NameResult, error) {
 	start := time.Now()
-	issued, err := r.CA.Obtain(ctx, cfg, p)
+	issued, err := r.CA.Obtain(ctx, cfg, p, r.hooks(name, st))
 	cleanCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	cleanErr := p.CleanUpAll(cleanCtx)
 	cancel()
@@ -252,8 +258,13 @@ func (r *Renewer) order(ctx context.Context, now time.Time, name string, cfg Con
 	total := time.Since(start)
 	nr.Timings = &Timings{DNS: p.DNSTime().Milliseconds(), ACME: (total - p.DNSTime()).Milliseconds(), Total: total.Milliseconds()}
 	if err != nil {
-		return r.orderFailed(ctx, now, name, st, nr, err), nil
+		return r.orderFailed(ctx, now, name, *st, nr, err), nil
 	}
+	return r.deliver(ctx, now, name, cfg, issued, *st, nr, reason, cleanErr)
+}
+
+// deliver writes the drop and clears the state.
+func (r *Renewer) deliver(ctx context.Context, now time.Time, name string, cfg Config, issued Issued, st State, nr NameResult, reason string, cleanErr error) (NameResult, error) {
 	leaf, perr := parseLeaf(issued.FullchainPEM)
 	if perr != nil {
 		return r.orderFailed(ctx, now, name, st, nr, fmt.Errorf("%w: the CA's certificate cannot be parsed: %v", ErrRefused, perr)), nil
@@ -265,16 +276,59 @@ func (r *Renewer) order(ctx context.Context, now time.Time, name string, cfg Con
 		return r.failed(nr, "write fullchain.pem", err)
 	}
 	st.Failures, st.LastError, st.NextAttempt, st.OrderStarted, st.LastIssued = 0, "", time.Time{}, time.Time{}, now
-	st.Directory = cfg.Directory
+	st.Directory, st.OrderURL = cfg.Directory, ""
 	if err := r.saveState(ctx, name, st); err != nil {
 		return r.failed(nr, "record the issuance", err)
 	}
+	_ = r.Objects.Delete(ctx, r.Bucket, r.pendingKeyKey(name)) // privkey.pem holds it now
 	nr.Status, nr.NotAfter = outcome.Issued, leaf.NotAfter
 	nr.Reason = reason + "; issued and written to " + r.pairKey(name, "fullchain.pem")
 	if cleanErr != nil {
 		nr.Reason += "; challenge records left (deleted by the next run): " + cleanErr.Error()
 	}
 	return nr, nil
+}
+
+// hooks persist the order's key (encrypted) before the order and its URL
+// once the CA created it, so an interrupted run's order can be finished.
+func (r *Renewer) hooks(name string, st *State) OrderHooks {
+	return OrderHooks{
+		KeyReady: func(ctx context.Context, keyPEM []byte) error {
+			if err := r.Objects.PutSecret(ctx, r.Bucket, r.pendingKeyKey(name), keyPEM, "application/x-pem-file"); err != nil {
+				return fmt.Errorf("store the key of the order: %w", err)
+			}
+			return nil
+		},
+		OrderPlaced: func(ctx context.Context, url string) {
+			st.OrderURL = url
+			_ = r.saveState(ctx, name, *st) // best effort: without it a kill costs the order
+		},
+	}
+}
+
+// resume finishes the order of an interrupted run when the CA already
+// issued it or only waits for the CSR: no new order. why says what stood in
+// the way when it could not.
+func (r *Renewer) resume(ctx context.Context, now time.Time, name string, cfg Config, st State, nr NameResult) (NameResult, bool, string) {
+	if st.OrderURL == "" {
+		return nr, false, "the order's URL was not recorded"
+	}
+	keyPEM, err := r.Objects.Get(ctx, r.Bucket, r.pendingKeyKey(name), 64<<10)
+	if err != nil {
+		return nr, false, "its key is not readable: " + err.Error()
+	}
+	issued, ok, err := r.CA.Resume(ctx, cfg, st.OrderURL, keyPEM)
+	switch {
+	case err != nil:
+		return nr, false, err.Error()
+	case !ok:
+		return nr, false, "the CA has not issued it and its challenges are not solved"
+	}
+	res, err := r.deliver(ctx, now, name, cfg, issued, st, nr, "finished the order an interrupted run placed ("+st.OrderURL+")", nil)
+	if err != nil {
+		return nr, false, err.Error()
+	}
+	return res, true, ""
 }
 
 // orderFailed records the failure and its backoff and notifies with the

@@ -23,6 +23,10 @@ type State struct {
 	// OrderStarted is set before an order is placed and cleared when it
 	// ends; a run that finds it set knows the previous one died mid-order.
 	OrderStarted time.Time `json:"order_started,omitzero"`
+	// OrderURL is the CA's URL of that order, once created: a run that
+	// finds the order valid or ready finishes it instead of ordering again
+	// (its key is <StatePrefix><name>.key, server-side encrypted).
+	OrderURL string `json:"order_url,omitempty"`
 	// Records are the challenge TXT records created and not yet deleted.
 	Records []TXTRecord `json:"records,omitempty"`
 	// LastIssued is when the last certificate was written, Directory the
@@ -50,10 +54,13 @@ func (s *State) failed(now time.Time, msg string, retryAfter time.Duration) {
 	s.Failures++
 	s.LastError = msg
 	s.NextAttempt = now.Add(max(Backoff(s.Failures), retryAfter))
-	s.OrderStarted = time.Time{}
+	s.OrderStarted, s.OrderURL = time.Time{}, ""
 }
 
 func (r *Renewer) stateKey(name string) string { return r.StatePrefix + name + ".json" }
+
+// pendingKeyKey holds the key of the order in progress.
+func (r *Renewer) pendingKeyKey(name string) string { return r.StatePrefix + name + ".key" }
 
 func (r *Renewer) loadState(ctx context.Context, name string) (State, error) {
 	var st State
