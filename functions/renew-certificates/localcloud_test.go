@@ -51,6 +51,10 @@ func buildFunction(t *testing.T) string {
 
 const fnName = "renew-certificates"
 
+// fnTimeout is the function's timeout on the local FC; a killed holder's
+// lease on the pair ends fnTimeout + 5 s after its start.
+const fnTimeout = 8 * time.Second
+
 func invoke(t *testing.T, c *emulator.Cloud, payload string) Result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -98,7 +102,7 @@ func TestLocalCloud(t *testing.T) {
 	}
 	t.Cleanup(func() { c.Close() })
 	bucketName, region := c.Bucket()
-	err = c.FC.Deploy(fcrt.FunctionSpec{Name: fnName, Binary: bin, Timeout: 5 * time.Second, AsyncRetries: 1,
+	err = c.FC.Deploy(fcrt.FunctionSpec{Name: fnName, Binary: bin, Timeout: fnTimeout, AsyncRetries: 1,
 		Env: map[string]string{"REGIONS": region, "CERT_PREFIX": "certs/", "OSS_SIGNATURE": "v4", "LOG_LEVEL": "info"}})
 	if err != nil {
 		t.Fatal(err)
@@ -129,7 +133,7 @@ func TestLocalCloud(t *testing.T) {
 		t.Fatal(err)
 	}
 	challenges := c.Faults.Stats()["acme:challenge"].Calls
-	c.Faults.Set(faults.Rule{Action: "acme:authorization", Latency: 2 * time.Second})
+	c.Faults.Set(faults.Rule{Action: "acme:authorization", Latency: time.Second})
 	killStart := time.Now()
 	if _, err := c.FC.InvokeAsync(fnName, []byte(`{"name":"www"}`)); err != nil {
 		t.Fatal(err)
@@ -152,8 +156,8 @@ func TestLocalCloud(t *testing.T) {
 			t.Errorf("async invocation: %d attempts, want 2 (killed, then FC's retry): %+v", r.Attempts, r)
 		}
 	}
-	// the next run after the killed holder's lease ran out (deadline + 5 s)
-	time.Sleep(time.Until(killStart.Add(11 * time.Second)))
+	// the next run after the killed holder's lease ran out (its deadline + 5 s)
+	time.Sleep(time.Until(killStart.Add(fnTimeout + 6*time.Second)))
 	res = invoke(t, c, `{"name":"www"}`)
 	results = append(results, res)
 	if len(res.Names) != 1 || res.Names[0].Status != outcome.Issued || !strings.Contains(res.Names[0].Reason, "finished the order an interrupted run placed") ||
@@ -183,7 +187,7 @@ func TestLocalCloud(t *testing.T) {
 	if err := c.FC.WaitIdle(ctx); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(time.Until(killStart.Add(11 * time.Second)))
+	time.Sleep(time.Until(killStart.Add(fnTimeout + 6*time.Second)))
 	res = invoke(t, c, `{"name":"shop"}`)
 	results = append(results, res)
 	if len(res.Names) != 1 || res.Names[0].Status != outcome.Issued || !strings.Contains(res.Names[0].Reason, "finished the order an interrupted run placed") || c.ACME.Orders() != 3 {
