@@ -10,9 +10,12 @@ import (
 	"net/http"
 	"os"
 	"slices"
+	"strings"
 	"time"
 
+	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/acmeca"
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/alb"
+	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/alidns"
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/cas"
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/dns"
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/faults"
@@ -65,7 +68,16 @@ type Options struct {
 	// LBFleet seeds this many ALB and as many NLB instances in BucketRegion
 	// (see SeedLBFleet).
 	LBFleet int
+	// DNSZones are the Alidns domains (zones of the DNS server) created at
+	// start (default DefaultDNSZones).
+	DNSZones []string
+	// CertValidity is the lifetime of the ACME CA's certificates (default
+	// 90 days).
+	CertValidity time.Duration
 }
+
+// DefaultDNSZones are the Alidns domains of a fresh local cloud.
+var DefaultDNSZones = []string{"example.com"}
 
 // Cloud is a running local cloud.
 type Cloud struct {
@@ -78,14 +90,19 @@ type Cloud struct {
 	Faults *faults.Injector
 	// JobFaults makes ALB and NLB jobs end Failed.
 	JobFaults *faults.JobFaults
-	// DNS answers the ALB and NLB instance names from DNS.Store().
-	DNS *dns.Server
+	// DNS answers the ALB and NLB instance names and the Alidns records
+	// (A, TXT) from DNS.Store(), over UDP and TCP; Alidns is the API writing
+	// them; ACME is the CA validating DNS-01 against DNS.
+	DNS    *dns.Server
+	Alidns *alidns.Server
+	ACME   *acmeca.CA
 
 	bucket, bucketRegion string
 	accounts             []slb.Account
 	servers              []*http.Server
 	slbURL, ossURL       string
 	fcURL                string
+	alidnsURL            string
 	albURL, nlbURL       string
 	casURL               string
 	ownDNS               bool // startLB started DNS (Close stops it)
@@ -113,29 +130,28 @@ func Start(opts Options) (*Cloud, error) {
 	}
 	c.SLB = s
 	c.startOSS(opts, inj)
-
-	lns := make([]net.Listener, 3)
-	for i := range lns {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			for _, l := range lns[:i] {
-				l.Close()
-			}
-			c.SLB.Close()
-			return nil, fmt.Errorf("emulator: listen: %w", err)
-		}
-		lns[i] = ln
+	if err := c.startDNS(opts); err != nil {
+		c.SLB.Close()
+		return nil, err
+	}
+	lns, err := listenLoopback(4)
+	if err != nil {
+		c.closeDNS()
+		c.SLB.Close()
+		return nil, err
 	}
 	c.slbURL, c.ossURL, c.fcURL = "http://"+lns[0].Addr().String(), "http://"+lns[1].Addr().String(), "http://"+lns[2].Addr().String()
+	c.alidnsURL = "http://" + lns[3].Addr().String()
 	if err := c.startLB(opts, inj); err != nil {
 		for _, l := range lns {
 			l.Close()
 		}
+		c.closeDNS()
 		c.SLB.Close()
 		return nil, err
 	}
 	c.startFC(opts, inj)
-	for i, h := range []http.Handler{c.SLB, c.OSS, c.controlMux(inj)} {
+	for i, h := range []http.Handler{c.SLB, c.OSS, c.controlMux(inj), c.Alidns} {
 		srv := &http.Server{Handler: h, ReadHeaderTimeout: 30 * time.Second}
 		c.servers = append(c.servers, srv)
 		go srv.Serve(lns[i])
@@ -151,6 +167,22 @@ func Start(opts Options) (*Cloud, error) {
 		}
 	}
 	return c, nil
+}
+
+// listenLoopback binds n ports on 127.0.0.1.
+func listenLoopback(n int) ([]net.Listener, error) {
+	lns := make([]net.Listener, n)
+	for i := range lns {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			for _, l := range lns[:i] {
+				l.Close()
+			}
+			return nil, fmt.Errorf("emulator: listen: %w", err)
+		}
+		lns[i] = ln
+	}
+	return lns, nil
 }
 
 // withDefaults fills the zero fields of opts.
@@ -267,6 +299,11 @@ func (c *Cloud) functionEnv() map[string]string {
 		"OSS_REGION":     c.bucketRegion,
 		"CERT_BUCKET":    c.bucket,
 		"REGION":         c.bucketRegion,
+		// the renewal function: Alidns, the DNS server to check, the CA's
+		// HTTPS certificate (one line, "\n" escaped: env files are line based)
+		"ALIDNS_ENDPOINT":      c.alidnsURL,
+		"ACME_DNS_NAMESERVERS": c.DNS.Addr(),
+		"ACME_CA_ROOTS":        strings.ReplaceAll(strings.TrimSpace(string(c.ACME.TLSCertPEM())), "\n", `\n`),
 	}
 }
 
@@ -315,28 +352,31 @@ type State struct {
 	FC          fcrt.Dump                     `json:"fc"`
 	Faults      map[string]faults.ActionStats `json:"faults"`
 	JobFailures map[string]int                `json:"job_failures"`
+	// ACMEOrders counts the local CA's orders.
+	ACMEOrders int `json:"acme_orders"`
 }
 
 // State returns the current state of every service.
 func (c *Cloud) State() State {
-	return State{SLB: c.SLB.Dump(), ALB: c.ALB.Dump(), NLB: c.NLB.Dump(), CAS: c.CAS.Dump(), DNS: c.LBRecords(),
-		OSS: c.OSS.Dump(), FC: c.FC.Dump(), Faults: c.Faults.Stats(), JobFailures: c.JobFaults.Failed()}
+	return State{SLB: c.SLB.Dump(), ALB: c.ALB.Dump(), NLB: c.NLB.Dump(), CAS: c.CAS.Dump(), DNS: c.DNS.Store().Records(""),
+		OSS: c.OSS.Dump(), FC: c.FC.Dump(), Faults: c.Faults.Stats(), JobFailures: c.JobFaults.Failed(), ACMEOrders: c.ACME.Orders()}
 }
 
 // RequestLog is the request log served at /local/requests.
 type RequestLog struct {
-	SLB []slb.RequestRecord `json:"slb"`
-	ALB []rpc.Record        `json:"alb"`
-	NLB []rpc.Record        `json:"nlb"`
-	CAS []rpc.Record        `json:"cas"`
-	OSS []oss.RequestRecord `json:"oss"`
-	FC  []fcrt.AsyncRecord  `json:"fc_async"`
+	SLB    []slb.RequestRecord    `json:"slb"`
+	ALB    []rpc.Record           `json:"alb"`
+	NLB    []rpc.Record           `json:"nlb"`
+	CAS    []rpc.Record           `json:"cas"`
+	OSS    []oss.RequestRecord    `json:"oss"`
+	FC     []fcrt.AsyncRecord     `json:"fc_async"`
+	Alidns []alidns.RequestRecord `json:"alidns"`
 }
 
 // RequestLog returns the request logs of every service.
 func (c *Cloud) RequestLog() RequestLog {
 	return RequestLog{SLB: c.SLB.Requests(), ALB: c.ALB.Requests(), NLB: c.NLB.Requests(), CAS: c.CAS.Requests(),
-		OSS: c.OSS.Requests(), FC: c.FC.AsyncResults()}
+		OSS: c.OSS.Requests(), FC: c.FC.AsyncResults(), Alidns: c.Alidns.Requests()}
 }
 
 // Close stops everything: function processes first (and their process
@@ -352,6 +392,7 @@ func (c *Cloud) Close() error {
 		}
 	}
 	errs = append(errs, c.SLB.Close(), c.closeLB())
+	c.closeDNS()
 	return errors.Join(errs...)
 }
 

@@ -15,12 +15,13 @@ import (
 	"time"
 )
 
-// userMeta extracts x-oss-meta-* headers (names lower-cased).
+// userMeta extracts x-oss-meta-* headers and the server-side encryption
+// asked for (names lower-cased), kept with the object and shown by Dump.
 func userMeta(h http.Header) map[string]string {
 	var m map[string]string
 	for k, v := range h {
 		lk := strings.ToLower(k)
-		if strings.HasPrefix(lk, "x-oss-meta-") && len(v) > 0 {
+		if (strings.HasPrefix(lk, "x-oss-meta-") || lk == "x-oss-server-side-encryption") && len(v) > 0 {
 			if m == nil {
 				m = map[string]string{}
 			}

@@ -300,12 +300,18 @@ func (o *OSS) Put(ctx context.Context, bucket, key string, data []byte, contentT
 // the earlier attempt created it (data should hold something unique, such as
 // an owner token, for that to be conclusive).
 func (o *OSS) PutIfAbsent(ctx context.Context, bucket, key string, data []byte, contentType string) (created bool, err error) {
+	return o.putIfAbsent(ctx, bucket, key, data, contentType)
+}
+
+// putIfAbsent is PutIfAbsent with extra PutObject options.
+func (o *OSS) putIfAbsent(ctx context.Context, bucket, key string, data []byte, contentType string, extra ...oss.Option) (created bool, err error) {
 	if contentType == "" {
 		contentType = "application/octet-stream"
 	}
 	exists, retried := false, false
 	err = o.run(ctx, "PutObject", objectWhere(bucket, key), func(b *oss.Bucket) error {
-		err := b.PutObject(key, bytes.NewReader(data), oss.WithContext(ctx), oss.ContentType(contentType), oss.ForbidOverWrite(true))
+		opts := append([]oss.Option{oss.WithContext(ctx), oss.ContentType(contentType), oss.ForbidOverWrite(true)}, extra...)
+		err := b.PutObject(key, bytes.NewReader(data), opts...)
 		if err == nil {
 			return nil
 		}

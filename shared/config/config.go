@@ -37,7 +37,14 @@ const (
 	EnvOSSEndpoint    = "OSS_ENDPOINT"
 	EnvOSSRegion      = "OSS_REGION"
 	EnvOSSSignature   = "OSS_SIGNATURE"
-	EnvFunctionRegion = "FUNCTION_REGION"
+	// The renewal function (renew-certificates): the Alibaba Cloud DNS
+	// endpoint, the authoritative DNS servers checked before the CA
+	// validates (override; default: the zone's own), and extra PEM roots
+	// trusted for the ACME directory's HTTPS (a private or local CA).
+	EnvAlidnsEndpoint  = "ALIDNS_ENDPOINT"
+	EnvACMENameservers = "ACME_DNS_NAMESERVERS"
+	EnvACMECARoots     = "ACME_CA_ROOTS"
+	EnvFunctionRegion  = "FUNCTION_REGION"
 	// Set by the platform: FC_REGION in Function Compute; the SDK
 	// convention ALIBABA_CLOUD_REGION / ALIBABA_CLOUD_REGION_ID elsewhere.
 	EnvFCRegion       = "FC_REGION"
@@ -93,6 +100,14 @@ type Config struct {
 	OSSEndpoint   string
 	OSSRegion     string
 	OSSSignature  string // v1 | v4
+	// AlidnsEndpoint overrides the Alibaba Cloud DNS endpoint.
+	AlidnsEndpoint string
+	// ACMENameservers ("host:port") replace the zone's authoritative
+	// servers in the propagation check.
+	ACMENameservers []string
+	// ACMECARoots is PEM: certificates trusted (besides the system's) for
+	// the ACME directory's HTTPS.
+	ACMECARoots string
 }
 
 // OSSV4 reports whether OSS requests are signed with signature V4.
@@ -101,10 +116,10 @@ func (c Config) OSSV4() bool { return c.OSSSignature == "v4" }
 // String renders the configuration without NOTIFY_SECRET and with the
 // notification URL reduced to scheme and host (webhook URLs embed tokens).
 func (c Config) String() string {
-	return fmt.Sprintf("Config{CertBucket: %q, CertPrefix: %q, Regions: %q, FunctionRegion: %q, MinValidDays: %d, KeepSuperseded: %d, DryRun: %t, ProbeTimeout: %s, Concurrency: %d, ProbeConcurrency: %d, NotifyURL: %q, NotifyKind: %q, NotifySecret: %s, LogLevel: %s, SLBEndpoint: %q, ALBEndpoint: %q, NLBEndpoint: %q, CASEndpoint: %q, ProbeResolver: %q, OSSEndpoint: %q, OSSRegion: %q, OSSSignature: %q}",
+	return fmt.Sprintf("Config{CertBucket: %q, CertPrefix: %q, Regions: %q, FunctionRegion: %q, MinValidDays: %d, KeepSuperseded: %d, DryRun: %t, ProbeTimeout: %s, Concurrency: %d, ProbeConcurrency: %d, NotifyURL: %q, NotifyKind: %q, NotifySecret: %s, LogLevel: %s, SLBEndpoint: %q, ALBEndpoint: %q, NLBEndpoint: %q, CASEndpoint: %q, ProbeResolver: %q, OSSEndpoint: %q, OSSRegion: %q, OSSSignature: %q, AlidnsEndpoint: %q, ACMENameservers: %q, ACMECARoots: %d bytes}",
 		c.CertBucket, c.CertPrefix, c.Regions, c.FunctionRegion, c.MinValidDays, c.KeepSuperseded, c.DryRun,
 		c.ProbeTimeout, c.Concurrency, c.ProbeConcurrency, safeURL(c.NotifyURL), c.NotifyKind, presence(c.NotifySecret), c.LogLevel,
-		c.SLBEndpoint, c.ALBEndpoint, c.NLBEndpoint, c.CASEndpoint, c.ProbeResolver, c.OSSEndpoint, c.OSSRegion, c.OSSSignature)
+		c.SLBEndpoint, c.ALBEndpoint, c.NLBEndpoint, c.CASEndpoint, c.ProbeResolver, c.OSSEndpoint, c.OSSRegion, c.OSSSignature, c.AlidnsEndpoint, c.ACMENameservers, len(c.ACMECARoots))
 }
 
 // GoString is String.
@@ -138,6 +153,9 @@ func (c Config) LogValue() slog.Value {
 		slog.String("oss_endpoint", c.OSSEndpoint),
 		slog.String("oss_region", c.OSSRegion),
 		slog.String("oss_signature", c.OSSSignature),
+		slog.String("alidns_endpoint", c.AlidnsEndpoint),
+		slog.String("acme_dns_nameservers", strings.Join(c.ACMENameservers, ",")),
+		slog.Bool("acme_ca_roots", c.ACMECARoots != ""),
 	)
 }
 

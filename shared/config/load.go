@@ -57,6 +57,7 @@ var steps = []func(*loader, *Config){
 	loadNotify,
 	loadLogLevel,
 	loadResolver,
+	loadACME,
 	loadEndpoints,
 	loadOSSRegion,
 	loadOSSSignature,
@@ -264,6 +265,7 @@ var endpoints = []struct {
 	{EnvNLBEndpoint, func(c *Config) *string { return &c.NLBEndpoint }},
 	{EnvCASEndpoint, func(c *Config) *string { return &c.CASEndpoint }},
 	{EnvOSSEndpoint, func(c *Config) *string { return &c.OSSEndpoint }},
+	{EnvAlidnsEndpoint, func(c *Config) *string { return &c.AlidnsEndpoint }},
 }
 
 func loadEndpoints(l *loader, c *Config) {

@@ -45,6 +45,15 @@ const (
 	// permissions); nothing was half-applied and retrying cannot help until
 	// the user fixes what the reason names.
 	Rejected Status = "rejected"
+	// Issued: a new certificate was issued by the ACME CA and written to the
+	// bucket as the pair's fullchain.pem and privkey.pem; the rotation
+	// deploys it (its own result and notification say when it is served).
+	Issued Status = "issued"
+	// Deferred: the work was postponed on purpose and the result says until
+	// when and why (a renewal backing off after a failed order, or rate
+	// limited by the CA). Not a success: the user may have to act, and FC
+	// retrying does not help (the backoff decides when the next try is).
+	Deferred Status = "deferred"
 	// Failed: the work did not complete (a transient failure, or a target
 	// left not serving the new certificate after a failed rollback or with
 	// nothing to roll back to, named first); the invocation returns an error
@@ -54,14 +63,14 @@ const (
 )
 
 // All lists every status, in the README table's order.
-var All = []Status{Rotated, Unchanged, Waiting, Ignored, Planned, Applied, Destroyed, Absent, OK, Partial, Rejected, Failed}
+var All = []Status{Rotated, Unchanged, Waiting, Ignored, Planned, Applied, Destroyed, Absent, OK, Issued, Partial, Deferred, Rejected, Failed}
 
 // Success reports whether s needs nothing from the user: the work is done,
 // was not needed, or completes by itself (waiting). Unknown statuses are not
 // successes.
 func (s Status) Success() bool {
 	switch s {
-	case Rotated, Unchanged, Waiting, Ignored, Planned, Applied, Destroyed, Absent, OK:
+	case Rotated, Unchanged, Waiting, Ignored, Planned, Applied, Destroyed, Absent, OK, Issued:
 		return true
 	}
 	return false

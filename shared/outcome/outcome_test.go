@@ -3,7 +3,7 @@ package outcome
 import "testing"
 
 func TestSuccess(t *testing.T) {
-	failures := map[Status]bool{Partial: true, Rejected: true, Failed: true, "dry-run": true, "": true, "bogus": true}
+	failures := map[Status]bool{Partial: true, Deferred: true, Rejected: true, Failed: true, "dry-run": true, "": true, "bogus": true}
 	for _, s := range append(All, "dry-run", "", "bogus") {
 		if got, want := s.Success(), !failures[s]; got != want {
 			t.Errorf("%q.Success() = %v, want %v", s, got, want)

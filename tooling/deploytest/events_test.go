@@ -48,12 +48,15 @@ func TestEvents(t *testing.T) {
 				if len(obj) == 0 {
 					t.Error("empty provision payload")
 				}
+			case strings.HasPrefix(name, "renew-"):
+				seen["renew"] = true
+				checkRenewEvent(t, data)
 			default:
-				t.Errorf("unknown sample %s: name it oss-*, timer* or provision*", name)
+				t.Errorf("unknown sample %s: name it oss-*, timer*, provision* or renew-*", name)
 			}
 		})
 	}
-	for _, kind := range []string{"oss", "timer", "provision"} {
+	for _, kind := range []string{"oss", "timer", "provision", "renew"} {
 		if !seen[kind] {
 			t.Errorf("no %s sample in events/", kind)
 		}
@@ -125,5 +128,26 @@ func checkTimerEvent(t *testing.T, data []byte) {
 	}
 	if _, ok := payload["warnDays"]; !ok {
 		t.Errorf("payload lacks warnDays: %s", *ev.Payload)
+	}
+}
+
+// checkRenewEvent: a renew-certificates sample is its timer event (payload
+// "{}") or a manual invoke {"name": "<pair>"}.
+func checkRenewEvent(t *testing.T, data []byte) {
+	t.Helper()
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(data, &obj); err != nil {
+		t.Fatalf("not a JSON object: %v", err)
+	}
+	if _, ok := obj["triggerTime"]; ok {
+		var ev events.TimerEvent
+		if err := json.Unmarshal(data, &ev); err != nil || ev.TriggerName == nil || ev.Payload == nil {
+			t.Fatalf("decode TimerEvent: %v (%s)", err, data)
+		}
+		return
+	}
+	var name string
+	if err := json.Unmarshal(obj["name"], &name); err != nil || name == "" || len(obj) != 1 {
+		t.Errorf("a manual invoke is {\"name\": \"<pair>\"}, got %s", data)
 	}
 }

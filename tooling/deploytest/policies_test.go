@@ -9,7 +9,7 @@ import (
 )
 
 // TestPolicies checks that every function has a least-privilege RAM policy:
-// explicit actions only (no wildcards), SLB/OSS/SLS actions only.
+// explicit actions only (no wildcards), SLB/OSS/SLS/Alidns actions only.
 func TestPolicies(t *testing.T) {
 	root := repoRoot(t)
 	f := loadSYAML(t, filepath.Join(root, "s.yaml"))
@@ -46,7 +46,7 @@ func TestPolicies(t *testing.T) {
 					if strings.Contains(a, "*") {
 						t.Errorf("wildcard action %q", a)
 					}
-					if !strings.HasPrefix(a, "slb:") && !strings.HasPrefix(a, "oss:") && !strings.HasPrefix(a, "log:") {
+					if !strings.HasPrefix(a, "slb:") && !strings.HasPrefix(a, "oss:") && !strings.HasPrefix(a, "log:") && !strings.HasPrefix(a, "alidns:") {
 						t.Errorf("unexpected action %q", a)
 					}
 				}

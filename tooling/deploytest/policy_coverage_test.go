@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/expiry"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/issuance"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/provisioning"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation"
 )
@@ -43,6 +44,14 @@ var portActions = map[string][]string{
 	"Put":         {"oss:PutObject"},
 	"PutIfAbsent": {"oss:PutObject"},
 	"Delete":      {"oss:DeleteObject"},
+	// OSS, secrets written with server-side encryption
+	"PutSecret":         {"oss:PutObject"},
+	"PutSecretIfAbsent": {"oss:PutObject", "oss:GetObject"}, // reads back after an ambiguous failure
+	// Alibaba Cloud DNS
+	"ListZones":    {"alidns:DescribeDomains"},
+	"FindRecords":  {"alidns:DescribeSubDomainRecords"},
+	"AddRecord":    {"alidns:AddDomainRecord", "alidns:DescribeSubDomainRecords"}, // looks up after a lost answer or a duplicate
+	"DeleteRecord": {"alidns:DeleteDomainRecord"},
 }
 
 // TestPoliciesCoverPorts checks that each function's policy allows every
@@ -66,6 +75,8 @@ func TestPoliciesCoverPorts(t *testing.T) {
 		// the provisioner, its pair loader (rotation.LoadPair) and its instance lock
 		"provision": append(ports((*provisioning.Instances)(nil), (*provisioning.Backends)(nil), (*provisioning.Listeners)(nil),
 			(*provisioning.DomainExtensions)(nil), (*provisioning.Certificates)(nil)), ports((*rotation.ObjectReader)(nil), (*rotation.LockStore)(nil))...),
+		// the renewal: its bucket, DNS and the pair's lease lock
+		"renew-certificates": ports((*issuance.Objects)(nil), (*issuance.DNS)(nil), (*rotation.LockStore)(nil)),
 	}
 	root := repoRoot(t)
 	for fn, types := range wiring {

@@ -17,7 +17,7 @@ func TestDemoEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, fn := range []string{"rotate-on-upload", "expiry-check", "provision"} {
+	for _, fn := range []string{"rotate-on-upload", "expiry-check", "provision", "renew-certificates"} {
 		if _, err := os.Stat(filepath.Join(root, "dist", fn, "bootstrap")); err != nil {
 			t.Skipf("dist/%s/bootstrap absent (run `make build`; make test does): demo NOT run", fn)
 		}
@@ -36,8 +36,11 @@ func TestDemoEndToEnd(t *testing.T) {
 		"Step 4: drop certificate B",
 		"Step 5: the listener now serves B and A is deleted",
 		"O=certificate B",
-		"Step 6: run expiry-check",
-		"Step 7: destroy",
+		"Step 6: drop certs/example.com/acme.yaml",
+		`"status": "issued"`,
+		"chain verifies against the local ACME CA's root",
+		"Step 7: run expiry-check",
+		"Step 8: destroy",
 		"no SLB1 left",
 	} {
 		if !strings.Contains(out.String(), want) {

@@ -12,6 +12,12 @@ import (
 type cloudHandle struct {
 	FCEndpoint, SLBEndpoint, OSSEndpoint string
 	AccessKeyID, AccessKeySecret         string
+	// ACMEEnv is what the renewal function needs of the local cloud
+	// (ALIDNS_ENDPOINT, ACME_DNS_NAMESERVERS, ACME_CA_ROOTS);
+	// ACMEDirectory is the local CA's directory and ACMERoot its root.
+	ACMEEnv       map[string]string
+	ACMEDirectory string
+	ACMERoot      []byte
 	// CreateBucket makes the certificate bucket (in-process, no API call).
 	CreateBucket func(name, region string)
 	// Close stops every listener and function process the cloud started.
@@ -37,6 +43,12 @@ func startCloud(_ context.Context, verbose bool) (*cloudHandle, error) {
 		FCEndpoint: c.FCEndpoint(), SLBEndpoint: c.SLBEndpoint(), OSSEndpoint: c.OSSEndpoint(),
 		AccessKeyID: ak, AccessKeySecret: secret,
 		CreateBucket: c.OSS.CreateBucket,
-		Close:        c.Close,
+		ACMEEnv: map[string]string{
+			"ALIDNS_ENDPOINT": c.AlidnsEndpoint(), "ACME_DNS_NAMESERVERS": c.DNS.Addr(),
+			"ACME_CA_ROOTS": string(c.ACME.TLSCertPEM()),
+		},
+		ACMEDirectory: c.ACME.DirectoryURL(),
+		ACMERoot:      c.ACME.RootPEM(),
+		Close:         c.Close,
 	}, nil
 }

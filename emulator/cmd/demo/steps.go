@@ -45,7 +45,7 @@ func run(ctx context.Context, w io.Writer, root string, verbose bool) (err error
 		}
 	}()
 	for _, step := range []func(context.Context) error{
-		d.setUp, d.deploy, d.provision, d.servesA, d.rotateToB, d.aGone, d.expiryCheck, d.destroy,
+		d.setUp, d.deploy, d.provision, d.servesA, d.rotateToB, d.aGone, d.acme, d.expiryCheck, d.destroy,
 	} {
 		if err := step(ctx); err != nil {
 			return err
@@ -96,6 +96,9 @@ func (d *demo) deploy(ctx context.Context) error {
 		"SLB_ENDPOINT": d.cloud.SLBEndpoint, "OSS_ENDPOINT": d.cloud.OSSEndpoint, "OSS_REGION": region,
 		"CERT_BUCKET": bucket, "REGIONS": region, "KEEP_SUPERSEDED": "0", "LOG_LEVEL": "warn",
 	}
+	for k, v := range d.cloud.ACMEEnv {
+		overrides[k] = v
+	}
 	specs, err := fcrt.LoadSYAML(filepath.Join(d.root, "s.yaml"), func(k string) string { return overrides[k] })
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
@@ -115,7 +118,7 @@ func (d *demo) deploy(ctx context.Context) error {
 		}
 		d.p.line("deployed %-17s as %-26s triggers [%s]", spec.Resource, spec.Name, strings.Join(trig, ", "))
 	}
-	for _, want := range []string{"rotate-on-upload", "expiry-check", "provision"} {
+	for _, want := range []string{"rotate-on-upload", "expiry-check", "provision", "renew-certificates"} {
 		if d.names[want] == "" {
 			return fmt.Errorf("demo: s.yaml has no resource %s", want)
 		}
@@ -247,4 +250,9 @@ func (d *demo) destroy(ctx context.Context) error {
 	}
 	d.p.line("DescribeLoadBalancers: no %s left in %s; stopping the local cloud", lbName, region)
 	return nil
+}
+
+// acme drops an acme.yaml and follows the renewal to the listener (acmeStep).
+func (d *demo) acme(ctx context.Context) error {
+	return acmeStep(ctx, d.p, d.cloud, d.oss, d.fc, d.names["renew-certificates"], d.lb, d.listener)
 }

@@ -31,7 +31,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	var (
 		addrFile    = fs.String("addr-file", "", "write the endpoints as JSON to this file")
-		envFile     = fs.String("env-file", "", "write SLB_ENDPOINT, ALB_ENDPOINT, NLB_ENDPOINT, CAS_ENDPOINT, PROBE_RESOLVER, OSS_ENDPOINT, FC_ENDPOINT and the local credentials to this file (export KEY=value lines)")
+		envFile     = fs.String("env-file", "", "write SLB_ENDPOINT, ALB_ENDPOINT, NLB_ENDPOINT, CAS_ENDPOINT, PROBE_RESOLVER, OSS_ENDPOINT, FC_ENDPOINT, ALIDNS_ENDPOINT, the ACME settings and the local credentials to this file (export KEY=value lines)")
 		syaml       = fs.String("s-yaml", "", "deploy the functions of this s.yaml (binaries are started on first invocation)")
 		seed        = fs.Int64("seed", 1, "seed of fault injection and delivery reordering")
 		latency     = fs.Duration("latency", 0, "latency added to every SLB and OSS call")
@@ -79,7 +79,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if *addrFile != "" {
 		j, _ := json.MarshalIndent(map[string]string{"slb": c.SLBEndpoint(), "oss": c.OSSEndpoint(), "fc": c.FCEndpoint(),
-			"alb": c.ALBEndpoint(), "nlb": c.NLBEndpoint(), "cas": c.CASEndpoint(), "dns": c.DNSAddr()}, "", "  ")
+			"alb": c.ALBEndpoint(), "nlb": c.NLBEndpoint(), "cas": c.CASEndpoint(), "dns": c.DNSAddr(),
+			"alidns": c.AlidnsEndpoint(), "acme": c.ACME.DirectoryURL()}, "", "  ")
 		if err := writeFile(*addrFile, string(j)+"\n"); err != nil {
 			log.Error("write addr file", "err", err)
 			c.Close()
@@ -87,9 +88,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	fns := len(c.FC.Functions())
-	fmt.Fprintf(stdout, "localcloud ready slb=%s oss=%s fc=%s alb=%s nlb=%s cas=%s dns=%s bucket=%s functions=%d startup=%s\n",
+	fmt.Fprintf(stdout, "localcloud ready slb=%s oss=%s fc=%s alb=%s nlb=%s cas=%s dns=%s alidns=%s acme=%s bucket=%s functions=%d startup=%s\n",
 		c.SLBEndpoint(), c.OSSEndpoint(), c.FCEndpoint(), c.ALBEndpoint(), c.NLBEndpoint(), c.CASEndpoint(), c.DNSAddr(),
-		*bucket, fns, startup.Round(time.Microsecond))
+		c.AlidnsEndpoint(), c.ACME.DirectoryURL(), *bucket, fns, startup.Round(time.Microsecond))
 
 	sig := <-sigs
 	log.Info("shutting down", "signal", sig.String())
@@ -117,6 +118,11 @@ func envLines(c *emulator.Cloud, region, bucket string) [][2]string {
 		{"LOCALCLOUD_FC_ENDPOINT", c.FCEndpoint()},
 		{"LOCALCLOUD_SLB_ENDPOINT", c.SLBEndpoint()},
 		{"LOCALCLOUD_OSS_ENDPOINT", c.OSSEndpoint()},
+		{"ALIDNS_ENDPOINT", c.AlidnsEndpoint()},
+		{"ACME_DNS_NAMESERVERS", c.DNSAddr()},
+		// the local ACME CA's HTTPS certificate, on one line ("\n" escaped)
+		{"ACME_CA_ROOTS", "'" + strings.ReplaceAll(strings.TrimSpace(string(c.ACME.TLSCertPEM())), "\n", `\n`) + "'"},
+		{"ACME_DIRECTORY", c.ACME.DirectoryURL()},
 		{"OSS_REGION", region},
 		{"CERT_BUCKET", bucket},
 		{"ALIBABA_CLOUD_ACCESS_KEY_ID", ak},
