@@ -77,7 +77,12 @@ func sProject(t *testing.T, root string) string {
 	if err := os.WriteFile(filepath.Join(dir, "events", "oss-fullchain.json"), ev, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	for _, fn := range []string{"rotate-on-upload", "expiry-check", "provision"} {
+	fns, err := os.ReadDir(filepath.Join(root, "functions"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fns {
+		fn := f.Name()
 		if err := os.MkdirAll(filepath.Join(dir, "dist", fn), 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -161,9 +166,10 @@ func TestLocalComponent(t *testing.T) {
 		fake.mu.Lock()
 		defer fake.mu.Unlock()
 		want := map[string]string{
-			"slb-cert-rotate-on-upload": "rotate-on-upload",
-			"slb-cert-expiry-check":     "expiry-check",
-			"slb-cert-provision":        "provision",
+			"slb-cert-rotate-on-upload":   "rotate-on-upload",
+			"slb-cert-expiry-check":       "expiry-check",
+			"slb-cert-provision":          "provision",
+			"slb-cert-renew-certificates": "renew-certificates",
 		}
 		if len(fake.specs) != len(want) {
 			t.Fatalf("deployed %d functions, want %d", len(fake.specs), len(want))
@@ -188,8 +194,8 @@ func TestLocalComponent(t *testing.T) {
 				t.Errorf("%s: timeout/memoryMB missing: %v", name, spec)
 			}
 		}
-		// maxAsyncRetryAttempts 2 / 1 / 0 -> asyncRetries 2 / 1 / -1 (0 is FC's default 3 there).
-		for name, want := range map[string]float64{"slb-cert-rotate-on-upload": 2, "slb-cert-expiry-check": 1, "slb-cert-provision": -1} {
+		// maxAsyncRetryAttempts 2 / 1 / 0 / 1 -> asyncRetries 2 / 1 / -1 / 1 (0 is FC's default 3 there).
+		for name, want := range map[string]float64{"slb-cert-rotate-on-upload": 2, "slb-cert-expiry-check": 1, "slb-cert-provision": -1, "slb-cert-renew-certificates": 1} {
 			if got := fake.specs[name]["asyncRetries"]; got != want {
 				t.Errorf("%s asyncRetries %v, want %v", name, got, want)
 			}

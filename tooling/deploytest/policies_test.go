@@ -79,6 +79,10 @@ func templateResourceProblem(r string) string {
 		if p[4] != "${CERT_BUCKET}" && !strings.HasPrefix(p[4], "${CERT_BUCKET}/") {
 			return "OSS resources must be in ${CERT_BUCKET}"
 		}
+	case "alidns":
+		if !strings.HasPrefix(p[4], "domain/") {
+			return "Alibaba Cloud DNS resources must be domain/<name>"
+		}
 	}
 	return ""
 }

@@ -22,8 +22,9 @@ func TestRenderNarrowsEveryResource(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
 	files, _ := filepath.Glob(filepath.Join(out, "*.json"))
-	if len(files) != 3 {
-		t.Fatalf("rendered %v, want the three functions' policies", files)
+	templates, _ := filepath.Glob(filepath.Join("..", "..", "policies", "*.json"))
+	if len(files) != len(templates) || len(files) < 4 {
+		t.Fatalf("rendered %v, want one policy per template in policies/ (%d)", files, len(templates))
 	}
 	for _, f := range files {
 		data, err := os.ReadFile(f)
@@ -56,6 +57,10 @@ func TestRenderNarrowsEveryResource(t *testing.T) {
 					ok := p[4] == "my-drop" || (strings.HasPrefix(p[4], "my-drop/") && strings.Count(p[4], "*") == 1 && strings.HasSuffix(p[4], "/*"))
 					if p[2] != "*" || !ok {
 						t.Errorf("%s: %s, want the bucket or a folder of it", filepath.Base(f), r)
+					}
+				case "alidns":
+					if p[2] != "*" || p[4] != "domain/*" {
+						t.Errorf("%s: %s, want the account's DNS domains", filepath.Base(f), r)
 					}
 				default:
 					t.Errorf("%s: unexpected service in %s", filepath.Base(f), r)
