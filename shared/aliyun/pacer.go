@@ -28,6 +28,10 @@ const (
 	// pacerSpan is the longest span the granted rate is measured over (the
 	// rate the service grants may change).
 	pacerSpan = 2 * time.Second
+	// pacerHeadroom multiplies a measured granted rate: a lane a little
+	// above the rate loses one slot per throttle, one below it loses the
+	// difference on every call (and the count lags by the calls in flight).
+	pacerHeadroom = 1.1
 	// pacerHistory is how many accepted calls and throttles a lane
 	// remembers.
 	pacerHistory = 512
@@ -44,8 +48,9 @@ const (
 // and its first rate. Between two throttles the service's bucket was empty
 // at both ends, so the calls it accepted in between, over the time between,
 // are the rate it grants: every later throttle (at least pacerMinSpan after
-// the first of its episode) sets the lane's rate to that measurement, never
-// to a fraction of it, so the lane backs off without collapsing. Successes
+// the first of its episode) sets the lane's rate to that measurement (plus
+// pacerHeadroom), never to a fraction of it, so the lane backs off without
+// collapsing. Successes
 // raise the rate additively (probing for more). An idle lane refills its
 // tokens up to its burst, so a later burst of calls (the next rotation of
 // the same invocation) is not spaced out at the rate. A throttle empties
@@ -74,6 +79,9 @@ type lane struct {
 	oks     ring      // accepted calls
 	thr     ring      // throttles
 	episode time.Time // first throttle of the current episode
+	// learning: the episode is the lane's first (burst and first rate are
+	// still being counted).
+	learning bool
 }
 
 // ring is a bounded list of recent times.
@@ -224,18 +232,26 @@ func (p *pacer) throttled(t ticket) {
 		n := float64(l.oks.since(now.Add(-pacerWindow)))
 		l.burst = math.Max(1, n)
 		l.rate = math.Max(p.minRate, n/pacerWindow.Seconds())
-		l.episode = now
+		l.episode, l.learning = now, true
 	case !seen:
-		l.episode = now // a new episode: keep the rate learned before
+		l.episode, l.learning = now, false // a new episode: keep the rate learned before
 	default:
 		if l.episode.Before(now.Add(-pacerSpan)) {
 			l.episode = last
 		}
 		if span := now.Sub(l.episode); span >= pacerMinSpan {
 			granted := float64(l.oks.since(l.episode)) / span.Seconds()
-			l.rate = math.Max(p.minRate, granted)
-		} else if t.gen != l.gen {
-			return // sent before the last pause: already accounted for
+			l.rate, l.learning = math.Max(p.minRate, granted*pacerHeadroom), false
+		} else {
+			// Early in the episode: the answers of the calls accepted with
+			// the first throttle's may have come after it; count them.
+			n := float64(l.oks.since(now.Add(-pacerWindow)))
+			if l.learning && n > l.burst {
+				l.burst, l.rate = n, math.Max(l.rate, n/pacerWindow.Seconds())
+			}
+			if t.gen != l.gen {
+				return // sent before the last pause: already accounted for
+			}
 		}
 	}
 	if p.ceiling > 0 {

@@ -163,16 +163,16 @@ func TestPacerBacksOffWithoutCollapsing(t *testing.T) {
 		p.succeeded(ticket{key: key, gen: l.gen})
 	}
 	p.throttled(ticket{key: key, gen: l.gen})
-	if r := p.rate(key); math.Abs(r-20) > 0.01 {
-		t.Errorf("rate = %v, want the measured 20/s", r)
+	if r := p.rate(key); math.Abs(r-20*pacerHeadroom) > 0.01 {
+		t.Errorf("rate = %v, want the measured 20/s plus headroom", r)
 	}
 	// 20 calls in flight refused at once (each of the latest generation)
 	// do not halve it 20 times: the measurement stays 20/s.
 	for range 20 {
 		p.throttled(ticket{key: key, gen: l.gen})
 	}
-	if r := p.rate(key); math.Abs(r-20) > 0.01 {
-		t.Errorf("rate after 20 throttles at once = %v, want 20 (no collapse)", r)
+	if r := p.rate(key); math.Abs(r-20*pacerHeadroom) > 0.01 {
+		t.Errorf("rate after 20 throttles at once = %v, want 22 (no collapse)", r)
 	}
 	// Successes probe above it, additively.
 	before := p.rate(key)
