@@ -99,7 +99,7 @@ func (pp *pipeline) explicitChecked(region string) {
 
 // added queues a new target for the switch workers.
 func (pp *pipeline) added(_ context.Context, t *target) {
-	o := &targetOutcome{t: t, tr: targetResult(t, "", ""), state: StateUnknown, done: make(chan struct{})}
+	o := &targetOutcome{t: t, tr: targetResult(t, "", ""), state: StateUnknown, done: make(chan struct{}), probed: make(chan struct{})}
 	pp.mu.Lock()
 	rr := pp.byName[t.Region]
 	rr.targets++
@@ -254,19 +254,27 @@ func (pp *pipeline) next() *targetOutcome {
 	}
 }
 
-// switchWorker switches queued targets until none is left.
+// switchWorker switches queued targets until none is left and starts the
+// handshakes of each switched one at once (they count only if the API then
+// reports the target on the new certificate).
 func (pp *pipeline) switchWorker(ctx context.Context) {
 	defer pp.work.Done()
 	for o := pp.next(); o != nil; o = pp.next() {
 		o.t.to = pp.byName[o.t.Region].plan.certID
 		pp.r.switchOne(ctx, o)
 		close(o.done)
+		if (o.switched || o.state == StateServing) && pp.r.Prober != nil && o.t.address != "" {
+			pp.work.Add(1)
+			go pp.probe(ctx, o)
+		} else {
+			close(o.probed)
+		}
 	}
 }
 
 // verify waits for the switches of j's targets, reads the switched ones
-// back with one listing and starts the handshake of every target the API
-// reports on the new certificate.
+// back with one listing, then records the handshakes of every target the
+// API reports on the new certificate.
 func (pp *pipeline) verify(ctx context.Context, j *verifyJob) {
 	defer pp.work.Done()
 	for _, o := range j.outs {
@@ -289,13 +297,10 @@ func (pp *pipeline) verify(ctx context.Context, j *verifyJob) {
 			verifiedSwitch(o, now, err)
 		}
 	}
-	if pp.r.Prober == nil {
-		return
-	}
 	for _, o := range j.outs {
-		if o.state == StateServing && o.t.address != "" {
-			pp.work.Add(1)
-			go pp.probe(ctx, o)
+		<-o.probed
+		if o.state == StateServing {
+			applyProbe(o, o.pr)
 		}
 	}
 }
@@ -321,28 +326,29 @@ func (pp *pipeline) list(ctx context.Context, j *verifyJob) (map[string]string, 
 	return got, nil
 }
 
-// probe makes o's handshake once its facts are known (a discovered
+// probe makes o's handshakes once its facts are known (a discovered
 // listener default target needs its listener's extension domains to choose
-// an SNI that reaches the default certificate).
+// an SNI that reaches the default certificate) into o.pr. It reads only o.t.
 func (pp *pipeline) probe(ctx context.Context, o *targetOutcome) {
 	defer pp.work.Done()
+	defer close(o.probed)
+	t := o.t
 	select {
-	case <-o.t.facts:
+	case <-t.facts:
 	case <-ctx.Done():
 	}
-	if err := ctx.Err(); err == nil && o.t.noFacts {
-		o.msgs = append(o.msgs, fmt.Sprintf("%s: not probed (verified by API only): its listener's domain extensions were not listed", o.t.Target))
+	if ctx.Err() == nil && t.noFacts {
+		o.pr = probeResult{note: fmt.Sprintf("%s: not probed (verified by API only): its listener's domain extensions were not listed", t.Target)}
 		return
 	}
 	select {
 	case pp.probes <- struct{}{}:
 	case <-ctx.Done():
-		o.err = fmt.Errorf("rotation: verify %s: %w", o.t.Target, ctx.Err())
-		o.tr.Verified, o.final, o.state = "", []string{o.t.from, o.t.to}, StateUnknown
+		o.pr = probeResult{err: fmt.Errorf("rotation: verify %s: %w", t.Target, ctx.Err())}
 		return
 	}
 	defer func() { <-pp.probes }()
-	pp.r.probeTarget(ctx, o, pp.m)
+	o.pr = pp.r.probeTarget(ctx, t, pp.m)
 }
 
 // sortedOuts are the outcomes in plan order: by region, then target key.

@@ -29,8 +29,10 @@ type targetOutcome struct {
 	// final holds every certificate id the target may reference at the end
 	// (one when the outcome is known, more when it is not), for cleanup.
 	final []string
-	// done is closed when the switch ended (pipeline).
-	done chan struct{}
+	// done is closed when the switch ended, probed when the handshakes
+	// (started right after the switch, pr their finding) ended (pipeline).
+	done, probed chan struct{}
+	pr           probeResult
 }
 
 // observation is what the verification listings saw: region -> place ->
@@ -275,11 +277,18 @@ func (r *Rotator) verifyAPI(ctx context.Context, outs []*targetOutcome, seen obs
 	}
 }
 
-// probeTarget makes the handshake of a target the API reports switched:
-// tls when the new fingerprint is served, probe-skipped when unreachable,
-// o.wrong set when something else is served (after probeAttempts tries).
-func (r *Rotator) probeTarget(ctx context.Context, o *targetOutcome, m *material) {
-	t := o.t
+// probeResult is what a target's handshakes found: verified (tls or
+// probe-skipped), or wrong (what it serves instead), or err (the context
+// ended), and a note to report.
+type probeResult struct {
+	verified, wrong, note string
+	err                   error
+}
+
+// probeTarget makes the handshake of a switched target: tls when the new
+// fingerprint is served, probe-skipped when unreachable, wrong set when
+// something else is served (after probeAttempts tries).
+func (r *Rotator) probeTarget(ctx context.Context, t *target, m *material) probeResult {
 	sni := probeName(t, m)
 	timeout := r.Config.ProbeTimeout
 	if timeout <= 0 {
@@ -292,27 +301,39 @@ func (r *Rotator) probeTarget(ctx context.Context, o *targetOutcome, m *material
 	var pr ProbeResult
 	for attempt := 0; attempt < probeAttempts; attempt++ {
 		if attempt > 0 && !sleepCtx(ctx, delay) {
-			o.err = fmt.Errorf("rotation: verify %s: %w", t.Target, ctx.Err())
-			o.tr.Verified, o.state = "", StateUnknown
-			return
+			return probeResult{err: fmt.Errorf("rotation: verify %s: %w", t.Target, ctx.Err())}
 		}
 		pr = r.Prober.Probe(ctx, t.address, t.ListenerPort, sni, timeout)
 		if !pr.Reachable {
-			o.tr.Verified = VerifiedProbeSkipped
-			return
+			return probeResult{verified: VerifiedProbeSkipped}
 		}
 		if sameFingerprint(pr.FingerprintSHA1, m.fingerprint) {
-			o.tr.Verified = VerifiedTLS
-			return
+			return probeResult{verified: VerifiedTLS}
 		}
 	}
 	served := pr.FingerprintSHA1
 	if served == "" {
 		served = "no certificate (" + pr.Err + ")"
 	}
-	// Not verified: the handshake contradicts the API.
-	o.tr.Verified = ""
-	o.wrong = fmt.Sprintf("%s: %s:%d (SNI %q) serves %s instead of %s", t.Target, t.address, t.ListenerPort, sni, served, m.fingerprint)
+	return probeResult{wrong: fmt.Sprintf("%s: %s:%d (SNI %q) serves %s instead of %s", t.Target, t.address, t.ListenerPort, sni, served, m.fingerprint)}
+}
+
+// applyProbe records the handshakes' finding on a target the API reports
+// on the new certificate.
+func applyProbe(o *targetOutcome, pr probeResult) {
+	if pr.note != "" {
+		o.msgs = append(o.msgs, pr.note)
+	}
+	switch {
+	case pr.err != nil:
+		o.err = pr.err
+		o.tr.Verified, o.final, o.state = "", []string{o.t.from, o.t.to}, StateUnknown
+	case pr.wrong != "":
+		// Not verified: the handshake contradicts the API.
+		o.tr.Verified, o.wrong = "", pr.wrong
+	case pr.verified != "":
+		o.tr.Verified = pr.verified
+	}
 }
 
 func (r *Rotator) setCertificate(ctx context.Context, t *target, certID string) error {
