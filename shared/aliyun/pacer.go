@@ -25,6 +25,9 @@ const (
 	// granted rate is measured; throttles closer to the episode's first one
 	// only pause the lane.
 	pacerMinSpan = 250 * time.Millisecond
+	// pacerMinSamples is the fewest accepted calls a measurement of the
+	// granted rate counts before half of pacerSpan has passed.
+	pacerMinSamples = 4
 	// pacerSpan is the longest span the granted rate is measured over (the
 	// rate the service grants may change).
 	pacerSpan = 2 * time.Second
@@ -239,9 +242,12 @@ func (p *pacer) throttled(t ticket) {
 		if l.episode.Before(now.Add(-pacerSpan)) {
 			l.episode = last
 		}
-		if span := now.Sub(l.episode); span >= pacerMinSpan {
-			granted := float64(l.oks.since(l.episode)) / span.Seconds()
-			l.rate, l.learning = math.Max(p.minRate, granted*pacerHeadroom), false
+		span, oks := now.Sub(l.episode), l.oks.since(l.episode)
+		if span >= pacerMinSpan && (oks >= pacerMinSamples || span >= pacerSpan/2) {
+			// Few samples over a long span: count one more (never lower a
+			// lane to nothing on the noise of a slow lane's count).
+			n := float64(max(oks, min(oks+1, pacerMinSamples)))
+			l.rate, l.learning = math.Max(p.minRate, n/span.Seconds()*pacerHeadroom), false
 		} else {
 			// Early in the episode: the answers of the calls accepted with
 			// the first throttle's may have come after it; count them.

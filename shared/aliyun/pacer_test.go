@@ -184,6 +184,31 @@ func TestPacerBacksOffWithoutCollapsing(t *testing.T) {
 	}
 }
 
+// TestPacerSlowLaneDoesNotCollapse: a lane that shares the service's
+// bucket with others gets few calls through; a throttle after one accepted
+// call in 300 ms does not measure "3/s" or less, and a long span with none
+// does not take it to the floor.
+func TestPacerSlowLaneDoesNotCollapse(t *testing.T) {
+	const key = "r/A"
+	p, clk := fakePacer(0)
+	l := &lane{rate: 4, burst: 1, last: clk.now(), changed: make(chan struct{})}
+	p.lanes[key] = l
+	p.throttled(ticket{key: key, gen: l.gen}) // the episode starts
+	clk.advance(150 * time.Millisecond)
+	p.succeeded(ticket{key: key, gen: l.gen})
+	clk.advance(150 * time.Millisecond)
+	before := p.rate(key) // 4 plus one success's probing
+	p.throttled(ticket{key: key, gen: l.gen})
+	if r := p.rate(key); r != before {
+		t.Errorf("rate after 1 accepted call in 300 ms = %v, want %v kept (too few samples to measure)", r, before)
+	}
+	clk.advance(900 * time.Millisecond) // 1.2 s since the episode began, 1 accepted
+	p.throttled(ticket{key: key, gen: l.gen})
+	if r := p.rate(key); math.Abs(r-2/1.2*pacerHeadroom) > 0.01 {
+		t.Errorf("rate after 1 accepted call in 1.2 s = %v, want (1+1)/1.2 s plus headroom", r)
+	}
+}
+
 func TestPacerSpacesCallsAndKeepsCeiling(t *testing.T) {
 	const key = "r/A"
 	p, clk := fakePacer(10)
