@@ -12,34 +12,53 @@ const (
 	// pacerMinRate is the lowest rate (calls per second) a lane is slowed
 	// to, however often it is throttled.
 	pacerMinRate = 1.0
-	// pacerIncrease is the least rate (calls per second) a lane gains per
-	// second of successful calls at its current rate: each success adds
-	// max(pacerIncrease, peak-rate)/rate, where peak is the rate at the
-	// last decrease. Below that peak the lane so recovers quickly (the gap
-	// shrinks about e-fold per second); above it, it probes additively.
+	// pacerIncrease is the rate (calls per second) a paced lane gains per
+	// second of successful calls: it probes for more than it was granted.
 	pacerIncrease = 2.0
 	// pacerUnlimitedAbove: a lane without a ceiling that climbs past this
 	// rate is no longer paced at all.
 	pacerUnlimitedAbove = 1000.0
-	// pacerWindow is the span over which an unpaced lane's send rate is
-	// measured (the rate halved on its first throttle).
+	// pacerWindow is the span over which the calls accepted before a lane's
+	// first throttle are counted (they are its burst and its first rate).
 	pacerWindow = time.Second
-	// pacerHistory is how many send times an unpaced lane remembers.
-	pacerHistory = 256
-	// pacerMinSpan is the shortest span a measured send rate is averaged
-	// over (a burst of n calls within it counts as n/pacerMinSpan).
-	pacerMinSpan = 100 * time.Millisecond
+	// pacerMinSpan is the shortest span between two throttles over which the
+	// granted rate is measured; throttles closer to the episode's first one
+	// only pause the lane.
+	pacerMinSpan = 250 * time.Millisecond
+	// pacerMinSamples is the fewest accepted calls a measurement of the
+	// granted rate counts before half of pacerSpan has passed.
+	pacerMinSamples = 4
+	// pacerSpan is the longest span the granted rate is measured over (the
+	// rate the service grants may change).
+	pacerSpan = 2 * time.Second
+	// pacerHeadroom multiplies a measured granted rate: a lane a little
+	// above the rate loses one slot per throttle, one below it loses the
+	// difference on every call (and the count lags by the calls in flight).
+	pacerHeadroom = 1.1
+	// pacerHistory is how many accepted calls and throttles a lane
+	// remembers.
+	pacerHistory = 512
 )
 
 // pacer spaces calls per key (for SLB: region and action), shared by every
-// goroutine that uses one adapter. It adapts the rate of each key by AIMD:
-// a throttled call halves the key's rate (once per generation: calls sent
-// before the last decrease do not decrease it again) and pauses the key for
-// one slot at the new rate; every successful call raises it additively
-// (faster while below the rate of the last decrease), up to the ceiling or,
-// without one, until the key is unpaced again. A key starts unpaced (or at
-// the ceiling); its first throttle halves its measured send rate. Callers
-// wait for their slot instead of firing and being refused.
+// goroutine that uses one adapter (one invocation), so that what a lane
+// learned carries over to every later call of that region and action.
+//
+// A lane models the service's token bucket. It starts unpaced (or at the
+// configured ceiling): calls go as fast as the callers send them, so the
+// service's burst is used. Its first throttle says the service's bucket is
+// empty: the calls it accepted in the last second become the lane's burst
+// and its first rate. Between two throttles the service's bucket was empty
+// at both ends, so the calls it accepted in between, over the time between,
+// are the rate it grants: every later throttle (at least pacerMinSpan after
+// the first of its episode) sets the lane's rate to that measurement (plus
+// pacerHeadroom), never to a fraction of it, so the lane backs off without
+// collapsing. Successes
+// raise the rate additively (probing for more). An idle lane refills its
+// tokens up to its burst, so a later burst of calls (the next rotation of
+// the same invocation) is not spaced out at the rate. A throttle empties
+// the lane's tokens (one slot's pause). Callers wait for their slot instead
+// of firing and being refused.
 type pacer struct {
 	ceiling  float64 // configured calls per second per key; 0 = adaptive only
 	minRate  float64 // pacerMinRate (tests lower the pauses by raising it)
@@ -54,13 +73,56 @@ type pacer struct {
 
 // lane is the state of one key.
 type lane struct {
-	rate    float64   // allowed calls per second; 0 = unpaced
-	peak    float64   // rate at the last decrease
-	next    time.Time // earliest start of the next call
-	gen     uint64    // incremented on every decrease
+	rate    float64 // allowed calls per second; 0 = unpaced
+	burst   float64 // most tokens an idle lane holds (>= 1)
+	tokens  float64 // available now; negative: slots reserved by waiters
+	last    time.Time
+	gen     uint64 // incremented on every throttle the lane reacts to
 	changed chan struct{}
-	sent    []time.Time // ring of recent send times (unpaced lanes)
-	sentPos int
+	oks     ring      // accepted calls
+	thr     ring      // throttles
+	episode time.Time // first throttle of the current episode
+	// learning: the episode is the lane's first (burst and first rate are
+	// still being counted).
+	learning bool
+}
+
+// ring is a bounded list of recent times.
+type ring struct {
+	t   []time.Time
+	pos int
+}
+
+func (r *ring) add(t time.Time) {
+	if len(r.t) < pacerHistory {
+		r.t = append(r.t, t)
+		return
+	}
+	r.t[r.pos] = t
+	r.pos = (r.pos + 1) % pacerHistory
+}
+
+// since counts the times after from (and up to now).
+func (r *ring) since(from time.Time) int {
+	n := 0
+	for _, t := range r.t {
+		if t.After(from) {
+			n++
+		}
+	}
+	return n
+}
+
+// earliest is the earliest time in [from, to], if any.
+func (r *ring) earliest(from, to time.Time) (time.Time, bool) {
+	var best time.Time
+	found := false
+	for _, t := range r.t {
+		if !t.Before(from) && !t.After(to) && (!found || t.Before(best)) {
+			best, found = t, true
+		}
+	}
+	return best, found
 }
 
 // ticket is one granted slot: the key and the generation it was sent in.
@@ -86,10 +148,18 @@ func realAfter(d time.Duration) (<-chan time.Time, func() bool) {
 func (p *pacer) laneLocked(key string) *lane {
 	l := p.lanes[key]
 	if l == nil {
-		l = &lane{rate: p.ceiling, changed: make(chan struct{})}
+		l = &lane{rate: p.ceiling, burst: 1, tokens: 1, last: p.now(), changed: make(chan struct{})}
 		p.lanes[key] = l
 	}
 	return l
+}
+
+// refillLocked adds the tokens earned since the last refill, up to burst.
+func (l *lane) refillLocked(now time.Time) {
+	if l.rate > 0 && now.After(l.last) {
+		l.tokens = math.Min(l.burst, l.tokens+now.Sub(l.last).Seconds()*l.rate)
+	}
+	l.last = now
 }
 
 // errNoSlot is returned by wait when the key's next slot is after the ctx
@@ -107,25 +177,22 @@ func (p *pacer) wait(ctx context.Context, key string) (ticket, error) {
 		p.mu.Lock()
 		l := p.laneLocked(key)
 		now := p.now()
-		at := now
-		if l.next.After(at) {
-			at = l.next
-		}
-		var reserved time.Time
-		if l.rate > 0 {
-			reserved = at.Add(time.Duration(float64(time.Second) / l.rate))
-			l.next = reserved
-		}
-		if !at.After(now) {
+		if l.rate <= 0 {
 			t := ticket{key: key, gen: l.gen}
-			l.recordLocked(now)
 			p.mu.Unlock()
 			return t, nil
 		}
+		l.refillLocked(now)
+		l.tokens-- // take a token, or reserve the next one
+		if l.tokens >= 0 {
+			t := ticket{key: key, gen: l.gen}
+			p.mu.Unlock()
+			return t, nil
+		}
+		at := now.Add(time.Duration(-l.tokens / l.rate * float64(time.Second)))
+		gen := l.gen
 		if dl, ok := ctx.Deadline(); ok && at.After(dl) {
-			if l.rate > 0 && l.next.Equal(reserved) {
-				l.next = at // give the slot back
-			}
+			l.tokens++ // give the slot back
 			p.mu.Unlock()
 			return ticket{}, errNoSlot{at: at}
 		}
@@ -136,49 +203,20 @@ func (p *pacer) wait(ctx context.Context, key string) (ticket, error) {
 		select {
 		case <-ctx.Done():
 			stop()
+			p.mu.Lock()
+			if l.gen == gen {
+				l.tokens++ // give the slot back
+			}
+			p.mu.Unlock()
 			return ticket{}, ctx.Err()
 		case <-changed:
-			// the rate went down: take a new slot at the new rate
+			// throttled meanwhile: the reservations are void, take a new slot
 			stop()
 			continue
 		case <-timer:
 		}
-		p.mu.Lock()
-		l.recordLocked(p.now())
-		t := ticket{key: key, gen: l.gen}
-		p.mu.Unlock()
-		return t, nil
+		return ticket{key: key, gen: gen}, nil
 	}
-}
-
-// recordLocked remembers a send time of an unpaced lane.
-func (l *lane) recordLocked(t time.Time) {
-	if l.rate > 0 {
-		return
-	}
-	if len(l.sent) < pacerHistory {
-		l.sent = append(l.sent, t)
-		return
-	}
-	l.sent[l.sentPos] = t
-	l.sentPos = (l.sentPos + 1) % pacerHistory
-}
-
-// recentRateLocked is the send rate over the last pacerWindow: the sends
-// in it over the span they cover (at least pacerMinSpan).
-func (l *lane) recentRateLocked(now time.Time) float64 {
-	n := 0
-	oldest := now
-	for _, t := range l.sent {
-		if now.Sub(t) < pacerWindow {
-			n++
-			if t.Before(oldest) {
-				oldest = t
-			}
-		}
-	}
-	span := max(now.Sub(oldest), pacerMinSpan)
-	return float64(n) / span.Seconds()
 }
 
 // throttled reports that the call of t was refused as over the rate.
@@ -186,23 +224,48 @@ func (p *pacer) throttled(t ticket) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	l := p.laneLocked(t.key)
-	if t.gen != l.gen {
-		return // sent before the last decrease: already accounted for
-	}
 	now := p.now()
-	cur := l.rate
-	if cur <= 0 {
-		cur = l.recentRateLocked(now)
+	last, seen := l.thr.earliest(now.Add(-pacerSpan), now)
+	l.thr.add(now)
+	switch {
+	case l.rate <= 0:
+		// The first throttle of an unpaced lane: what the service accepted
+		// in the last second is its burst and, spread over the second, a
+		// first rate.
+		n := float64(l.oks.since(now.Add(-pacerWindow)))
+		l.burst = math.Max(1, n)
+		l.rate = math.Max(p.minRate, n/pacerWindow.Seconds())
+		l.episode, l.learning = now, true
+	case !seen:
+		l.episode, l.learning = now, false // a new episode: keep the rate learned before
+	default:
+		if l.episode.Before(now.Add(-pacerSpan)) {
+			l.episode = last
+		}
+		span, oks := now.Sub(l.episode), l.oks.since(l.episode)
+		if span >= pacerMinSpan && (oks >= pacerMinSamples || span >= pacerSpan/2) {
+			// Few samples over a long span: count one more (never lower a
+			// lane to nothing on the noise of a slow lane's count).
+			n := float64(max(oks, min(oks+1, pacerMinSamples)))
+			l.rate, l.learning = math.Max(p.minRate, n/span.Seconds()*pacerHeadroom), false
+		} else {
+			// Early in the episode: the answers of the calls accepted with
+			// the first throttle's may have come after it; count them.
+			n := float64(l.oks.since(now.Add(-pacerWindow)))
+			if l.learning && n > l.burst {
+				l.burst, l.rate = n, math.Max(l.rate, n/pacerWindow.Seconds())
+			}
+			if t.gen != l.gen {
+				return // sent before the last pause: already accounted for
+			}
+		}
 	}
-	l.peak = cur
-	l.rate = math.Max(p.minRate, cur/2)
 	if p.ceiling > 0 {
 		l.rate = math.Min(l.rate, p.ceiling)
 	}
-	l.sent, l.sentPos = nil, 0
+	// The service's bucket is empty: so is ours (one slot's pause).
+	l.tokens, l.last = 0, now
 	l.gen++
-	pause := now.Add(time.Duration(float64(time.Second) / l.rate))
-	l.next = pause
 	close(l.changed)
 	l.changed = make(chan struct{})
 }
@@ -213,10 +276,11 @@ func (p *pacer) succeeded(t ticket) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	l := p.laneLocked(t.key)
+	l.oks.add(p.now())
 	if l.rate <= 0 {
 		return
 	}
-	l.rate += math.Max(p.increase, l.peak-l.rate) / l.rate
+	l.rate += p.increase / l.rate
 	switch {
 	case p.ceiling > 0 && l.rate > p.ceiling:
 		l.rate = p.ceiling

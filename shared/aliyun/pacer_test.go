@@ -62,62 +62,150 @@ func mustWait(t *testing.T, p *pacer, key string) ticket {
 	return tk
 }
 
-func TestPacerAIMD(t *testing.T) {
-	const key = "cn-hangzhou/DescribeDomainExtensions"
-	p, clk := fakePacer(0)
-	// Unpaced: 40 calls within one second go at once.
-	var first []ticket
-	for range 40 {
-		first = append(first, mustWait(t, p, key))
-		clk.advance(25 * time.Millisecond)
+// serverBucket is the service's token bucket on the fake clock.
+type serverBucket struct {
+	rate, burst, tokens float64
+	last                time.Time
+}
+
+func (b *serverBucket) take(now time.Time) bool {
+	b.tokens = math.Min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.rate)
+	b.last = now
+	if b.tokens < 1 {
+		return false
 	}
-	if len(clk.waits) != 0 || p.rate(key) != 0 {
-		t.Fatalf("unpaced lane waited %v, rate %v", clk.waits, p.rate(key))
-	}
-	// The first throttle halves the measured rate (40 calls in the last
-	// second); the other calls of that generation do not halve it again.
-	for _, tk := range first {
+	b.tokens--
+	return true
+}
+
+// send makes one call through the pacer against b (retrying throttled
+// attempts, as the retrier does); each attempt takes latency.
+func send(t *testing.T, p *pacer, clk *fakeClock, b *serverBucket, key string, latency time.Duration) (attempts int) {
+	t.Helper()
+	for {
+		tk := mustWait(t, p, key)
+		attempts++
+		ok := b.take(clk.now())
+		clk.advance(latency)
+		if ok {
+			p.succeeded(tk)
+			return attempts
+		}
 		p.throttled(tk)
 	}
-	if got := p.rate(key); got != 20 {
-		t.Fatalf("rate after the first throttle = %v, want 20 (half of 40/s)", got)
-	}
-	// A call sent after the decrease that is throttled halves it again.
-	tk := mustWait(t, p, key)
-	if len(clk.waits) != 1 || clk.waits[0] != 50*time.Millisecond {
-		t.Errorf("waits %v, want one pause of 50ms (one slot at 20/s)", clk.waits)
-	}
-	p.throttled(tk)
-	if got := p.rate(key); got != 10 {
-		t.Fatalf("rate after the second throttle = %v, want 10", got)
-	}
-	// Successes raise it: quickly back towards the rate of the last
-	// decrease (20), then additively (+2/s per second of calls).
-	for range 5 {
-		p.succeeded(mustWait(t, p, key))
-	}
-	if got := p.rate(key); got < 13 || got > 15 {
-		t.Errorf("rate after 5 successes = %v, want 13..15 (recovering towards 20)", got)
-	}
-	for range 40 {
-		p.succeeded(mustWait(t, p, key))
-	}
-	if got := p.rate(key); got < 20 || got > 25 {
-		t.Errorf("rate after 45 successes = %v, want 20..25 (past the peak, additive)", got)
-	}
-	// Repeated throttles never go below the floor.
+}
+
+// TestPacerLearnsTheGrantedRate: against a 20/s bucket with a burst of 20,
+// a lane starts unpaced (the burst goes at once), learns burst and rate from
+// its first throttle, measures the granted rate between throttles (never
+// halving below it), recovers to it, and an idle lane gets its burst again
+// (the next rotation of the same invocation is not spaced out).
+func TestPacerLearnsTheGrantedRate(t *testing.T) {
+	const key = "cn-hangzhou/SetLoadBalancerHTTPSListenerAttribute"
+	p, clk := fakePacer(0)
+	b := &serverBucket{rate: 20, burst: 20, tokens: 20, last: clk.now()}
+	start := clk.now()
+	// 20 calls in 20 ms: all within the burst, no pause.
 	for range 20 {
-		p.throttled(mustWait(t, p, key))
+		if n := send(t, p, clk, b, key, time.Millisecond); n != 1 {
+			t.Fatalf("a call within the burst took %d attempts", n)
+		}
 	}
-	if got := p.rate(key); got != pacerMinRate {
-		t.Errorf("rate after 20 throttles = %v, want the floor %v", got, pacerMinRate)
+	if len(clk.waits) != 0 || p.rate(key) != 0 {
+		t.Fatalf("waits %v rate %v within the burst; want unpaced", clk.waits, p.rate(key))
+	}
+	// 100 more calls, one at a time: the first throttle gives burst 20 and
+	// rate 20/s; later throttles measure the granted rate.
+	attempts := 0
+	for range 100 {
+		attempts += send(t, p, clk, b, key, time.Millisecond)
+	}
+	elapsed := clk.now().Sub(start)
+	if r := p.rate(key); r < 15 || r > 26 {
+		t.Errorf("rate after 120 calls = %v, want near the granted 20/s", r)
+	}
+	// The service cannot do better than (120 - 20) / 20 = 5 s; the lane must
+	// not collapse below it (AIMD halving did: 1 call/s floors).
+	if elapsed > 5500*time.Millisecond {
+		t.Errorf("120 calls took %v, want <= 5.5 s (bound 5 s)", elapsed)
+	}
+	if attempts > 115 {
+		t.Errorf("%d attempts for 100 calls past the burst; want few refused", attempts)
+	}
+	// Idle for 2 s: the service's bucket refills; so does the lane's.
+	clk.advance(2 * time.Second)
+	idle := clk.now()
+	for range 50 {
+		send(t, p, clk, b, key, time.Millisecond)
+	}
+	if d := clk.now().Sub(idle); d > 1800*time.Millisecond {
+		t.Errorf("50 calls after idling took %v; want about (50 - 20) / 20 = 1.5 s (the burst is used again)", d)
 	}
 	// Another key is not affected.
 	if got := p.rate("cn-hangzhou/DescribeLoadBalancers"); got != 0 {
 		t.Errorf("other action's rate = %v, want unpaced", got)
 	}
-	if got := p.rate("cn-shanghai/DescribeDomainExtensions"); got != 0 {
-		t.Errorf("other region's rate = %v, want unpaced", got)
+}
+
+func TestPacerBacksOffWithoutCollapsing(t *testing.T) {
+	const key = "r/A"
+	p, clk := fakePacer(0)
+	l := &lane{rate: 40, burst: 1, tokens: 0, last: clk.now(), changed: make(chan struct{})}
+	p.lanes[key] = l
+	// A throttle early in an episode pauses, keeps the rate.
+	p.throttled(mustWait(t, p, key))
+	if r := p.rate(key); r != 40 {
+		t.Fatalf("rate after the episode's first throttle = %v, want 40 (kept)", r)
+	}
+	// 10 accepted over the next 500 ms, then a throttle: granted 20/s.
+	for range 10 {
+		clk.advance(50 * time.Millisecond)
+		p.succeeded(ticket{key: key, gen: l.gen})
+	}
+	p.throttled(ticket{key: key, gen: l.gen})
+	if r := p.rate(key); math.Abs(r-20*pacerHeadroom) > 0.01 {
+		t.Errorf("rate = %v, want the measured 20/s plus headroom", r)
+	}
+	// 20 calls in flight refused at once (each of the latest generation)
+	// do not halve it 20 times: the measurement stays 20/s.
+	for range 20 {
+		p.throttled(ticket{key: key, gen: l.gen})
+	}
+	if r := p.rate(key); math.Abs(r-20*pacerHeadroom) > 0.01 {
+		t.Errorf("rate after 20 throttles at once = %v, want 22 (no collapse)", r)
+	}
+	// Successes probe above it, additively.
+	before := p.rate(key)
+	for range 20 {
+		p.succeeded(mustWait(t, p, key))
+	}
+	if r := p.rate(key); r <= before || r > before+5 {
+		t.Errorf("rate after 20 successes = %v, want a little above %v", r, before)
+	}
+}
+
+// TestPacerSlowLaneDoesNotCollapse: a lane that shares the service's
+// bucket with others gets few calls through; a throttle after one accepted
+// call in 300 ms does not measure "3/s" or less, and a long span with none
+// does not take it to the floor.
+func TestPacerSlowLaneDoesNotCollapse(t *testing.T) {
+	const key = "r/A"
+	p, clk := fakePacer(0)
+	l := &lane{rate: 4, burst: 1, last: clk.now(), changed: make(chan struct{})}
+	p.lanes[key] = l
+	p.throttled(ticket{key: key, gen: l.gen}) // the episode starts
+	clk.advance(150 * time.Millisecond)
+	p.succeeded(ticket{key: key, gen: l.gen})
+	clk.advance(150 * time.Millisecond)
+	before := p.rate(key) // 4 plus one success's probing
+	p.throttled(ticket{key: key, gen: l.gen})
+	if r := p.rate(key); r != before {
+		t.Errorf("rate after 1 accepted call in 300 ms = %v, want %v kept (too few samples to measure)", r, before)
+	}
+	clk.advance(900 * time.Millisecond) // 1.2 s since the episode began, 1 accepted
+	p.throttled(ticket{key: key, gen: l.gen})
+	if r := p.rate(key); math.Abs(r-2/1.2*pacerHeadroom) > 0.01 {
+		t.Errorf("rate after 1 accepted call in 1.2 s = %v, want (1+1)/1.2 s plus headroom", r)
 	}
 }
 
@@ -141,17 +229,17 @@ func TestPacerSpacesCallsAndKeepsCeiling(t *testing.T) {
 	}
 	// Unpaced lanes come back once their rate is high enough.
 	q, _ := fakePacer(0)
-	q.lanes["k"] = &lane{rate: pacerUnlimitedAbove - 0.001, changed: make(chan struct{})}
+	q.lanes["k"] = &lane{rate: pacerUnlimitedAbove - 0.001, burst: 1, changed: make(chan struct{})}
 	q.succeeded(ticket{key: "k"})
 	if got := q.rate("k"); got != 0 {
 		t.Errorf("rate above %v = %v, want unpaced (0)", pacerUnlimitedAbove, got)
 	}
 }
 
-func TestPacerWaitersRetakeSlotsAfterDecrease(t *testing.T) {
+func TestPacerWaitersRetakeSlotsAfterThrottle(t *testing.T) {
 	const key = "r/A"
 	p, clk := fakePacer(0)
-	p.lanes[key] = &lane{rate: 10, next: clk.now().Add(time.Second), changed: make(chan struct{})}
+	p.lanes[key] = &lane{rate: 10, burst: 1, tokens: -9, last: clk.now(), changed: make(chan struct{})}
 	clk.block = true
 	done := make(chan ticket)
 	go func() {
@@ -180,12 +268,12 @@ func TestPacerWaitersRetakeSlotsAfterDecrease(t *testing.T) {
 	p.throttled(ticket{key: key, gen: 0})
 	tk := <-done
 	if tk.gen != 1 {
-		t.Errorf("waiter's ticket generation %d, want 1 (slot retaken after the decrease)", tk.gen)
+		t.Errorf("waiter's ticket generation %d, want 1 (slot retaken after the throttle)", tk.gen)
 	}
 	clk.mu.Lock()
 	defer clk.mu.Unlock()
-	if len(clk.waits) != 2 || clk.waits[1] != 200*time.Millisecond {
-		t.Errorf("waits %v, want a second wait of one slot at the halved rate (200ms)", clk.waits)
+	if len(clk.waits) != 2 || clk.waits[0] != time.Second || clk.waits[1] != 100*time.Millisecond {
+		t.Errorf("waits %v, want 1s (behind 9 reservations), then one slot (100ms) after the throttle voided them", clk.waits)
 	}
 }
 

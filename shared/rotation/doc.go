@@ -1,9 +1,11 @@
 // Package rotation is the certificate rotation use case: given a PEM pair
 // stored in OSS under CERT_PREFIX, it validates the pair, plans where it must
 // be served (deploy.yaml targets and discovery across regions), uploads it
-// once per region, switches every target with bounded concurrency, verifies
-// the switch through the API and a TLS handshake, rolls back a target that
-// serves something else, and cleans up superseded certificates it created.
+// once per region (in every region with a target before any switch),
+// switches each target as soon as its own facts are known while discovery
+// goes on (pipeline.go), verifies the switch through the API and a TLS
+// handshake, rolls back a target that serves something else, and cleans up
+// superseded certificates it created.
 //
 // API summary (what the functions and the other use cases call):
 //

@@ -38,7 +38,16 @@ type target struct {
 	to       string // certificate id after (set after upload)
 	source   string
 	extNames []string // domains of the listener's extensions (default targets: avoid them as SNI)
+	// facts is closed once extNames is known (a discovered listener default
+	// target learns it from its own listener's extension listing, which may
+	// end after the target is switched); noFacts is set when that listing
+	// failed (the target is then not probed: the SNI could hit an extension).
+	facts   chan struct{}
+	noFacts bool
 }
+
+// closedFacts is the facts channel of a target whose facts are all known.
+var closedFacts = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
 // place identifies what a target points at a certificate: a listener's
 // default certificate or a domain extension.
@@ -73,15 +82,35 @@ type regionPlan struct {
 	skipped []SkippedTarget
 }
 
-// plan resolves the targets of every region: explicit ones from deploy.yaml
-// (each must exist) and, when discovery is on, every listener default
-// certificate and domain extension whose current certificate's domains are
-// all covered by the new certificate.
-func (r *Rotator) plan(ctx context.Context, m *material, d Deploy, deployFile string) ([]*regionPlan, error) {
-	discover := d.DiscoverEnabled()
+// planSink receives a region's facts as planning learns them, so that the
+// pipelined rotation can act on each target as soon as it is known. Calls
+// come from the region's planning goroutines (concurrently for one region).
+type planSink interface {
+	// explicitChecked: every explicit target of the region exists.
+	explicitChecked(region string)
+	// added: a new target (its facts may still be pending, see target.facts).
+	added(ctx context.Context, t *target)
+	// listenersFinal: the region's listener default targets are all known.
+	listenersFinal(ctx context.Context, region string)
+	// extensionsFinal: the extension targets on listener lbID:port are all
+	// known.
+	extensionsFinal(ctx context.Context, region, lbID string, port int)
+}
+
+// collectSink collects the whole plan before anything acts on it (dry runs).
+type collectSink struct{}
+
+func (collectSink) explicitChecked(string)                               {}
+func (collectSink) added(context.Context, *target)                       {}
+func (collectSink) listenersFinal(context.Context, string)               {}
+func (collectSink) extensionsFinal(context.Context, string, string, int) {}
+
+// regionsOf is the regions a rotation plans, in order (discovery's, then
+// the explicit targets' others, sorted), and the explicit targets of each.
+func (r *Rotator) regionsOf(d Deploy) ([]string, map[string][]clb.Target) {
 	var regions []string
 	seen := map[string]bool{}
-	if discover {
+	if d.DiscoverEnabled() {
 		for _, reg := range r.Config.Regions {
 			if reg != "" && !seen[reg] {
 				seen[reg] = true
@@ -99,11 +128,20 @@ func (r *Rotator) plan(ctx context.Context, m *material, d Deploy, deployFile st
 		}
 	}
 	sort.Strings(extra)
-	regions = append(regions, extra...)
+	return append(regions, extra...), explicit
+}
 
+// plan resolves the targets of every region before anything acts on them
+// (dry runs): explicit ones from deploy.yaml (each must exist) and, when
+// discovery is on, every listener default certificate and domain extension
+// whose current certificate's domains are all covered by the new
+// certificate.
+func (r *Rotator) plan(ctx context.Context, m *material, d Deploy, deployFile string) ([]*regionPlan, error) {
+	regions, explicit := r.regionsOf(d)
 	plans := make([]*regionPlan, len(regions))
 	errs := forEach(ctx, len(regions), r.concurrency(), func(ctx context.Context, i int) error {
-		p, err := r.planRegion(ctx, m, regions[i], discover, d.Force, explicit[regions[i]], deployFile)
+		p := &regionPlan{region: regions[i]}
+		err := r.planRegion(ctx, p, m, d.DiscoverEnabled(), d.Force, explicit[regions[i]], deployFile, collectSink{})
 		plans[i] = p
 		return err
 	})
@@ -113,8 +151,12 @@ func (r *Rotator) plan(ctx context.Context, m *material, d Deploy, deployFile st
 	return plans, nil
 }
 
-func (r *Rotator) planRegion(ctx context.Context, m *material, region string, discover, force bool, explicit []clb.Target, deployFile string) (*regionPlan, error) {
-	p := &regionPlan{region: region}
+// planRegion fills p: the region's certificates (choosing an existing one
+// with the pair's fingerprint), its explicit targets (each must exist) and,
+// when discover is set, the discovered ones, telling sink as it goes. On a
+// discovery failure p holds what was planned before it.
+func (r *Rotator) planRegion(ctx context.Context, p *regionPlan, m *material, discover, force bool, explicit []clb.Target, deployFile string, sink planSink) error {
+	region := p.region
 	// The certificates and the load balancers are independent: list them
 	// concurrently (one round on the critical path instead of two).
 	var lbs []clb.LoadBalancer
@@ -132,30 +174,35 @@ func (r *Rotator) planRegion(ctx context.Context, m *material, region string, di
 	}
 	wg.Wait()
 	if certErr != nil {
-		return nil, certErr
+		return certErr
 	}
 	if lbErr != nil {
-		return nil, lbErr
+		return lbErr
 	}
-	pl := newPlanner(p, m, lbs, force, deployFile)
+	chooseExisting(p, m)
+	pl := newPlanner(p, m, lbs, force, deployFile, sink)
 	// Explicit targets first: each must exist, and is checked before any write.
 	for _, et := range explicit {
 		if err := r.planExplicit(ctx, pl, et); err != nil {
-			return nil, err
+			return err
 		}
 	}
+	sink.explicitChecked(region)
 	if !discover {
-		return p, nil
+		return nil
 	}
-	if err := r.planDiscovered(ctx, pl, lbs); err != nil {
-		return nil, err
-	}
+	err := r.planDiscovered(ctx, pl, lbs)
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
 	sort.Slice(p.targets, func(i, j int) bool { return p.targets[i].key() < p.targets[j].key() })
-	return p, nil
+	return err
 }
 
-// planner collects one region's targets.
+// planner collects one region's targets (mu guards p's targets, skipped
+// and inventory while discovery's listings run concurrently).
 type planner struct {
+	mu         sync.Mutex
+	sink       planSink
 	p          *regionPlan
 	m          *material
 	byID       map[string]clb.ServerCertificate
@@ -166,8 +213,8 @@ type planner struct {
 	deployFile string
 }
 
-func newPlanner(p *regionPlan, m *material, lbs []clb.LoadBalancer, force bool, deployFile string) *planner {
-	pl := &planner{p: p, m: m, byID: make(map[string]clb.ServerCertificate, len(p.certs)), lbByID: make(map[string]clb.LoadBalancer, len(lbs)),
+func newPlanner(p *regionPlan, m *material, lbs []clb.LoadBalancer, force bool, deployFile string, sink planSink) *planner {
+	pl := &planner{sink: sink, p: p, m: m, byID: make(map[string]clb.ServerCertificate, len(p.certs)), lbByID: make(map[string]clb.LoadBalancer, len(lbs)),
 		found: map[string]*target{}, skipped: map[string]bool{}, force: force, deployFile: deployFile}
 	for _, c := range p.certs {
 		pl.byID[c.ID] = c
@@ -179,16 +226,20 @@ func newPlanner(p *regionPlan, m *material, lbs []clb.LoadBalancer, force bool, 
 }
 
 // add plans t once (an explicit target found again by discovery stays
-// explicit).
-func (pl *planner) add(t *target) {
+// explicit) and tells the sink about a new one; the caller holds pl.mu.
+func (pl *planner) add(ctx context.Context, t *target) {
 	if old, ok := pl.found[t.key()]; ok {
 		if t.source == "explicit" {
 			old.source = "explicit"
 		}
 		return
 	}
+	if t.facts == nil {
+		t.facts = closedFacts
+	}
 	pl.found[t.key()] = t
 	pl.p.targets = append(pl.p.targets, t)
+	pl.sink.added(ctx, t)
 }
 
 // backwards reports (and records) a target whose certificate expires after
@@ -245,8 +296,10 @@ func (r *Rotator) planExplicit(ctx context.Context, pl *planner, et clb.Target) 
 		t.Domain, t.extID, t.from, t.extNames = ext.Domain, ext.ID, ext.ServerCertificateID, nil
 	}
 	t.fromFP = pl.byID[t.from].Fingerprint
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
 	if !pl.backwards(t) {
-		pl.add(t)
+		pl.add(ctx, t)
 	}
 	return nil
 }
@@ -254,42 +307,104 @@ func (r *Rotator) planExplicit(ctx context.Context, pl *planner, et clb.Target) 
 // planDiscovered adds every listener default certificate and domain
 // extension whose certificate the pair replaces (all its domains covered),
 // except places another pair's deploy.yaml pins and places that would
-// rotate backwards; it records the region's inventory for cleanup.
+// rotate backwards; it records the region's inventory for cleanup. The
+// listener default targets are added (and final) as soon as the listeners
+// are listed; each listener's extension targets as soon as its extensions
+// are, while the other listings still run. A listing that fails does not
+// stop the others: the errors are returned joined.
 func (r *Rotator) planDiscovered(ctx context.Context, pl *planner, lbs []clb.LoadBalancer) error {
-	p, m, region := pl.p, pl.m, pl.p.region
+	p, region := pl.p, pl.p.region
+	pl.mu.Lock()
 	p.inventory = map[string]string{}
-	listeners, extsOf, err := r.listListeners(ctx, region, lbs)
+	pl.mu.Unlock()
+	if len(lbs) == 0 {
+		pl.sink.listenersFinal(ctx, region)
+		return nil
+	}
+	ids := make([]string, 0, len(lbs))
+	for _, lb := range lbs {
+		ids = append(ids, lb.ID)
+	}
+	listeners, err := r.SLB.ListHTTPSListeners(ctx, region, ids)
 	if err != nil {
-		return err
+		return fmt.Errorf("rotation: list HTTPS listeners in %s: %w", region, err)
 	}
 	pinned := map[string]bool{}
 	for _, t := range r.Config.Pinned {
 		pinned[(&target{Target: t}).key()] = true
 	}
-	consider := func(t *target) {
-		t.fromFP, t.source = pl.byID[t.from].Fingerprint, "discovered"
-		if !pinned[t.key()] && !pl.backwards(t) {
-			pl.add(t)
-		}
-	}
+	defaults := make([]*target, len(listeners)) // a listener's default target, if any
+	pl.mu.Lock()
 	for i, l := range listeners {
 		p.inventory[listenerPlace(l.LoadBalancerID, l.Port)] = l.ServerCertificateID
-		for _, ext := range extsOf[i] {
-			p.inventory[extPlace(ext.ID)] = ext.ServerCertificateID
+		if !pl.qualifies(l.ServerCertificateID) {
+			continue
 		}
-		lb := pl.lbByID[l.LoadBalancerID]
-		if pl.qualifies(l.ServerCertificateID) {
-			consider(&target{Target: clb.Target{Region: region, LoadBalancerID: l.LoadBalancerID, ListenerPort: l.Port},
-				address: lb.Address, status: l.Status, from: l.ServerCertificateID, extNames: extDomains(extsOf[i])})
-		}
-		for _, ext := range extsOf[i] {
-			if pl.qualifies(ext.ServerCertificateID) && certs.Covers(m.domains, []string{ext.Domain}) {
-				consider(&target{Target: clb.Target{Region: region, LoadBalancerID: l.LoadBalancerID, ListenerPort: l.Port, Domain: ext.Domain},
-					extID: ext.ID, address: lb.Address, status: l.Status, from: ext.ServerCertificateID})
-			}
+		t := &target{Target: clb.Target{Region: region, LoadBalancerID: l.LoadBalancerID, ListenerPort: l.Port},
+			address: pl.lbByID[l.LoadBalancerID].Address, status: l.Status, from: l.ServerCertificateID, facts: make(chan struct{})}
+		if pl.consider(ctx, t, pinned) {
+			defaults[i] = t
 		}
 	}
-	return nil
+	pl.mu.Unlock()
+	pl.sink.listenersFinal(ctx, region)
+
+	listed := make([]bool, len(listeners))
+	errs := forEach(ctx, len(listeners), r.concurrency(), func(ctx context.Context, i int) error {
+		l := listeners[i]
+		exts, err := r.SLB.ListDomainExtensions(ctx, region, l.LoadBalancerID, l.Port)
+		if err != nil {
+			return fmt.Errorf("rotation: list domain extensions of %s/%s:%d: %w", region, l.LoadBalancerID, l.Port, err)
+		}
+		listed[i] = true
+		pl.extensionsListed(ctx, l, exts, defaults[i], pinned)
+		return nil
+	})
+	// A default target whose listener's extensions are not known is never
+	// probed (its SNI could be an extension's); its facts end here.
+	for i, t := range defaults {
+		if t != nil && !listed[i] {
+			t.noFacts = true
+			close(t.facts)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// consider plans a discovered target unless it is pinned to another pair or
+// would rotate backwards; it reports whether t itself was added. The caller
+// holds pl.mu.
+func (pl *planner) consider(ctx context.Context, t *target, pinned map[string]bool) bool {
+	t.fromFP, t.source = pl.byID[t.from].Fingerprint, "discovered"
+	if pinned[t.key()] || pl.backwards(t) {
+		return false
+	}
+	_, dup := pl.found[t.key()]
+	pl.add(ctx, t)
+	return !dup
+}
+
+// extensionsListed records listener l's extensions: the inventory, its
+// default target's extension domains (def, nil when it has none) and the
+// extension targets; then the listener's extension targets are final.
+func (pl *planner) extensionsListed(ctx context.Context, l clb.Listener, exts []clb.DomainExtension, def *target, pinned map[string]bool) {
+	region := pl.p.region
+	pl.mu.Lock()
+	for _, ext := range exts {
+		pl.p.inventory[extPlace(ext.ID)] = ext.ServerCertificateID
+	}
+	if def != nil {
+		def.extNames = extDomains(exts)
+		close(def.facts)
+	}
+	for _, ext := range exts {
+		if pl.qualifies(ext.ServerCertificateID) && certs.Covers(pl.m.domains, []string{ext.Domain}) {
+			pl.consider(ctx, &target{Target: clb.Target{Region: region, LoadBalancerID: l.LoadBalancerID, ListenerPort: l.Port, Domain: ext.Domain},
+				extID: ext.ID, address: pl.lbByID[l.LoadBalancerID].Address, status: l.Status, from: ext.ServerCertificateID}, pinned)
+		}
+	}
+	pl.mu.Unlock()
+	pl.sink.extensionsFinal(ctx, region, l.LoadBalancerID, l.Port)
 }
 
 // expiresAfter reports whether c expires after the pair and is not the

@@ -192,50 +192,34 @@ func (r *Rotator) Rotate(ctx context.Context, now time.Time, req Request) (Resul
 }
 
 // rotateLoaded plans, uploads, switches, verifies and cleans up a loaded
-// pair (under the pair's locks).
+// pair (under the pair's locks): pipelined (pipeline.go), or, for a dry
+// run, the whole plan and nothing written.
 func (r *Rotator) rotateLoaded(ctx context.Context, res Result, m *material, d Deploy, deployFile string, dry bool) (Result, error) {
 	res.Status = StatusFailed // until the outcome is known
 	res.Fingerprint, res.SHA256, res.Domains = m.fingerprint, m.sha256, m.domains
 	na := m.notAfter.UTC()
 	res.NotAfter = &na
-
+	if !dry {
+		return r.rotatePipelined(ctx, res, m, d, deployFile)
+	}
 	plans, err := r.plan(ctx, m, d, deployFile)
 	if err != nil {
 		return reject(res, err)
 	}
 	for _, p := range plans {
-		chooseExisting(p, m)
 		res.Skipped = append(res.Skipped, p.skipped...)
 	}
 	if countTargets(plans) == 0 {
 		return nothingToDo(res), nil
 	}
-	if dry {
-		return planned(res, plans), nil
-	}
+	return planned(res, plans), nil
+}
 
-	// Upload once per region (every region before any switch, so that a quota
-	// refusal anywhere leaves all listeners untouched).
-	res.Regions = map[string]RegionResult{}
-	for _, p := range plans {
-		if len(p.targets) == 0 {
-			continue
-		}
-		if err := r.ensureCertificate(ctx, p, m); err != nil {
-			return reject(res, err)
-		}
-		res.Regions[p.region] = RegionResult{ServerCertificateID: p.certID, Reused: p.reused}
-	}
-
-	// Switch and verify every target with bounded concurrency.
-	var all []*target
-	for _, p := range plans {
-		for _, t := range p.targets {
-			t.to = p.certID
-			all = append(all, t)
-		}
-	}
-	outs, seen := r.applyTargets(ctx, all, m)
+// finish ends a switched rotation: the outcomes (outs, in plan order),
+// cleanup of the regions whose inventory is complete, the status. late is
+// the discovery failures after the first switches (incomplete: their
+// regions): the rotation is then at best partial and returns an error.
+func (r *Rotator) finish(ctx context.Context, res Result, m *material, keep int, plans []*regionPlan, outs []*targetOutcome, seen observation, late error, incomplete map[string]bool) (Result, error) {
 	if err := collectOutcomes(&res, outs); err != nil {
 		res.Status, res.Reason = finalStatus(res.Targets)
 		if res.Status != StatusPartial {
@@ -244,16 +228,18 @@ func (r *Rotator) rotateLoaded(ctx context.Context, res Result, m *material, d D
 		if notServed(res.Targets) {
 			err = fmt.Errorf("%w (%s: %w)", err, res.Reason, ErrNotServed)
 		}
+		if late != nil {
+			res.Reason = joinReasons(res.Reason, incompleteReason(late))
+			res.Errors = append(res.Errors, incompleteReason(late))
+			err = errors.Join(err, late)
+		}
 		return res, err
 	}
 
-	// Clean up superseded certificates in each region.
-	keep := r.Config.Keep
-	if d.Keep != nil {
-		keep = *d.Keep
-	}
+	// Clean up superseded certificates in each region whose inventory is
+	// complete (an unlisted place may reference one).
 	for _, p := range plans {
-		if p.certID == "" {
+		if p.certID == "" || incomplete[p.region] {
 			continue
 		}
 		del, kept, msgs := r.cleanup(ctx, p, m, keep, outs, seen[p.region])
@@ -263,12 +249,27 @@ func (r *Rotator) rotateLoaded(ctx context.Context, res Result, m *material, d D
 	}
 
 	res.Status, res.Reason = finalStatus(res.Targets)
+	if late != nil {
+		if res.Status == StatusRotated || res.Status == StatusUnchanged {
+			res.Status = StatusPartial
+		}
+		res.Reason = joinReasons(res.Reason, incompleteReason(late))
+		res.Errors = append(res.Errors, incompleteReason(late))
+		return res, fmt.Errorf("rotation: discovery incomplete: %w", late)
+	}
 	if res.Status == StatusFailed || res.Status == StatusPartial && notServed(res.Targets) {
 		// A target is left not serving the new certificate, or in an
 		// unknown state: the invocation fails so that it runs again.
 		return res, fmt.Errorf("rotation: %s: %w", res.Reason, ErrNotServed)
 	}
 	return res, nil
+}
+
+func joinReasons(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
 }
 
 // nothingToDo ends a rotation that found no target: unchanged, with the

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
-	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
 )
 
 // verifyIDsPerCall is how many load balancers one verification listing
@@ -30,6 +29,10 @@ type targetOutcome struct {
 	// final holds every certificate id the target may reference at the end
 	// (one when the outcome is known, more when it is not), for cleanup.
 	final []string
+	// done is closed when the switch ended, probed when the handshakes
+	// (started right after the switch, pr their finding) ended (pipeline).
+	done, probed chan struct{}
+	pr           probeResult
 }
 
 // observation is what the verification listings saw: region -> place ->
@@ -43,83 +46,55 @@ func (o observation) set(region, place, certID string) {
 	o[region][place] = certID
 }
 
-// applyTargets switches every target (bounded concurrency), verifies the
-// switches through the API in batch (one listener listing per 10 load
-// balancers, one extension listing per listener with extension targets),
-// probes every verified target with a TLS handshake (bounded concurrency),
-// rolls back the ones that serve something else and verifies the
-// rollbacks in batch. The outcomes are in the order of all.
-func (r *Rotator) applyTargets(ctx context.Context, all []*target, m *material) ([]*targetOutcome, observation) {
-	outs := make([]*targetOutcome, len(all))
-	for i, t := range all {
-		outs[i] = &targetOutcome{t: t, tr: targetResult(t, t.to, ""), final: []string{t.from, t.to}, state: StateUnknown}
+// switchOne switches o's target to o.t.to (nothing to do when it already
+// references it).
+func (r *Rotator) switchOne(ctx context.Context, o *targetOutcome) {
+	o.tr.To, o.final = o.t.to, []string{o.t.from, o.t.to}
+	if o.t.from == o.t.to {
+		o.tr.Verified, o.final, o.state = VerifiedAPI, []string{o.t.to}, StateServing
+		return
 	}
-	seen := observation{}
-
-	// 1. Switch.
-	r.each(ctx, outs, "switch", func(ctx context.Context, o *targetOutcome) {
-		if o.t.from == o.t.to {
-			o.tr.Verified, o.final, o.state = VerifiedAPI, []string{o.t.to}, StateServing
-			return
-		}
-		if err := r.setCertificate(ctx, o.t, o.t.to); err != nil {
-			o.err = fmt.Errorf("rotation: switch %s to %s: %w", o.t.Target, o.t.to, err)
-			if apierr.Permanent(err) {
-				o.state, o.final = StateNotSwitched, []string{o.t.from} // refused: nothing changed
-			}
-			return
-		}
-		o.switched = true
-	})
-
-	// 2. Verify the switches through the API, in batch.
-	var switched []*targetOutcome
-	for _, o := range outs {
-		if o.switched {
-			switched = append(switched, o)
-		}
+	if err := ctx.Err(); err != nil {
+		o.err = fmt.Errorf("rotation: switch %s: %w", o.t.Target, err)
+		return
 	}
-	r.verifyAPI(ctx, switched, seen, func(o *targetOutcome, now string, err error) {
-		switch {
-		case err != nil:
-			o.err = fmt.Errorf("rotation: verify %s: %w", o.t.Target, err)
-		case now != o.t.to:
-			o.msgs = append(o.msgs, fmt.Sprintf("%s: the API reports certificate %s after switching to %s", o.t.Target, now, o.t.to))
-			o.final = append(o.final, now)
-			if now == o.t.from {
-				o.state = StateNotSwitched
-			}
-		default:
-			o.verified, o.tr.Verified, o.final, o.state = true, VerifiedAPI, []string{o.t.to}, StateServing
+	if err := r.setCertificate(ctx, o.t, o.t.to); err != nil {
+		o.err = fmt.Errorf("rotation: switch %s to %s: %w", o.t.Target, o.t.to, err)
+		if apierr.Permanent(err) {
+			o.state, o.final = StateNotSwitched, []string{o.t.from} // refused: nothing changed
 		}
-	})
-
-	// 3. Probe every target the API reports on the new certificate: the
-	// switched ones and the ones that already referenced it (an earlier
-	// rotation may have left one that does not serve it).
-	var probe []*targetOutcome
-	for _, o := range outs {
-		if o.state == StateServing && r.Prober != nil && o.t.address != "" {
-			probe = append(probe, o)
-		}
+		return
 	}
-	r.each(ctx, probe, "verify", func(ctx context.Context, o *targetOutcome) { r.probeTarget(ctx, o, m) })
+	o.switched = true
+}
 
-	// 4. Roll back the targets that serve something else.
-	rolled := r.rollBack(ctx, probe)
-
-	// 5. Verify the rollbacks through the API, in batch.
-	r.verifyAPI(ctx, rolled, seen, func(o *targetOutcome, now string, err error) {
-		switch {
-		case err != nil:
-			o.err = fmt.Errorf("rotation: verify rollback of %s: %w", o.t.Target, err)
-			o.final, o.state = []string{o.t.from, o.t.to}, StateUnknown
-		case now != o.t.from:
-			o.msgs = append(o.msgs, fmt.Sprintf("%s: the API reports certificate %s after rolling back to %s", o.t.Target, now, o.t.from))
-			o.final, o.state = []string{o.t.from, o.t.to, now}, StateUnknown
+// verifiedSwitch records what the API reports (now, or the error that
+// prevented reading it) for a switched target.
+func verifiedSwitch(o *targetOutcome, now string, err error) {
+	switch {
+	case err != nil:
+		o.err = fmt.Errorf("rotation: verify %s: %w", o.t.Target, err)
+	case now != o.t.to:
+		o.msgs = append(o.msgs, fmt.Sprintf("%s: the API reports certificate %s after switching to %s", o.t.Target, now, o.t.to))
+		o.final = append(o.final, now)
+		if now == o.t.from {
+			o.state = StateNotSwitched
 		}
-	})
-	return outs, seen
+	default:
+		o.verified, o.tr.Verified, o.final, o.state = true, VerifiedAPI, []string{o.t.to}, StateServing
+	}
+}
+
+// verifiedRollback records what the API reports for a rolled-back target.
+func verifiedRollback(o *targetOutcome, now string, err error) {
+	switch {
+	case err != nil:
+		o.err = fmt.Errorf("rotation: verify rollback of %s: %w", o.t.Target, err)
+		o.final, o.state = []string{o.t.from, o.t.to}, StateUnknown
+	case now != o.t.from:
+		o.msgs = append(o.msgs, fmt.Sprintf("%s: the API reports certificate %s after rolling back to %s", o.t.Target, now, o.t.from))
+		o.final, o.state = []string{o.t.from, o.t.to, now}, StateUnknown
+	}
 }
 
 // rollBack returns the probed targets that serve something else to their
@@ -179,28 +154,23 @@ func (r *Rotator) each(ctx context.Context, outs []*targetOutcome, what string, 
 	}
 }
 
-// verifyAPI reads back the certificate of every target of outs: the
-// listener targets of a region with one ListHTTPSListeners per 10 load
-// balancers, the extension targets with one ListDomainExtensions per
-// listener; the calls run with bounded concurrency. report is called once
-// per outcome (sequentially) with the certificate id the API reports or the
-// error that prevented reading it. Every listener and extension the
-// listings return is recorded in seen.
-func (r *Rotator) verifyAPI(ctx context.Context, outs []*targetOutcome, seen observation, report func(o *targetOutcome, now string, err error)) {
-	if len(outs) == 0 {
-		return
-	}
-	type job struct {
-		region string
-		lbIDs  []string // listener listing
-		lbID   string   // extension listing
-		port   int
-		outs   []*targetOutcome
-	}
-	var jobs []*job
+// verifyJob is one verification listing: the listeners of up to 10 load
+// balancers (lbIDs), or the extensions of one listener (lbID, port).
+type verifyJob struct {
+	region string
+	lbIDs  []string
+	lbID   string
+	port   int
+	outs   []*targetOutcome
+}
+
+// verifyJobs groups outs into listings: the listener targets of a region
+// by 10 load balancers (sorted), the extension targets by listener.
+func verifyJobs(outs []*targetOutcome) []*verifyJob {
+	var jobs []*verifyJob
 	lbsOf := map[string][]string{}            // region -> load balancers with listener targets
 	outsOfLB := map[string][]*targetOutcome{} // region/lb -> listener targets
-	extJobs := map[string]*job{}              // region/lb/port -> extension listing
+	extJobs := map[string]*verifyJob{}        // region/lb/port -> extension listing
 	for _, o := range outs {
 		t := o.t
 		if t.extID == "" {
@@ -214,7 +184,7 @@ func (r *Rotator) verifyAPI(ctx context.Context, outs []*targetOutcome, seen obs
 		k := t.Region + "/" + t.LoadBalancerID + "/" + fmt.Sprint(t.ListenerPort)
 		j, ok := extJobs[k]
 		if !ok {
-			j = &job{region: t.Region, lbID: t.LoadBalancerID, port: t.ListenerPort}
+			j = &verifyJob{region: t.Region, lbID: t.LoadBalancerID, port: t.ListenerPort}
 			extJobs[k] = j
 			jobs = append(jobs, j)
 		}
@@ -229,75 +199,96 @@ func (r *Rotator) verifyAPI(ctx context.Context, outs []*targetOutcome, seen obs
 		ids := lbsOf[reg]
 		sort.Strings(ids)
 		for start := 0; start < len(ids); start += verifyIDsPerCall {
-			j := &job{region: reg, lbIDs: ids[start:min(start+verifyIDsPerCall, len(ids))]}
+			j := &verifyJob{region: reg, lbIDs: ids[start:min(start+verifyIDsPerCall, len(ids))]}
 			for _, id := range j.lbIDs {
 				j.outs = append(j.outs, outsOfLB[reg+"/"+id]...)
 			}
 			jobs = append(jobs, j)
 		}
 	}
+	return jobs
+}
 
-	var mu sync.Mutex
-	failed := map[*targetOutcome]error{}
-	obs := observation{}
-	errs := forEach(ctx, len(jobs), r.concurrency(), func(ctx context.Context, i int) error {
-		j := jobs[i]
-		var err error
-		got := map[string]string{}
-		if j.lbIDs != nil {
-			var ls []clb.Listener
-			if ls, err = r.SLB.ListHTTPSListeners(ctx, j.region, j.lbIDs); err == nil {
-				for _, l := range ls {
-					got[listenerPlace(l.LoadBalancerID, l.Port)] = l.ServerCertificateID
-				}
-			}
-		} else {
-			var exts []clb.DomainExtension
-			if exts, err = r.SLB.ListDomainExtensions(ctx, j.region, j.lbID, j.port); err == nil {
-				for _, e := range exts {
-					got[extPlace(e.ID)] = e.ServerCertificateID
-				}
-			}
+// list makes j's listing: place -> certificate id of every listener or
+// extension it returns.
+func (r *Rotator) list(ctx context.Context, j *verifyJob) (map[string]string, error) {
+	got := map[string]string{}
+	if j.lbIDs != nil {
+		ls, err := r.SLB.ListHTTPSListeners(ctx, j.region, j.lbIDs)
+		for _, l := range ls {
+			got[listenerPlace(l.LoadBalancerID, l.Port)] = l.ServerCertificateID
 		}
-		mu.Lock()
-		defer mu.Unlock()
-		if err != nil {
-			for _, o := range j.outs {
-				failed[o] = err
-			}
-			return nil
-		}
-		for place, c := range got {
-			obs.set(j.region, place, c)
-			seen.set(j.region, place, c)
-		}
+		return got, err
+	}
+	exts, err := r.SLB.ListDomainExtensions(ctx, j.region, j.lbID, j.port)
+	for _, e := range exts {
+		got[extPlace(e.ID)] = e.ServerCertificateID
+	}
+	return got, err
+}
+
+// answer is what a listing (got, or the error that prevented it) says o's
+// target references: a target it does not return is gone.
+func answer(o *targetOutcome, got map[string]string, err error) (string, error) {
+	t := o.t
+	if err != nil {
+		return "", err
+	}
+	if now, ok := got[t.place()]; ok {
+		return now, nil
+	}
+	if t.extID != "" {
+		return "", fmt.Errorf("domain extension %s (%s) is gone: %w", t.extID, t.Domain, apierr.ErrNotFound)
+	}
+	return "", fmt.Errorf("listener %s/%s:%d is gone: %w", t.Region, t.LoadBalancerID, t.ListenerPort, apierr.ErrNotFound)
+}
+
+// verifyAPI reads back the certificate of every target of outs (grouped by
+// verifyJobs), the listings running with bounded concurrency. report is
+// called once per outcome (sequentially) with the certificate id the API
+// reports or the error that prevented reading it. Every listener and
+// extension the listings return is recorded in seen.
+func (r *Rotator) verifyAPI(ctx context.Context, outs []*targetOutcome, seen observation, report func(o *targetOutcome, now string, err error)) {
+	if len(outs) == 0 {
+		return
+	}
+	jobs := verifyJobs(outs)
+	gots := make([]map[string]string, len(jobs))
+	errs := make([]error, len(jobs))
+	ran := make([]bool, len(jobs))
+	forEach(ctx, len(jobs), r.concurrency(), func(ctx context.Context, i int) error {
+		ran[i] = true
+		gots[i], errs[i] = r.list(ctx, jobs[i])
 		return nil
 	})
-	for _, o := range outs {
-		t := o.t
-		if err, ok := failed[o]; ok {
-			report(o, "", err)
-			continue
+	for i, j := range jobs {
+		if !ran[i] {
+			errs[i] = ctx.Err() // the context ended before its listing
 		}
-		now, ok := obs[t.Region][t.place()]
-		switch {
-		case ok:
-			report(o, now, nil)
-		case len(errs) > 0:
-			report(o, "", errs[0]) // the context ended before its listing
-		case t.extID != "":
-			report(o, "", fmt.Errorf("domain extension %s (%s) is gone: %w", t.extID, t.Domain, apierr.ErrNotFound))
-		default:
-			report(o, "", fmt.Errorf("listener %s/%s:%d is gone: %w", t.Region, t.LoadBalancerID, t.ListenerPort, apierr.ErrNotFound))
+		if errs[i] == nil {
+			for place, c := range gots[i] {
+				seen.set(j.region, place, c)
+			}
+		}
+		for _, o := range j.outs {
+			now, err := answer(o, gots[i], errs[i])
+			report(o, now, err)
 		}
 	}
 }
 
-// probeTarget makes the handshake of a target the API reports switched:
-// tls when the new fingerprint is served, probe-skipped when unreachable,
-// o.wrong set when something else is served (after probeAttempts tries).
-func (r *Rotator) probeTarget(ctx context.Context, o *targetOutcome, m *material) {
-	t := o.t
+// probeResult is what a target's handshakes found: verified (tls or
+// probe-skipped), or wrong (what it serves instead), or err (the context
+// ended), and a note to report.
+type probeResult struct {
+	verified, wrong, note string
+	err                   error
+}
+
+// probeTarget makes the handshake of a switched target: tls when the new
+// fingerprint is served, probe-skipped when unreachable, wrong set when
+// something else is served (after probeAttempts tries).
+func (r *Rotator) probeTarget(ctx context.Context, t *target, m *material) probeResult {
 	sni := probeName(t, m)
 	timeout := r.Config.ProbeTimeout
 	if timeout <= 0 {
@@ -310,27 +301,39 @@ func (r *Rotator) probeTarget(ctx context.Context, o *targetOutcome, m *material
 	var pr ProbeResult
 	for attempt := 0; attempt < probeAttempts; attempt++ {
 		if attempt > 0 && !sleepCtx(ctx, delay) {
-			o.err = fmt.Errorf("rotation: verify %s: %w", t.Target, ctx.Err())
-			o.tr.Verified, o.state = "", StateUnknown
-			return
+			return probeResult{err: fmt.Errorf("rotation: verify %s: %w", t.Target, ctx.Err())}
 		}
 		pr = r.Prober.Probe(ctx, t.address, t.ListenerPort, sni, timeout)
 		if !pr.Reachable {
-			o.tr.Verified = VerifiedProbeSkipped
-			return
+			return probeResult{verified: VerifiedProbeSkipped}
 		}
 		if sameFingerprint(pr.FingerprintSHA1, m.fingerprint) {
-			o.tr.Verified = VerifiedTLS
-			return
+			return probeResult{verified: VerifiedTLS}
 		}
 	}
 	served := pr.FingerprintSHA1
 	if served == "" {
 		served = "no certificate (" + pr.Err + ")"
 	}
-	// Not verified: the handshake contradicts the API.
-	o.tr.Verified = ""
-	o.wrong = fmt.Sprintf("%s: %s:%d (SNI %q) serves %s instead of %s", t.Target, t.address, t.ListenerPort, sni, served, m.fingerprint)
+	return probeResult{wrong: fmt.Sprintf("%s: %s:%d (SNI %q) serves %s instead of %s", t.Target, t.address, t.ListenerPort, sni, served, m.fingerprint)}
+}
+
+// applyProbe records the handshakes' finding on a target the API reports
+// on the new certificate.
+func applyProbe(o *targetOutcome, pr probeResult) {
+	if pr.note != "" {
+		o.msgs = append(o.msgs, pr.note)
+	}
+	switch {
+	case pr.err != nil:
+		o.err = pr.err
+		o.tr.Verified, o.final, o.state = "", []string{o.t.from, o.t.to}, StateUnknown
+	case pr.wrong != "":
+		// Not verified: the handshake contradicts the API.
+		o.tr.Verified, o.wrong = "", pr.wrong
+	case pr.verified != "":
+		o.tr.Verified = pr.verified
+	}
 }
 
 func (r *Rotator) setCertificate(ctx context.Context, t *target, certID string) error {
