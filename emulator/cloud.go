@@ -116,6 +116,9 @@ func Start(opts Options) (*Cloud, error) {
 	c.OSS = oss.New(oss.Options{Accounts: ossAccounts, Now: opts.Now, DefaultRegion: opts.BucketRegion, Faults: func(action string) oss.Fault {
 		d := inj.Decide(action)
 		return oss.Fault{Delay: d.Delay, Throttle: d.Throttle, ServerError: d.ServerError, Status: d.Status, Timeout: d.Timeout, Reset: d.Reset}
+	}, FaultsAfter: func(action string) oss.Fault {
+		d := inj.DecideAfter(action)
+		return oss.Fault{ServerError: d.ServerError, Status: d.Status, Timeout: d.Timeout, Reset: d.Reset}
 	}})
 	c.OSS.CreateBucket(opts.Bucket, opts.BucketRegion)
 
@@ -298,6 +301,7 @@ type faultRule struct {
 	ServerErrorRate float64 `json:"serverErrorRate"`
 	TimeoutRate     float64 `json:"timeoutRate"`
 	ResetRate       float64 `json:"resetRate"`
+	LostRate        float64 `json:"lostRate"`
 	QPS             float64 `json:"qps"`
 	Burst           int     `json:"burst"`
 }
@@ -318,7 +322,7 @@ func (c *Cloud) handleFaults(w http.ResponseWriter, r *http.Request) {
 		lat = d
 	}
 	c.Faults.Set(faults.Rule{Action: fr.Action, Latency: lat, ThrottleRate: fr.ThrottleRate, ServerErrorRate: fr.ServerErrorRate,
-		TimeoutRate: fr.TimeoutRate, ResetRate: fr.ResetRate, QPS: fr.QPS, Burst: fr.Burst})
+		TimeoutRate: fr.TimeoutRate, ResetRate: fr.ResetRate, LostRate: fr.LostRate, QPS: fr.QPS, Burst: fr.Burst})
 	w.WriteHeader(http.StatusNoContent)
 }
 

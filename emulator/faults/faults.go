@@ -31,6 +31,11 @@ type Rule struct {
 	QPS float64
 	// Burst is the bucket size for QPS; 0 = ceil(QPS) (one second's worth).
 	Burst int
+	// LostRate is the probability that a write, after it took effect, loses
+	// its answer: the client sees a 5xx, a timeout or a reset (equal odds)
+	// although the state changed. Emulators consult it through DecideAfter
+	// for their write actions only.
+	LostRate float64
 }
 
 // Decision is what the emulator must do with one request.
@@ -62,6 +67,8 @@ type ActionStats struct {
 	Errors    int `json:"errors"` // 5xx
 	Timeouts  int `json:"timeouts"`
 	Resets    int `json:"resets"`
+	// Lost counts writes applied whose answer was then lost (DecideAfter).
+	Lost int `json:"lost,omitempty"`
 }
 
 type bucket struct {
@@ -74,6 +81,7 @@ type bucket struct {
 type Injector struct {
 	mu      sync.Mutex
 	rnd     *rand.Rand
+	after   *rand.Rand // DecideAfter's own stream: Decide replays unchanged
 	rules   map[string]Rule
 	buckets map[string]*bucket
 	stats   map[string]*ActionStats
@@ -84,6 +92,7 @@ type Injector struct {
 func New(seed int64) *Injector {
 	return &Injector{
 		rnd:     rand.New(rand.NewSource(seed)),
+		after:   rand.New(rand.NewSource(seed ^ 0x5eed_a17e)),
 		rules:   map[string]Rule{},
 		buckets: map[string]*bucket{},
 		stats:   map[string]*ActionStats{},
@@ -199,6 +208,45 @@ func (i *Injector) Decide(action string) Decision {
 		st.Resets++
 	}
 	return d
+}
+
+// DecideAfter returns the fault for the answer of one write of action that
+// has just taken effect: ServerError (with Status), Timeout or Reset when the
+// rule's LostRate draws a loss, else the zero Decision. It never throttles
+// or delays (those are decided before the action by Decide). Its random
+// choices come from a stream of their own, so adding LostRate to a rule
+// leaves the replay of Decide for the same seed unchanged; two draws per
+// call whatever the rates.
+func (i *Injector) DecideAfter(action string) Decision {
+	if i == nil {
+		return Decision{}
+	}
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	u, kind := i.after.Float64(), i.after.Float64()
+	r, ok := i.rules[action]
+	if !ok {
+		r, ok = i.rules[""]
+	}
+	if !ok || u >= r.LostRate {
+		return Decision{}
+	}
+	st := i.stats[action]
+	if st == nil {
+		st = &ActionStats{}
+		i.stats[action] = st
+	}
+	st.Lost++
+	switch {
+	case kind < 1.0/6:
+		return Decision{ServerError: true, Status: 500}
+	case kind < 2.0/6:
+		return Decision{ServerError: true, Status: 503}
+	case kind < 4.0/6:
+		return Decision{Timeout: true}
+	default:
+		return Decision{Reset: true}
+	}
 }
 
 // take consumes one token of action's bucket; the caller holds i.mu.

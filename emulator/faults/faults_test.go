@@ -197,3 +197,68 @@ func TestResetClosesConnection(t *testing.T) {
 		t.Fatalf("got a timeout, want a reset: %v", err)
 	}
 }
+
+func TestDecideAfter(t *testing.T) {
+	// LostRate leaves Decide's replay for a seed unchanged.
+	withLost := func(seed int64) []Decision {
+		inj := New(seed)
+		inj.Set(Rule{ThrottleRate: 0.2, ServerErrorRate: 0.2, TimeoutRate: 0.1, ResetRate: 0.1, Latency: time.Millisecond, LostRate: 0.5})
+		out := make([]Decision, 500)
+		for k := range out {
+			action := "A"
+			if k%3 == 0 {
+				action = "B"
+			}
+			out[k] = inj.Decide(action)
+			inj.DecideAfter(action)
+		}
+		return out
+	}
+	if !reflect.DeepEqual(withLost(42), sequence(42, 500)) {
+		t.Fatal("DecideAfter calls changed Decide's replay")
+	}
+
+	after := func(seed int64, rate float64) []Decision {
+		inj := New(seed)
+		inj.Set(Rule{LostRate: rate})
+		out := make([]Decision, 2000)
+		for k := range out {
+			out[k] = inj.DecideAfter("W")
+		}
+		if st := inj.Stats()["W"]; st.Calls != 0 {
+			t.Fatalf("DecideAfter counted %d calls (Decide counts them)", st.Calls)
+		}
+		return out
+	}
+	if !reflect.DeepEqual(after(7, 0.3), after(7, 0.3)) {
+		t.Fatal("DecideAfter does not replay with the same seed")
+	}
+	counts := map[string]int{}
+	for _, d := range after(7, 0.3) {
+		switch {
+		case d.Delay != 0 || d.Throttle:
+			t.Fatalf("DecideAfter delayed or throttled: %+v", d)
+		case d.ServerError && (d.Status == 500 || d.Status == 503):
+			counts["5xx"]++
+		case d.Timeout:
+			counts["timeout"]++
+		case d.Reset:
+			counts["reset"]++
+		case d.Faulty():
+			t.Fatalf("odd decision %+v", d)
+		}
+	}
+	lost := counts["5xx"] + counts["timeout"] + counts["reset"]
+	if lost < 500 || lost > 700 || counts["5xx"] < 100 || counts["timeout"] < 100 || counts["reset"] < 100 {
+		t.Fatalf("2000 draws at 0.3 lost %d (%v)", lost, counts)
+	}
+	for _, d := range after(7, 0) {
+		if d.Faulty() {
+			t.Fatal("LostRate 0 lost an answer")
+		}
+	}
+	var nilInj *Injector
+	if nilInj.DecideAfter("W").Faulty() {
+		t.Fatal("nil injector lost an answer")
+	}
+}

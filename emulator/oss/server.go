@@ -49,6 +49,11 @@ type Options struct {
 	// Faults, when set, is consulted once per request with the action name
 	// ("oss:PutObject", "oss:GetObject", ...).
 	Faults func(action string) Fault
+	// FaultsAfter, when set, is consulted once a write (PUT, POST or DELETE)
+	// has taken effect and succeeded; a Fault with ServerError, Timeout or
+	// Reset replaces its answer (the state change stays): "applied, then the
+	// answer was lost". Delay and Throttle are ignored here.
+	FaultsAfter func(action string) Fault
 	// Now is the server clock (default time.Now).
 	Now func() time.Time
 	// DefaultRegion is the region of buckets created through the API
@@ -112,6 +117,7 @@ type bucket struct {
 type Server struct {
 	accounts      map[string]Account
 	faults        func(string) Fault
+	faultsAfter   func(string) Fault
 	now           func() time.Time
 	defaultRegion string
 	ownerID       string
@@ -136,6 +142,7 @@ func New(opts Options) *Server {
 	s := &Server{
 		accounts:      map[string]Account{},
 		faults:        opts.Faults,
+		faultsAfter:   opts.FaultsAfter,
 		now:           opts.Now,
 		defaultRegion: opts.DefaultRegion,
 		ownerID:       opts.OwnerID,
@@ -524,6 +531,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	lost := s.holdAnswer(c)
+	s.serve(c)
+	lost.finish(s, c)
+}
+
+// serve authenticates and dispatches one request.
+func (s *Server) serve(c *reqCtx) {
+	r, q, bucketName, key := c.r, c.q, c.bucket, c.key
 	ak, f := s.authenticate(r, q, bucketName, key)
 	if f != nil {
 		c.fail(f.status, f.code, f.msg, f.extra...)
@@ -574,18 +589,30 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // applyFault carries out an injected fault; it reports whether the request
 // should proceed.
 func (s *Server) applyFault(c *reqCtx, f Fault) bool {
-	if f.Delay > 0 {
-		t := time.NewTimer(f.Delay)
-		select {
-		case <-t.C:
-		case <-c.r.Context().Done():
-			t.Stop()
-			c.status = 499
-			return false
-		case <-s.closing:
-			t.Stop()
-		}
+	if f.Delay > 0 && !s.delay(c, f.Delay) {
+		return false
 	}
+	return s.answerFault(c, f)
+}
+
+// delay waits d (or until the server closes); false when the client went
+// away first.
+func (s *Server) delay(c *reqCtx, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-c.r.Context().Done():
+		c.status = 499
+		return false
+	case <-s.closing:
+	}
+	return true
+}
+
+// answerFault answers with the fault f asks for; it reports whether the
+// request should proceed (no fault).
+func (s *Server) answerFault(c *reqCtx, f Fault) bool {
 	switch {
 	case f.Reset:
 		c.status, c.code = 0, "ConnectionReset"

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/faults"
 )
@@ -19,34 +20,55 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, rec *Request
 		rec.Status, rec.Fault = 499, "client gone during latency"
 		return true
 	}
+	return s.answerFault(w, r, rec, d, "")
+}
+
+// applyLostAnswer consults the injector once a write action has taken effect
+// and, when it draws a lost answer, answers with that fault instead of the
+// result; it reports whether it did.
+func (s *Server) applyLostAnswer(w http.ResponseWriter, r *http.Request, rec *RequestRecord) bool {
+	if !IsWrite(rec.Action) {
+		return false
+	}
+	return s.answerFault(w, r, rec, s.faults.DecideAfter(rec.Action), "lost ")
+}
+
+// IsWrite reports whether action changes state (everything but Describe* and
+// List*): the actions whose answer DecideAfter may lose after they applied.
+func IsWrite(action string) bool {
+	_, known := actions[action]
+	return known && !strings.HasPrefix(action, "Describe") && !strings.HasPrefix(action, "List")
+}
+
+// answerFault answers with the fault d asks for (prefixing rec.Fault with
+// kind); it reports whether there was one.
+func (s *Server) answerFault(w http.ResponseWriter, r *http.Request, rec *RequestRecord, d faults.Decision, kind string) bool {
+	unavailable := errorf(503, "ServiceUnavailable", "The request has failed due to a temporary failure of the server.")
 	switch {
 	case d.Throttle:
-		rec.Fault = "throttle"
+		rec.Fault = kind + "throttle"
 		rec.Status, rec.Code = s.writeError(w, rec.RequestID, errorf(400, "Throttling", "Request was denied due to request throttling."))
-		return true
 	case d.ServerError && d.Status == 500:
-		rec.Fault = "5xx"
+		rec.Fault = kind + "5xx"
 		rec.Status, rec.Code = s.writeError(w, rec.RequestID, errorf(500, "InternalError", "The request processing has failed due to some unknown error, exception or failure."))
-		return true
 	case d.ServerError:
-		rec.Fault = "5xx"
-		rec.Status, rec.Code = s.writeError(w, rec.RequestID, errorf(503, "ServiceUnavailable", "The request has failed due to a temporary failure of the server."))
-		return true
+		rec.Fault = kind + "5xx"
+		rec.Status, rec.Code = s.writeError(w, rec.RequestID, unavailable)
 	case d.Timeout:
-		rec.Fault = "timeout"
+		rec.Fault = kind + "timeout"
 		faults.Hold(r.Context(), 0)
-		rec.Status, rec.Code = s.writeError(w, rec.RequestID, errorf(503, "ServiceUnavailable", "The request has failed due to a temporary failure of the server."))
-		return true
+		rec.Status, rec.Code = s.writeError(w, rec.RequestID, unavailable)
 	case d.Reset:
-		rec.Fault = "reset"
+		rec.Fault = kind + "reset"
 		if faults.Reset(w) {
 			rec.Status = 0
 			return true
 		}
-		rec.Status, rec.Code = s.writeError(w, rec.RequestID, errorf(503, "ServiceUnavailable", "The request has failed due to a temporary failure of the server."))
-		return true
+		rec.Status, rec.Code = s.writeError(w, rec.RequestID, unavailable)
+	default:
+		return false
 	}
-	return false
+	return true
 }
 
 func (s *Server) writeError(w http.ResponseWriter, requestID string, e *apiError) (int, string) {

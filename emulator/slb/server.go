@@ -259,6 +259,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rec.Status, rec.Code = s.writeError(w, rec.RequestID, aerr)
 		return
 	}
+	if s.applyLostAnswer(w, r, &rec) {
+		return
+	}
 	resp["RequestId"] = rec.RequestID
 	rec.Status = http.StatusOK
 	writeJSON(w, http.StatusOK, resp)
