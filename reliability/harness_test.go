@@ -8,6 +8,7 @@ import (
 	"encoding/pem"
 	"flag"
 	"fmt"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/lease"
 	"os"
 	"strings"
 	"sync"
@@ -303,5 +304,28 @@ func checkNoLeaks(t *testing.T, tr *transcript, secrets ...string) {
 	}
 	if l := tr.leaks(); len(l) > 0 {
 		t.Errorf("secret scan: %d hit(s) in %d bytes of results, errors and logs: %v", len(l), tr.size(), l)
+	}
+}
+
+// checkLockFree: the pair's lock is free and tidy once everything is done:
+// its objects are at most the highest generation and that generation's
+// release marker (older generations collected, no stray object).
+func checkLockFree(t *testing.T, e *env, name string) {
+	t.Helper()
+	dir := lease.Dir("", name)
+	var left []string
+	for _, b := range e.cloud.OSS.Dump() {
+		for _, o := range b.Objects {
+			if b.Name == e.bucket && strings.HasPrefix(o.Key, "locks/") {
+				left = append(left, o.Key)
+			}
+		}
+	}
+	if len(left) == 0 {
+		return
+	}
+	g, released, ok := lease.ParseKey(dir, left[len(left)-1])
+	if len(left) != 2 || !ok || !released || left[0]+".released" != left[1] || g == 0 {
+		t.Errorf("lock objects left %v; want the last generation and its release marker only", left)
 	}
 }

@@ -82,6 +82,8 @@ type ObjectEvent struct {
 	Time      time.Time
 	SourceIP  string
 	OwnerID   string
+	// versionID is the answer's x-oss-version-id (versioned buckets).
+	versionID string
 }
 
 // RequestRecord is one entry of the request log.
@@ -111,6 +113,11 @@ type bucket struct {
 	region  string
 	created time.Time
 	objects map[string]*object
+	// versioned: versioning enabled (or suspended). Only the current
+	// version is kept; what matters here is what OSS does to writes:
+	// x-oss-forbid-overwrite is ignored and answers carry x-oss-version-id.
+	versioned bool
+	versions  uint64
 }
 
 // Server is the OSS emulator. It is safe for concurrent use.
@@ -178,6 +185,17 @@ func (s *Server) CreateBucket(name, region string) {
 		region = s.defaultRegion
 	}
 	s.buckets[name] = &bucket{name: name, region: region, created: s.now().UTC(), objects: map[string]*object{}}
+}
+
+// SetVersioning turns a bucket's versioning on (enabled or suspended: OSS
+// then ignores x-oss-forbid-overwrite and answers writes with a
+// x-oss-version-id) or off (never versioned).
+func (s *Server) SetVersioning(bucketName string, on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if b, ok := s.buckets[bucketName]; ok {
+		b.versioned = on
+	}
 }
 
 // OnWrite registers a hook called after every successful object write or
@@ -322,15 +340,20 @@ func (s *Server) store(bucketName, key string, data []byte, contentType string, 
 	}
 	var delta = int64(len(data))
 	if old, ok := b.objects[key]; ok {
-		if forbidOverwrite {
+		if forbidOverwrite && !b.versioned {
 			return ObjectEvent{}, errExists
 		}
 		delta -= int64(len(old.data))
 	}
 	b.objects[key] = o
+	version := ""
+	if b.versioned {
+		b.versions++
+		version = fmt.Sprintf("CAEQ%016d", b.versions)
+	}
 	return ObjectEvent{EventName: "ObjectCreated:PutObject", Bucket: bucketName, Region: b.region, Key: key,
 		Size: int64(len(data)), DeltaSize: delta, ETag: o.etag, ContentType: o.contentType, RequestID: reqID,
-		Time: s.now().UTC(), SourceIP: ip, OwnerID: s.ownerID}, nil
+		Time: s.now().UTC(), SourceIP: ip, OwnerID: s.ownerID, versionID: version}, nil
 }
 
 type sentinel string
@@ -781,6 +804,9 @@ func (s *Server) putObject(c *reqCtx) {
 	}
 	h := c.header()
 	h.Set("ETag", `"`+ev.ETag+`"`)
+	if ev.versionID != "" {
+		h.Set("x-oss-version-id", ev.versionID)
+	}
 	h.Set("x-oss-hash-crc64ecma", strconv.FormatUint(crc64.Checksum(data, crcTable), 10))
 	h.Set("Content-MD5", md5b64)
 	h.Set("Content-Length", "0")

@@ -325,7 +325,7 @@ func SweeperFactory(cfg config.Config, getenv func(string) string) func(ctx cont
 			SLB:     slb,
 			// The same cross-instance lock as rotate-on-upload: an upload
 			// event for the same pair may be rotating at this moment.
-			Locks:  oss,
+			Locks:  aliyun.LockStore(oss),
 			Prober: expiry.TLSProber,
 		}
 		return &expiry.Sweeper{

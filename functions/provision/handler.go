@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/lease"
 	"log/slog"
 	"time"
 
@@ -167,7 +168,7 @@ func NewService(cfg config.Config, creds aliyun.Credentials) (*provisioning.Prov
 			prefix:  cfg.CertPrefix,
 			opts:    certs.Options{MinValidDays: cfg.MinValidDays},
 		},
-		Locks: bucketLocks{store: oss, bucket: cfg.CertBucket},
+		Locks: bucketLocks{store: aliyun.LockStore(oss), bucket: cfg.CertBucket},
 	}, nil
 }
 
@@ -175,7 +176,7 @@ func NewService(cfg config.Config, creds aliyun.Credentials) (*provisioning.Prov
 // objects in the certificate bucket (locks/provision/<region>/<name>.lock),
 // the same mechanism as the rotation's lock.
 type bucketLocks struct {
-	store  rotation.LockStore
+	store  lease.Store
 	bucket string
 }
 
@@ -184,7 +185,7 @@ func (b bucketLocks) Lock(ctx context.Context, key string) (func(context.Context
 	if fctx, ok := fccontext.FromContext(ctx); ok {
 		requestID = fctx.RequestID
 	}
-	l, err := rotation.AcquireLock(ctx, b.store, b.bucket, rotation.LockKey("", key), rotation.NewOwner(requestID), rotation.LockOptions{})
+	l, err := lease.Acquire(ctx, b.store, b.bucket, key, lease.NewOwner(requestID), lease.Options{})
 	if err != nil {
 		return nil, err
 	}

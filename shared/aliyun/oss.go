@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/lease"
 	"io"
 	"net"
 	"net/http"
@@ -305,8 +306,14 @@ func (o *OSS) PutIfAbsent(ctx context.Context, bucket, key string, data []byte, 
 	}
 	exists, retried := false, false
 	err = o.run(ctx, "PutObject", objectWhere(bucket, key), func(b *oss.Bucket) error {
-		err := b.PutObject(key, bytes.NewReader(data), oss.WithContext(ctx), oss.ContentType(contentType), oss.ForbidOverWrite(true))
+		var h http.Header
+		err := b.PutObject(key, bytes.NewReader(data), oss.WithContext(ctx), oss.ContentType(contentType), oss.ForbidOverWrite(true), oss.GetResponseHeader(&h))
 		if err == nil {
+			if v := h.Get("X-Oss-Version-Id"); v != "" {
+				return &APIError{Service: "oss", Action: "PutObject", Region: objectWhere(bucket, key), Code: "VersionedBucket",
+					Message: "bucket " + bucket + " has versioning enabled or suspended, where OSS ignores x-oss-forbid-overwrite, so a lock there cannot be exclusive: keep the locks in a bucket that was never versioned",
+					Kind:    apierr.ErrInvalid}
+			}
 			return nil
 		}
 		ae := o.toAPIError(ctx, "PutObject", objectWhere(bucket, key), err)
@@ -343,4 +350,9 @@ func (o *OSS) Delete(ctx context.Context, bucket, key string) error {
 		return nil
 	}
 	return err
+}
+
+// LockStore adapts o to the lease lock's store (its List gives lease.Object).
+func LockStore(o *OSS) lease.Store {
+	return lease.Adapt(o, func(i ObjectInfo) lease.Object { return lease.Object{Key: i.Key, LastModified: i.LastModified} })
 }

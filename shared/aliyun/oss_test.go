@@ -388,3 +388,26 @@ func TestOSSPutIfAbsentTransientExhausted(t *testing.T) {
 		t.Fatalf("Delete: %v; want a transient error", err)
 	}
 }
+
+// On a bucket with versioning enabled or suspended OSS ignores
+// x-oss-forbid-overwrite; PutIfAbsent sees the version id of the answer and
+// refuses (permanent), so no lock there can believe it is exclusive.
+func TestOSSPutIfAbsentRefusesVersionedBucket(t *testing.T) {
+	fx := newOSSFixture(t)
+	fx.emu.SetVersioning("cert-bucket", true)
+	o := newTestOSS(t, fx.url, true)
+	ctx := context.Background()
+	for i, data := range []string{"first", "second"} {
+		created, err := o.PutIfAbsent(ctx, "cert-bucket", "locks/www/g1", []byte(data), "")
+		if created || !errors.Is(err, apierr.ErrInvalid) || !strings.Contains(err.Error(), "versioning") {
+			t.Fatalf("put %d on a versioned bucket: created %v err %v; want a permanent refusal naming versioning", i, created, err)
+		}
+	}
+	if got, _ := fx.emu.Object("cert-bucket", "locks/www/g1"); string(got) != "second" {
+		t.Fatalf("object %q: the emulator must model OSS overwriting despite forbid-overwrite", got)
+	}
+	fx.emu.SetVersioning("cert-bucket", false)
+	if created, err := o.PutIfAbsent(ctx, "cert-bucket", "locks/www/g2", []byte("x"), ""); !created || err != nil {
+		t.Fatalf("unversioned: created %v err %v", created, err)
+	}
+}

@@ -2,6 +2,7 @@ package deploytest
 
 import (
 	"encoding/json"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/lease"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -40,6 +41,7 @@ var portActions = map[string][]string{
 	// OSS
 	"Get":         {"oss:GetObject"},
 	"ListKeys":    {"oss:ListObjects"},
+	"List":        {"oss:ListObjects"},
 	"Put":         {"oss:PutObject"},
 	"PutIfAbsent": {"oss:PutObject"},
 	"Delete":      {"oss:DeleteObject"},
@@ -58,13 +60,13 @@ func TestPoliciesCoverPorts(t *testing.T) {
 		}
 		return out
 	}
-	rotate := ports((*rotation.SLB)(nil), (*rotation.ObjectReader)(nil), (*rotation.LockStore)(nil))
+	rotate := ports((*rotation.SLB)(nil), (*rotation.ObjectReader)(nil), (*lease.Store)(nil))
 	wiring := map[string][]reflect.Type{
 		"rotate-on-upload": rotate,
 		// the sweep, plus auto-rotation with the rotation's ports
 		"expiry-check": append(ports((*expiry.Inventory)(nil), (*expiry.Objects)(nil)), rotate...),
 		// the provisioner, its pair loader (rotation.LoadPair) and its instance lock
-		"provision": ports((*provisioning.SLB)(nil), (*rotation.ObjectReader)(nil), (*rotation.LockStore)(nil)),
+		"provision": ports((*provisioning.SLB)(nil), (*rotation.ObjectReader)(nil), (*lease.Store)(nil)),
 	}
 	root := repoRoot(t)
 	for fn, types := range wiring {
