@@ -36,6 +36,10 @@ type OSSOptions struct {
 	V4 bool
 	// Retry bounds the adapter's own retries (the OSS SDK has none).
 	Retry RetryPolicy
+	// Timeout bounds each request (0: DefaultOSSTimeout); the ctx deadline
+	// may shorten it. A request held by the service without an answer ends
+	// after it and is retried like any transient failure.
+	Timeout time.Duration
 }
 
 // OSS is the object storage adapter. It is safe for concurrent use: each
@@ -87,6 +91,9 @@ func NewOSS(creds Credentials, opts OSSOptions) (*OSS, error) {
 		pathSty:  host == "localhost" || net.ParseIP(host) != nil,
 		retry:    newRetrier(opts.Retry),
 		http:     &http.Client{Transport: newBaseTransport(), Timeout: DefaultOSSTimeout},
+	}
+	if opts.Timeout > 0 {
+		o.http.Timeout = opts.Timeout
 	}
 	return o, nil
 }

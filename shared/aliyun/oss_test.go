@@ -411,3 +411,32 @@ func TestOSSPutIfAbsentRefusesVersionedBucket(t *testing.T) {
 		t.Fatalf("unversioned: created %v err %v", created, err)
 	}
 }
+
+// OSSOptions.Timeout ends a request the service holds without answering
+// (here a write applied, its answer lost by a timeout), and the call is
+// retried like any transient failure.
+func TestOSSTimeoutEndsHeldRequest(t *testing.T) {
+	fx := newOSSFixture(t)
+	fx.fault = func(action string, n int) ossemu.Fault {
+		if action == "oss:GetObject" && n == 0 {
+			return ossemu.Fault{Timeout: true}
+		}
+		return ossemu.Fault{}
+	}
+	fx.emu.PutObject("cert-bucket", "certs/a.pem", []byte("a"))
+	o, err := NewOSS(testCreds, OSSOptions{Endpoint: fx.url, Region: "cn-zhangjiakou", Retry: fastRetry, Timeout: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	got, err := o.Get(context.Background(), "cert-bucket", "certs/a.pem", 10)
+	if err != nil || string(got) != "a" {
+		t.Fatalf("Get: %q %v; want the retry to read it", got, err)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Fatalf("a held request took %s; want it cut after the 200 ms timeout", took)
+	}
+	if fx.count("oss:GetObject") != 2 {
+		t.Fatalf("%d GetObject calls; want the held one and its retry", fx.count("oss:GetObject"))
+	}
+}

@@ -30,6 +30,19 @@ func Acquire(ctx context.Context, store Store, bucket, name, owner string, opts 
 	a := &acquirer{o: o, lk: &Lock{store: store, bucket: bucket, dir: Dir(o.Prefix, name), owner: owner,
 		deadline: deadline, now: o.Now, sleep: o.Sleep}}
 	a.lease = Lease{Owner: owner, Acquired: start.UTC(), Expires: deadline.Add(o.Skew).UTC()}
+	// The store calls of the acquisition end by waitUntil too (an adapter
+	// may retry a throttled call until its ctx ends), keeping the margin.
+	actx, cancel := context.WithDeadline(ctx, time.Now().Add(waitUntil.Sub(start)))
+	defer cancel()
+	lk, err := a.run(actx, waitUntil)
+	if err != nil {
+		a.abandon(ctx)
+	}
+	return lk, err
+}
+
+// run tries rounds until one holds, a permanent error, or waitUntil.
+func (a *acquirer) run(ctx context.Context, waitUntil time.Time) (*Lock, error) {
 	for try := 0; ; try++ {
 		if err := ctx.Err(); err != nil {
 			return nil, a.giveUp(err)
@@ -44,13 +57,47 @@ func Acquire(ctx context.Context, store Store, bucket, name, owner string, opts 
 			continue
 		}
 		a.lastErr = err
-		wait := o.backoff(try)
-		if o.Now().Add(wait).After(waitUntil) {
+		wait := a.o.backoff(try)
+		if a.o.Now().Add(wait).After(waitUntil) {
 			return nil, a.giveUp(apierr.ErrTransient)
 		}
-		if !o.Sleep(ctx, wait) {
+		if !a.o.Sleep(ctx, wait) {
 			return nil, a.giveUp(ctx.Err())
 		}
+	}
+}
+
+// abandon releases, best effort, a generation this Acquire created but does
+// not return (its create's answer was lost, or its confirmation failed), so
+// that it does not block the lock until its lease expires. It never held
+// that generation, so marking it released hands nothing over early.
+func (a *acquirer) abandon(ctx context.Context) {
+	if !a.wrote {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	for try := 0; try < releaseTries; try++ {
+		if try > 0 && !a.o.Sleep(ctx, a.o.BaseDelay) {
+			return
+		}
+		l, err := a.list(ctx)
+		if err != nil {
+			continue
+		}
+		if l.top == 0 || l.released {
+			return
+		}
+		cur, _, err := a.inspect(ctx, l)
+		if err != nil {
+			continue
+		}
+		if cur.Owner != a.lk.owner || cur.Generation != l.top {
+			return
+		}
+		a.lk.gen = l.top
+		_ = a.lk.mark(ctx)
+		return
 	}
 }
 
@@ -68,6 +115,7 @@ type acquirer struct {
 	lease   Lease
 	holder  Lease // the last live lease of another owner seen
 	lastErr error // the last store error, reported when giving up
+	wrote   bool  // a put of a generation was sent (it may have applied)
 }
 
 // giveUp builds the error of an Acquire that ends without the lock.
@@ -111,6 +159,7 @@ func (a *acquirer) round(ctx context.Context) (outcome, error) {
 	if err != nil {
 		return wait, fmt.Errorf("lease: %s: %w", where(a.lk.bucket, a.lk.dir), err)
 	}
+	a.wrote = true
 	created, err := a.lk.store.PutIfAbsent(ctx, a.lk.bucket, genKey(a.lk.dir, next), body, "application/json")
 	if err != nil {
 		// Maybe applied: the next round's listing shows it as ours if so.
@@ -162,6 +211,7 @@ func (a *acquirer) ours(ctx context.Context, g uint64) (outcome, error) {
 	if err != nil {
 		return wait, fmt.Errorf("lease: %s: %w", where(a.lk.bucket, a.lk.dir), err)
 	}
+	a.wrote = true
 	if _, err := a.lk.store.PutIfAbsent(ctx, a.lk.bucket, genKey(a.lk.dir, g), body, "application/json"); err != nil {
 		return wait, fmt.Errorf("lease: check %s: %w", genKey(a.lk.dir, g), err)
 	}

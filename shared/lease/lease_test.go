@@ -353,3 +353,32 @@ func TestVersionedBucketRefused(t *testing.T) {
 		t.Fatalf("lock %+v err %v", lk, err)
 	}
 }
+
+// lossyGenerations applies every put of a generation and loses its answer.
+type lossyGenerations struct{ *leasetest.Store }
+
+func (l lossyGenerations) PutIfAbsent(ctx context.Context, bucket, key string, data []byte, ct string) (bool, error) {
+	if _, err := l.Store.PutIfAbsent(ctx, bucket, key, data, ct); err != nil || strings.HasSuffix(key, ".released") {
+		return true, err
+	}
+	return false, fmt.Errorf("answer lost: %w", apierr.ErrTransient)
+}
+
+// An Acquire that gives up after creating a generation it cannot confirm
+// releases that generation, so it does not block the lock until expiry.
+func TestGiveUpReleasesOwnGeneration(t *testing.T) {
+	s := &leasetest.Store{}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	lk, err := lease.Acquire(ctx, lossyGenerations{s}, bucket, "www", "me", fast)
+	if lk != nil || !errors.Is(err, lease.ErrLocked) {
+		t.Fatalf("lock %+v err %v; want ErrLocked (no answer ever confirmed)", lk, err)
+	}
+	if _, ok := s.Object(bucket, gen1+".released"); !ok {
+		t.Fatalf("generation 1, created but never held, was left blocking: %v", s.Keys())
+	}
+	next, err := lease.Acquire(context.Background(), s, bucket, "www", "next", fast)
+	if err != nil || next.Generation() != 2 || next.Waited {
+		t.Fatalf("next acquire: %+v %v; want generation 2 at once", next, err)
+	}
+}

@@ -34,6 +34,17 @@ func (l *Lock) Release(ctx context.Context) error {
 	if ls.top != l.gen {
 		return fmt.Errorf("lease: release %s generation %d (highest %d): %w", where(l.bucket, l.dir), l.gen, ls.top, ErrLost)
 	}
+	if err := l.mark(ctx); err != nil {
+		return err
+	}
+	for _, k := range ls.below {
+		_ = l.store.Delete(ctx, l.bucket, k) // garbage: a failure leaves it for the next release
+	}
+	return nil
+}
+
+// mark writes generation l.gen's release marker (tried a few times).
+func (l *Lock) mark(ctx context.Context) error {
 	key := releasedKey(l.dir, l.gen)
 	body, err := json.Marshal(map[string]string{"owner": l.owner})
 	if err != nil {
@@ -50,9 +61,6 @@ func (l *Lock) Release(ctx context.Context) error {
 	}
 	if err != nil {
 		return fmt.Errorf("lease: release %s: %w", key, err)
-	}
-	for _, k := range ls.below {
-		_ = l.store.Delete(ctx, l.bucket, k) // garbage: a failure leaves it for the next release
 	}
 	return nil
 }
