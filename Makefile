@@ -85,7 +85,7 @@ fuzz:
 	done
 
 reliability-long: build
-	RELIABILITY_LONG=1 $(GO) test -race -count=1 -run Reliability ./reliability/...
+	RELIABILITY_LONG=1 $(GO) test -race -count=1 -timeout 60m -run Reliability ./reliability/...
 
 demo: build
 	$(GO) run ./emulator/cmd/demo

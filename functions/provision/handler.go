@@ -172,9 +172,9 @@ func NewService(cfg config.Config, creds aliyun.Credentials) (*provisioning.Prov
 	}, nil
 }
 
-// bucketLocks serialises applies and destroys of one instance with lease
-// objects in the certificate bucket (locks/provision/<region>/<name>.lock),
-// the same mechanism as the rotation's lock.
+// bucketLocks serialises applies and destroys of one instance with the
+// lease lock of package lease in the certificate bucket
+// (locks/provision/<region>/<name>/), the rotation's lock.
 type bucketLocks struct {
 	store  lease.Store
 	bucket string
