@@ -382,3 +382,43 @@ func TestGiveUpReleasesOwnGeneration(t *testing.T) {
 		t.Fatalf("next acquire: %+v %v; want generation 2 at once", next, err)
 	}
 }
+
+// lateCreate delays our first put of generation 2 past two other holdings:
+// by the time it lands, generation 2 was created, released and collected,
+// and generation 3 is held. The put then creates a fresh generation 2.
+type lateCreate struct {
+	*leasetest.Store
+	t    *testing.T
+	once bool
+}
+
+func (l *lateCreate) PutIfAbsent(ctx context.Context, bucket, key string, data []byte, ct string) (bool, error) {
+	if key == gen2 && !l.once {
+		l.once = true
+		l.Set(bucket, gen2, body(l.t, "other", 2, time.Now().Add(time.Minute)))
+		l.Set(bucket, gen2+".released", []byte(`{"owner":"other"}`))
+		l.Set(bucket, "locks/www/g00000000000000000003", body(l.t, "third", 3, time.Now().Add(time.Hour)))
+		_ = l.Delete(ctx, bucket, gen1)
+		_ = l.Delete(ctx, bucket, gen1+".released")
+		_ = l.Delete(ctx, bucket, gen2)
+		_ = l.Delete(ctx, bucket, gen2+".released")
+	}
+	return l.Store.PutIfAbsent(ctx, bucket, key, data, ct)
+}
+
+// A create that lands late on a collected generation succeeds, yet must not
+// make a holder: the confirming listing sees the higher generation.
+func TestLateCreateOnCollectedGenerationDoesNotHold(t *testing.T) {
+	s := &lateCreate{Store: &leasetest.Store{}, t: t}
+	s.Set(bucket, gen1, body(t, "first", 1, time.Now().Add(time.Minute)))
+	s.Set(bucket, gen1+".released", []byte(`{"owner":"first"}`))
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	lk, err := lease.Acquire(ctx, s, bucket, "www", "me", fast)
+	if lk != nil || !errors.Is(err, lease.ErrLocked) || !strings.Contains(err.Error(), "third") {
+		t.Fatalf("lock %+v err %v: a late create on a collected generation made a second holder beside generation 3's", lk, err)
+	}
+	if owner(t, s.Store, gen2) != "me" {
+		t.Fatal("the late put was meant to land (the scenario did not happen)")
+	}
+}
