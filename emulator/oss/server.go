@@ -187,17 +187,6 @@ func (s *Server) CreateBucket(name, region string) {
 	s.buckets[name] = &bucket{name: name, region: region, created: s.now().UTC(), objects: map[string]*object{}}
 }
 
-// SetVersioning turns a bucket's versioning on (enabled or suspended: OSS
-// then ignores x-oss-forbid-overwrite and answers writes with a
-// x-oss-version-id) or off (never versioned).
-func (s *Server) SetVersioning(bucketName string, on bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if b, ok := s.buckets[bucketName]; ok {
-		b.versioned = on
-	}
-}
-
 // OnWrite registers a hook called after every successful object write or
 // delete. Hooks run synchronously on the request goroutine after the
 // response state is committed; they must not block for long.
