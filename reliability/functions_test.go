@@ -23,7 +23,7 @@ const fnTimeout = 10 * time.Second
 // end: the BUILT rotate-on-upload in the local FC (up to 3 instances, so
 // separate processes contend for the lock), its OSS trigger delivering each
 // half twice and reordered, FC's async retries, and on every SLB and OSS
-// call 20 % throttling and 10 % 5xx, with 10 % of every write applied and
+// call 20 % throttling and 10 % 5xx, with 20 % of every write applied and
 // its answer then lost. After the retries (and one more drop of the key,
 // as a user would do, should every retry of an event have failed), every
 // target serves the pair, at most one upload per fingerprint and region
@@ -36,22 +36,29 @@ func TestReliabilityFunctionsUnderFaults(t *testing.T) {
 	if long() {
 		n = 24
 	}
-	var redrops, failed atomic.Int64
+	var redrops, failed, lost atomic.Int64
 	for i := range n {
 		seed := int64(9000 + i)
 		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
 			t.Parallel()
-			r, f := functionsRun(t, bin, seed)
+			r, f, l := functionsRun(t, bin, seed)
 			redrops.Add(int64(r))
 			failed.Add(int64(f))
+			lost.Add(int64(l))
 		})
 	}
 	t.Cleanup(func() {
-		t.Logf("%d runs of the built function under faults: %d async invocations failed all their retries, %d runs needed a second drop", n, failed.Load(), redrops.Load())
+		t.Logf("%d runs of the built function under faults: %d answers lost after the write applied, %d async invocations failed all their retries, %d runs needed a second drop",
+			n, lost.Load(), failed.Load(), redrops.Load())
+		// A run may draw no loss (about 15 writes at 20 %); all of them
+		// together must, or the suite did not exercise post-action faults.
+		if lost.Load() == 0 && !t.Failed() {
+			t.Error("no answer was lost in any run: post-action faults were not exercised")
+		}
 	})
 }
 
-func functionsRun(t *testing.T, bin string, seed int64) (redrops, failed int) {
+func functionsRun(t *testing.T, bin string, seed int64) (redrops, failed, lost int) {
 	seen := &transcript{}
 	e := startEnvWith(t, emulator.Options{
 		Seed: seed, Regions: suiteRegions, Bucket: fmt.Sprintf("certs-fn-%d", seed),
@@ -69,7 +76,7 @@ func functionsRun(t *testing.T, bin string, seed int64) (redrops, failed int) {
 			Events: []string{"oss:ObjectCreated:PutObject"}, Prefix: "certs/", Suffix: ".pem"}}},
 	}))
 	lock := watchLock(e, "www")
-	e.cloud.Faults.Set(faults.Rule{ThrottleRate: 0.20, ServerErrorRate: 0.10, LostRate: 0.10})
+	e.cloud.Faults.Set(faults.Rule{ThrottleRate: 0.20, ServerErrorRate: 0.10, LostRate: 0.20})
 
 	ctx, cancel := context.WithTimeout(context.Background(), 240*time.Second)
 	defer cancel()
@@ -96,15 +103,11 @@ func functionsRun(t *testing.T, bin string, seed int64) (redrops, failed int) {
 	checkLockFree(t, e, "www")
 	_, akSecret := e.cloud.Credentials()
 	checkNoLeaks(t, e.seen, akSecret, stsSecret, stsToken)
-	lost := 0
 	for _, st := range injected {
 		lost += st.Lost
 	}
-	if lost == 0 {
-		t.Error("no answer was lost: the run did not exercise post-action faults")
-	}
 	t.Logf("seed %d: %d lock generations, %d lost answers injected, %d failed async invocations, redrop %v", seed, gens, lost, failed, redrops == 1)
-	return redrops, failed
+	return redrops, failed, lost
 }
 
 // asyncOutcomes records the async invocations in the transcript, fails on a
