@@ -14,7 +14,7 @@
 // and a scan of everything the suite saw for key material and secrets.
 //
 // The default (`go test ./reliability/...`) is the short form: ten seeded
-// fault runs, two real kills and two built-function runs. The long form
+// fault runs, two real kills and one built-function run. The long form
 // runs 200 fault runs, 24 kills and 24 built-function runs:
 //
 //	RELIABILITY_LONG=1 go test -race -count=1 -run Reliability ./reliability/...

@@ -135,7 +135,7 @@ func faultRun(t *testing.T, seed int64, mode string) runOutcome {
 	done := false
 	for attempt := 1; attempt <= maxAttempts && !done; attempt++ {
 		out.attempts = attempt
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 		var api rotation.SLB = e.slb
 		if (mode == modeKillUpload || mode == modeKillSwitch) && attempt == 1 {
 			api = &killSwitch{SLB: e.slb, point: mode, cancel: cancel}
