@@ -92,7 +92,7 @@ fuzz:
 
 ## reliability-long: the long fault-injection run (200+ seeded runs)
 reliability-long: build
-	RELIABILITY_LONG=1 $(GO) test -race -count=1 -run Reliability ./reliability/...
+	RELIABILITY_LONG=1 $(GO) test -race -count=1 -timeout 60m -run Reliability ./reliability/...
 
 ## demo: the whole story offline (local cloud, no account)
 demo: build

@@ -80,3 +80,39 @@ func TestMinimalSweepCalls(t *testing.T) {
 		})
 	}
 }
+
+func TestRotationJobModel(t *testing.T) {
+	tests := []struct {
+		name   string
+		job    RotationJob
+		rounds int
+		calls  int
+		lock   int // calls the lock adds (the lock's own and the second read of the pair)
+	}{
+		{"one listener, no lock", RotationJob{LoadBalancers: 1, Listeners: 1}, 9, 11, 0},
+		{"one listener, first lock", RotationJob{LoadBalancers: 1, Listeners: 1, Lock: true}, 16, 19, 8},
+		{"one listener, steady state", RotationJob{LoadBalancers: 1, Listeners: 1, Lock: true, PreviousGeneration: true, CleanupDeletes: 1}, 19, 22, 10},
+		{"50 listeners on 5 LBs, lock", RotationJob{LoadBalancers: 5, Listeners: 10, Lock: true}, 16, 117, 8},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := tc.job.Calls()
+			unlocked := tc.job
+			unlocked.Lock = false
+			lock := Sum(c) - Sum(unlocked.Calls())
+			if got := tc.job.Rounds(); got != tc.rounds {
+				t.Errorf("rounds %d, want %d", got, tc.rounds)
+			}
+			if got := Sum(c); got != tc.calls || lock != tc.lock {
+				t.Errorf("calls %d (lock %d) %v, want %d (lock %d)", got, lock, c, tc.calls, tc.lock)
+			}
+		})
+	}
+	fan := RotationJob{LoadBalancers: 5, Listeners: 10, Lock: true}
+	if got := fan.Bound(20*time.Millisecond, 20, 20); got != 1500*time.Millisecond {
+		t.Errorf("fan-out bound %v, want (50-20)/20 QPS = 1.5 s", got)
+	}
+	if got := (RotationJob{LoadBalancers: 1, Listeners: 1, Lock: true}).Bound(20*time.Millisecond, 0, 0); got != 320*time.Millisecond {
+		t.Errorf("one-listener bound %v, want 16 x 20 ms", got)
+	}
+}

@@ -61,7 +61,7 @@ func sequentialDeploy(ctx context.Context, l *local, s *aliyun.SLB, region, name
 // BenchmarkPipelineVersusSequential rotates one certificate onto every
 // listener with the product's rotation and, in the same run on the same
 // local cloud, with the sequential reference (each from a fresh rate-limit
-// bucket), and reports ours / bound (RotationBound, from the job) and
+// bucket), and reports ours / bound (PipelineBound, from the job) and
 // sequential / ours. Sizes: 50 listeners on 5 load balancers and 200 on 20;
 // 20 ms per call, with a 20 QPS per-action bucket (burst 20) or no limit.
 func BenchmarkPipelineVersusSequential(b *testing.B) {
@@ -73,11 +73,11 @@ func BenchmarkPipelineVersusSequential(b *testing.B) {
 				limit = fmt.Sprintf("%.0f QPS/action", qps)
 			}
 			b.Run(fmt.Sprintf("%dx%d/%s", size.lbs, size.ls, limit), func(b *testing.B) {
-				job := RotationJob{LBs: size.lbs, Listeners: size.ls, Concurrency: 16}
+				job := PipelineJob{LBs: size.lbs, Listeners: size.ls, Concurrency: 16, Lock: true} // the harness wires the lock
 				l := startLocal(b, emulator.Options{Regions: []string{region}}, aliyun.RetryPolicy{})
 				l.seedListeners(b, region, size.lbs, size.ls)
 				r := l.rotator([]string{region})
-				bound := RotationBound(job, qps, burst, latency)
+				bound := PipelineBound(job, qps, burst, latency)
 				var ours, seq time.Duration
 				var calls, attempts, seqCalls int
 				b.ResetTimer()

@@ -18,7 +18,8 @@ import (
 )
 
 // Fault modes of the seeded runs. Every mode has 30 % throttling and 10 %
-// 5xx on every SLB and OSS call; the others add their fault on top.
+// 5xx on every SLB and OSS call, and 10 % of the writes of both applied
+// and then their answer lost; the others add their fault on top.
 const (
 	modeThrottle5xx = "throttle30+5xx10"
 	modeTimeouts    = "+timeouts"
@@ -73,7 +74,7 @@ func (k *killSwitch) SetDomainExtensionCertificate(ctx context.Context, region, 
 // keep the default: the OSS adapter has no per-request timeout to cut a
 // held request short).
 func setFaults(inj *faults.Injector, mode string) {
-	base := faults.Rule{ThrottleRate: 0.30, ServerErrorRate: 0.10}
+	base := faults.Rule{ThrottleRate: 0.30, ServerErrorRate: 0.10, LostRate: 0.10}
 	inj.Set(base)
 	if mode != modeTimeouts && mode != modeResets {
 		return
@@ -114,7 +115,7 @@ func TestReliabilitySeededFaults(t *testing.T) {
 			out := faultRun(t, seed, mode)
 			totalAttempts.Add(int64(out.attempts))
 			for _, st := range out.faults {
-				injected.Add(int64(st.Throttled + st.Errors + st.Timeouts + st.Resets))
+				injected.Add(int64(st.Throttled + st.Errors + st.Timeouts + st.Resets + st.Lost))
 			}
 		})
 	}
@@ -126,6 +127,7 @@ func TestReliabilitySeededFaults(t *testing.T) {
 func faultRun(t *testing.T, seed int64, mode string) runOutcome {
 	e := startEnv(t, seed, fmt.Sprintf("certs-run-%d", seed))
 	f := seedFleet(t, e)
+	lock := watchLock(e, "www")
 	putPair(t, e, "www", f.newPair)
 	setFaults(e.cloud.Faults, mode)
 
@@ -133,7 +135,7 @@ func faultRun(t *testing.T, seed int64, mode string) runOutcome {
 	done := false
 	for attempt := 1; attempt <= maxAttempts && !done; attempt++ {
 		out.attempts = attempt
-		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 		var api rotation.SLB = e.slb
 		if (mode == modeKillUpload || mode == modeKillSwitch) && attempt == 1 {
 			api = &killSwitch{SLB: e.slb, point: mode, cancel: cancel}
@@ -175,6 +177,10 @@ func faultRun(t *testing.T, seed int64, mode string) runOutcome {
 	}
 	checkInvariants(t, e, f, "after the next run")
 	checkNoOrphans(t, e, f)
+	if lock.check(t, "seeded run") < 2 {
+		t.Error("the lock was not taken by the run and the next run")
+	}
+	checkLockFree(t, e, "www")
 	checkNoLeaks(t, e.seen, e.creds.AccessKeySecret)
 	return out
 }
@@ -243,9 +249,21 @@ func checkInvariants(t *testing.T, e *env, f *fleet, when string) {
 			t.Errorf("%s: TLS %s:443 SNI %s serves %q (reachable %v, %s), want %s", when, f.address[lb], p.sni, r.FingerprintSHA1, r.Reachable, r.Err, f.newPair.FingerprintSHA1)
 		}
 	}
-	for k, n := range uploadsByFingerprint(e.cloud.SLB.Requests()) {
-		if n > 1 {
-			t.Errorf("%s: %d successful uploads of %s (want at most one per fingerprint and region)", when, n, k)
+	// One upload per fingerprint and region, except that an upload whose
+	// answer was lost (applied) may be retried once per loss.
+	applied, lost := uploadsApplied(e.cloud.SLB.Requests())
+	for k, n := range applied {
+		if n > 1+lost[k] {
+			t.Errorf("%s: %d uploads of %s applied, %d of them with the answer lost (want at most one more than the losses)", when, n, k, lost[k])
+		}
+	}
+	// And the end state holds one certificate per fingerprint and region.
+	for region, rs := range st.Regions {
+		seen := map[string]int{}
+		for _, c := range rs.Certificates {
+			if seen[c.Fingerprint]++; seen[c.Fingerprint] == 2 {
+				t.Errorf("%s: two certificates with fingerprint %s in %s", when, c.Fingerprint, region)
+			}
 		}
 	}
 }

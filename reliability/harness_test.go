@@ -8,6 +8,7 @@ import (
 	"encoding/pem"
 	"flag"
 	"fmt"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/lease"
 	"os"
 	"strings"
 	"sync"
@@ -74,7 +75,7 @@ func startEnvWith(t *testing.T, opts emulator.Options, seen *transcript) *env {
 	creds := aliyun.Credentials{AccessKeyID: ak, AccessKeySecret: secret}
 	s := aliyun.NewSLB(creds, aliyun.SLBOptions{Endpoint: cloud.SLBEndpoint(), Retry: fastRetry(seed), Timeout: 400 * time.Millisecond})
 	b, region := cloud.Bucket()
-	o, err := aliyun.NewOSS(creds, aliyun.OSSOptions{Endpoint: cloud.OSSEndpoint(), Region: region, Retry: fastRetry(seed)})
+	o, err := aliyun.NewOSS(creds, aliyun.OSSOptions{Endpoint: cloud.OSSEndpoint(), Region: region, Retry: fastRetry(seed), Timeout: time.Second})
 	if err != nil {
 		t.Fatalf("oss adapter: %v", err)
 	}
@@ -96,6 +97,7 @@ func (e *env) rotator(slbAPI rotation.SLB) *rotation.Rotator {
 		},
 		Objects: rotation.AdaptObjects(e.oss, func(i aliyun.ObjectInfo) string { return i.Key }),
 		SLB:     slbAPI,
+		Locks:   aliyun.LockStore(e.oss), // the production wiring: the lock in the bucket
 		Prober: rotation.ProbeFunc(func(ctx context.Context, address string, port int, serverName string, timeout time.Duration) rotation.ProbeResult {
 			r := tlsprobe.Probe(ctx, address, port, serverName, timeout)
 			return rotation.ProbeResult{Reachable: r.Reachable, FingerprintSHA1: r.FingerprintSHA1, Err: r.Err}
@@ -196,6 +198,28 @@ func uploadsByFingerprint(recs []slb.RequestRecord) map[string]int {
 		out[r.Region+" "+leafFingerprint(r.Params["ServerCertificate"])]++
 	}
 	return out
+}
+
+// lostAnswer reports whether the emulator applied the request and then lost
+// its answer (a post-action fault).
+func lostAnswer(r slb.RequestRecord) bool { return strings.HasPrefix(r.Fault, "lost ") }
+
+// uploadsApplied counts, per region and leaf fingerprint, the uploads the
+// cloud applied (answered, or applied with the answer lost) and, of those,
+// the ones whose answer was lost.
+func uploadsApplied(recs []slb.RequestRecord) (applied, lost map[string]int) {
+	applied, lost = map[string]int{}, map[string]int{}
+	for _, r := range recs {
+		if r.Action != "UploadServerCertificate" || (r.Status != 200 && !lostAnswer(r)) {
+			continue
+		}
+		k := r.Region + " " + leafFingerprint(r.Params["ServerCertificate"])
+		applied[k]++
+		if lostAnswer(r) {
+			lost[k]++
+		}
+	}
+	return applied, lost
 }
 
 // leafFingerprint is the colon hex SHA-1 of the first certificate in pemText.
@@ -303,5 +327,28 @@ func checkNoLeaks(t *testing.T, tr *transcript, secrets ...string) {
 	}
 	if l := tr.leaks(); len(l) > 0 {
 		t.Errorf("secret scan: %d hit(s) in %d bytes of results, errors and logs: %v", len(l), tr.size(), l)
+	}
+}
+
+// checkLockFree: the pair's lock is free and tidy once everything is done:
+// its objects are at most the highest generation and that generation's
+// release marker (older generations collected, no stray object).
+func checkLockFree(t *testing.T, e *env, name string) {
+	t.Helper()
+	dir := lease.Dir("", name)
+	var left []string
+	for _, b := range e.cloud.OSS.Dump() {
+		for _, o := range b.Objects {
+			if b.Name == e.bucket && strings.HasPrefix(o.Key, "locks/") {
+				left = append(left, o.Key)
+			}
+		}
+	}
+	if len(left) == 0 {
+		return
+	}
+	g, released, ok := lease.ParseKey(dir, left[len(left)-1])
+	if len(left) != 2 || !ok || !released || left[0]+".released" != left[1] || g == 0 {
+		t.Errorf("lock objects left %v; want the last generation and its release marker only", left)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/lease"
 	"math/rand"
 	"os"
 	"os/exec"
@@ -31,7 +32,7 @@ const (
 	// killFunction is the deployed function's name.
 	killFunction = "rotate-on-upload"
 	// killTimeout is the function's timeout. The lock lease of an
-	// invocation ends at its deadline plus rotation.DefaultLockSkew (5 s),
+	// invocation ends at its deadline plus lease.DefaultSkew (5 s),
 	// so a killed holder blocks the pair for about 9 s; a waiter gives up
 	// after half its timeout (2 s) and FC retries it.
 	killTimeout = 4 * time.Second
@@ -43,8 +44,8 @@ const (
 	// killAsyncRetries is maxAsyncRetryAttempts (FC's maximum, 8).
 	killAsyncRetries = 8
 	// lockPoll is the longest wait between two tries of a waiter
-	// (rotation.DefaultLockMaxDelay) plus the breaker's settle delay.
-	lockPoll = rotation.DefaultLockMaxDelay + rotation.DefaultLockBaseDelay
+	// (lease.DefaultMaxDelay) plus a round of the lock's calls.
+	lockPoll = lease.DefaultMaxDelay + lease.DefaultBaseDelay
 )
 
 // killCase is one real-kill run.
@@ -149,7 +150,7 @@ func TestReliabilityKilledInstance(t *testing.T) {
 type killReport struct {
 	at       time.Time // when the instance was killed
 	seen     slb.RequestRecord
-	lease    rotation.Lease
+	lease    lease.Lease
 	instance fcrt.InstanceInfo
 	writes   []string // successful SLB writes before the kill
 	err      error
@@ -220,8 +221,8 @@ func killRun(t *testing.T, bin string, kc killCase) time.Duration {
 
 	// The lease of the killed holder derives from its deadline.
 	ttl := kr.lease.Expires.Sub(kr.lease.Acquired)
-	if ttl < killTimeout || ttl > killTimeout+rotation.DefaultLockSkew+200*time.Millisecond {
-		t.Errorf("lease of the killed holder lasts %s; want the function timeout %s plus the skew %s", ttl, killTimeout, rotation.DefaultLockSkew)
+	if ttl < killTimeout || ttl > killTimeout+lease.DefaultSkew+200*time.Millisecond {
+		t.Errorf("lease of the killed holder lasts %s; want the function timeout %s plus the skew %s", ttl, killTimeout, lease.DefaultSkew)
 	}
 
 	// FC's retries finished the job, on new instances.
@@ -278,13 +279,7 @@ func killRun(t *testing.T, bin string, kc killCase) time.Duration {
 	case late > maxTakeoverDelay():
 		t.Errorf("the lock was taken %s after the lease expired; want at most %s (a retry round)", late, maxTakeoverDelay())
 	}
-	for _, b := range e.cloud.OSS.Dump() {
-		for _, o := range b.Objects {
-			if strings.HasPrefix(o.Key, "locks/") {
-				t.Errorf("lock object left behind: %s", o.Key)
-			}
-		}
-	}
+	checkLockFree(t, e, "www")
 	t.Logf("killed %s (pid %d) %s after the start, %s after %s; lease ttl %s, remaining at the kill %s; lock taken %s after the kill (%s after expiry); done %s after the kill; statuses %v; attempts of the killed request %d",
 		kr.instance.ID, kr.instance.PID, kr.at.Sub(start).Round(time.Millisecond), kr.at.Sub(kr.seen.Time).Round(time.Millisecond), kr.seen.Action,
 		ttl.Round(time.Millisecond), kr.lease.Expires.Sub(kr.at).Round(time.Millisecond), taken.Sub(kr.at).Round(time.Millisecond),
@@ -350,7 +345,7 @@ func watchAndKill(ctx context.Context, e *env, action string, jitter time.Durati
 		time.Sleep(time.Millisecond)
 	}
 	time.Sleep(jitter)
-	data, ok := e.cloud.OSS.Object(e.bucket, rotation.LockKey(rotation.DefaultLockPrefix, "www"))
+	data, ok := e.cloud.OSS.Object(e.bucket, currentGeneration(e, "www"))
 	if !ok {
 		kr.err = fmt.Errorf("no lock object at %s", action)
 		return kr
@@ -385,13 +380,30 @@ func watchAndKill(ctx context.Context, e *env, action string, jitter time.Durati
 
 // lockTakenAfter returns when the pair's lock was next created after t.
 func lockTakenAfter(e *env, t time.Time) (time.Time, bool) {
-	key := rotation.LockKey(rotation.DefaultLockPrefix, "www")
+	dir := lease.Dir("", "www")
 	for _, r := range e.cloud.OSS.Requests() {
-		if r.Action == "oss:PutObject" && r.Key == key && r.Status == 200 && r.Time.After(t) {
+		_, released, ok := lease.ParseKey(dir, r.Key)
+		if r.Action == "oss:PutObject" && ok && !released && r.Status == 200 && r.Time.After(t) {
 			return r.Time, true
 		}
 	}
 	return time.Time{}, false
+}
+
+// currentGeneration is the key of the highest generation of lock name in
+// the bucket ("" when there is none).
+func currentGeneration(e *env, name string) string {
+	dir := lease.Dir("", name)
+	var top uint64
+	key := ""
+	for _, b := range e.cloud.OSS.Dump() {
+		for _, o := range b.Objects {
+			if g, released, ok := lease.ParseKey(dir, o.Key); b.Name == e.bucket && ok && !released && g > top {
+				top, key = g, o.Key
+			}
+		}
+	}
+	return key
 }
 
 func count(xs []string, x string) int {

@@ -63,3 +63,14 @@ func (h *heldAnswer) finish(s *Server, c *reqCtx) {
 	h.orig.WriteHeader(h.status)
 	_, _ = h.orig.Write(h.body.Bytes())
 }
+
+// SetVersioning turns a bucket's versioning on (enabled or suspended: OSS
+// then ignores x-oss-forbid-overwrite and answers writes with a
+// x-oss-version-id) or off (never versioned).
+func (s *Server) SetVersioning(bucketName string, on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if b, ok := s.buckets[bucketName]; ok {
+		b.versioned = on
+	}
+}

@@ -54,6 +54,9 @@ func (s *Server) putObject(c *reqCtx) {
 	}
 	h := c.header()
 	h.Set("ETag", `"`+ev.ETag+`"`)
+	if ev.versionID != "" {
+		h.Set("x-oss-version-id", ev.versionID)
+	}
 	h.Set("x-oss-hash-crc64ecma", strconv.FormatUint(crc64.Checksum(data, crcTable), 10))
 	h.Set("Content-MD5", md5b64)
 	h.Set("Content-Length", "0")

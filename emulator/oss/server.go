@@ -73,6 +73,8 @@ type ObjectEvent struct {
 	Time      time.Time
 	SourceIP  string
 	OwnerID   string
+	// versionID is the answer's x-oss-version-id (versioned buckets).
+	versionID string
 }
 
 // RequestRecord is one entry of the request log.
@@ -102,6 +104,11 @@ type bucket struct {
 	region  string
 	created time.Time
 	objects map[string]*object
+	// versioned: versioning enabled (or suspended). Only the current
+	// version is kept; what matters here is what OSS does to writes:
+	// x-oss-forbid-overwrite is ignored and answers carry x-oss-version-id.
+	versioned bool
+	versions  uint64
 }
 
 // Server is the OSS emulator. It is safe for concurrent use.
@@ -313,13 +320,18 @@ func (s *Server) store(bucketName, key string, data []byte, contentType string, 
 	}
 	var delta = int64(len(data))
 	if old, ok := b.objects[key]; ok {
-		if forbidOverwrite {
+		if forbidOverwrite && !b.versioned {
 			return ObjectEvent{}, errExists
 		}
 		delta -= int64(len(old.data))
 	}
 	b.objects[key] = o
+	version := ""
+	if b.versioned {
+		b.versions++
+		version = fmt.Sprintf("CAEQ%016d", b.versions)
+	}
 	return ObjectEvent{EventName: "ObjectCreated:PutObject", Bucket: bucketName, Region: b.region, Key: key,
 		Size: int64(len(data)), DeltaSize: delta, ETag: o.etag, ContentType: o.contentType, RequestID: reqID,
-		Time: s.now().UTC(), SourceIP: ip, OwnerID: s.ownerID}, nil
+		Time: s.now().UTC(), SourceIP: ip, OwnerID: s.ownerID, versionID: version}, nil
 }

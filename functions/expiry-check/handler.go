@@ -333,7 +333,7 @@ func SweeperFactory(cfg config.Config, getenv func(string) string) func(ctx cont
 			SLB:     slb,
 			// The same cross-instance lock as rotate-on-upload: an upload
 			// event for the same pair may be rotating at this moment.
-			Locks:  oss,
+			Locks:  aliyun.LockStore(oss),
 			Prober: prober,
 		}
 		return &expiry.Sweeper{

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/lease"
 	"log/slog"
 	"time"
 
@@ -186,15 +187,15 @@ func NewService(cfg config.Config, creds aliyun.Credentials) (*provisioning.Prov
 			prefix:  cfg.CertPrefix,
 			opts:    certs.Options{MinValidDays: cfg.MinValidDays},
 		},
-		Locks: bucketLocks{store: oss, bucket: cfg.CertBucket},
+		Locks: bucketLocks{store: aliyun.LockStore(oss), bucket: cfg.CertBucket},
 	}, nil
 }
 
-// bucketLocks serialises applies and destroys of one instance with lease
-// objects in the certificate bucket (locks/provision/<region>/<name>.lock),
-// the same mechanism as the rotation's lock.
+// bucketLocks serialises applies and destroys of one instance with the
+// lease lock of package lease in the certificate bucket
+// (locks/provision/<region>/<name>/), the rotation's lock.
 type bucketLocks struct {
-	store  rotation.LockStore
+	store  lease.Store
 	bucket string
 }
 
@@ -203,7 +204,7 @@ func (b bucketLocks) Lock(ctx context.Context, key string) (func(context.Context
 	if fctx, ok := fccontext.FromContext(ctx); ok {
 		requestID = fctx.RequestID
 	}
-	l, err := rotation.AcquireLock(ctx, b.store, b.bucket, rotation.LockKey("", key), rotation.NewOwner(requestID), rotation.LockOptions{})
+	l, err := lease.Acquire(ctx, b.store, b.bucket, key, lease.NewOwner(requestID), lease.Options{})
 	if err != nil {
 		return nil, err
 	}

@@ -14,8 +14,8 @@ import (
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/aliyun"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/config"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/issuance"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/lease"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/notify"
-	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation"
 )
 
 // Bucket prefixes of the issuance's own objects (outside CERT_PREFIX, so
@@ -61,7 +61,7 @@ func RenewerFactory(cfg config.Config, getenv func(string) string) func(ctx cont
 			Objects:     objs,
 			DNS:         alidnsPort{aliyun.NewAlidns(creds, aliyun.AlidnsOptions{Endpoint: cfg.AlidnsEndpoint})},
 			CA:          &issuance.ACME{Objects: objs, Bucket: cfg.CertBucket, AccountPrefix: AccountPrefix, HTTPClient: client, UserAgent: "slb-cert-rotator"},
-			Locker:      leaseLocker{store: o, bucket: cfg.CertBucket, owner: rotation.NewOwner(requestID)},
+			Locker:      leaseLocker{store: aliyun.LockStore(o), bucket: cfg.CertBucket, owner: lease.NewOwner(requestID)},
 			Notifier:    notifier,
 			Bucket:      cfg.CertBucket,
 			Prefix:      cfg.CertPrefix,
@@ -132,14 +132,14 @@ func (p alidnsPort) DeleteRecord(ctx context.Context, id string) error {
 // own: issuing and rotating a pair never overlap). This is the one place
 // that names the lock's implementation.
 type leaseLocker struct {
-	store  rotation.LockStore
+	store  lease.Store
 	bucket string
 	owner  string
 }
 
 func (l leaseLocker) Lock(ctx context.Context, name string) (func(context.Context) error, error) {
-	lk, err := rotation.AcquireLock(ctx, l.store, l.bucket, rotation.LockKey("", name), l.owner, rotation.LockOptions{Margin: lockMargin})
-	if errors.Is(err, rotation.ErrLocked) {
+	lk, err := lease.Acquire(ctx, l.store, l.bucket, name, l.owner, lease.Options{Margin: lockMargin})
+	if errors.Is(err, lease.ErrLocked) {
 		return nil, fmt.Errorf("%w: %w", issuance.ErrBusy, err)
 	}
 	if err != nil {

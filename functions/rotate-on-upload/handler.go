@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/lease"
 	"log/slog"
 	"strings"
 	"time"
@@ -35,7 +36,7 @@ type Deps struct {
 	SLB     rotation.SLB
 	// Locks holds the cross-instance lease locks (the certificate bucket);
 	// nil serialises rotations inside one instance only.
-	Locks rotation.LockStore
+	Locks lease.Store
 }
 
 // Handler is the rotate-on-upload function: it turns an OSS trigger event
@@ -80,7 +81,7 @@ func (h *Handler) DefaultDeps(_ context.Context, creds aliyun.Credentials, ossRe
 	return Deps{
 		Objects: rotation.AdaptObjects(o, func(i aliyun.ObjectInfo) string { return i.Key }),
 		SLB:     aliyun.NewSLB(creds, aliyun.SLBOptions{Endpoint: h.Config.SLBEndpoint}),
-		Locks:   o,
+		Locks:   aliyun.LockStore(o),
 	}, nil
 }
 
@@ -254,7 +255,7 @@ func (h *Handler) run(ctx context.Context, w work) (rotation.Result, error) {
 	}
 	req := w.req
 	if fctx, ok := fccontext.FromContext(ctx); ok && fctx != nil {
-		req.Owner = rotation.NewOwner(fctx.RequestID)
+		req.Owner = lease.NewOwner(fctx.RequestID)
 	}
 	now := time.Now
 	if h.Now != nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/lease"
 	"io"
 	"net"
 	"net/http"
@@ -35,6 +36,10 @@ type OSSOptions struct {
 	V4 bool
 	// Retry bounds the adapter's own retries (the OSS SDK has none).
 	Retry RetryPolicy
+	// Timeout bounds each request (0: DefaultOSSTimeout); the ctx deadline
+	// may shorten it. A request held by the service without an answer ends
+	// after it and is retried like any transient failure.
+	Timeout time.Duration
 }
 
 // OSS is the object storage adapter. It is safe for concurrent use: each
@@ -86,6 +91,9 @@ func NewOSS(creds Credentials, opts OSSOptions) (*OSS, error) {
 		pathSty:  host == "localhost" || net.ParseIP(host) != nil,
 		retry:    newRetrier(opts.Retry),
 		http:     &http.Client{Transport: newBaseTransport(), Timeout: DefaultOSSTimeout},
+	}
+	if opts.Timeout > 0 {
+		o.http.Timeout = opts.Timeout
 	}
 	return o, nil
 }
@@ -310,9 +318,15 @@ func (o *OSS) putIfAbsent(ctx context.Context, bucket, key string, data []byte, 
 	}
 	exists, retried := false, false
 	err = o.run(ctx, "PutObject", objectWhere(bucket, key), func(b *oss.Bucket) error {
-		opts := append([]oss.Option{oss.WithContext(ctx), oss.ContentType(contentType), oss.ForbidOverWrite(true)}, extra...)
+		var h http.Header
+		opts := append([]oss.Option{oss.WithContext(ctx), oss.ContentType(contentType), oss.ForbidOverWrite(true), oss.GetResponseHeader(&h)}, extra...)
 		err := b.PutObject(key, bytes.NewReader(data), opts...)
 		if err == nil {
+			if v := h.Get("X-Oss-Version-Id"); v != "" {
+				return &APIError{Service: "oss", Action: "PutObject", Region: objectWhere(bucket, key), Code: "VersionedBucket",
+					Message: "bucket " + bucket + " has versioning enabled or suspended, where OSS ignores x-oss-forbid-overwrite, so a lock there cannot be exclusive: keep the locks in a bucket that was never versioned",
+					Kind:    apierr.ErrInvalid}
+			}
 			return nil
 		}
 		ae := o.toAPIError(ctx, "PutObject", objectWhere(bucket, key), err)
@@ -349,4 +363,9 @@ func (o *OSS) Delete(ctx context.Context, bucket, key string) error {
 		return nil
 	}
 	return err
+}
+
+// LockStore adapts o to the lease lock's store (its List gives lease.Object).
+func LockStore(o *OSS) lease.Store {
+	return lease.Adapt(o, func(i ObjectInfo) lease.Object { return lease.Object{Key: i.Key, LastModified: i.LastModified} })
 }

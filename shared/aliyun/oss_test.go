@@ -388,3 +388,55 @@ func TestOSSPutIfAbsentTransientExhausted(t *testing.T) {
 		t.Fatalf("Delete: %v; want a transient error", err)
 	}
 }
+
+// On a bucket with versioning enabled or suspended OSS ignores
+// x-oss-forbid-overwrite; PutIfAbsent sees the version id of the answer and
+// refuses (permanent), so no lock there can believe it is exclusive.
+func TestOSSPutIfAbsentRefusesVersionedBucket(t *testing.T) {
+	fx := newOSSFixture(t)
+	fx.emu.SetVersioning("cert-bucket", true)
+	o := newTestOSS(t, fx.url, true)
+	ctx := context.Background()
+	for i, data := range []string{"first", "second"} {
+		created, err := o.PutIfAbsent(ctx, "cert-bucket", "locks/www/g1", []byte(data), "")
+		if created || !errors.Is(err, apierr.ErrInvalid) || !strings.Contains(err.Error(), "versioning") {
+			t.Fatalf("put %d on a versioned bucket: created %v err %v; want a permanent refusal naming versioning", i, created, err)
+		}
+	}
+	if got, _ := fx.emu.Object("cert-bucket", "locks/www/g1"); string(got) != "second" {
+		t.Fatalf("object %q: the emulator must model OSS overwriting despite forbid-overwrite", got)
+	}
+	fx.emu.SetVersioning("cert-bucket", false)
+	if created, err := o.PutIfAbsent(ctx, "cert-bucket", "locks/www/g2", []byte("x"), ""); !created || err != nil {
+		t.Fatalf("unversioned: created %v err %v", created, err)
+	}
+}
+
+// OSSOptions.Timeout ends a request the service holds without answering
+// (here a write applied, its answer lost by a timeout), and the call is
+// retried like any transient failure.
+func TestOSSTimeoutEndsHeldRequest(t *testing.T) {
+	fx := newOSSFixture(t)
+	fx.fault = func(action string, n int) ossemu.Fault {
+		if action == "oss:GetObject" && n == 0 {
+			return ossemu.Fault{Timeout: true}
+		}
+		return ossemu.Fault{}
+	}
+	fx.emu.PutObject("cert-bucket", "certs/a.pem", []byte("a"))
+	o, err := NewOSS(testCreds, OSSOptions{Endpoint: fx.url, Region: "cn-zhangjiakou", Retry: fastRetry, Timeout: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	got, err := o.Get(context.Background(), "cert-bucket", "certs/a.pem", 10)
+	if err != nil || string(got) != "a" {
+		t.Fatalf("Get: %q %v; want the retry to read it", got, err)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Fatalf("a held request took %s; want it cut after the 200 ms timeout", took)
+	}
+	if fx.count("oss:GetObject") != 2 {
+		t.Fatalf("%d GetObject calls; want the held one and its retry", fx.count("oss:GetObject"))
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/certs"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/lease"
 )
 
 // Defaults applied when the Config leaves a value at zero.
@@ -47,7 +48,7 @@ type Config struct {
 	// certificate (default 300ms).
 	ProbeRetryDelay time.Duration
 	// Lock configures the cross-instance lock (used when Rotator.Locks is set).
-	Lock LockOptions
+	Lock lease.Options
 	// Pinned are places named in another pair's deploy.yaml: discovery
 	// leaves them to that pair (the expiry sweep sets it for each pair it
 	// rotates; a pair's own explicit targets are never excluded).
@@ -65,7 +66,7 @@ type Rotator struct {
 	Prober Prober
 	// Locks holds the cross-instance lease locks (the certificate bucket);
 	// nil serialises rotations inside this process only.
-	Locks LockStore
+	Locks lease.Store
 }
 
 // Request asks for one rotation: either Key (an object key from an OSS
@@ -75,8 +76,8 @@ type Request struct {
 	Key    string
 	Name   string
 	DryRun bool
-	// Owner names this invocation in the cross-instance lock (NewOwner(FC
-	// request id)); "" gets a random owner.
+	// Owner names this invocation in the cross-instance lock
+	// (lease.NewOwner(FC request id)); "" gets a random owner.
 	Owner string
 }
 
@@ -158,37 +159,36 @@ func (r *Rotator) Rotate(ctx context.Context, now time.Time, req Request) (Resul
 		return res.end(status, reason), nil
 	}
 	dry := req.DryRun || r.Config.DryRun
-	if r.Locks != nil && !dry {
-		// Serialise across instances from here on (planning and writes); a
-		// pair that ended "waiting" or "rejected" above took no lock.
-		owner := req.Owner
-		if owner == "" {
-			owner = NewOwner("")
-		}
-		lk, err := AcquireLock(ctx, r.Locks, bucket, LockKey(r.Config.Lock.Prefix, name), owner, r.Config.Lock)
-		if err != nil {
-			return reject(res, err) // permanent (e.g. no oss:PutObject on locks/*): rejected
-		}
-		if lk.Waited {
-			// Another invocation rotated meanwhile: read the pair again so
-			// that this one acts on the current objects.
-			m, d, deployFile, status, reason, err = r.load(ctx, now, bucket, prefix, name, layout)
-		}
-		var out Result
-		switch {
-		case err != nil:
-			out = res
-		case status != "":
-			out = res.end(status, reason)
-		default:
-			out, err = r.rotateLoaded(ctx, res, m, d, deployFile, dry)
-		}
-		if rerr := lk.Release(ctx); rerr != nil {
-			out.Errors = append(out.Errors, rerr.Error())
-		}
-		return out, err
+	if r.Locks == nil || dry {
+		return r.rotateLoaded(ctx, res, m, d, deployFile, dry)
 	}
-	return r.rotateLoaded(ctx, res, m, d, deployFile, dry)
+	// Serialise across instances from here on (planning and writes); a pair
+	// that ended "waiting" or "rejected" above took no lock. What is applied
+	// is decided under the lock: the pair and deploy.yaml are read again once
+	// it is held, so files read before another instance rotated a newer pair
+	// and released are never applied.
+	owner := req.Owner
+	if owner == "" {
+		owner = lease.NewOwner("")
+	}
+	lk, err := lease.Acquire(ctx, r.Locks, bucket, name, owner, r.Config.Lock)
+	if err != nil {
+		return reject(res, err) // permanent (e.g. no oss:PutObject on locks/*): rejected
+	}
+	var out Result
+	m, d, deployFile, status, reason, err = r.load(ctx, now, bucket, prefix, name, layout)
+	switch {
+	case err != nil:
+		out = res
+	case status != "":
+		out = res.end(status, reason)
+	default:
+		out, err = r.rotateLoaded(ctx, res, m, d, deployFile, dry)
+	}
+	if rerr := lk.Release(ctx); rerr != nil {
+		out.Errors = append(out.Errors, rerr.Error())
+	}
+	return out, err
 }
 
 // rotateLoaded plans, uploads, switches, verifies and cleans up a loaded

@@ -2,6 +2,7 @@ package deploytest
 
 import (
 	"encoding/json"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/lease"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -41,6 +42,7 @@ var portActions = map[string][]string{
 	// OSS
 	"Get":         {"oss:GetObject"},
 	"ListKeys":    {"oss:ListObjects"},
+	"List":        {"oss:ListObjects"},
 	"Put":         {"oss:PutObject"},
 	"PutIfAbsent": {"oss:PutObject"},
 	"Delete":      {"oss:DeleteObject"},
@@ -67,16 +69,16 @@ func TestPoliciesCoverPorts(t *testing.T) {
 		}
 		return out
 	}
-	rotate := ports((*rotation.SLB)(nil), (*rotation.ObjectReader)(nil), (*rotation.LockStore)(nil))
+	rotate := ports((*rotation.SLB)(nil), (*rotation.ObjectReader)(nil), (*lease.Store)(nil))
 	wiring := map[string][]reflect.Type{
 		"rotate-on-upload": rotate,
 		// the sweep, plus auto-rotation with the rotation's ports
 		"expiry-check": append(ports((*expiry.Inventory)(nil), (*expiry.Objects)(nil)), rotate...),
 		// the provisioner, its pair loader (rotation.LoadPair) and its instance lock
 		"provision": append(ports((*provisioning.Instances)(nil), (*provisioning.Backends)(nil), (*provisioning.Listeners)(nil),
-			(*provisioning.DomainExtensions)(nil), (*provisioning.Certificates)(nil)), ports((*rotation.ObjectReader)(nil), (*rotation.LockStore)(nil))...),
+			(*provisioning.DomainExtensions)(nil), (*provisioning.Certificates)(nil)), ports((*rotation.ObjectReader)(nil), (*lease.Store)(nil))...),
 		// the renewal: its bucket, DNS and the pair's lease lock
-		"renew-certificates": ports((*issuance.Objects)(nil), (*issuance.DNS)(nil), (*rotation.LockStore)(nil)),
+		"renew-certificates": ports((*issuance.Objects)(nil), (*issuance.DNS)(nil), (*lease.Store)(nil)),
 	}
 	root := repoRoot(t)
 	for fn, types := range wiring {

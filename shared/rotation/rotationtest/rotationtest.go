@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"encoding/pem"
 	"fmt"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/lease/leasetest"
 	"sort"
 	"strings"
 	"sync"
@@ -533,114 +534,5 @@ func matches(pattern, host string) bool {
 	return ok && found && hostRest == rest
 }
 
-// Locks is an in-memory rotation.LockStore: PutIfAbsent is atomic, like OSS
-// PutObject with x-oss-forbid-overwrite.
-type Locks struct {
-	mu    sync.Mutex
-	data  map[string][]byte
-	calls map[string]int
-	// Err, when set, is returned by every call.
-	Err error
-	// LoseAnswer, when set, makes the next PutIfAbsent store its object
-	// but report created=false (an answer lost on the way back).
-	LoseAnswer bool
-}
-
-var _ rotation.LockStore = (*Locks)(nil)
-
-func (l *Locks) count(op string) {
-	if l.calls == nil {
-		l.calls = map[string]int{}
-	}
-	l.calls[op]++
-}
-
-// Calls returns how many times op (PutIfAbsent, Get, Delete) was called.
-func (l *Locks) Calls(op string) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.calls[op]
-}
-
-// Set stores an object (overwriting), e.g. a lease of another holder.
-func (l *Locks) Set(bucket, key string, data []byte) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.data == nil {
-		l.data = map[string][]byte{}
-	}
-	l.data[bucket+"\x00"+key] = append([]byte(nil), data...)
-}
-
-// Object returns a stored object.
-func (l *Locks) Object(bucket, key string) ([]byte, bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	d, ok := l.data[bucket+"\x00"+key]
-	return d, ok
-}
-
-// Keys returns the stored keys (bucket/key), sorted.
-func (l *Locks) Keys() []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []string
-	for k := range l.data {
-		out = append(out, strings.Replace(k, "\x00", "/", 1))
-	}
-	sort.Strings(out)
-	return out
-}
-
-// PutIfAbsent implements rotation.LockStore.
-func (l *Locks) PutIfAbsent(_ context.Context, bucket, key string, data []byte, _ string) (bool, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.count("PutIfAbsent")
-	if l.Err != nil {
-		return false, l.Err
-	}
-	if l.data == nil {
-		l.data = map[string][]byte{}
-	}
-	k := bucket + "\x00" + key
-	if _, ok := l.data[k]; ok {
-		return false, nil
-	}
-	l.data[k] = append([]byte(nil), data...)
-	if l.LoseAnswer {
-		l.LoseAnswer = false
-		return false, nil
-	}
-	return true, nil
-}
-
-// Get implements rotation.LockStore.
-func (l *Locks) Get(_ context.Context, bucket, key string, maxSize int64) ([]byte, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.count("Get")
-	if l.Err != nil {
-		return nil, l.Err
-	}
-	d, ok := l.data[bucket+"\x00"+key]
-	if !ok {
-		return nil, fmt.Errorf("fake oss: get %s/%s: %w", bucket, key, apierr.ErrNotFound)
-	}
-	if int64(len(d)) > maxSize {
-		return nil, fmt.Errorf("fake oss: %s/%s is %d bytes, over %d: %w", bucket, key, len(d), maxSize, apierr.ErrInvalid)
-	}
-	return append([]byte(nil), d...), nil
-}
-
-// Delete implements rotation.LockStore.
-func (l *Locks) Delete(_ context.Context, bucket, key string) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.count("Delete")
-	if l.Err != nil {
-		return l.Err
-	}
-	delete(l.data, bucket+"\x00"+key)
-	return nil
-}
+// Locks is the in-memory lock store (lease.Store) of package leasetest.
+type Locks = leasetest.Store
