@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha1"
 	"encoding/hex"
+	"encoding/json"
 	"encoding/pem"
 	"flag"
 	"fmt"
@@ -330,12 +331,55 @@ func checkNoLeaks(t *testing.T, tr *transcript, secrets ...string) {
 	}
 }
 
-// checkLockFree: the pair's lock is free and tidy once everything is done:
-// its objects are at most the highest generation and that generation's
-// release marker (older generations collected, no stray object).
+// checkLockFree: the pair's lock is free once everything is done: its
+// highest generation is released, or (an invocation that created it ended
+// before it could confirm or release it: killed, or out of time) its lease
+// expires within a function timeout plus the skew. Then a new contender
+// takes the lock at once and, releasing it, collects every older
+// generation: only its own generation and release marker remain.
 func checkLockFree(t *testing.T, e *env, name string) {
 	t.Helper()
 	dir := lease.Dir("", name)
+	var top uint64
+	released := map[uint64]bool{}
+	for _, b := range e.cloud.OSS.Dump() {
+		for _, o := range b.Objects {
+			if g, rel, ok := lease.ParseKey(dir, o.Key); b.Name == e.bucket && ok {
+				top = max(top, g)
+				released[g] = released[g] || rel
+			}
+		}
+	}
+	if top == 0 {
+		return
+	}
+	if !released[top] {
+		data, _ := e.cloud.OSS.Object(e.bucket, fmt.Sprintf("%sg%020d", dir, top))
+		var l lease.Lease
+		if err := json.Unmarshal(data, &l); err != nil {
+			t.Errorf("lock generation %d is not a lease: %q", top, data)
+			return
+		}
+		wait := time.Until(l.Expires)
+		if wait > 40*time.Second {
+			t.Errorf("lock generation %d (%s) is held until %s, after everything finished", top, l.Owner, l.Expires)
+			return
+		}
+		time.Sleep(wait + 10*time.Millisecond)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	lk, err := lease.Acquire(ctx, aliyun.LockStore(e.oss), e.bucket, name, "reliability-check", lease.Options{})
+	if err != nil {
+		t.Errorf("the lock is not free after everything finished: %v", err)
+		return
+	}
+	if lk.Generation() != top+1 || lk.Waited {
+		t.Errorf("took generation %d (waited %v); want %d at once", lk.Generation(), lk.Waited, top+1)
+	}
+	if err := lk.Release(ctx); err != nil {
+		t.Errorf("release: %v", err)
+	}
 	var left []string
 	for _, b := range e.cloud.OSS.Dump() {
 		for _, o := range b.Objects {
@@ -344,11 +388,8 @@ func checkLockFree(t *testing.T, e *env, name string) {
 			}
 		}
 	}
-	if len(left) == 0 {
-		return
-	}
-	g, released, ok := lease.ParseKey(dir, left[len(left)-1])
-	if len(left) != 2 || !ok || !released || left[0]+".released" != left[1] || g == 0 {
-		t.Errorf("lock objects left %v; want the last generation and its release marker only", left)
+	want := []string{fmt.Sprintf("%sg%020d", dir, top+1), fmt.Sprintf("%sg%020d.released", dir, top+1)}
+	if strings.Join(left, " ") != strings.Join(want, " ") {
+		t.Errorf("lock objects left %v; want %v (older generations collected)", left, want)
 	}
 }
