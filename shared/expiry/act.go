@@ -249,14 +249,7 @@ func (s *Sweeper) notify(ctx context.Context, now time.Time, warnDays []int, st 
 		}
 	}
 	for _, d := range rep.Drift {
-		where := d.Target.String()
-		if d.Listener != nil {
-			where = d.Listener.String()
-			if d.ServerName != "" {
-				where += " SNI " + d.ServerName
-			}
-		}
-		lines = append(lines, fmt.Sprintf("DRIFT %s at %s serves %s, the API says %s", where, d.Address, short(d.Served), short(d.Expected)))
+		lines = append(lines, driftLine(d))
 		raise(notify.SeverityCritical)
 	}
 	for _, a := range rep.Actions {
@@ -326,6 +319,19 @@ func certLine(c Certificate) string {
 		line += "; replacement pair " + c.Replacement
 	}
 	return line + "; region " + c.Region
+}
+
+// driftLine names a drifted place: a CLB target, or an ALB or NLB
+// listener with the SNI name of an additional certificate.
+func driftLine(d ProbeFinding) string {
+	where := d.Target.String()
+	if d.Listener != nil {
+		where = d.Listener.String()
+		if d.ServerName != "" {
+			where += " SNI " + d.ServerName
+		}
+	}
+	return fmt.Sprintf("DRIFT %s at %s serves %s, the API says %s", where, d.Address, short(d.Served), short(d.Expected))
 }
 
 func short(fp string) string {

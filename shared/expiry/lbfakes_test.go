@@ -14,6 +14,9 @@ import (
 // counted per page, as the adapter would send them).
 const fakeLBPage = 100
 
+// quicPort is the port on which the fake ALB's listeners are QUIC.
+const quicPort = 4433
+
 // fakeLBRegion is one region of a fake ALB or NLB.
 type fakeLBRegion struct {
 	instances []aliyun.LBInstance
@@ -115,6 +118,10 @@ func (f *fakeLB) addInstance(region, id string, ports []int, certs [][]string) [
 	protocol := map[string]string{ProductALB: "HTTPS", ProductNLB: "TCPSSL"}[f.product]
 	var ids []string
 	for i, port := range ports {
+		protocol := protocol
+		if f.product == ProductALB && port == quicPort {
+			protocol = "QUIC"
+		}
 		lid := fmt.Sprintf("lsn-%s-%d", id, port)
 		ids = append(ids, lid)
 		r.listeners = append(r.listeners, aliyun.LBListener{Product: f.product, ID: lid, LoadBalancerID: id, Region: region,

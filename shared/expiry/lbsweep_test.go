@@ -13,7 +13,7 @@ import (
 // lbFleet is one CLB, ALB and NLB setup in cn-hangzhou (CAS cn-hangzhou):
 // CLB serves clbOK; the ALB listener on 443 serves albWarn by default and
 // albExp and albOK as additional certificates, its QUIC-like second
-// listener on 8443 albOK by default; the NLB listener serves nlbCrit by
+// listener on 8443 albOK by default, as does its QUIC listener; the NLB listener serves nlbCrit by
 // default and albOK as an additional certificate (one CAS certificate on
 // both products).
 type lbFleet struct {
@@ -23,6 +23,7 @@ type lbFleet struct {
 	albWarn, albExp, albOK      string
 	nlbCrit                     string
 	albListener, albListener2   string
+	albQUIC                     string
 	nlbListener                 string
 	albAddress, nlbAddress      string
 	albWarnFP, albOKFP, nlbCrFP string
@@ -37,8 +38,8 @@ func newLBFleet() *lbFleet {
 	f.albOK = f.cas.add(region, 13, 13, days(200), "api.example.com", "*.api.example.com")
 	f.nlbCrit = f.cas.add(region, 14, 14, days(3), "mq.example.com")
 	f.cas.add(region, 15, 15, days(1), "unused.example.com") // served nowhere: not in the report
-	ids := f.alb.addInstance(region, "alb-1", []int{443, 8443}, [][]string{{f.albWarn, f.albExp, f.albOK}, {f.albOK}})
-	f.albListener, f.albListener2 = ids[0], ids[1]
+	ids := f.alb.addInstance(region, "alb-1", []int{443, 8443, quicPort}, [][]string{{f.albWarn, f.albExp, f.albOK}, {f.albOK}, {f.albOK}})
+	f.albListener, f.albListener2, f.albQUIC = ids[0], ids[1], ids[2]
 	f.nlbListener = f.nlb.addInstance(region, "nlb-1", []int{443}, [][]string{{f.nlbCrit, f.albOK}})[0]
 	f.albAddress = "alb-1." + region + ".alb.example.net"
 	f.nlbAddress = "nlb-1." + region + ".nlb.example.net"
@@ -82,6 +83,7 @@ func TestLBSweepClassifiesEveryProductInOneReport(t *testing.T) {
 		{ProductALB, f.albExp, ClassExpired, []string{"alb cn-hangzhou/alb-1 listener " + f.albListener + ":443 (additional)"}},
 		{ProductALB, f.albOK, ClassOK, []string{
 			"alb cn-hangzhou/alb-1 listener " + f.albListener + ":443 (additional)",
+			"alb cn-hangzhou/alb-1 listener " + f.albQUIC + ":4433 (default)",
 			"alb cn-hangzhou/alb-1 listener " + f.albListener2 + ":8443 (default)"}},
 		{ProductNLB, f.nlbCrit, ClassCritical, []string{"nlb cn-hangzhou/nlb-1 listener " + f.nlbListener + ":443 (default)"}},
 		{ProductNLB, f.albOK, ClassOK, []string{"nlb cn-hangzhou/nlb-1 listener " + f.nlbListener + ":443 (additional)"}},
@@ -113,9 +115,9 @@ func TestLBSweepClassifiesEveryProductInOneReport(t *testing.T) {
 	if want := (Counts{OK: 3, Warn: 1, Critical: 1, Expired: 1}); rep.Counts != want {
 		t.Errorf("counts %+v, want %+v", rep.Counts, want)
 	}
-	// CLB: 1 listener, 1 target; ALB: 2 listeners, 4 places; NLB: 1 listener, 2 places.
-	if rep.Listeners != 4 || rep.Targets != 7 {
-		t.Errorf("listeners %d targets %d, want 4 and 7", rep.Listeners, rep.Targets)
+	// CLB: 1 listener, 1 target; ALB: 3 listeners, 5 places; NLB: 1 listener, 2 places.
+	if rep.Listeners != 5 || rep.Targets != 8 {
+		t.Errorf("listeners %d targets %d, want 5 and 8", rep.Listeners, rep.Targets)
 	}
 	if rep.Certificates[0].ID != f.albExp || rep.Certificates[1].ID != f.nlbCrit {
 		t.Errorf("not sorted soonest expiry first: %s, %s", rep.Certificates[0].ID, rep.Certificates[1].ID)
@@ -372,7 +374,7 @@ func TestLBProbeDrift(t *testing.T) {
 					"127.0.1.1:443/":                      fp(1), // the CLB
 				}
 			},
-			wantCounts: ProbeCounts{Probed: 7, Matched: 7},
+			wantCounts: ProbeCounts{Probed: 7, Matched: 7, Skipped: 1}, // QUIC: not over TCP
 		},
 		{
 			name: "the NLB default and an ALB additional certificate drift",
@@ -387,7 +389,7 @@ func TestLBProbeDrift(t *testing.T) {
 					"127.0.1.1:443/":                      fp(1),
 				}
 			},
-			wantCounts: ProbeCounts{Probed: 7, Matched: 5, Drift: 2},
+			wantCounts: ProbeCounts{Probed: 7, Matched: 5, Drift: 2, Skipped: 1},
 			wantDrift:  []string{"alb lsn-alb-1-443 api.example.com", "nlb lsn-nlb-1-443 "},
 		},
 	}

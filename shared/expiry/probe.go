@@ -98,9 +98,10 @@ func (p *probeRun) offer(certs map[string]clb.ServerCertificate, t served) {
 // offerLB queues an ALB or NLB place (its listener's DNS name, the SNI of
 // an additional certificate's first name), or counts it as skipped: a
 // stopped listener, a certificate not associated yet or any more, one
-// unknown to CAS, no DNS name.
+// unknown to CAS, no DNS name, or a QUIC listener (HTTP/3 over UDP: a TLS
+// handshake over TCP cannot reach it).
 func (p *probeRun) offerLB(s lbServed) {
-	ok := s.running && s.cert != nil && s.cert.Fingerprint != "" && s.address != ""
+	ok := s.running && s.cert != nil && s.cert.Fingerprint != "" && s.address != "" && s.place.Protocol != "QUIC"
 	pt := probeTarget{target: lbTarget(s), place: &s.place}
 	if s.cert != nil {
 		pt.expected = s.cert.Fingerprint

@@ -425,8 +425,26 @@ func sortCertificates(certs []Certificate) {
 	})
 	for _, c := range certs {
 		sort.Slice(c.Targets, func(x, y int) bool { return c.Targets[x].String() < c.Targets[y].String() })
-		sort.Slice(c.Listeners, func(x, y int) bool { return c.Listeners[x].String() < c.Listeners[y].String() })
+		sort.Slice(c.Listeners, func(x, y int) bool { return placeLess(c.Listeners[x], c.Listeners[y]) })
 	}
+}
+
+// placeLess orders places by product, region, instance, port, default
+// first, then listener.
+func placeLess(a, b Place) bool {
+	switch {
+	case a.Product != b.Product:
+		return a.Product < b.Product
+	case a.Region != b.Region:
+		return a.Region < b.Region
+	case a.LoadBalancerID != b.LoadBalancerID:
+		return a.LoadBalancerID < b.LoadBalancerID
+	case a.ListenerPort != b.ListenerPort:
+		return a.ListenerPort < b.ListenerPort
+	case a.Role != b.Role:
+		return a.Role == RoleDefault
+	}
+	return a.ListenerID < b.ListenerID
 }
 
 func transientOnly(problems []Problem) bool {
