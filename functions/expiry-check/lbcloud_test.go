@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator"
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/dns"
+	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/rpc"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/certs/certstest"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/config"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/expiry"
@@ -77,6 +79,7 @@ func TestLocalCloudSweepsALBAndNLB(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
+	before := map[string]int{"alb": len(cloud.ALB.Requests()), "nlb": len(cloud.NLB.Requests()), "cas": len(cloud.CAS.Requests())}
 	rep, err := sw.Sweep(ctx, time.Now(), expiry.Request{Regions: []string{region}, Probe: true})
 	if err != nil {
 		t.Fatal(err)
@@ -129,9 +132,23 @@ func TestLocalCloudSweepsALBAndNLB(t *testing.T) {
 	if err := json.Unmarshal(b, &stored); err != nil || len(stored.Drift) != 1 || stored.Certificates[0].ID != soonID {
 		t.Errorf("stored report %s: %v", rep.ReportKey, err)
 	}
+	// The requests on the wire: per product one listing of instances, one
+	// of listeners and one certificate read per listener; one CAS listing.
+	got := map[string]int{}
+	for product, recs := range map[string][]rpc.Record{"alb": cloud.ALB.Requests(), "nlb": cloud.NLB.Requests(), "cas": cloud.CAS.Requests()} {
+		for _, r := range recs[before[product]:] {
+			got[product+"."+r.Action]++
+		}
+	}
+	want := map[string]int{"alb.ListLoadBalancers": 1, "alb.ListListeners": 1, "alb.ListListenerCertificates": 2,
+		"nlb.ListLoadBalancers": 1, "nlb.ListListeners": 1, "nlb.ListListenerCertificates": 2, "cas.ListUserCertificateOrder": 1}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("requests %v, want %v", got, want)
+	}
 	if rep.Calls["cas.ListCertificates"] != 1 || rep.Calls["alb.ListListenerCertificates"] != 2 || rep.Calls["nlb.ListListenerCertificates"] != 2 {
 		t.Errorf("calls %v", rep.Calls)
 	}
+	t.Logf("calls %v", rep.Calls)
 }
 
 // redirectName points name's A record at target's address.

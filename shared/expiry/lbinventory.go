@@ -163,7 +163,10 @@ func (c *collector) lbRegion(ctx context.Context, src lbSource, region string, w
 	sort.Slice(listeners, func(i, j int) bool { return listeners[i].ID < listeners[j].ID })
 	li.listeners = len(listeners)
 
-	var mu sync.Mutex
+	var (
+		mu   sync.Mutex
+		done int
+	)
 	jobs := make(chan aliyun.LBListener)
 	go func() {
 		defer close(jobs)
@@ -182,6 +185,7 @@ func (c *collector) lbRegion(ctx context.Context, src lbSource, region string, w
 			}
 			served, problem := c.lbListener(ctx, src, region, l, dns[l.LoadBalancerID])
 			mu.Lock()
+			done++
 			li.targets = append(li.targets, served...)
 			if problem != nil {
 				li.problems = append(li.problems, *problem)
@@ -189,8 +193,8 @@ func (c *collector) lbRegion(ctx context.Context, src lbSource, region string, w
 			mu.Unlock()
 		}
 	})
-	if err := ctx.Err(); err != nil {
-		li.problem("inventory", "", fmt.Errorf("expiry: %s inventory of %s cut short: %w", src.product, region, err))
+	if err := ctx.Err(); err != nil && done < len(listeners) {
+		li.problem("inventory", "", fmt.Errorf("expiry: %s inventory of %s cut short (%d of %d listeners): %w", src.product, region, done, len(listeners), err))
 	}
 	return li
 }
