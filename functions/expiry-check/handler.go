@@ -296,8 +296,8 @@ func kindOf(raw json.RawMessage) string {
 }
 
 // SweeperFactory builds, per invocation, the sweeper with the real
-// adapters: credentials from the invocation (or the environment), SLB and
-// OSS endpoints from the configuration, the rotation for auto-rotation,
+// adapters: credentials from the invocation (or the environment), SLB,
+// ALB, NLB, CAS and OSS endpoints from the configuration, the rotation for auto-rotation,
 // tlsprobe for probes and the configured notifier.
 func SweeperFactory(cfg config.Config, getenv func(string) string) func(ctx context.Context) (Sweep, error) {
 	return func(ctx context.Context) (Sweep, error) {
@@ -338,6 +338,9 @@ func SweeperFactory(cfg config.Config, getenv func(string) string) func(ctx cont
 		}
 		return &expiry.Sweeper{
 			Inventory:        slb,
+			ALB:              aliyun.NewALB(creds, aliyun.RPCOptions{Endpoint: cfg.ALBEndpoint}),
+			NLB:              aliyun.NewNLB(creds, aliyun.RPCOptions{Endpoint: cfg.NLBEndpoint}),
+			CAS:              aliyun.NewCAS(creds, aliyun.RPCOptions{Endpoint: cfg.CASEndpoint}),
 			Objects:          oss,
 			Bucket:           cfg.CertBucket,
 			Pairs:            expiry.BucketPairs{Objects: objs, Bucket: cfg.CertBucket, Prefix: cfg.CertPrefix, MinValidDays: cfg.MinValidDays},

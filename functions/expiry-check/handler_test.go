@@ -225,7 +225,7 @@ func TestSweeperFactory(t *testing.T) {
 		t.Fatalf("factory built %T", sw)
 	}
 	if s.Bucket != "certs-bucket" || s.Concurrency != 7 || s.ProbeConcurrency != 48 || s.ProbeTimeout != 3*time.Second ||
-		s.Inventory == nil || s.Objects == nil || s.Pairs == nil || s.Rotator == nil || s.Prober == nil || s.Notifier == nil {
+		s.Inventory == nil || s.ALB == nil || s.NLB == nil || s.CAS == nil || s.Objects == nil || s.Pairs == nil || s.Rotator == nil || s.Prober == nil || s.Notifier == nil {
 		t.Errorf("sweeper not fully wired: %+v", s)
 	}
 }

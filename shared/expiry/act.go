@@ -249,7 +249,7 @@ func (s *Sweeper) notify(ctx context.Context, now time.Time, warnDays []int, st 
 		}
 	}
 	for _, d := range rep.Drift {
-		lines = append(lines, fmt.Sprintf("DRIFT %s at %s serves %s, the API says %s", d.Target, d.Address, short(d.Served), short(d.Expected)))
+		lines = append(lines, driftLine(d))
 		raise(notify.SeverityCritical)
 	}
 	for _, a := range rep.Actions {
@@ -271,7 +271,7 @@ func (s *Sweeper) notify(ctx context.Context, now time.Time, warnDays []int, st 
 	}
 	c := rep.Counts
 	msg := notify.Message{
-		Title: "CLB certificate expiry check",
+		Title: "Load balancer certificate expiry check",
 		Summary: fmt.Sprintf("%d ok, %d warn, %d critical, %d expired in %s; %d drift, %d errors",
 			c.OK, c.Warn, c.Critical, c.Expired, strings.Join(rep.Regions, ","), len(rep.Drift), len(rep.Errors)),
 		Lines:    lines,
@@ -294,11 +294,18 @@ func certLine(c Certificate) string {
 	if len(c.Domains) > 0 {
 		what = strings.Join(c.Domains, " ")
 	}
+	var places []string
+	for _, t := range c.Targets {
+		places = append(places, "clb "+t.String())
+	}
+	for _, p := range c.Listeners {
+		places = append(places, p.String())
+	}
 	where := ""
-	if len(c.Targets) > 0 {
-		where = " on " + c.Targets[0].String()
-		if len(c.Targets) > 1 {
-			where += fmt.Sprintf(" and %d more", len(c.Targets)-1)
+	if len(places) > 0 {
+		where = " on " + places[0]
+		if len(places) > 1 {
+			where += fmt.Sprintf(" and %d more", len(places)-1)
 		}
 	}
 	var when string
@@ -312,6 +319,19 @@ func certLine(c Certificate) string {
 		line += "; replacement pair " + c.Replacement
 	}
 	return line + "; region " + c.Region
+}
+
+// driftLine names a drifted place: a CLB target, or an ALB or NLB
+// listener with the SNI name of an additional certificate.
+func driftLine(d ProbeFinding) string {
+	where := d.Target.String()
+	if d.Listener != nil {
+		where = d.Listener.String()
+		if d.ServerName != "" {
+			where += " SNI " + d.ServerName
+		}
+	}
+	return fmt.Sprintf("DRIFT %s at %s serves %s, the API says %s", where, d.Address, short(d.Served), short(d.Expected))
 }
 
 func short(fp string) string {

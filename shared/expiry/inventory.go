@@ -44,6 +44,8 @@ type collector struct {
 	calls map[string]int
 	// probes, when not nil, is offered every target as soon as it is known.
 	probes *probeRun
+	// cas resolves the certificates of ALB and NLB listeners.
+	cas *casListing
 }
 
 func (c *collector) call(ctx context.Context, name string, f func() error) error {

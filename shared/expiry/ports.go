@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/aliyun"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/outcome"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation"
@@ -78,3 +79,23 @@ type (
 	Prober      = rotation.Prober
 	ProbeFunc   = rotation.ProbeFunc
 )
+
+// LBInventory is the read side of an ALB or NLB adapter the sweep needs;
+// *aliyun.ALB and *aliyun.NLB satisfy it. Each method pages internally.
+type LBInventory interface {
+	ListLoadBalancers(ctx context.Context, region string) ([]aliyun.LBInstance, error)
+	// ListListeners lists the certificate listeners of a region (ALB HTTPS
+	// and QUIC, NLB TCPSSL).
+	ListListeners(ctx context.Context, region string) ([]aliyun.LBListener, error)
+	// ListListenerCertificates lists a listener's default and additional
+	// server certificates.
+	ListListenerCertificates(ctx context.Context, region, listenerID string) ([]aliyun.ListenerCertificate, error)
+}
+
+// CertStore lists the certificates ALB and NLB reference, with their
+// expiry and domains (CAS's detail call does not give the expiry; its
+// listing does); *aliyun.CAS satisfies it. region may be a load balancer's
+// region or a CAS region; the listing is of its CAS region.
+type CertStore interface {
+	ListCertificates(ctx context.Context, region string) ([]aliyun.CASCertificate, error)
+}

@@ -59,6 +59,8 @@ type addrQueue struct {
 type probeTarget struct {
 	target   clb.Target
 	expected string
+	// place is set for an ALB or NLB target.
+	place *Place
 }
 
 // startProbes starts the probe workers; the caller must call finish.
@@ -89,18 +91,38 @@ func (s *Sweeper) startProbes(ctx context.Context) *probeRun {
 // certificate list, read only.
 func (p *probeRun) offer(certs map[string]clb.ServerCertificate, t served) {
 	sc, known := certs[t.certID]
+	ok := t.running && known && t.certID != "" && t.address != ""
+	p.enqueue(t.address, probeTarget{target: t.target, expected: sc.Fingerprint}, ok)
+}
+
+// offerLB queues an ALB or NLB place (its listener's DNS name, the SNI of
+// an additional certificate's first name), or counts it as skipped: a
+// stopped listener, a certificate not associated yet or any more, one
+// unknown to CAS, no DNS name, or a QUIC listener (HTTP/3 over UDP: a TLS
+// handshake over TCP cannot reach it).
+func (p *probeRun) offerLB(s lbServed) {
+	ok := s.running && s.cert != nil && s.cert.Fingerprint != "" && s.address != "" && s.place.Protocol != "QUIC"
+	pt := probeTarget{target: lbTarget(s), place: &s.place}
+	if s.cert != nil {
+		pt.expected = s.cert.Fingerprint
+	}
+	p.enqueue(s.address, pt, ok)
+}
+
+// enqueue queues pt on its address when ok, else counts it as skipped.
+func (p *probeRun) enqueue(address string, pt probeTarget, ok bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if !t.running || !known || t.certID == "" || t.address == "" {
+	if !ok {
 		p.counts.Skipped++
 		return
 	}
-	q := p.addrs[t.address]
+	q := p.addrs[address]
 	if q == nil {
-		q = &addrQueue{address: t.address, deadPorts: map[int]string{}}
-		p.addrs[t.address] = q
+		q = &addrQueue{address: address, deadPorts: map[int]string{}}
+		p.addrs[address] = q
 	}
-	q.pending = append(q.pending, probeTarget{target: t.target, expected: sc.Fingerprint})
+	q.pending = append(q.pending, pt)
 	if !q.held {
 		q.held = true
 		p.ready = append(p.ready, q)
@@ -184,7 +206,10 @@ func (p *probeRun) probeOne(q *addrQueue, pt probeTarget) {
 		p.counts.OutOfTime++
 		return
 	}
-	f := ProbeFinding{Target: t, Address: q.address, ServerName: sni, Expected: pt.expected}
+	f := ProbeFinding{Product: ProductCLB, Target: t, Listener: pt.place, Address: q.address, ServerName: sni, Expected: pt.expected}
+	if pt.place != nil {
+		f.Product = pt.place.Product
+	}
 	p.counts.Probed++
 	switch {
 	case !res.Reachable:
@@ -228,5 +253,10 @@ func (p *probeRun) report(rep *Report) {
 }
 
 func sortFindings(f []ProbeFinding) {
-	sort.Slice(f, func(i, j int) bool { return f[i].Target.String() < f[j].Target.String() })
+	sort.Slice(f, func(i, j int) bool {
+		if f[i].Product != f[j].Product {
+			return f[i].Product < f[j].Product
+		}
+		return f[i].Target.String() < f[j].Target.String()
+	})
 }

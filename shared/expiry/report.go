@@ -37,8 +37,10 @@ type Report struct {
 	Probe      bool      `json:"probe"`
 	// Counts are served certificates per class.
 	Counts Counts `json:"counts"`
-	// Listeners is the number of HTTPS listeners inventoried; Targets the
-	// number of places serving a certificate (listeners plus extensions).
+	// Listeners is the number of certificate listeners inventoried (CLB
+	// HTTPS, ALB HTTPS and QUIC, NLB TCPSSL); Targets the number of places
+	// serving a certificate (CLB listeners and extensions, ALB and NLB
+	// default and additional certificates).
 	Listeners int `json:"listeners"`
 	Targets   int `json:"targets"`
 	// Certificates are the served certificates, soonest expiry first.
@@ -69,7 +71,13 @@ type Counts struct {
 }
 
 // Certificate is one served server certificate and where it is served.
+// A CLB certificate (Product "clb") is a server certificate of Region,
+// served at Targets (Domain set: a domain extension). An ALB or NLB
+// certificate (Product "alb" or "nlb") is a CAS certificate: Region is its
+// CAS region, ID its "<CertId>-<casRegion>" identity, and Listeners the
+// places of that product serving it (Targets is empty).
 type Certificate struct {
+	Product     string       `json:"product"`
 	Region      string       `json:"region"`
 	ID          string       `json:"id"`
 	Name        string       `json:"name"`
@@ -81,6 +89,7 @@ type Certificate struct {
 	Class       string       `json:"class"`
 	Ours        bool         `json:"ours"`
 	Targets     []clb.Target `json:"targets"`
+	Listeners   []Place      `json:"listeners,omitempty"`
 	// Replacement names the bucket pair chosen by auto-rotation, if any.
 	Replacement string `json:"replacement,omitempty"`
 }
@@ -111,8 +120,13 @@ type ProbeCounts struct {
 }
 
 // ProbeFinding is a target that did not serve what the API says.
+// Product is "clb", "alb" or "nlb"; an ALB or NLB finding names its
+// Listener too (Target then holds its region, instance, port and the SNI
+// name of an additional certificate).
 type ProbeFinding struct {
+	Product    string     `json:"product"`
 	Target     clb.Target `json:"target"`
+	Listener   *Place     `json:"listener,omitempty"`
 	Address    string     `json:"address"`
 	ServerName string     `json:"serverName,omitempty"`
 	// Expected is the configured certificate's fingerprint; Served what
@@ -126,8 +140,10 @@ type ProbeFinding struct {
 type Problem struct {
 	// Stage: certificates, loadbalancers, listeners, extensions,
 	// inventory, probe, rotation, candidates, state, notify, report.
-	Stage  string `json:"stage"`
-	Region string `json:"region,omitempty"`
+	Stage string `json:"stage"`
+	// Product is "alb", "nlb" or "cas" for their failures ("" for CLB).
+	Product string `json:"product,omitempty"`
+	Region  string `json:"region,omitempty"`
 	// Subject names what failed (a load balancer, a listener, a pair).
 	Subject string `json:"subject,omitempty"`
 	Error   string `json:"error"`

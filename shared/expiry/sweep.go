@@ -38,12 +38,18 @@ var (
 // unavailable, without Prober probing is, and a nil Notifier sends nothing.
 type Sweeper struct {
 	Inventory Inventory
-	Objects   Objects
-	Bucket    string
-	Pairs     Pairs
-	Rotator   Rotator
-	Prober    Prober
-	Notifier  notify.Notifier
+	// ALB and NLB, when set, add their listeners to the sweep (each in
+	// every region of the request), their certificates resolved through
+	// CAS, which is then required.
+	ALB      LBInventory
+	NLB      LBInventory
+	CAS      CertStore
+	Objects  Objects
+	Bucket   string
+	Pairs    Pairs
+	Rotator  Rotator
+	Prober   Prober
+	Notifier notify.Notifier
 
 	// Concurrency bounds concurrent inventory calls across all regions
 	// (default DefaultConcurrency).
@@ -155,15 +161,18 @@ func (s *Sweeper) Sweep(ctx context.Context, now time.Time, req Request) (Report
 	if req.Probe && s.Prober != nil {
 		probes = s.startProbes(work)
 	}
-	invs := s.collect(work, req.Regions, &rep, probes)
+	invs, lbInvs := s.collect(work, req.Regions, &rep, probes)
 	if probes != nil {
 		probes.finish()
 	}
-	failedAll := len(invs) == 0
+	failedAll := len(invs) == 0 && len(lbInvs) == 0
 
 	// 2. Classify.
 	s.classify(now, req.WarnDays, invs, &rep)
-	invs = nil
+	s.classifyLB(now, req.WarnDays, lbInvs, &rep)
+	rep.Counts = countClasses(rep.Certificates)
+	sortCertificates(rep.Certificates)
+	invs, lbInvs = nil, nil
 
 	// 3. Probe outcome.
 	switch {
@@ -226,16 +235,23 @@ func reserveTail(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithDeadline(ctx, dl.Add(-reserve))
 }
 
-// collect inventories all regions, every region in its own goroutine with
-// the inventory calls bounded by one semaphore.
-// Targets are offered to probes (when not nil) as they are found.
-func (s *Sweeper) collect(ctx context.Context, regions []string, rep *Report, probes *probeRun) []*regionInventory {
+// collect inventories all regions, every region (and every configured
+// ALB and NLB product in it) in its own goroutine with the inventory
+// calls bounded by one semaphore. Targets are offered to probes (when not
+// nil) as they are found. It returns the regions and the product regions
+// that could be inventoried.
+func (s *Sweeper) collect(ctx context.Context, regions []string, rep *Report, probes *probeRun) ([]*regionInventory, []*lbInventory) {
 	n := s.Concurrency
 	if n <= 0 {
 		n = DefaultConcurrency
 	}
 	c := &collector{inv: s.Inventory, sem: make(chan struct{}, n), calls: map[string]int{}, probes: probes}
+	srcs := s.lbSources(rep)
+	if len(srcs) > 0 {
+		c.cas = &casListing{c: c, store: s.CAS, regions: map[string]*casRegionList{}}
+	}
 	out := make([]*regionInventory, len(regions))
+	lbOut := make([]*lbInventory, len(regions)*len(srcs))
 	var wg sync.WaitGroup
 	for i, r := range regions {
 		wg.Add(1)
@@ -243,6 +259,13 @@ func (s *Sweeper) collect(ctx context.Context, regions []string, rep *Report, pr
 			defer wg.Done()
 			out[i] = c.region(ctx, r, n)
 		}()
+		for j, src := range srcs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				lbOut[i*len(srcs)+j] = c.lbRegion(ctx, src, r, n)
+			}()
+		}
 	}
 	wg.Wait()
 	rep.Calls = c.calls
@@ -255,7 +278,37 @@ func (s *Sweeper) collect(ctx context.Context, regions []string, rep *Report, pr
 			rep.Targets += len(ri.targets)
 		}
 	}
-	return ok
+	var lbOK []*lbInventory
+	for _, li := range lbOut {
+		rep.Errors = append(rep.Errors, li.problems...)
+		if !li.failed {
+			lbOK = append(lbOK, li)
+			rep.Listeners += li.listeners
+			rep.Targets += len(li.targets)
+		}
+	}
+	if c.cas != nil {
+		rep.Errors = append(rep.Errors, c.cas.problems...)
+	}
+	return ok, lbOK
+}
+
+// lbSources are the configured ALB and NLB inventories; without a CAS
+// they cannot be classified, which is reported once.
+func (s *Sweeper) lbSources(rep *Report) []lbSource {
+	var srcs []lbSource
+	if s.ALB != nil {
+		srcs = append(srcs, lbSource{ProductALB, s.ALB})
+	}
+	if s.NLB != nil {
+		srcs = append(srcs, lbSource{ProductNLB, s.NLB})
+	}
+	if len(srcs) > 0 && s.CAS == nil {
+		rep.Errors = append(rep.Errors, Problem{Stage: "certificates", Product: "cas",
+			Error: "expiry: ALB or NLB inventory configured without CAS: their listeners are not swept"})
+		return nil
+	}
+	return srcs
 }
 
 // certKey names a certificate across regions.
@@ -285,7 +338,7 @@ func (s *Sweeper) classify(now time.Time, warnDays []int, invs []*regionInventor
 				i = len(rep.Certificates)
 				idx[k] = i
 				rep.Certificates = append(rep.Certificates, Certificate{
-					Region: ri.region, ID: sc.ID, Name: sc.Name, Fingerprint: sc.Fingerprint, CommonName: sc.CommonName,
+					Product: ProductCLB, Region: ri.region, ID: sc.ID, Name: sc.Name, Fingerprint: sc.Fingerprint, CommonName: sc.CommonName,
 					Domains: sc.Domains(), ExpireTime: sc.ExpireTime.UTC(), DaysLeft: DaysLeft(now, sc.ExpireTime),
 					Class: Classify(now, sc.ExpireTime, warnDays), Ours: sc.Ours(), Targets: []clb.Target{},
 				})
@@ -294,32 +347,104 @@ func (s *Sweeper) classify(now time.Time, warnDays []int, invs []*regionInventor
 		}
 		ri.certs = nil
 	}
-	for _, c := range rep.Certificates {
-		switch c.Class {
-		case ClassOK:
-			rep.Counts.OK++
-		case ClassWarn:
-			rep.Counts.Warn++
-		case ClassCritical:
-			rep.Counts.Critical++
-		case ClassExpired:
-			rep.Counts.Expired++
+}
+
+// classifyLB adds the CAS certificates ALB and NLB listeners serve, one
+// entry per product and certificate, classified exactly like CLB's.
+func (s *Sweeper) classifyLB(now time.Time, warnDays []int, invs []*lbInventory, rep *Report) {
+	type key struct{ product, id string }
+	idx := map[key]int{}
+	unknown := map[key]bool{}
+	for _, li := range invs {
+		for _, t := range li.targets {
+			if t.certID == "" {
+				continue
+			}
+			k := key{li.product, t.certID}
+			i, ok := idx[k]
+			if !ok {
+				if t.cert == nil {
+					if !t.casFailed && !unknown[k] {
+						unknown[k] = true
+						rep.Errors = append(rep.Errors, Problem{Stage: "inventory", Product: li.product, Region: li.region, Subject: t.place.String(),
+							Error: fmt.Sprintf("expiry: %s serves certificate %s, which the CAS listing does not hold", t.place, t.certID)})
+					}
+					continue
+				}
+				cc := t.cert
+				domains := cc.SANs
+				if len(domains) == 0 && cc.CommonName != "" {
+					domains = []string{cc.CommonName}
+				}
+				i = len(rep.Certificates)
+				idx[k] = i
+				rep.Certificates = append(rep.Certificates, Certificate{
+					Product: li.product, Region: cc.Region, ID: cc.Identity, Name: cc.Name, Fingerprint: cc.Fingerprint,
+					CommonName: cc.CommonName, Domains: append([]string{}, domains...), ExpireTime: cc.NotAfter.UTC(),
+					DaysLeft: DaysLeft(now, cc.NotAfter), Class: Classify(now, cc.NotAfter, warnDays), Ours: cc.Ours(),
+					Targets: []clb.Target{}, Listeners: []Place{},
+				})
+			}
+			rep.Certificates[i].Listeners = append(rep.Certificates[i].Listeners, t.place)
 		}
 	}
-	// Sort soonest expiry first.
-	sort.SliceStable(rep.Certificates, func(i, j int) bool {
-		a, b := rep.Certificates[i], rep.Certificates[j]
+}
+
+// countClasses counts certificates per class.
+func countClasses(certs []Certificate) Counts {
+	var n Counts
+	for _, c := range certs {
+		switch c.Class {
+		case ClassOK:
+			n.OK++
+		case ClassWarn:
+			n.Warn++
+		case ClassCritical:
+			n.Critical++
+		case ClassExpired:
+			n.Expired++
+		}
+	}
+	return n
+}
+
+// sortCertificates sorts soonest expiry first, and each one's places.
+func sortCertificates(certs []Certificate) {
+	sort.SliceStable(certs, func(i, j int) bool {
+		a, b := certs[i], certs[j]
 		if !a.ExpireTime.Equal(b.ExpireTime) {
 			return a.ExpireTime.Before(b.ExpireTime)
+		}
+		if a.Product != b.Product {
+			return a.Product < b.Product
 		}
 		if a.Region != b.Region {
 			return a.Region < b.Region
 		}
 		return a.ID < b.ID
 	})
-	for _, c := range rep.Certificates {
+	for _, c := range certs {
 		sort.Slice(c.Targets, func(x, y int) bool { return c.Targets[x].String() < c.Targets[y].String() })
+		sort.Slice(c.Listeners, func(x, y int) bool { return placeLess(c.Listeners[x], c.Listeners[y]) })
 	}
+}
+
+// placeLess orders places by product, region, instance, port, default
+// first, then listener.
+func placeLess(a, b Place) bool {
+	switch {
+	case a.Product != b.Product:
+		return a.Product < b.Product
+	case a.Region != b.Region:
+		return a.Region < b.Region
+	case a.LoadBalancerID != b.LoadBalancerID:
+		return a.LoadBalancerID < b.LoadBalancerID
+	case a.ListenerPort != b.ListenerPort:
+		return a.ListenerPort < b.ListenerPort
+	case a.Role != b.Role:
+		return a.Role == RoleDefault
+	}
+	return a.ListenerID < b.ListenerID
 }
 
 func transientOnly(problems []Problem) bool {

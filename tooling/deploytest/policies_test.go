@@ -9,7 +9,7 @@ import (
 )
 
 // TestPolicies checks that every function has a least-privilege RAM policy:
-// explicit actions only (no wildcards), SLB/OSS/SLS/Alidns actions only.
+// explicit actions only (no wildcards), actions of knownServices only.
 func TestPolicies(t *testing.T) {
 	root := repoRoot(t)
 	f := loadSYAML(t, filepath.Join(root, "s.yaml"))
@@ -46,7 +46,7 @@ func TestPolicies(t *testing.T) {
 					if strings.Contains(a, "*") {
 						t.Errorf("wildcard action %q", a)
 					}
-					if !strings.HasPrefix(a, "slb:") && !strings.HasPrefix(a, "oss:") && !strings.HasPrefix(a, "log:") && !strings.HasPrefix(a, "alidns:") {
+					if service, _, _ := strings.Cut(a, ":"); !knownServices[service] {
 						t.Errorf("unexpected action %q", a)
 					}
 				}
@@ -54,6 +54,9 @@ func TestPolicies(t *testing.T) {
 		})
 	}
 }
+
+// knownServices are the RAM services a policy may grant actions of.
+var knownServices = map[string]bool{"slb": true, "alb": true, "nlb": true, "yundun-cert": true, "oss": true, "log": true, "alidns": true}
 
 // templateResourceProblem says what is wrong with a Resource of a policy
 // template: each names the deployment's account, SLB and SLS resources its
@@ -67,9 +70,13 @@ func templateResourceProblem(r string) string {
 		return "the account field must be ${ALIYUN_ACCOUNT_ID}"
 	}
 	switch p[1] {
-	case "slb":
+	case "slb", "alb", "nlb":
 		if p[2] != "${REGIONS}" {
-			return "SLB resources must be limited to ${REGIONS}"
+			return "SLB, ALB and NLB resources must be limited to ${REGIONS}"
+		}
+	case "yundun-cert":
+		if p[2] != "*" || p[4] != "*" {
+			return "CAS resources are the account's certificates (acs:yundun-cert:*:${ALIYUN_ACCOUNT_ID}:*): its CAS region depends on the load balancer's"
 		}
 	case "log":
 		if p[2] != "${REGION}" || p[4] != "project/${SLS_PROJECT}/logstore/${SLS_LOGSTORE}" {

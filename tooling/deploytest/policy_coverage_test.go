@@ -54,6 +54,13 @@ var portActions = map[string][]string{
 	"FindRecords":  {"alidns:DescribeSubDomainRecords"},
 	"AddRecord":    {"alidns:AddDomainRecord", "alidns:DescribeSubDomainRecords"}, // looks up after a lost answer or a duplicate
 	"DeleteRecord": {"alidns:DeleteDomainRecord"},
+	// ALB and NLB read side of the sweep (one port for both products, so
+	// both services' actions), CAS listing; keyed <Port>.<Method> because
+	// the method names are also SLB's
+	"LBInventory.ListLoadBalancers":        {"alb:ListLoadBalancers", "nlb:ListLoadBalancers"},
+	"LBInventory.ListListeners":            {"alb:ListListeners", "nlb:ListListeners"},
+	"LBInventory.ListListenerCertificates": {"alb:ListListenerCertificates", "nlb:ListListenerCertificates"},
+	"CertStore.ListCertificates":           {"yundun-cert:ListUserCertificateOrder"},
 }
 
 // TestPoliciesCoverPorts checks that each function's policy allows every
@@ -73,7 +80,7 @@ func TestPoliciesCoverPorts(t *testing.T) {
 	wiring := map[string][]reflect.Type{
 		"rotate-on-upload": rotate,
 		// the sweep, plus auto-rotation with the rotation's ports
-		"expiry-check": append(ports((*expiry.Inventory)(nil), (*expiry.Objects)(nil)), rotate...),
+		"expiry-check": append(ports((*expiry.Inventory)(nil), (*expiry.LBInventory)(nil), (*expiry.CertStore)(nil), (*expiry.Objects)(nil)), rotate...),
 		// the provisioner, its pair loader (rotation.LoadPair) and its instance lock
 		"provision": append(ports((*provisioning.Instances)(nil), (*provisioning.Backends)(nil), (*provisioning.Listeners)(nil),
 			(*provisioning.DomainExtensions)(nil), (*provisioning.Certificates)(nil)), ports((*rotation.ObjectReader)(nil), (*lease.Store)(nil))...),
@@ -98,7 +105,10 @@ func TestPoliciesCoverPorts(t *testing.T) {
 			for _, typ := range types {
 				for i := range typ.NumMethod() {
 					m := typ.Method(i).Name
-					actions, ok := portActions[m]
+					actions, ok := portActions[typ.Name()+"."+m]
+					if !ok {
+						actions, ok = portActions[m]
+					}
 					if !ok {
 						t.Errorf("%s.%s: no RAM action known for it: add it to portActions", typ, m)
 						continue

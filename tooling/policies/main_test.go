@@ -37,6 +37,7 @@ func TestRenderNarrowsEveryResource(t *testing.T) {
 		}
 		for _, st := range doc.Statement {
 			var slbRegions []string
+			lbRegions := map[string][]string{}
 			for _, r := range st.Resource {
 				p := strings.SplitN(r, ":", 5)
 				if len(p) != 5 || p[0] != "acs" || p[3] != "5555666677778888" {
@@ -48,6 +49,15 @@ func TestRenderNarrowsEveryResource(t *testing.T) {
 					slbRegions = append(slbRegions, p[2])
 					if p[4] != "*" {
 						t.Errorf("%s: %s", filepath.Base(f), r)
+					}
+				case "alb", "nlb":
+					lbRegions[p[1]] = append(lbRegions[p[1]], p[2])
+					if p[4] != "*" {
+						t.Errorf("%s: %s", filepath.Base(f), r)
+					}
+				case "yundun-cert":
+					if p[2] != "*" || p[4] != "*" {
+						t.Errorf("%s: %s, want the account's CAS certificates", filepath.Base(f), r)
 					}
 				case "log":
 					if p[2] != "cn-beijing" || p[4] != "project/my-logs/logstore/fc" {
@@ -68,6 +78,11 @@ func TestRenderNarrowsEveryResource(t *testing.T) {
 			}
 			if slbRegions != nil && strings.Join(slbRegions, ",") != "cn-beijing,cn-hangzhou" {
 				t.Errorf("%s: SLB regions %v, want one ARN per REGIONS entry", filepath.Base(f), slbRegions)
+			}
+			for product, regions := range lbRegions {
+				if strings.Join(regions, ",") != "cn-beijing,cn-hangzhou" {
+					t.Errorf("%s: %s regions %v, want one ARN per REGIONS entry", filepath.Base(f), product, regions)
+				}
 			}
 		}
 	}
