@@ -161,7 +161,7 @@ func (pp *pipeline) planEnded(ctx context.Context, rr *regionRun, err error) {
 // verifyLater starts the verification listings of outs (final targets):
 // each waits for its targets' switches.
 func (pp *pipeline) verifyLater(ctx context.Context, outs []*targetOutcome) {
-	for _, j := range verifyJobs(outs) {
+	for _, j := range verifyJobs(outs, pp.r.readBatch()) {
 		pp.work.Add(1)
 		go pp.verify(ctx, j)
 	}

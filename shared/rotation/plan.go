@@ -30,14 +30,15 @@ type material struct {
 // target is one planned target.
 type target struct {
 	clb.Target
-	extID    string // domain extension id ("" for a listener default certificate)
-	address  string // the load balancer's address (for the probe)
-	status   string // listener status
-	from     string // certificate id before
-	fromFP   string // its fingerprint
-	to       string // certificate id after (set after upload)
-	source   string
-	extNames []string // domains of the listener's extensions (default targets: avoid them as SNI)
+	extID      string // SNI place id ("" for a listener default certificate)
+	listenerID string // the listener's id where the product names listeners
+	address    string // the load balancer's address (for the probe)
+	status     string // listener status
+	from       string // certificate id before
+	fromFP     string // its fingerprint
+	to         string // certificate id after (set after upload)
+	source     string
+	extNames   []string // domains of the listener's extensions (default targets: avoid them as SNI)
 	// facts is closed once extNames is known (a discovered listener default
 	// target learns it from its own listener's extension listing, which may
 	// end after the target is switched); noFacts is set when that listing
@@ -159,17 +160,17 @@ func (r *Rotator) planRegion(ctx context.Context, p *regionPlan, m *material, di
 	region := p.region
 	// The certificates and the load balancers are independent: list them
 	// concurrently (one round on the critical path instead of two).
-	var lbs []clb.LoadBalancer
+	var lbs []Instance
 	var certErr, lbErr error
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		if p.certs, certErr = r.SLB.ListServerCertificates(ctx, region); certErr != nil {
+		if p.certs, certErr = r.port().Certificates(ctx, region); certErr != nil {
 			certErr = fmt.Errorf("rotation: list server certificates in %s: %w", region, certErr)
 		}
 	}()
-	if lbs, lbErr = r.SLB.ListLoadBalancers(ctx, region); lbErr != nil {
+	if lbs, lbErr = r.port().Instances(ctx, region); lbErr != nil {
 		lbErr = fmt.Errorf("rotation: list load balancers in %s: %w", region, lbErr)
 	}
 	wg.Wait()
@@ -206,15 +207,15 @@ type planner struct {
 	p          *regionPlan
 	m          *material
 	byID       map[string]clb.ServerCertificate
-	lbByID     map[string]clb.LoadBalancer
+	lbByID     map[string]Instance
 	found      map[string]*target
 	skipped    map[string]bool
 	force      bool
 	deployFile string
 }
 
-func newPlanner(p *regionPlan, m *material, lbs []clb.LoadBalancer, force bool, deployFile string, sink planSink) *planner {
-	pl := &planner{sink: sink, p: p, m: m, byID: make(map[string]clb.ServerCertificate, len(p.certs)), lbByID: make(map[string]clb.LoadBalancer, len(lbs)),
+func newPlanner(p *regionPlan, m *material, lbs []Instance, force bool, deployFile string, sink planSink) *planner {
+	pl := &planner{sink: sink, p: p, m: m, byID: make(map[string]clb.ServerCertificate, len(p.certs)), lbByID: make(map[string]Instance, len(lbs)),
 		found: map[string]*target{}, skipped: map[string]bool{}, force: force, deployFile: deployFile}
 	for _, c := range p.certs {
 		pl.byID[c.ID] = c
@@ -270,7 +271,7 @@ func (r *Rotator) planExplicit(ctx context.Context, pl *planner, et clb.Target) 
 	if !ok {
 		return unknownTarget(deployFile, et, "no such load balancer")
 	}
-	l, exts, err := r.SLB.DescribeHTTPSListener(ctx, region, et.LoadBalancerID, et.ListenerPort)
+	l, exts, err := r.port().Listener(ctx, region, et.LoadBalancerID, et.ListenerPort)
 	if errors.Is(err, apierr.ErrNotFound) {
 		return unknownTarget(deployFile, et, "no HTTPS listener on that port")
 	}
@@ -278,12 +279,12 @@ func (r *Rotator) planExplicit(ctx context.Context, pl *planner, et clb.Target) 
 		return fmt.Errorf("rotation: describe listener %s: %w", et, err)
 	}
 	t := &target{Target: clb.Target{Region: region, LoadBalancerID: lb.ID, ListenerPort: l.Port},
-		address: lb.Address, status: l.Status, source: "explicit", extNames: extDomains(exts)}
+		listenerID: l.ID, address: lb.Address, status: l.Status, source: "explicit", extNames: extDomains(exts)}
 	if t.ListenerPort == 0 {
 		t.ListenerPort = et.ListenerPort
 	}
 	if et.Domain == "" {
-		t.from = l.ServerCertificateID
+		t.from = l.CertificateID
 	} else {
 		ext, ok := findExtension(exts, et.Domain)
 		if !ok {
@@ -293,7 +294,7 @@ func (r *Rotator) planExplicit(ctx context.Context, pl *planner, et clb.Target) 
 			return &PairError{File: deployFile, Problem: fmt.Sprintf("target %s: the certificate (%s) does not cover %s",
 				et, strings.Join(m.domains, ", "), ext.Domain), Fix: "add the domain to the certificate or remove the target", Err: apierr.ErrInvalid}
 		}
-		t.Domain, t.extID, t.from, t.extNames = ext.Domain, ext.ID, ext.ServerCertificateID, nil
+		t.Domain, t.extID, t.from, t.extNames = ext.Domain, ext.ID, ext.CertificateID, nil
 	}
 	t.fromFP = pl.byID[t.from].Fingerprint
 	pl.mu.Lock()
@@ -312,7 +313,7 @@ func (r *Rotator) planExplicit(ctx context.Context, pl *planner, et clb.Target) 
 // are listed; each listener's extension targets as soon as its extensions
 // are, while the other listings still run. A listing that fails does not
 // stop the others: the errors are returned joined.
-func (r *Rotator) planDiscovered(ctx context.Context, pl *planner, lbs []clb.LoadBalancer) error {
+func (r *Rotator) planDiscovered(ctx context.Context, pl *planner, lbs []Instance) error {
 	p, region := pl.p, pl.p.region
 	pl.mu.Lock()
 	p.inventory = map[string]string{}
@@ -325,7 +326,7 @@ func (r *Rotator) planDiscovered(ctx context.Context, pl *planner, lbs []clb.Loa
 	for _, lb := range lbs {
 		ids = append(ids, lb.ID)
 	}
-	listeners, err := r.SLB.ListHTTPSListeners(ctx, region, ids)
+	listeners, err := r.port().Listeners(ctx, region, ids)
 	if err != nil {
 		return fmt.Errorf("rotation: list HTTPS listeners in %s: %w", region, err)
 	}
@@ -336,12 +337,12 @@ func (r *Rotator) planDiscovered(ctx context.Context, pl *planner, lbs []clb.Loa
 	defaults := make([]*target, len(listeners)) // a listener's default target, if any
 	pl.mu.Lock()
 	for i, l := range listeners {
-		p.inventory[listenerPlace(l.LoadBalancerID, l.Port)] = l.ServerCertificateID
-		if !pl.qualifies(l.ServerCertificateID) {
+		p.inventory[listenerPlace(l.LoadBalancerID, l.Port)] = l.CertificateID
+		if !pl.qualifies(l.CertificateID) {
 			continue
 		}
-		t := &target{Target: clb.Target{Region: region, LoadBalancerID: l.LoadBalancerID, ListenerPort: l.Port},
-			address: pl.lbByID[l.LoadBalancerID].Address, status: l.Status, from: l.ServerCertificateID, facts: make(chan struct{})}
+		t := &target{Target: clb.Target{Region: region, LoadBalancerID: l.LoadBalancerID, ListenerPort: l.Port}, listenerID: l.ID,
+			address: pl.lbByID[l.LoadBalancerID].Address, status: l.Status, from: l.CertificateID, facts: make(chan struct{})}
 		if pl.consider(ctx, t, pinned) {
 			defaults[i] = t
 		}
@@ -352,7 +353,7 @@ func (r *Rotator) planDiscovered(ctx context.Context, pl *planner, lbs []clb.Loa
 	listed := make([]bool, len(listeners))
 	errs := forEach(ctx, len(listeners), r.concurrency(), func(ctx context.Context, i int) error {
 		l := listeners[i]
-		exts, err := r.SLB.ListDomainExtensions(ctx, region, l.LoadBalancerID, l.Port)
+		exts, err := r.port().SNI(ctx, region, l)
 		if err != nil {
 			return fmt.Errorf("rotation: list domain extensions of %s/%s:%d: %w", region, l.LoadBalancerID, l.Port, err)
 		}
@@ -387,20 +388,20 @@ func (pl *planner) consider(ctx context.Context, t *target, pinned map[string]bo
 // extensionsListed records listener l's extensions: the inventory, its
 // default target's extension domains (def, nil when it has none) and the
 // extension targets; then the listener's extension targets are final.
-func (pl *planner) extensionsListed(ctx context.Context, l clb.Listener, exts []clb.DomainExtension, def *target, pinned map[string]bool) {
+func (pl *planner) extensionsListed(ctx context.Context, l TLSListener, exts []SNICertificate, def *target, pinned map[string]bool) {
 	region := pl.p.region
 	pl.mu.Lock()
 	for _, ext := range exts {
-		pl.p.inventory[extPlace(ext.ID)] = ext.ServerCertificateID
+		pl.p.inventory[extPlace(ext.ID)] = ext.CertificateID
 	}
 	if def != nil {
 		def.extNames = extDomains(exts)
 		close(def.facts)
 	}
 	for _, ext := range exts {
-		if pl.qualifies(ext.ServerCertificateID) && certs.Covers(pl.m.domains, []string{ext.Domain}) {
+		if pl.qualifies(ext.CertificateID) && certs.Covers(pl.m.domains, []string{ext.Domain}) {
 			pl.consider(ctx, &target{Target: clb.Target{Region: region, LoadBalancerID: l.LoadBalancerID, ListenerPort: l.Port, Domain: ext.Domain},
-				extID: ext.ID, address: pl.lbByID[l.LoadBalancerID].Address, status: l.Status, from: ext.ServerCertificateID}, pinned)
+				extID: ext.ID, listenerID: l.ID, address: pl.lbByID[l.LoadBalancerID].Address, status: l.Status, from: ext.CertificateID}, pinned)
 		}
 	}
 	pl.mu.Unlock()
@@ -431,16 +432,16 @@ func unknownTarget(file string, t clb.Target, why string) error {
 		Fix: "correct or remove the target", Err: ErrUnknownTarget}
 }
 
-func findExtension(exts []clb.DomainExtension, domain string) (clb.DomainExtension, bool) {
+func findExtension(exts []SNICertificate, domain string) (SNICertificate, bool) {
 	for _, e := range exts {
 		if strings.EqualFold(e.Domain, domain) {
 			return e, true
 		}
 	}
-	return clb.DomainExtension{}, false
+	return SNICertificate{}, false
 }
 
-func extDomains(exts []clb.DomainExtension) []string {
+func extDomains(exts []SNICertificate) []string {
 	out := make([]string, 0, len(exts))
 	for _, e := range exts {
 		out = append(out, e.Domain)
@@ -451,7 +452,7 @@ func extDomains(exts []clb.DomainExtension) []string {
 // listListeners lists the HTTPS listeners of the load balancers lbs and,
 // concurrently, each listener's domain extensions (extsOf[i] are
 // listeners[i]'s).
-func (r *Rotator) listListeners(ctx context.Context, region string, lbs []clb.LoadBalancer) (listeners []clb.Listener, extsOf [][]clb.DomainExtension, err error) {
+func (r *Rotator) listListeners(ctx context.Context, region string, lbs []Instance) (listeners []TLSListener, extsOf [][]SNICertificate, err error) {
 	if len(lbs) == 0 {
 		return nil, nil, nil
 	}
@@ -459,14 +460,14 @@ func (r *Rotator) listListeners(ctx context.Context, region string, lbs []clb.Lo
 	for _, lb := range lbs {
 		ids = append(ids, lb.ID)
 	}
-	listeners, err = r.SLB.ListHTTPSListeners(ctx, region, ids)
+	listeners, err = r.port().Listeners(ctx, region, ids)
 	if err != nil {
 		return nil, nil, fmt.Errorf("rotation: list HTTPS listeners in %s: %w", region, err)
 	}
-	extsOf = make([][]clb.DomainExtension, len(listeners))
+	extsOf = make([][]SNICertificate, len(listeners))
 	errs := forEach(ctx, len(listeners), r.concurrency(), func(ctx context.Context, i int) error {
 		l := listeners[i]
-		exts, err := r.SLB.ListDomainExtensions(ctx, region, l.LoadBalancerID, l.Port)
+		exts, err := r.port().SNI(ctx, region, l)
 		if err != nil {
 			return fmt.Errorf("rotation: list domain extensions of %s/%s:%d: %w", region, l.LoadBalancerID, l.Port, err)
 		}
@@ -482,7 +483,7 @@ func (r *Rotator) listListeners(ctx context.Context, region string, lbs []clb.Lo
 // referencedCertificates lists every certificate id referenced by a listener
 // or a domain extension in the region.
 func (r *Rotator) referencedCertificates(ctx context.Context, region string) (map[string]bool, error) {
-	lbs, err := r.SLB.ListLoadBalancers(ctx, region)
+	lbs, err := r.port().Instances(ctx, region)
 	if err != nil {
 		return nil, fmt.Errorf("rotation: list load balancers in %s: %w", region, err)
 	}
@@ -492,9 +493,9 @@ func (r *Rotator) referencedCertificates(ctx context.Context, region string) (ma
 	}
 	refs := map[string]bool{}
 	for i, l := range listeners {
-		refs[l.ServerCertificateID] = true
+		refs[l.CertificateID] = true
 		for _, e := range extsOf[i] {
-			refs[e.ServerCertificateID] = true
+			refs[e.CertificateID] = true
 		}
 	}
 	return refs, nil

@@ -61,6 +61,9 @@ type Rotator struct {
 	Config  Config
 	Objects ObjectReader
 	SLB     SLB
+	// Targets is the load-balancer port the rotation works through; nil
+	// is CLBPort{SLB}.
+	Targets TargetPort
 	// Prober verifies with a TLS handshake; nil verifies through the API only.
 	Prober Prober
 	// Locks holds the cross-instance lease locks (the certificate bucket);
@@ -382,12 +385,12 @@ func (r *Rotator) ensureCertificate(ctx context.Context, p *regionPlan, m *mater
 	if v := clb.PairTagValue(m.name); v != "" {
 		tags[clb.PairTagKey] = v
 	}
-	up, err := r.SLB.UploadServerCertificate(ctx, p.region, m.certName, m.certPEM, m.key.PEM(), tags)
+	up, err := r.port().Upload(ctx, p.region, m.certName, m.certPEM, m.key.PEM(), tags)
 	if err != nil {
 		return fmt.Errorf("rotation: upload certificate %s in %s: %w", m.certName, p.region, err)
 	}
 	p.certID, p.reused = up.ID, false
-	certs, err := r.SLB.ListServerCertificates(ctx, p.region)
+	certs, err := r.port().Certificates(ctx, p.region)
 	if err != nil {
 		return fmt.Errorf("rotation: list server certificates in %s: %w", p.region, err)
 	}
@@ -397,7 +400,7 @@ func (r *Rotator) ensureCertificate(ctx context.Context, p *regionPlan, m *mater
 	if c, ok := canonical(certs, m.fingerprint); ok && c.ID != up.ID {
 		// Another invocation uploaded the same pair: use its certificate and
 		// remove ours (nothing references it yet).
-		if err := r.SLB.DeleteServerCertificate(ctx, p.region, up.ID); err != nil && !errors.Is(err, apierr.ErrConflict) {
+		if err := r.port().Delete(ctx, p.region, up.ID); err != nil && !errors.Is(err, apierr.ErrConflict) {
 			return fmt.Errorf("rotation: delete duplicate certificate %s in %s: %w", up.ID, p.region, err)
 		} else if err == nil {
 			p.certs = withoutCertificate(certs, up.ID)
@@ -508,7 +511,7 @@ func (r *Rotator) cleanup(ctx context.Context, p *regionPlan, m *material, keep 
 	var deleted []DeletedCertificate
 	var kept []KeptCertificate
 	for _, c := range dupes {
-		err := r.SLB.DeleteServerCertificate(ctx, region, c.ID)
+		err := r.port().Delete(ctx, region, c.ID)
 		switch {
 		case errors.Is(err, apierr.ErrConflict):
 			// Referenced after all (CertificateAndPrivateKeyIsRefered):

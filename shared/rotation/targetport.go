@@ -1,0 +1,169 @@
+package rotation
+
+import (
+	"context"
+
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
+)
+
+// The rotation plans, switches, verifies, rolls back and cleans up targets
+// (a listener's default certificate, an SNI certificate) through a
+// TargetPort: one per load-balancer product. The algorithm only knows the
+// product-neutral shapes below; CLBPort is the Classic Load Balancer's.
+
+// Instance is one load balancer as the rotation sees it.
+type Instance struct {
+	ID string
+	// Address is what a TLS handshake dials (a VIP or a DNS name).
+	Address string
+}
+
+// TLSListener is one TLS-terminating listener and its default certificate.
+type TLSListener struct {
+	LoadBalancerID string
+	Port           int
+	// ID names the listener where the product does (ALB, NLB); "" on CLB,
+	// whose listeners are named by load balancer and port.
+	ID     string
+	Status string
+	// CertificateID is the default certificate's id in the product's store.
+	CertificateID string
+}
+
+// SNICertificate is one SNI certificate of a listener: a CLB domain
+// extension, an ALB or NLB additional certificate.
+type SNICertificate struct {
+	// ID names the SNI place (a CLB domain extension id).
+	ID            string
+	Domain        string
+	CertificateID string
+}
+
+// Place is what a switch points at a certificate: the default certificate
+// of listener (LoadBalancerID, ListenerPort, ListenerID) when SNIID is
+// empty, else the SNI place SNIID (Domain is its domain).
+type Place struct {
+	Region         string
+	LoadBalancerID string
+	ListenerPort   int
+	ListenerID     string
+	SNIID          string
+	Domain         string
+}
+
+// TargetPort is what the rotation needs from one load-balancer product.
+// Errors answer apierr (ErrNotFound for a listener that does not exist,
+// ErrConflict for a certificate in use, ErrQuota, ErrTransient).
+type TargetPort interface {
+	// Certificates lists the certificates of the store the product's
+	// listeners reference in region.
+	Certificates(ctx context.Context, region string) ([]clb.ServerCertificate, error)
+	// Upload stores a certificate (tags mark it ours and name its pair).
+	Upload(ctx context.Context, region, name, certPEM, keyPEM string, tags map[string]string) (clb.ServerCertificate, error)
+	// Delete removes a stored certificate (ErrConflict while referenced).
+	Delete(ctx context.Context, region, id string) error
+	// Instances lists the region's load balancers.
+	Instances(ctx context.Context, region string) ([]Instance, error)
+	// Listeners lists the TLS listeners of the load balancers lbIDs (at most
+	// ReadBatch of them per call is what the rotation asks for at once).
+	Listeners(ctx context.Context, region string, lbIDs []string) ([]TLSListener, error)
+	// SNI lists the SNI certificates of listener l.
+	SNI(ctx context.Context, region string, l TLSListener) ([]SNICertificate, error)
+	// Listener describes the listener on lbID:port and its SNI certificates
+	// (ErrNotFound when there is none).
+	Listener(ctx context.Context, region, lbID string, port int) (TLSListener, []SNICertificate, error)
+	// Switch points place at certificate to (from is what it references now).
+	Switch(ctx context.Context, place Place, from, to string) error
+	// ReadBatch is how many load balancers one Listeners call covers.
+	ReadBatch() int
+}
+
+// CLBPort is the Classic Load Balancer's TargetPort over the SLB API.
+type CLBPort struct{ SLB SLB }
+
+// clbReadBatch: DescribeLoadBalancerListeners accepts 10 ids per call.
+const clbReadBatch = 10
+
+// Certificates lists the region's server certificates.
+func (c CLBPort) Certificates(ctx context.Context, region string) ([]clb.ServerCertificate, error) {
+	return c.SLB.ListServerCertificates(ctx, region)
+}
+
+// Upload uploads a server certificate.
+func (c CLBPort) Upload(ctx context.Context, region, name, certPEM, keyPEM string, tags map[string]string) (clb.ServerCertificate, error) {
+	return c.SLB.UploadServerCertificate(ctx, region, name, certPEM, keyPEM, tags)
+}
+
+// Delete deletes a server certificate.
+func (c CLBPort) Delete(ctx context.Context, region, id string) error {
+	return c.SLB.DeleteServerCertificate(ctx, region, id)
+}
+
+// Instances lists the region's load balancers.
+func (c CLBPort) Instances(ctx context.Context, region string) ([]Instance, error) {
+	lbs, err := c.SLB.ListLoadBalancers(ctx, region)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Instance, len(lbs))
+	for i, lb := range lbs {
+		out[i] = Instance{ID: lb.ID, Address: lb.Address}
+	}
+	return out, nil
+}
+
+// Listeners lists the HTTPS listeners of lbIDs.
+func (c CLBPort) Listeners(ctx context.Context, region string, lbIDs []string) ([]TLSListener, error) {
+	ls, err := c.SLB.ListHTTPSListeners(ctx, region, lbIDs)
+	return clbListeners(ls), err
+}
+
+// SNI lists the domain extensions of l.
+func (c CLBPort) SNI(ctx context.Context, region string, l TLSListener) ([]SNICertificate, error) {
+	exts, err := c.SLB.ListDomainExtensions(ctx, region, l.LoadBalancerID, l.Port)
+	return clbExtensions(exts), err
+}
+
+// Listener describes the HTTPS listener on lbID:port.
+func (c CLBPort) Listener(ctx context.Context, region, lbID string, port int) (TLSListener, []SNICertificate, error) {
+	l, exts, err := c.SLB.DescribeHTTPSListener(ctx, region, lbID, port)
+	if err != nil {
+		return TLSListener{}, nil, err
+	}
+	return clbListeners([]clb.Listener{l})[0], clbExtensions(exts), nil
+}
+
+// Switch sets a listener's or a domain extension's certificate.
+func (c CLBPort) Switch(ctx context.Context, p Place, _, to string) error {
+	if p.SNIID != "" {
+		return c.SLB.SetDomainExtensionCertificate(ctx, p.Region, p.SNIID, to)
+	}
+	return c.SLB.SetListenerCertificate(ctx, p.Region, p.LoadBalancerID, p.ListenerPort, to)
+}
+
+// ReadBatch is 10 load balancers per listing.
+func (CLBPort) ReadBatch() int { return clbReadBatch }
+
+func clbListeners(ls []clb.Listener) []TLSListener {
+	out := make([]TLSListener, len(ls))
+	for i, l := range ls {
+		out[i] = TLSListener{LoadBalancerID: l.LoadBalancerID, Port: l.Port, Status: l.Status, CertificateID: l.ServerCertificateID}
+	}
+	return out
+}
+
+func clbExtensions(exts []clb.DomainExtension) []SNICertificate {
+	out := make([]SNICertificate, len(exts))
+	for i, e := range exts {
+		out[i] = SNICertificate{ID: e.ID, Domain: e.Domain, CertificateID: e.ServerCertificateID}
+	}
+	return out
+}
+
+// port is the rotation's TargetPort: Rotator.Targets, else CLB over SLB.
+func (r *Rotator) port() TargetPort {
+	if r.Targets != nil {
+		return r.Targets
+	}
+	return CLBPort{SLB: r.SLB}
+}
