@@ -477,17 +477,11 @@ func (r *Rotator) cleanup(ctx context.Context, p *regionPlan, m *material, keep 
 			return nil, nil, []string{fmt.Sprintf("cleanup in %s: %v", region, err)}
 		}
 	}
-	base := nameBase(m.name)
+	owned := r.ownedBy(m.name)
 	var superseded, dupes []clb.ServerCertificate
 	for _, c := range certs {
-		if c.ID == inUse || refs[c.ID] || !ownedName(c.Name, base) {
+		if c.ID == inUse || refs[c.ID] || !owned(c) {
 			continue
-		}
-		if !c.Ours() && c.Tags != nil {
-			continue // tags are reported and do not say it is ours
-		}
-		if v, tagged := c.Tags[clb.PairTagKey]; tagged && v != clb.PairTagValue(m.name) {
-			continue // another pair's whose name shares our base ("my site" / "my-site")
 		}
 		if sameFingerprint(c.Fingerprint, m.fingerprint) {
 			dupes = append(dupes, c)
@@ -575,4 +569,35 @@ func nameBase(name string) string {
 func ownedName(name, base string) bool {
 	b, _, _, ok := certs.ParseCertificateName(name)
 	return ok && b == base
+}
+
+// certificateOwner is implemented by a port whose store marks ownership its
+// own way (CAS: the name); the others use the CLB rule (ownedByCLBRule).
+type certificateOwner interface {
+	OwnedBy(c clb.ServerCertificate, pair string) bool
+}
+
+// ownedBy is the test cleanup applies: is c a certificate the rotation
+// uploaded for pair?
+func (r *Rotator) ownedBy(pair string) func(clb.ServerCertificate) bool {
+	if o, ok := r.port().(certificateOwner); ok {
+		return func(c clb.ServerCertificate) bool { return o.OwnedBy(c, pair) }
+	}
+	base := nameBase(pair)
+	return func(c clb.ServerCertificate) bool { return ownedByCLBRule(c, pair, base) }
+}
+
+// ownedByCLBRule: our name pattern, our tag when tags are reported, and
+// this pair's tag when there is one.
+func ownedByCLBRule(c clb.ServerCertificate, pair, base string) bool {
+	if !ownedName(c.Name, base) {
+		return false
+	}
+	if !c.Ours() && c.Tags != nil {
+		return false // tags are reported and do not say it is ours
+	}
+	if v, tagged := c.Tags[clb.PairTagKey]; tagged && v != clb.PairTagValue(pair) {
+		return false // another pair's whose name shares our base ("my site" / "my-site")
+	}
+	return true
 }

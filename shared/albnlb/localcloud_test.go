@@ -1,0 +1,229 @@
+package albnlb_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/slb-cert-rotator/slb-cert-rotator/emulator"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/albnlb"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/aliyun"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/certs"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/certs/certstest"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/outcome"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation/rotationtest"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/tlsprobe"
+)
+
+type cloud struct {
+	c      *emulator.Cloud
+	region string
+	alb    *aliyun.ALB
+	nlb    *aliyun.NLB
+	cas    *aliyun.CAS
+	fleet  []emulator.FleetMember
+	prober rotation.Prober
+}
+
+func startCloud(t *testing.T, configuring time.Duration) *cloud {
+	t.Helper()
+	c, err := emulator.Start(emulator.Options{LBConfiguring: configuring})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	_, region := c.Bucket()
+	fleet, err := c.SeedLBFleet(region, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ak, secret, token := c.STSCredentials()
+	creds := aliyun.Credentials{AccessKeyID: ak, AccessKeySecret: secret, SecurityToken: token}
+	opts := func(ep string) aliyun.RPCOptions {
+		return aliyun.RPCOptions{Endpoint: ep, Timeout: 5 * time.Second, PollInterval: 10 * time.Millisecond}
+	}
+	res := tlsprobe.Prober{Resolver: c.DNSAddr()}
+	return &cloud{c: c, region: region, fleet: fleet,
+		alb: aliyun.NewALB(creds, opts(c.ALBEndpoint())), nlb: aliyun.NewNLB(creds, opts(c.NLBEndpoint())), cas: aliyun.NewCAS(creds, opts(c.CASEndpoint())),
+		prober: rotation.ProbeFunc(func(ctx context.Context, address string, port int, sni string, timeout time.Duration) rotation.ProbeResult {
+			r := res.Probe(ctx, address, port, sni, timeout)
+			return rotation.ProbeResult{Reachable: r.Reachable, FingerprintSHA1: r.FingerprintSHA1, Err: r.Err}
+		})}
+}
+
+func (cl *cloud) member(kind string) emulator.FleetMember {
+	for _, m := range cl.fleet {
+		if m.Kind == kind {
+			return m
+		}
+	}
+	panic("no " + kind)
+}
+
+// rotate drops a pair for domains and rotates it through port.
+func (cl *cloud) rotate(t *testing.T, port rotation.TargetPort, domains ...string) (rotation.Result, certstest.Pair) {
+	t.Helper()
+	pair := certstest.SelfSigned(t, certstest.Options{Domains: domains, NotBefore: time.Now().Add(-time.Hour)})
+	objs := &rotationtest.Objects{}
+	objs.Put("b", "certs/www/fullchain.pem", pair.CertPEM)
+	objs.Put("b", "certs/www/privkey.pem", pair.KeyPEM)
+	r := &rotation.Rotator{Config: rotation.Config{Bucket: "b", Regions: []string{cl.region}, MinValidDays: 7, Keep: 0, ProbeTimeout: 3 * time.Second},
+		Objects: objs, Targets: port, Prober: cl.prober}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	res, err := r.RotateName(ctx, time.Now(), "b", "www")
+	if err != nil {
+		t.Fatalf("rotate: %v (%+v)", err, res)
+	}
+	return res, pair
+}
+
+func fp(t *testing.T, p certstest.Pair) string {
+	t.Helper()
+	return certs.FingerprintSHA1(p.Leaf.Raw)
+}
+
+func (cl *cloud) listenerCerts(t *testing.T, lb albnlb.Listeners, listenerID string) (def string, extra []string) {
+	t.Helper()
+	cs, err := lb.ListListenerCertificates(context.Background(), cl.region, listenerID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cs {
+		if c.Default {
+			def = c.ID
+		} else {
+			extra = append(extra, c.ID)
+		}
+	}
+	return def, extra
+}
+
+func (cl *cloud) served(t *testing.T, m emulator.FleetMember, sni string) string {
+	t.Helper()
+	r := cl.prober.Probe(context.Background(), m.DNSName, 443, sni, 3*time.Second)
+	if !r.Reachable {
+		t.Fatalf("probe %s (%s): %s", m.DNSName, sni, r.Err)
+	}
+	return certs.NormalizeFingerprint(r.FingerprintSHA1)
+}
+
+// TestALBDefaultAndSNIRotated: one drop covering the ALB listener's default
+// and additional certificates' domains replaces both (one CAS upload,
+// "<CertId>-<casRegion>" identities), verified by handshake through the
+// instance's DNS name; an unrelated additional certificate stays bound;
+// the fleet's certificates (not ours) are not deleted by cleanup.
+func TestALBDefaultAndSNIRotated(t *testing.T) {
+	cl := startCloud(t, 200*time.Millisecond)
+	m := cl.member("alb")
+	// An unrelated SNI certificate on the same listener.
+	other := certstest.SelfSigned(t, certstest.Options{Domains: []string{"other.example.org"}, NotBefore: time.Now().Add(-time.Hour)})
+	otherID, err := cl.c.CAS.Seed(cl.region, "users-own", string(other.CertPEM), string(other.KeyPEM))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.c.ALB.SeedAdditionalCertificates(cl.region, m.ListenerID, otherID); err != nil {
+		t.Fatal(err)
+	}
+	_, before := cl.listenerCerts(t, cl.alb, m.ListenerID)
+
+	res, pair := cl.rotate(t, albnlb.New("alb", cl.alb, cl.cas), "alb-1.fleet.example.com", "shop-1.fleet.example.com")
+	if res.Status != outcome.Rotated || len(res.Targets) != 2 {
+		t.Fatalf("result %s, %d targets: %+v %v", res.Status, len(res.Targets), res.Targets, res.Errors)
+	}
+	for _, tr := range res.Targets {
+		if tr.Verified != rotation.VerifiedTLS {
+			t.Fatalf("target %+v not verified by handshake", tr)
+		}
+	}
+	newID := res.Regions[cl.region].ServerCertificateID
+	if _, _, err := aliyun.ParseCASIdentity(newID); err != nil {
+		t.Fatalf("certificate reference %q: %v", newID, err)
+	}
+	def, extra := cl.listenerCerts(t, cl.alb, m.ListenerID)
+	if def != newID {
+		t.Fatalf("default %s, want %s", def, newID)
+	}
+	want := fp(t, pair)
+	for _, sni := range []string{"alb-1.fleet.example.com", "shop-1.fleet.example.com"} {
+		if got := cl.served(t, m, sni); got != want {
+			t.Fatalf("%s serves %s, want %s", sni, got, want)
+		}
+	}
+	if !contains(extra, otherID) || !contains(extra, newID) || len(extra) != len(before) {
+		t.Fatalf("additional certificates %v (before %v): want the unrelated %s kept and %s in place of the shop one", extra, before, otherID, newID)
+	}
+	if got := cl.served(t, m, "other.example.org"); got != fp(t, other) {
+		t.Fatalf("the unrelated SNI certificate is no longer served: %s", got)
+	}
+	// Cleanup left the fleet's certificates (not ours) in CAS.
+	all, err := cl.cas.ListCertificates(context.Background(), cl.region)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Deleted) != 0 || !hasIdentity(all, m.CertID) || !hasIdentity(all, otherID) {
+		t.Fatalf("cleanup deleted %+v; CAS now %d certificates", res.Deleted, len(all))
+	}
+	ours := 0
+	for _, c := range all {
+		if c.Fingerprint == want {
+			ours++
+		}
+	}
+	if ours != 1 {
+		t.Fatalf("%d CAS certificates with the pair's fingerprint, want 1", ours)
+	}
+}
+
+// TestSNIOnlyLeavesDefault: a pair covering only the SNI certificate's
+// domain replaces it and never the default certificate.
+func TestSNIOnlyLeavesDefault(t *testing.T) {
+	cl := startCloud(t, 0)
+	m := cl.member("alb")
+	defBefore, _ := cl.listenerCerts(t, cl.alb, m.ListenerID)
+	res, pair := cl.rotate(t, albnlb.New("alb", cl.alb, cl.cas), "shop-1.fleet.example.com")
+	if res.Status != outcome.Rotated || len(res.Targets) != 1 || res.Targets[0].Domain == "" {
+		t.Fatalf("result %s: %+v %v", res.Status, res.Targets, res.Errors)
+	}
+	def, extra := cl.listenerCerts(t, cl.alb, m.ListenerID)
+	if def != defBefore || !contains(extra, res.Regions[cl.region].ServerCertificateID) || len(extra) != 1 {
+		t.Fatalf("default %s (was %s), additional %v", def, defBefore, extra)
+	}
+	if got := cl.served(t, m, "shop-1.fleet.example.com"); got != fp(t, pair) {
+		t.Fatalf("shop serves %s", got)
+	}
+}
+
+// TestNLBDefaultRotated: the NLB TCPSSL listener's default certificate is
+// replaced and served through the instance's DNS name.
+func TestNLBDefaultRotated(t *testing.T) {
+	cl := startCloud(t, 200*time.Millisecond)
+	m := cl.member("nlb")
+	res, pair := cl.rotate(t, albnlb.New("nlb", cl.nlb, cl.cas), "nlb-1.fleet.example.com")
+	if res.Status != outcome.Rotated || len(res.Targets) != 1 || res.Targets[0].Verified != rotation.VerifiedTLS {
+		t.Fatalf("result %s: %+v %v", res.Status, res.Targets, res.Errors)
+	}
+	if got := cl.served(t, m, "nlb-1.fleet.example.com"); got != fp(t, pair) {
+		t.Fatalf("nlb serves %s", got)
+	}
+}
+
+func contains(xs []string, x string) bool {
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
+
+func hasIdentity(cs []aliyun.CASCertificate, id string) bool {
+	for _, c := range cs {
+		if strings.EqualFold(c.Identity, id) {
+			return true
+		}
+	}
+	return false
+}
