@@ -2,8 +2,10 @@ package albnlb
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/aliyun"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
@@ -52,37 +54,62 @@ func (p *Port) SNI(ctx context.Context, region string, l rotation.TLSListener) (
 		return nil, err
 	}
 	var out []rotation.SNICertificate
+	held := map[string]bool{}
+	def := ""
 	for _, c := range cs {
-		if c.Default || c.Status == "Dissociating" {
+		if c.Default {
+			def = c.ID
 			continue
 		}
-		cc, ok := p.lookup(c.ID)
-		domains := cc.SANs
-		if len(domains) == 0 && cc.CommonName != "" {
-			domains = []string{cc.CommonName}
+		if c.Status == "Dissociating" {
+			continue
 		}
-		if !ok || len(domains) == 0 {
+		domains, ok := p.domains(c.ID)
+		if !ok {
 			out = append(out, rotation.SNICertificate{ID: l.ID + "|" + c.ID, CertificateID: c.ID})
 			continue
 		}
 		for _, d := range domains {
+			held[strings.ToLower(d)] = true
 			out = append(out, rotation.SNICertificate{ID: sniID(l.ID, d), Domain: d, CertificateID: c.ID})
+		}
+	}
+	// The default's domains no SNI certificate holds are read back as
+	// default-answered places (where a superseded SNI certificate was).
+	if domains, ok := p.domains(def); ok {
+		for _, d := range domains {
+			if !held[strings.ToLower(d)] {
+				out = append(out, rotation.SNICertificate{ID: sniID(l.ID, d), Domain: d, CertificateID: def, Default: true})
+			}
 		}
 	}
 	return out, nil
 }
 
+// domains are the DNS names of a CAS certificate the port has listed.
+func (p *Port) domains(id string) ([]string, bool) {
+	if id == "" {
+		return nil, false
+	}
+	cc, ok := p.lookup(id)
+	domains := cc.SANs
+	if len(domains) == 0 && cc.CommonName != "" {
+		domains = []string{cc.CommonName}
+	}
+	return domains, ok && len(domains) > 0
+}
+
 func sniID(listenerID, domain string) string { return listenerID + "|" + strings.ToLower(domain) }
 
-// Listener finds the TLS listener on lbID:port and its SNI places
-// (ErrNotFound when there is none).
-func (p *Port) Listener(ctx context.Context, region, lbID string, port int) (rotation.TLSListener, []rotation.SNICertificate, error) {
+// Listener finds the TLS listener of lbID with id listenerID (or, without
+// one, on port) and its SNI places (ErrNotFound when there is none).
+func (p *Port) Listener(ctx context.Context, region, lbID string, port int, listenerID string) (rotation.TLSListener, []rotation.SNICertificate, error) {
 	ls, err := p.Listeners(ctx, region, []string{lbID})
 	if err != nil {
 		return rotation.TLSListener{}, nil, err
 	}
 	for _, l := range ls {
-		if l.Port == port {
+		if listenerID != "" && l.ID == listenerID && (port == 0 || l.Port == port) || listenerID == "" && l.Port == port {
 			sni, err := p.SNI(ctx, region, l)
 			return l, sni, err
 		}
@@ -94,16 +121,34 @@ func (p *Port) Listener(ctx context.Context, region, lbID string, port int) (rot
 // certificate: to is associated first, then from dissociated (the
 // listener's other additional certificates are never touched). Both
 // writes are idempotent in the adapters, so a retry after a lost answer
-// converges.
+// converges. Switches of one listener run one at a time (the service runs
+// one job per listener anyway), so a pair that is both a listener's new
+// default and the replacement of one of its SNI certificates ends as the
+// default only, whichever target switches first.
 func (p *Port) Switch(ctx context.Context, pl rotation.Place, from, to string) error {
 	if pl.ListenerID == "" {
 		return fmt.Errorf("%s: switch %s/%s:%d: no listener id: %w", p.Product, pl.Region, pl.LoadBalancerID, pl.ListenerPort, apierr.ErrInvalid)
 	}
+	unlock := p.lockListener(pl.Region + "/" + pl.ListenerID)
+	defer unlock()
 	if pl.SNIID == "" {
-		return p.LB.SetDefaultCertificate(ctx, pl.Region, pl.ListenerID, to)
+		if err := p.LB.SetDefaultCertificate(ctx, pl.Region, pl.ListenerID, to); err != nil {
+			return err
+		}
+		// An SNI target of the same pair switched first associated to as an
+		// additional certificate: the default answers its domains now.
+		if p.isAdditional(ctx, pl, to) {
+			return p.LB.DissociateAdditionalCertificate(ctx, pl.Region, pl.ListenerID, to)
+		}
+		return nil
 	}
 	if err := p.LB.AssociateAdditionalCertificate(ctx, pl.Region, pl.ListenerID, to); err != nil {
-		return err
+		// The listener's default already is to (a pair covering both the
+		// default's and this SNI certificate's domains): the default answers
+		// the domain once the superseded certificate is dissociated.
+		if !errors.Is(err, apierr.ErrConflict) || !p.isDefault(ctx, pl, to) {
+			return err
+		}
 	}
 	if from == "" || from == to {
 		return nil
@@ -122,3 +167,48 @@ var (
 	_ Listeners    = (*aliyun.NLB)(nil)
 	_ Certificates = (*aliyun.CAS)(nil)
 )
+
+// isDefault reports whether certID is the listener's default certificate.
+func (p *Port) isDefault(ctx context.Context, pl rotation.Place, certID string) bool {
+	cs, err := p.LB.ListListenerCertificates(ctx, pl.Region, pl.ListenerID)
+	if err != nil {
+		return false
+	}
+	for _, c := range cs {
+		if c.Default && c.ID == certID {
+			return true
+		}
+	}
+	return false
+}
+
+// isAdditional reports whether certID is one of the listener's additional
+// certificates.
+func (p *Port) isAdditional(ctx context.Context, pl rotation.Place, certID string) bool {
+	cs, err := p.LB.ListListenerCertificates(ctx, pl.Region, pl.ListenerID)
+	if err != nil {
+		return false
+	}
+	for _, c := range cs {
+		if !c.Default && c.ID == certID {
+			return true
+		}
+	}
+	return false
+}
+
+// lockListener serialises the port's writes to one listener.
+func (p *Port) lockListener(key string) func() {
+	p.mu.Lock()
+	if p.listeners == nil {
+		p.listeners = map[string]*sync.Mutex{}
+	}
+	m, ok := p.listeners[key]
+	if !ok {
+		m = &sync.Mutex{}
+		p.listeners[key] = m
+	}
+	p.mu.Unlock()
+	m.Lock()
+	return m.Unlock
+}

@@ -63,14 +63,14 @@ func (cl *cloud) member(kind string) emulator.FleetMember {
 }
 
 // rotate drops a pair for domains and rotates it through port.
-func (cl *cloud) rotate(t *testing.T, port rotation.TargetPort, domains ...string) (rotation.Result, certstest.Pair) {
+func (cl *cloud) rotate(t *testing.T, prod rotation.Product, domains ...string) (rotation.Result, certstest.Pair) {
 	t.Helper()
 	pair := certstest.SelfSigned(t, certstest.Options{Domains: domains, NotBefore: time.Now().Add(-time.Hour)})
 	objs := &rotationtest.Objects{}
 	objs.Put("b", "certs/www/fullchain.pem", pair.CertPEM)
 	objs.Put("b", "certs/www/privkey.pem", pair.KeyPEM)
 	r := &rotation.Rotator{Config: rotation.Config{Bucket: "b", Regions: []string{cl.region}, MinValidDays: 7, Keep: 0, ProbeTimeout: 3 * time.Second},
-		Objects: objs, Targets: port, Prober: cl.prober}
+		Objects: objs, Products: []rotation.Product{prod}, Prober: cl.prober}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	res, err := r.RotateName(ctx, time.Now(), "b", "www")
@@ -111,7 +111,8 @@ func (cl *cloud) served(t *testing.T, m emulator.FleetMember, sni string) string
 }
 
 // TestALBDefaultAndSNIRotated: one drop covering the ALB listener's default
-// and additional certificates' domains replaces both (one CAS upload,
+// and additional certificates' domains replaces both (one CAS upload; the
+// new default answers the superseded SNI certificate's domain,
 // "<CertId>-<casRegion>" identities), verified by handshake through the
 // instance's DNS name; an unrelated additional certificate stays bound;
 // the fleet's certificates (not ours) are not deleted by cleanup.
@@ -129,7 +130,7 @@ func TestALBDefaultAndSNIRotated(t *testing.T) {
 	}
 	_, before := cl.listenerCerts(t, cl.alb, m.ListenerID)
 
-	res, pair := cl.rotate(t, albnlb.New("alb", cl.alb, cl.cas), "alb-1.fleet.example.com", "shop-1.fleet.example.com")
+	res, pair := cl.rotate(t, rotation.Product{Name: "alb", Port: albnlb.New("alb", cl.alb, cl.cas)}, "alb-1.fleet.example.com", "shop-1.fleet.example.com")
 	if res.Status != outcome.Rotated || len(res.Targets) != 2 {
 		t.Fatalf("result %s, %d targets: %+v %v", res.Status, len(res.Targets), res.Targets, res.Errors)
 	}
@@ -138,7 +139,7 @@ func TestALBDefaultAndSNIRotated(t *testing.T) {
 			t.Fatalf("target %+v not verified by handshake", tr)
 		}
 	}
-	newID := res.Regions[cl.region].ServerCertificateID
+	newID := res.Regions["alb/"+cl.region].ServerCertificateID
 	if _, _, err := aliyun.ParseCASIdentity(newID); err != nil {
 		t.Fatalf("certificate reference %q: %v", newID, err)
 	}
@@ -152,8 +153,11 @@ func TestALBDefaultAndSNIRotated(t *testing.T) {
 			t.Fatalf("%s serves %s, want %s", sni, got, want)
 		}
 	}
-	if !contains(extra, otherID) || !contains(extra, newID) || len(extra) != len(before) {
-		t.Fatalf("additional certificates %v (before %v): want the unrelated %s kept and %s in place of the shop one", extra, before, otherID, newID)
+	// The new default covers shop-1: the superseded shop certificate is
+	// dissociated (the default answers it, verified above by handshake);
+	// the unrelated one stays.
+	if len(before) != 2 || len(extra) != 1 || extra[0] != otherID {
+		t.Fatalf("additional certificates %v (before %v): want only the unrelated %s", extra, before, otherID)
 	}
 	if got := cl.served(t, m, "other.example.org"); got != fp(t, other) {
 		t.Fatalf("the unrelated SNI certificate is no longer served: %s", got)
@@ -183,12 +187,12 @@ func TestSNIOnlyLeavesDefault(t *testing.T) {
 	cl := startCloud(t, 0)
 	m := cl.member("alb")
 	defBefore, _ := cl.listenerCerts(t, cl.alb, m.ListenerID)
-	res, pair := cl.rotate(t, albnlb.New("alb", cl.alb, cl.cas), "shop-1.fleet.example.com")
+	res, pair := cl.rotate(t, rotation.Product{Name: "alb", Port: albnlb.New("alb", cl.alb, cl.cas)}, "shop-1.fleet.example.com")
 	if res.Status != outcome.Rotated || len(res.Targets) != 1 || res.Targets[0].Domain == "" {
 		t.Fatalf("result %s: %+v %v", res.Status, res.Targets, res.Errors)
 	}
 	def, extra := cl.listenerCerts(t, cl.alb, m.ListenerID)
-	if def != defBefore || !contains(extra, res.Regions[cl.region].ServerCertificateID) || len(extra) != 1 {
+	if def != defBefore || !contains(extra, res.Regions["alb/"+cl.region].ServerCertificateID) || len(extra) != 1 {
 		t.Fatalf("default %s (was %s), additional %v", def, defBefore, extra)
 	}
 	if got := cl.served(t, m, "shop-1.fleet.example.com"); got != fp(t, pair) {
@@ -201,7 +205,7 @@ func TestSNIOnlyLeavesDefault(t *testing.T) {
 func TestNLBDefaultRotated(t *testing.T) {
 	cl := startCloud(t, 200*time.Millisecond)
 	m := cl.member("nlb")
-	res, pair := cl.rotate(t, albnlb.New("nlb", cl.nlb, cl.cas), "nlb-1.fleet.example.com")
+	res, pair := cl.rotate(t, rotation.Product{Name: "nlb", Port: albnlb.New("nlb", cl.nlb, cl.cas)}, "nlb-1.fleet.example.com")
 	if res.Status != outcome.Rotated || len(res.Targets) != 1 || res.Targets[0].Verified != rotation.VerifiedTLS {
 		t.Fatalf("result %s: %+v %v", res.Status, res.Targets, res.Errors)
 	}

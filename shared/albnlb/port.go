@@ -50,8 +50,9 @@ type Port struct {
 	LB      Listeners
 	CAS     Certificates
 
-	mu    sync.Mutex
-	known map[string]aliyun.CASCertificate // identity -> certificate, from listings and uploads
+	mu        sync.Mutex
+	known     map[string]aliyun.CASCertificate // identity -> certificate, from listings and uploads
+	listeners map[string]*sync.Mutex           // region/listener id -> its writes' lock
 }
 
 // New returns the port of product over lb and cas.

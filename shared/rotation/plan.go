@@ -30,13 +30,15 @@ type material struct {
 // target is one planned target.
 type target struct {
 	clb.Target
-	extID      string // SNI place id ("" for a listener default certificate)
-	listenerID string // the listener's id where the product names listeners
-	address    string // the load balancer's address (for the probe)
-	status     string // listener status
-	from       string // certificate id before
-	fromFP     string // its fingerprint
-	to         string // certificate id after (set after upload)
+	product    string     // the product's name (Product.Name)
+	port       TargetPort // the product's port
+	extID      string     // SNI place id ("" for a listener default certificate)
+	listenerID string     // the listener's id where the product names listeners
+	address    string     // the load balancer's address (for the probe)
+	status     string     // listener status
+	from       string     // certificate id before
+	fromFP     string     // its fingerprint
+	to         string     // certificate id after (set after upload)
 	source     string
 	extNames   []string // domains of the listener's extensions (default targets: avoid them as SNI)
 	// facts is closed once extNames is known (a discovered listener default
@@ -64,11 +66,33 @@ func listenerPlace(lbID string, port int) string { return "l/" + lbID + "/" + st
 func extPlace(extID string) string { return "e/" + extID }
 
 func (t *target) key() string {
+	if t.product != "" && t.product != ProductCLB {
+		return t.product + ":" + t.Region + "/" + t.listenerKey() + "/" + strings.ToLower(t.Domain)
+	}
 	return t.Region + "/" + t.LoadBalancerID + "/" + fmt.Sprint(t.ListenerPort) + "/" + strings.ToLower(t.Domain)
 }
 
-// regionPlan is what the rotation will do in one region.
+// portKey is key() with the listener named by port (how a pinned ALB or
+// NLB target without a listener id is keyed).
+func (t *target) portKey() string {
+	c := *t
+	c.listenerID = ""
+	return c.key()
+}
+
+// listenerKey names a target's listener within its load balancer.
+func (t *target) listenerKey() string {
+	if t.listenerID != "" {
+		return t.LoadBalancerID + "/" + t.listenerID
+	}
+	return t.LoadBalancerID + "/" + fmt.Sprint(t.ListenerPort)
+}
+
+// regionPlan is what the rotation will do with one product in one region
+// (a lane).
 type regionPlan struct {
+	product string
+	port    TargetPort
 	region  string
 	certs   []clb.ServerCertificate
 	targets []*target
@@ -106,30 +130,54 @@ func (collectSink) added(context.Context, *target)                       {}
 func (collectSink) listenersFinal(context.Context, string)               {}
 func (collectSink) extensionsFinal(context.Context, string, string, int) {}
 
-// regionsOf is the regions a rotation plans, in order (discovery's, then
-// the explicit targets' others, sorted), and the explicit targets of each.
-func (r *Rotator) regionsOf(d Deploy) ([]string, map[string][]clb.Target) {
-	var regions []string
-	seen := map[string]bool{}
-	if d.DiscoverEnabled() {
-		for _, reg := range r.Config.Regions {
+// lanesOf is the lanes (product, region) a rotation plans, in order (for
+// each product: discovery's regions, then the explicit targets' others,
+// sorted), and the explicit targets of each lane. An explicit target of a
+// product that is not configured is refused.
+func (r *Rotator) lanesOf(d Deploy, deployFile string) ([]*regionPlan, map[string][]clb.Target, error) {
+	explicit := map[string][]clb.Target{}
+	for i, t := range d.Targets {
+		if _, ok := r.product(t.Type); !ok {
+			return nil, nil, &PairError{File: deployFile, Problem: fmt.Sprintf("targets[%d] (%s) is of type %s, which this deployment does not rotate", i, t, t.Type),
+				Fix: "configure the product's endpoint and permissions, or remove the target", Err: ErrUnknownTarget}
+		}
+		k := laneKey(productName(t.Type), t.Region)
+		explicit[k] = append(explicit[k], t)
+	}
+	var lanes []*regionPlan
+	for _, prod := range r.products() {
+		seen := map[string]bool{}
+		add := func(reg string) {
 			if reg != "" && !seen[reg] {
 				seen[reg] = true
-				regions = append(regions, reg)
+				lanes = append(lanes, &regionPlan{product: prod.Name, port: prod.Port, region: reg})
 			}
 		}
-	}
-	explicit := map[string][]clb.Target{}
-	var extra []string
-	for _, t := range d.Targets {
-		explicit[t.Region] = append(explicit[t.Region], t)
-		if !seen[t.Region] {
-			seen[t.Region] = true
-			extra = append(extra, t.Region)
+		if d.DiscoverEnabled() {
+			for _, reg := range r.Config.Regions {
+				add(reg)
+			}
+		}
+		var extra []string
+		for _, t := range d.Targets {
+			if productName(t.Type) == prod.Name {
+				extra = append(extra, t.Region)
+			}
+		}
+		sort.Strings(extra)
+		for _, reg := range extra {
+			add(reg)
 		}
 	}
-	sort.Strings(extra)
-	return append(regions, extra...), explicit
+	return lanes, explicit, nil
+}
+
+// productName is a deploy.yaml target type as a product name ("" is CLB).
+func productName(typ string) string {
+	if typ == "" {
+		return ProductCLB
+	}
+	return typ
 }
 
 // plan resolves the targets of every region before anything acts on them
@@ -138,13 +186,12 @@ func (r *Rotator) regionsOf(d Deploy) ([]string, map[string][]clb.Target) {
 // whose current certificate's domains are all covered by the new
 // certificate.
 func (r *Rotator) plan(ctx context.Context, m *material, d Deploy, deployFile string) ([]*regionPlan, error) {
-	regions, explicit := r.regionsOf(d)
-	plans := make([]*regionPlan, len(regions))
-	errs := forEach(ctx, len(regions), r.concurrency(), func(ctx context.Context, i int) error {
-		p := &regionPlan{region: regions[i]}
-		err := r.planRegion(ctx, p, m, d.DiscoverEnabled(), d.Force, explicit[regions[i]], deployFile, collectSink{})
-		plans[i] = p
-		return err
+	plans, explicit, err := r.lanesOf(d, deployFile)
+	if err != nil {
+		return nil, err
+	}
+	errs := forEach(ctx, len(plans), r.concurrency(), func(ctx context.Context, i int) error {
+		return r.planRegion(ctx, plans[i], m, d.DiscoverEnabled(), d.Force, explicit[plans[i].lane()], deployFile, collectSink{})
 	})
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
@@ -166,11 +213,11 @@ func (r *Rotator) planRegion(ctx context.Context, p *regionPlan, m *material, di
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		if p.certs, certErr = r.port().Certificates(ctx, region); certErr != nil {
+		if p.certs, certErr = p.port.Certificates(ctx, region); certErr != nil {
 			certErr = fmt.Errorf("rotation: list server certificates in %s: %w", region, certErr)
 		}
 	}()
-	if lbs, lbErr = r.port().Instances(ctx, region); lbErr != nil {
+	if lbs, lbErr = p.port.Instances(ctx, region); lbErr != nil {
 		lbErr = fmt.Errorf("rotation: list load balancers in %s: %w", region, lbErr)
 	}
 	wg.Wait()
@@ -188,7 +235,7 @@ func (r *Rotator) planRegion(ctx context.Context, p *regionPlan, m *material, di
 			return err
 		}
 	}
-	sink.explicitChecked(region)
+	sink.explicitChecked(p.lane())
 	if !discover {
 		return nil
 	}
@@ -271,14 +318,17 @@ func (r *Rotator) planExplicit(ctx context.Context, pl *planner, et clb.Target) 
 	if !ok {
 		return unknownTarget(deployFile, et, "no such load balancer")
 	}
-	l, exts, err := r.port().Listener(ctx, region, et.LoadBalancerID, et.ListenerPort)
+	l, exts, err := pl.p.port.Listener(ctx, region, et.LoadBalancerID, et.ListenerPort, et.ListenerID)
 	if errors.Is(err, apierr.ErrNotFound) {
+		if pl.p.product != ProductCLB {
+			return unknownTarget(deployFile, et, "no TLS listener with that id or port")
+		}
 		return unknownTarget(deployFile, et, "no HTTPS listener on that port")
 	}
 	if err != nil {
 		return fmt.Errorf("rotation: describe listener %s: %w", et, err)
 	}
-	t := &target{Target: clb.Target{Region: region, LoadBalancerID: lb.ID, ListenerPort: l.Port},
+	t := &target{Target: clb.Target{Region: region, LoadBalancerID: lb.ID, ListenerPort: l.Port}, product: pl.p.product, port: pl.p.port,
 		listenerID: l.ID, address: lb.Address, status: l.Status, source: "explicit", extNames: extDomains(exts)}
 	if t.ListenerPort == 0 {
 		t.ListenerPort = et.ListenerPort
@@ -319,20 +369,20 @@ func (r *Rotator) planDiscovered(ctx context.Context, pl *planner, lbs []Instanc
 	p.inventory = map[string]string{}
 	pl.mu.Unlock()
 	if len(lbs) == 0 {
-		pl.sink.listenersFinal(ctx, region)
+		pl.sink.listenersFinal(ctx, p.lane())
 		return nil
 	}
 	ids := make([]string, 0, len(lbs))
 	for _, lb := range lbs {
 		ids = append(ids, lb.ID)
 	}
-	listeners, err := r.port().Listeners(ctx, region, ids)
+	listeners, err := p.port.Listeners(ctx, region, ids)
 	if err != nil {
-		return fmt.Errorf("rotation: list HTTPS listeners in %s: %w", region, err)
+		return fmt.Errorf("rotation: list %s listeners in %s: %w", p.product, region, err)
 	}
 	pinned := map[string]bool{}
 	for _, t := range r.Config.Pinned {
-		pinned[(&target{Target: t}).key()] = true
+		pinned[(&target{Target: t, product: productName(t.Type), listenerID: t.ListenerID}).key()] = true
 	}
 	defaults := make([]*target, len(listeners)) // a listener's default target, if any
 	pl.mu.Lock()
@@ -341,19 +391,19 @@ func (r *Rotator) planDiscovered(ctx context.Context, pl *planner, lbs []Instanc
 		if !pl.qualifies(l.CertificateID) {
 			continue
 		}
-		t := &target{Target: clb.Target{Region: region, LoadBalancerID: l.LoadBalancerID, ListenerPort: l.Port}, listenerID: l.ID,
+		t := &target{Target: clb.Target{Region: region, LoadBalancerID: l.LoadBalancerID, ListenerPort: l.Port}, product: p.product, port: p.port, listenerID: l.ID,
 			address: pl.lbByID[l.LoadBalancerID].Address, status: l.Status, from: l.CertificateID, facts: make(chan struct{})}
 		if pl.consider(ctx, t, pinned) {
 			defaults[i] = t
 		}
 	}
 	pl.mu.Unlock()
-	pl.sink.listenersFinal(ctx, region)
+	pl.sink.listenersFinal(ctx, p.lane())
 
 	listed := make([]bool, len(listeners))
 	errs := forEach(ctx, len(listeners), r.concurrency(), func(ctx context.Context, i int) error {
 		l := listeners[i]
-		exts, err := r.port().SNI(ctx, region, l)
+		exts, err := p.port.SNI(ctx, region, l)
 		if err != nil {
 			return fmt.Errorf("rotation: list domain extensions of %s/%s:%d: %w", region, l.LoadBalancerID, l.Port, err)
 		}
@@ -377,7 +427,7 @@ func (r *Rotator) planDiscovered(ctx context.Context, pl *planner, lbs []Instanc
 // holds pl.mu.
 func (pl *planner) consider(ctx context.Context, t *target, pinned map[string]bool) bool {
 	t.fromFP, t.source = pl.byID[t.from].Fingerprint, "discovered"
-	if pinned[t.key()] || pl.backwards(t) {
+	if pinned[t.key()] || pinned[t.portKey()] || pl.backwards(t) {
 		return false
 	}
 	_, dup := pl.found[t.key()]
@@ -399,13 +449,13 @@ func (pl *planner) extensionsListed(ctx context.Context, l TLSListener, exts []S
 		close(def.facts)
 	}
 	for _, ext := range exts {
-		if pl.qualifies(ext.CertificateID) && certs.Covers(pl.m.domains, []string{ext.Domain}) {
+		if !ext.Default && pl.qualifies(ext.CertificateID) && certs.Covers(pl.m.domains, []string{ext.Domain}) {
 			pl.consider(ctx, &target{Target: clb.Target{Region: region, LoadBalancerID: l.LoadBalancerID, ListenerPort: l.Port, Domain: ext.Domain},
-				extID: ext.ID, listenerID: l.ID, address: pl.lbByID[l.LoadBalancerID].Address, status: l.Status, from: ext.CertificateID}, pinned)
+				product: pl.p.product, port: pl.p.port, extID: ext.ID, listenerID: l.ID, address: pl.lbByID[l.LoadBalancerID].Address, status: l.Status, from: ext.CertificateID}, pinned)
 		}
 	}
 	pl.mu.Unlock()
-	pl.sink.extensionsFinal(ctx, region, l.LoadBalancerID, l.Port)
+	pl.sink.extensionsFinal(ctx, pl.p.lane(), l.LoadBalancerID, l.Port)
 }
 
 // expiresAfter reports whether c expires after the pair and is not the
@@ -434,7 +484,7 @@ func unknownTarget(file string, t clb.Target, why string) error {
 
 func findExtension(exts []SNICertificate, domain string) (SNICertificate, bool) {
 	for _, e := range exts {
-		if strings.EqualFold(e.Domain, domain) {
+		if !e.Default && strings.EqualFold(e.Domain, domain) {
 			return e, true
 		}
 	}
@@ -444,6 +494,9 @@ func findExtension(exts []SNICertificate, domain string) (SNICertificate, bool) 
 func extDomains(exts []SNICertificate) []string {
 	out := make([]string, 0, len(exts))
 	for _, e := range exts {
+		if e.Default {
+			continue
+		}
 		out = append(out, e.Domain)
 	}
 	return out
@@ -452,7 +505,7 @@ func extDomains(exts []SNICertificate) []string {
 // listListeners lists the HTTPS listeners of the load balancers lbs and,
 // concurrently, each listener's domain extensions (extsOf[i] are
 // listeners[i]'s).
-func (r *Rotator) listListeners(ctx context.Context, region string, lbs []Instance) (listeners []TLSListener, extsOf [][]SNICertificate, err error) {
+func (r *Rotator) listListeners(ctx context.Context, port TargetPort, region string, lbs []Instance) (listeners []TLSListener, extsOf [][]SNICertificate, err error) {
 	if len(lbs) == 0 {
 		return nil, nil, nil
 	}
@@ -460,14 +513,14 @@ func (r *Rotator) listListeners(ctx context.Context, region string, lbs []Instan
 	for _, lb := range lbs {
 		ids = append(ids, lb.ID)
 	}
-	listeners, err = r.port().Listeners(ctx, region, ids)
+	listeners, err = port.Listeners(ctx, region, ids)
 	if err != nil {
 		return nil, nil, fmt.Errorf("rotation: list HTTPS listeners in %s: %w", region, err)
 	}
 	extsOf = make([][]SNICertificate, len(listeners))
 	errs := forEach(ctx, len(listeners), r.concurrency(), func(ctx context.Context, i int) error {
 		l := listeners[i]
-		exts, err := r.port().SNI(ctx, region, l)
+		exts, err := port.SNI(ctx, region, l)
 		if err != nil {
 			return fmt.Errorf("rotation: list domain extensions of %s/%s:%d: %w", region, l.LoadBalancerID, l.Port, err)
 		}
@@ -482,12 +535,12 @@ func (r *Rotator) listListeners(ctx context.Context, region string, lbs []Instan
 
 // referencedCertificates lists every certificate id referenced by a listener
 // or a domain extension in the region.
-func (r *Rotator) referencedCertificates(ctx context.Context, region string) (map[string]bool, error) {
-	lbs, err := r.port().Instances(ctx, region)
+func (r *Rotator) referencedCertificates(ctx context.Context, port TargetPort, region string) (map[string]bool, error) {
+	lbs, err := port.Instances(ctx, region)
 	if err != nil {
 		return nil, fmt.Errorf("rotation: list load balancers in %s: %w", region, err)
 	}
-	listeners, extsOf, err := r.listListeners(ctx, region, lbs)
+	listeners, extsOf, err := r.listListeners(ctx, port, region, lbs)
 	if err != nil {
 		return nil, err
 	}

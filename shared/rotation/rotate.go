@@ -61,9 +61,9 @@ type Rotator struct {
 	Config  Config
 	Objects ObjectReader
 	SLB     SLB
-	// Targets is the load-balancer port the rotation works through; nil
-	// is CLBPort{SLB}.
-	Targets TargetPort
+	// Products are the load-balancer products rotated, each through its
+	// port; nil is CLB only, through CLBPort{SLB}.
+	Products []Product
 	// Prober verifies with a TLS handshake; nil verifies through the API only.
 	Prober Prober
 	// Locks holds the cross-instance lease locks (the certificate bucket);
@@ -242,10 +242,10 @@ func (r *Rotator) finish(ctx context.Context, res Result, m *material, keep int,
 	// Clean up superseded certificates in each region whose inventory is
 	// complete (an unlisted place may reference one).
 	for _, p := range plans {
-		if p.certID == "" || incomplete[p.region] {
+		if p.certID == "" || incomplete[p.lane()] {
 			continue
 		}
-		del, kept, msgs := r.cleanup(ctx, p, m, keep, outs, seen[p.region])
+		del, kept, msgs := r.cleanup(ctx, p, m, keep, outs, seen[p.lane()])
 		res.Deleted = append(res.Deleted, del...)
 		res.Kept = append(res.Kept, kept...)
 		res.Errors = append(res.Errors, msgs...)
@@ -297,7 +297,7 @@ func planned(res Result, plans []*regionPlan) Result {
 		if len(p.targets) == 0 {
 			continue
 		}
-		res.Regions[p.region] = RegionResult{ServerCertificateID: p.certID, Reused: p.reused}
+		res.Regions[p.lane()] = RegionResult{ServerCertificateID: p.certID, Reused: p.reused}
 		for _, t := range p.targets {
 			tr := targetResult(t, p.certID, "")
 			tr.State = StatePlanned
@@ -333,7 +333,7 @@ func countTargets(plans []*regionPlan) int {
 }
 
 func targetResult(t *target, to, verified string) TargetResult {
-	return TargetResult{Region: t.Region, LoadBalancerID: t.LoadBalancerID, ListenerPort: t.ListenerPort,
+	return TargetResult{Product: t.productLabel(), Region: t.Region, LoadBalancerID: t.LoadBalancerID, ListenerPort: t.ListenerPort,
 		Domain: t.Domain, From: t.from, To: to, Verified: verified, Source: t.source}
 }
 
@@ -385,12 +385,12 @@ func (r *Rotator) ensureCertificate(ctx context.Context, p *regionPlan, m *mater
 	if v := clb.PairTagValue(m.name); v != "" {
 		tags[clb.PairTagKey] = v
 	}
-	up, err := r.port().Upload(ctx, p.region, m.certName, m.certPEM, m.key.PEM(), tags)
+	up, err := p.port.Upload(ctx, p.region, m.certName, m.certPEM, m.key.PEM(), tags)
 	if err != nil {
 		return fmt.Errorf("rotation: upload certificate %s in %s: %w", m.certName, p.region, err)
 	}
 	p.certID, p.reused = up.ID, false
-	certs, err := r.port().Certificates(ctx, p.region)
+	certs, err := p.port.Certificates(ctx, p.region)
 	if err != nil {
 		return fmt.Errorf("rotation: list server certificates in %s: %w", p.region, err)
 	}
@@ -400,7 +400,7 @@ func (r *Rotator) ensureCertificate(ctx context.Context, p *regionPlan, m *mater
 	if c, ok := canonical(certs, m.fingerprint); ok && c.ID != up.ID {
 		// Another invocation uploaded the same pair: use its certificate and
 		// remove ours (nothing references it yet).
-		if err := r.port().Delete(ctx, p.region, up.ID); err != nil && !errors.Is(err, apierr.ErrConflict) {
+		if err := p.port.Delete(ctx, p.region, up.ID); err != nil && !errors.Is(err, apierr.ErrConflict) {
 			return fmt.Errorf("rotation: delete duplicate certificate %s in %s: %w", up.ID, p.region, err)
 		} else if err == nil {
 			p.certs = withoutCertificate(certs, up.ID)
@@ -473,11 +473,11 @@ func (r *Rotator) cleanup(ctx context.Context, p *regionPlan, m *material, keep 
 		refs = inventoryReferences(p, outs, seen)
 	} else {
 		var err error
-		if refs, err = r.referencedCertificates(ctx, region); err != nil {
+		if refs, err = r.referencedCertificates(ctx, p.port, region); err != nil {
 			return nil, nil, []string{fmt.Sprintf("cleanup in %s: %v", region, err)}
 		}
 	}
-	owned := r.ownedBy(m.name)
+	owned := ownedBy(p.port, m.name)
 	var superseded, dupes []clb.ServerCertificate
 	for _, c := range certs {
 		if c.ID == inUse || refs[c.ID] || !owned(c) {
@@ -505,7 +505,7 @@ func (r *Rotator) cleanup(ctx context.Context, p *regionPlan, m *material, keep 
 	var deleted []DeletedCertificate
 	var kept []KeptCertificate
 	for _, c := range dupes {
-		err := r.port().Delete(ctx, region, c.ID)
+		err := p.port.Delete(ctx, region, c.ID)
 		switch {
 		case errors.Is(err, apierr.ErrConflict):
 			// Referenced after all (CertificateAndPrivateKeyIsRefered):
@@ -528,7 +528,7 @@ func inventoryReferences(p *regionPlan, outs []*targetOutcome, seen map[string]s
 	refs := map[string]bool{}
 	targeted := map[string]bool{}
 	for _, o := range outs {
-		if o.t.Region != p.region {
+		if o.t.lane() != p.lane() {
 			continue
 		}
 		targeted[o.t.place()] = true
@@ -579,8 +579,8 @@ type certificateOwner interface {
 
 // ownedBy is the test cleanup applies: is c a certificate the rotation
 // uploaded for pair?
-func (r *Rotator) ownedBy(pair string) func(clb.ServerCertificate) bool {
-	if o, ok := r.port().(certificateOwner); ok {
+func ownedBy(port TargetPort, pair string) func(clb.ServerCertificate) bool {
+	if o, ok := port.(certificateOwner); ok {
 		return func(c clb.ServerCertificate) bool { return o.OwnedBy(c, pair) }
 	}
 	base := nameBase(pair)

@@ -152,54 +152,59 @@ func (r *Rotator) each(ctx context.Context, outs []*targetOutcome, what string, 
 // verifyJob is one verification listing: the listeners of up to 10 load
 // balancers (lbIDs), or the extensions of one listener (lbID, port).
 type verifyJob struct {
-	region     string
-	lbIDs      []string
-	lbID       string
-	port       int
-	listenerID string
-	outs       []*targetOutcome
+	region       string
+	lane         string
+	port         TargetPort
+	lbIDs        []string
+	lbID         string
+	listenerPort int
+	listenerID   string
+	outs         []*targetOutcome
 }
 
 // verifyJobs groups outs into listings: the listener targets of a region
 // by batch load balancers (sorted; the port's ReadBatch), the extension
 // targets by listener. Each chunk is its own call so that the chunks run
 // concurrently.
-func verifyJobs(outs []*targetOutcome, batch int) []*verifyJob {
+func verifyJobs(outs []*targetOutcome) []*verifyJob {
 	var jobs []*verifyJob
-	lbsOf := map[string][]string{}            // region -> load balancers with listener targets
-	outsOfLB := map[string][]*targetOutcome{} // region/lb -> listener targets
-	extJobs := map[string]*verifyJob{}        // region/lb/port -> extension listing
+	lbsOf := map[string][]string{}            // lane -> load balancers with listener targets
+	outsOfLB := map[string][]*targetOutcome{} // lane/lb -> listener targets
+	extJobs := map[string]*verifyJob{}        // lane/lb/port -> extension listing
+	laneOf := map[string]*target{}            // lane -> one of its targets (region, port)
 	for _, o := range outs {
 		t := o.t
+		laneOf[t.lane()] = t
 		if t.extID == "" {
-			k := t.Region + "/" + t.LoadBalancerID
+			k := t.lane() + "\x00" + t.LoadBalancerID
 			if outsOfLB[k] == nil {
-				lbsOf[t.Region] = append(lbsOf[t.Region], t.LoadBalancerID)
+				lbsOf[t.lane()] = append(lbsOf[t.lane()], t.LoadBalancerID)
 			}
 			outsOfLB[k] = append(outsOfLB[k], o)
 			continue
 		}
-		k := t.Region + "/" + t.LoadBalancerID + "/" + fmt.Sprint(t.ListenerPort)
+		k := t.lane() + "\x00" + t.LoadBalancerID + "/" + fmt.Sprint(t.ListenerPort)
 		j, ok := extJobs[k]
 		if !ok {
-			j = &verifyJob{region: t.Region, lbID: t.LoadBalancerID, port: t.ListenerPort, listenerID: t.listenerID}
+			j = &verifyJob{region: t.Region, lane: t.lane(), port: t.port, lbID: t.LoadBalancerID, listenerPort: t.ListenerPort, listenerID: t.listenerID}
 			extJobs[k] = j
 			jobs = append(jobs, j)
 		}
 		j.outs = append(j.outs, o)
 	}
-	regions := make([]string, 0, len(lbsOf))
-	for reg := range lbsOf {
-		regions = append(regions, reg)
+	lanes := make([]string, 0, len(lbsOf))
+	for lane := range lbsOf {
+		lanes = append(lanes, lane)
 	}
-	sort.Strings(regions)
-	for _, reg := range regions {
-		ids := lbsOf[reg]
+	sort.Strings(lanes)
+	for _, lane := range lanes {
+		ids, t := lbsOf[lane], laneOf[lane]
 		sort.Strings(ids)
+		batch := readBatch(t.port)
 		for start := 0; start < len(ids); start += batch {
-			j := &verifyJob{region: reg, lbIDs: ids[start:min(start+batch, len(ids))]}
+			j := &verifyJob{region: t.Region, lane: lane, port: t.port, lbIDs: ids[start:min(start+batch, len(ids))]}
 			for _, id := range j.lbIDs {
-				j.outs = append(j.outs, outsOfLB[reg+"/"+id]...)
+				j.outs = append(j.outs, outsOfLB[lane+"\x00"+id]...)
 			}
 			jobs = append(jobs, j)
 		}
@@ -212,13 +217,13 @@ func verifyJobs(outs []*targetOutcome, batch int) []*verifyJob {
 func (r *Rotator) list(ctx context.Context, j *verifyJob) (map[string]string, error) {
 	got := map[string]string{}
 	if j.lbIDs != nil {
-		ls, err := r.port().Listeners(ctx, j.region, j.lbIDs)
+		ls, err := j.port.Listeners(ctx, j.region, j.lbIDs)
 		for _, l := range ls {
 			got[listenerPlace(l.LoadBalancerID, l.Port)] = l.CertificateID
 		}
 		return got, err
 	}
-	exts, err := r.port().SNI(ctx, j.region, TLSListener{LoadBalancerID: j.lbID, Port: j.port, ID: j.listenerID})
+	exts, err := j.port.SNI(ctx, j.region, TLSListener{LoadBalancerID: j.lbID, Port: j.listenerPort, ID: j.listenerID})
 	for _, e := range exts {
 		got[extPlace(e.ID)] = e.CertificateID
 	}
@@ -250,7 +255,7 @@ func (r *Rotator) verifyAPI(ctx context.Context, outs []*targetOutcome, seen obs
 	if len(outs) == 0 {
 		return
 	}
-	jobs := verifyJobs(outs, r.readBatch())
+	jobs := verifyJobs(outs)
 	gots := make([]map[string]string, len(jobs))
 	errs := make([]error, len(jobs))
 	ran := make([]bool, len(jobs))
@@ -265,7 +270,7 @@ func (r *Rotator) verifyAPI(ctx context.Context, outs []*targetOutcome, seen obs
 		}
 		if errs[i] == nil {
 			for place, c := range gots[i] {
-				seen.set(j.region, place, c)
+				seen.set(j.lane, place, c)
 			}
 		}
 		for _, o := range j.outs {
@@ -337,7 +342,7 @@ func applyProbe(o *targetOutcome, pr probeResult) {
 // setCertificate points t at certID through the product's port (from is
 // what t references when the call is made).
 func (r *Rotator) setCertificate(ctx context.Context, t *target, from, certID string) error {
-	return r.port().Switch(ctx, Place{Region: t.Region, LoadBalancerID: t.LoadBalancerID, ListenerPort: t.ListenerPort,
+	return t.port.Switch(ctx, Place{Region: t.Region, LoadBalancerID: t.LoadBalancerID, ListenerPort: t.ListenerPort,
 		ListenerID: t.listenerID, SNIID: t.extID, Domain: t.Domain}, from, certID)
 }
 
@@ -366,12 +371,4 @@ func collectOutcomes(res *Result, outs []*targetOutcome) error {
 	sort.Strings(res.Errors)
 	sort.SliceStable(res.Targets, func(i, j int) bool { return stateRank[res.Targets[i].State] > stateRank[res.Targets[j].State] })
 	return errors.Join(transient...)
-}
-
-// readBatch is how many load balancers one verification listing names.
-func (r *Rotator) readBatch() int {
-	if b := r.port().ReadBatch(); b > 0 {
-		return b
-	}
-	return 1
 }

@@ -37,6 +37,11 @@ type SNICertificate struct {
 	ID            string
 	Domain        string
 	CertificateID string
+	// Default marks a domain answered by the listener's default certificate
+	// because no SNI certificate holds it (an ALB or NLB SNI certificate
+	// superseded by a default that covers its domains): it is read back,
+	// never a target.
+	Default bool
 }
 
 // Place is what a switch points at a certificate: the default certificate
@@ -69,9 +74,10 @@ type TargetPort interface {
 	Listeners(ctx context.Context, region string, lbIDs []string) ([]TLSListener, error)
 	// SNI lists the SNI certificates of listener l.
 	SNI(ctx context.Context, region string, l TLSListener) ([]SNICertificate, error)
-	// Listener describes the listener on lbID:port and its SNI certificates
+	// Listener describes the listener of lbID with id listenerID (when the
+	// product names listeners) or on port, and its SNI certificates
 	// (ErrNotFound when there is none).
-	Listener(ctx context.Context, region, lbID string, port int) (TLSListener, []SNICertificate, error)
+	Listener(ctx context.Context, region, lbID string, port int, listenerID string) (TLSListener, []SNICertificate, error)
 	// Switch points place at certificate to (from is what it references now).
 	Switch(ctx context.Context, place Place, from, to string) error
 	// ReadBatch is how many load balancers one Listeners call covers.
@@ -125,7 +131,7 @@ func (c CLBPort) SNI(ctx context.Context, region string, l TLSListener) ([]SNICe
 }
 
 // Listener describes the HTTPS listener on lbID:port.
-func (c CLBPort) Listener(ctx context.Context, region, lbID string, port int) (TLSListener, []SNICertificate, error) {
+func (c CLBPort) Listener(ctx context.Context, region, lbID string, port int, _ string) (TLSListener, []SNICertificate, error) {
 	l, exts, err := c.SLB.DescribeHTTPSListener(ctx, region, lbID, port)
 	if err != nil {
 		return TLSListener{}, nil, err
@@ -160,10 +166,66 @@ func clbExtensions(exts []clb.DomainExtension) []SNICertificate {
 	return out
 }
 
-// port is the rotation's TargetPort: Rotator.Targets, else CLB over SLB.
-func (r *Rotator) port() TargetPort {
-	if r.Targets != nil {
-		return r.Targets
+// Product names for Product.Name and deploy.yaml's target type.
+const (
+	ProductCLB = "clb"
+	ProductALB = "alb"
+	ProductNLB = "nlb"
+)
+
+// Product is one load-balancer product the rotation works through.
+type Product struct {
+	Name string // ProductCLB, ProductALB or ProductNLB
+	Port TargetPort
+}
+
+// products are the rotation's products: Rotator.Products, else CLB over SLB.
+func (r *Rotator) products() []Product {
+	if len(r.Products) > 0 {
+		return r.Products
 	}
-	return CLBPort{SLB: r.SLB}
+	return []Product{{Name: ProductCLB, Port: CLBPort{SLB: r.SLB}}}
+}
+
+// product finds a configured product by name ("" is CLB).
+func (r *Rotator) product(name string) (Product, bool) {
+	if name == "" {
+		name = ProductCLB
+	}
+	for _, p := range r.products() {
+		if p.Name == name {
+			return p, true
+		}
+	}
+	return Product{}, false
+}
+
+// laneKey names one product in one region: the region alone for CLB (so
+// CLB results and keys read as before), else "<product>/<region>".
+func laneKey(product, region string) string {
+	if product == "" || product == ProductCLB {
+		return region
+	}
+	return product + "/" + region
+}
+
+func (p *regionPlan) lane() string { return laneKey(p.product, p.region) }
+
+func (t *target) lane() string { return laneKey(t.product, t.Region) }
+
+// productLabel is the product a result names ("" for CLB).
+func (t *target) productLabel() string {
+	if t.product == ProductCLB {
+		return ""
+	}
+	return t.product
+}
+
+// readBatch is how many load balancers one verification listing of port
+// names.
+func readBatch(port TargetPort) int {
+	if b := port.ReadBatch(); b > 0 {
+		return b
+	}
+	return 1
 }
