@@ -147,3 +147,7 @@ func (p *Port) Instances(ctx context.Context, region string) ([]rotation.Instanc
 
 // ReadBatch: one listing covers every listener of the region.
 func (p *Port) ReadBatch() int { return 100 }
+
+// StoreKey names the CAS region region's certificates live in: ALB and NLB
+// listeners of every region mapped to it share those certificates.
+func (p *Port) StoreKey(region string) string { return "cas/" + aliyun.CASRegion(region) }

@@ -94,6 +94,10 @@ type Config struct {
 	ALBEndpoint      string // "" = the official endpoint; may hold {region}
 	NLBEndpoint      string
 	CASEndpoint      string
+	// Products are the load-balancer products the rotation reaches
+	// (LB_PRODUCTS, default clb,alb,nlb); empty (a Config built by hand)
+	// is CLB only.
+	Products []string
 	// ProbeResolver is the DNS server ("host:port") the TLS probe resolves
 	// names with; "" = the system resolver.
 	ProbeResolver string

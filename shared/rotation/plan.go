@@ -276,6 +276,7 @@ func newPlanner(p *regionPlan, m *material, lbs []Instance, force bool, deployFi
 // add plans t once (an explicit target found again by discovery stays
 // explicit) and tells the sink about a new one; the caller holds pl.mu.
 func (pl *planner) add(ctx context.Context, t *target) {
+	label(t)
 	if old, ok := pl.found[t.key()]; ok {
 		if t.source == "explicit" {
 			old.source = "explicit"
@@ -293,6 +294,7 @@ func (pl *planner) add(ctx context.Context, t *target) {
 // backwards reports (and records) a target whose certificate expires after
 // the pair: it stays unless deploy.yaml says force: true.
 func (pl *planner) backwards(t *target) bool {
+	label(t)
 	c, ok := pl.byID[t.from]
 	if pl.force || !ok || !expiresAfter(c, pl.m) {
 		return false
@@ -468,7 +470,7 @@ func expiresAfter(c clb.ServerCertificate, m *material) bool {
 // skippedTarget records a target left on c because c expires after the
 // pair; the reason names both expiries and the way to force it.
 func skippedTarget(t *target, c clb.ServerCertificate, m *material, deployFile string) SkippedTarget {
-	return SkippedTarget{Region: t.Region, LoadBalancerID: t.LoadBalancerID, ListenerPort: t.ListenerPort, Domain: t.Domain,
+	return SkippedTarget{Product: t.productLabel(), Region: t.Region, LoadBalancerID: t.LoadBalancerID, ListenerPort: t.ListenerPort, Domain: t.Domain,
 		Serving: c.ID, ServingNotAfter: c.ExpireTime.UTC(), Source: t.source,
 		Reason: fmt.Sprintf("not rotated backwards: %s serves %s, which expires %s, later than this pair's certificate (expires %s); set force: true in %s to move it anyway",
 			t.Target, c.ID, c.ExpireTime.UTC().Format(expiryLayout), m.notAfter.UTC().Format(expiryLayout), deployFile)}
@@ -552,4 +554,12 @@ func (r *Rotator) referencedCertificates(ctx context.Context, port TargetPort, r
 		}
 	}
 	return refs, nil
+}
+
+// label names an ALB or NLB target's product and listener in its printed
+// form (clb.Target.String), so that every message says which it is.
+func label(t *target) {
+	if t.product != "" && t.product != ProductCLB {
+		t.Type, t.ListenerID = t.product, t.listenerID
+	}
 }

@@ -239,13 +239,19 @@ func (r *Rotator) finish(ctx context.Context, res Result, m *material, keep int,
 		return res, err
 	}
 
-	// Clean up superseded certificates in each region whose inventory is
-	// complete (an unlisted place may reference one).
-	for _, p := range plans {
-		if p.certID == "" || incomplete[p.lane()] {
+	// Clean up superseded certificates in each store whose every lane's
+	// inventory is complete (an unlisted place may reference one).
+	for _, group := range storeGroups(plans) {
+		p := group[0]
+		if p.certID == "" || anyIncomplete(group, incomplete) {
 			continue
 		}
-		del, kept, msgs := r.cleanup(ctx, p, m, keep, outs, seen[p.lane()])
+		refs, err := r.storeRefs(ctx, group, outs, seen)
+		if err != nil {
+			res.Errors = append(res.Errors, fmt.Sprintf("cleanup in %s: %v", p.region, err))
+			continue
+		}
+		del, kept, msgs := r.cleanup(ctx, p, m, keep, refs)
 		res.Deleted = append(res.Deleted, del...)
 		res.Kept = append(res.Kept, kept...)
 		res.Errors = append(res.Errors, msgs...)
@@ -464,19 +470,11 @@ func concrete(name string) string {
 // A delete refused because the certificate is referenced after all
 // (attached meanwhile) keeps it: reported in kept, not as an error, never
 // retried.
-func (r *Rotator) cleanup(ctx context.Context, p *regionPlan, m *material, keep int, outs []*targetOutcome, seen map[string]string) ([]DeletedCertificate, []KeptCertificate, []string) {
+// refs are the references of every lane sharing p's store (storeRefs).
+func (r *Rotator) cleanup(ctx context.Context, p *regionPlan, m *material, keep int, refs map[string]bool) ([]DeletedCertificate, []KeptCertificate, []string) {
 	region, inUse := p.region, p.certID
 	var msgs []string
 	certs := p.certs
-	var refs map[string]bool
-	if p.inventory != nil {
-		refs = inventoryReferences(p, outs, seen)
-	} else {
-		var err error
-		if refs, err = r.referencedCertificates(ctx, p.port, region); err != nil {
-			return nil, nil, []string{fmt.Sprintf("cleanup in %s: %v", region, err)}
-		}
-	}
 	owned := ownedBy(p.port, m.name)
 	var superseded, dupes []clb.ServerCertificate
 	for _, c := range certs {
@@ -569,35 +567,4 @@ func nameBase(name string) string {
 func ownedName(name, base string) bool {
 	b, _, _, ok := certs.ParseCertificateName(name)
 	return ok && b == base
-}
-
-// certificateOwner is implemented by a port whose store marks ownership its
-// own way (CAS: the name); the others use the CLB rule (ownedByCLBRule).
-type certificateOwner interface {
-	OwnedBy(c clb.ServerCertificate, pair string) bool
-}
-
-// ownedBy is the test cleanup applies: is c a certificate the rotation
-// uploaded for pair?
-func ownedBy(port TargetPort, pair string) func(clb.ServerCertificate) bool {
-	if o, ok := port.(certificateOwner); ok {
-		return func(c clb.ServerCertificate) bool { return o.OwnedBy(c, pair) }
-	}
-	base := nameBase(pair)
-	return func(c clb.ServerCertificate) bool { return ownedByCLBRule(c, pair, base) }
-}
-
-// ownedByCLBRule: our name pattern, our tag when tags are reported, and
-// this pair's tag when there is one.
-func ownedByCLBRule(c clb.ServerCertificate, pair, base string) bool {
-	if !ownedName(c.Name, base) {
-		return false
-	}
-	if !c.Ours() && c.Tags != nil {
-		return false // tags are reported and do not say it is ours
-	}
-	if v, tagged := c.Tags[clb.PairTagKey]; tagged && v != clb.PairTagValue(pair) {
-		return false // another pair's whose name shares our base ("my site" / "my-site")
-	}
-	return true
 }

@@ -1,0 +1,258 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aliyun/fc-runtime-go-sdk/fccontext"
+
+	"github.com/slb-cert-rotator/slb-cert-rotator/emulator"
+	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/faults"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/aliyun"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/certs"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/certs/certstest"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/config"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/fclog"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation"
+)
+
+// lbCloud is a local cloud with one CLB (HTTPS listener on 443 for
+// clb.fleet.example.com with a domain extension for api.fleet.example.com),
+// the seeded ALB (default alb-1, additional shop-1, plus an unrelated
+// additional certificate for other.example.org) and NLB (default nlb-1).
+type lbCloud struct {
+	c       *emulator.Cloud
+	fleet   []emulator.FleetMember
+	otherID string // the unrelated ALB additional certificate
+	h       *Handler
+	ctx     context.Context
+	alb     *aliyun.ALB
+	cas     *aliyun.CAS
+}
+
+var lbDomains = []string{"clb.fleet.example.com", "api.fleet.example.com", "alb-1.fleet.example.com", "shop-1.fleet.example.com", "nlb-1.fleet.example.com"}
+
+func newLBCloud(t *testing.T) *lbCloud {
+	t.Helper()
+	c, err := emulator.Start(emulator.Options{Bucket: bucket, Regions: []string{zjk}, LBConfiguring: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	lc := &lbCloud{c: c}
+	if lc.fleet, err = c.SeedLBFleet(zjk, 1); err != nil {
+		t.Fatal(err)
+	}
+	seedCLB(t, c)
+	other := certstest.SelfSigned(t, certstest.Options{Domains: []string{"other.example.org"}, NotBefore: time.Now().Add(-time.Hour)})
+	if lc.otherID, err = c.CAS.Seed(zjk, "users-own", string(other.CertPEM), string(other.KeyPEM)); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.ALB.SeedAdditionalCertificates(zjk, lc.member("alb").ListenerID, lc.otherID); err != nil {
+		t.Fatal(err)
+	}
+	ak, secret, token := c.STSCredentials()
+	creds := aliyun.Credentials{AccessKeyID: ak, AccessKeySecret: secret, SecurityToken: token}
+	lc.alb = aliyun.NewALB(creds, aliyun.RPCOptions{Endpoint: c.ALBEndpoint()})
+	lc.cas = aliyun.NewCAS(creds, aliyun.RPCOptions{Endpoint: c.CASEndpoint()})
+	lc.h = &Handler{
+		Config: config.Config{CertBucket: bucket, CertPrefix: "certs/", Regions: []string{zjk}, MinValidDays: 7, KeepSuperseded: 1,
+			ProbeTimeout: 3 * time.Second, Concurrency: 5, SLBEndpoint: c.SLBEndpoint(), OSSEndpoint: c.OSSEndpoint(), OSSRegion: zjk, OSSSignature: "v4",
+			ALBEndpoint: c.ALBEndpoint(), NLBEndpoint: c.NLBEndpoint(), CASEndpoint: c.CASEndpoint(), ProbeResolver: c.DNSAddr(),
+			Products: config.DefaultProducts},
+		Logger: fclog.New(io.Discard, slog.LevelInfo),
+	}
+	lc.ctx = fccontext.NewContext(context.Background(), &fccontext.FcContext{RequestID: "req-lb",
+		Credentials: fccontext.Credentials{AccessKeyId: ak, AccessKeySecret: secret, SecurityToken: token}})
+	return lc
+}
+
+func seedCLB(t *testing.T, c *emulator.Cloud) {
+	t.Helper()
+	old := testCA.Issue(t, certstest.Options{Domains: []string{"clb.fleet.example.com"}, NotAfter: time.Now().Add(30 * 24 * time.Hour)})
+	api := testCA.Issue(t, certstest.Options{Domains: []string{"api.fleet.example.com"}, NotAfter: time.Now().Add(30 * 24 * time.Hour)})
+	oldID, err := c.SLB.SeedServerCertificate(zjk, "old", string(old.CertPEM), string(old.KeyPEM), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	apiID, err := c.SLB.SeedServerCertificate(zjk, "api", string(api.CertPEM), string(api.KeyPEM), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lb, err := c.SLB.SeedLoadBalancer(zjk, "CLB1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SLB.SeedHTTPSListener(zjk, lb, 443, oldID, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.SLB.SeedDomainExtension(zjk, lb, 443, "api.fleet.example.com", apiID); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (lc *lbCloud) member(kind string) emulator.FleetMember {
+	for _, m := range lc.fleet {
+		if m.Kind == kind {
+			return m
+		}
+	}
+	panic("no " + kind)
+}
+
+// drop stores a pair for domains and runs the handler on its upload event.
+func (lc *lbCloud) drop(t *testing.T, domains ...string) (rotation.Result, error, certstest.Pair) {
+	t.Helper()
+	p := testCA.Issue(t, certstest.Options{Domains: domains})
+	for k, v := range map[string][]byte{"certs/www/fullchain.pem": p.CertPEM, "certs/www/privkey.pem": p.KeyPEM} {
+		if err := lc.c.OSS.PutObject(bucket, k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := lc.h.Handle(lc.ctx, event("ObjectCreated:PutObject", bucket, "certs/www/fullchain.pem"))
+	return res, err, p
+}
+
+func (lc *lbCloud) albCerts(t *testing.T) (def string, extra []string) {
+	t.Helper()
+	cs, err := lc.alb.ListListenerCertificates(context.Background(), zjk, lc.member("alb").ListenerID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cs {
+		if c.Default {
+			def = c.ID
+		} else {
+			extra = append(extra, c.ID)
+		}
+	}
+	return def, extra
+}
+
+// casWithFingerprint counts the CAS certificates holding fp.
+func (lc *lbCloud) casWithFingerprint(t *testing.T, fp string) int {
+	t.Helper()
+	all, err := lc.cas.ListCertificates(context.Background(), zjk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, c := range all {
+		if c.Fingerprint == fp {
+			n++
+		}
+	}
+	return n
+}
+
+func productsOf(res rotation.Result) map[string]int {
+	out := map[string]int{}
+	for _, tr := range res.Targets {
+		out[tr.Product+"/"+map[bool]string{true: "sni", false: "default"}[tr.Domain != ""]]++
+	}
+	return out
+}
+
+// TestOneDropEveryLoadBalancer: one pair reaches the CLB listener and its
+// extension, the ALB listener (default and SNI) and the NLB listener, each
+// verified by a TLS handshake (ALB and NLB through their DNS names); the
+// unrelated ALB SNI certificate stays; CAS holds one copy; cleanup leaves
+// the fleet's certificates (not ours).
+func TestOneDropEveryLoadBalancer(t *testing.T) {
+	lc := newLBCloud(t)
+	res, err, p := lc.drop(t, lbDomains...)
+	if err != nil || res.Status != rotation.StatusRotated {
+		t.Fatalf("status %s err %v reason %q targets %+v errors %v", res.Status, err, res.Reason, res.Targets, res.Errors)
+	}
+	want := map[string]int{"/default": 1, "/sni": 1, "alb/default": 1, "alb/sni": 1, "nlb/default": 1}
+	if got := productsOf(res); len(got) != len(want) || got["alb/sni"] != 1 || got["nlb/default"] != 1 || got["/sni"] != 1 || got["alb/default"] != 1 || got["/default"] != 1 {
+		t.Fatalf("targets by product %v, want %v", got, want)
+	}
+	for _, tr := range res.Targets {
+		if tr.Verified != rotation.VerifiedTLS {
+			t.Fatalf("target %+v not verified by handshake", tr)
+		}
+	}
+	fp := certs.FingerprintSHA1(p.Leaf.Raw)
+	if n := lc.casWithFingerprint(t, fp); n != 1 {
+		t.Fatalf("%d CAS certificates with the pair's fingerprint, want 1", n)
+	}
+	def, extra := lc.albCerts(t)
+	if def != res.Regions["alb/"+zjk].ServerCertificateID || len(extra) != 1 || extra[0] != lc.otherID {
+		t.Fatalf("ALB default %s additional %v; want the new default and only the unrelated %s", def, extra, lc.otherID)
+	}
+	all, err := lc.cas.ListCertificates(context.Background(), zjk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 5 { // three fleet certificates, the unrelated one, ours
+		t.Fatalf("CAS holds %d certificates after cleanup, want 5", len(all))
+	}
+	out, _ := json.Marshal(res)
+	if strings.Contains(string(out), "PRIVATE KEY") {
+		t.Fatal("key material in the result")
+	}
+}
+
+// TestSNITargetLeavesDefault: a pair for the ALB SNI domain only replaces
+// that additional certificate; the default and the unrelated one stay.
+func TestSNITargetLeavesDefault(t *testing.T) {
+	lc := newLBCloud(t)
+	defBefore, _ := lc.albCerts(t)
+	res, err, _ := lc.drop(t, "shop-1.fleet.example.com")
+	if err != nil || res.Status != rotation.StatusRotated || len(res.Targets) != 1 || res.Targets[0].Product != "alb" || res.Targets[0].Domain == "" {
+		t.Fatalf("status %s err %v targets %+v", res.Status, err, res.Targets)
+	}
+	def, extra := lc.albCerts(t)
+	newID := res.Regions["alb/"+zjk].ServerCertificateID
+	if def != defBefore || len(extra) != 2 || !(extra[0] == newID && extra[1] == lc.otherID || extra[1] == newID && extra[0] == lc.otherID) {
+		t.Fatalf("default %s (was %s), additional %v: want %s and the unrelated %s", def, defBefore, extra, newID, lc.otherID)
+	}
+}
+
+// TestFailedJobNamed: an ALB job that ends Failed (every attempt) leaves
+// the rotation not rotated, with an error naming the listener; FC retries.
+func TestFailedJobNamed(t *testing.T) {
+	lc := newLBCloud(t)
+	lc.c.JobFaults.Set(faults.JobRule{Action: "UpdateListenerAttribute", FailRate: 1})
+	res, err, _ := lc.drop(t, "alb-1.fleet.example.com")
+	if err == nil || res.Status.Success() {
+		t.Fatalf("status %s err %v: a failed job must not read as success", res.Status, err)
+	}
+	if !strings.Contains(err.Error(), lc.member("alb").ListenerID) {
+		t.Fatalf("error does not name the listener %s: %v", lc.member("alb").ListenerID, err)
+	}
+	def, _ := lc.albCerts(t)
+	if def != lc.member("alb").CertID {
+		t.Fatalf("default %s after a failed job, want the old %s", def, lc.member("alb").CertID)
+	}
+}
+
+// TestLostUploadAnswerNoDuplicate: the CAS upload takes effect but its
+// answer is lost; the rotation finds the certificate instead of uploading
+// a second copy.
+func TestLostUploadAnswerNoDuplicate(t *testing.T) {
+	lc := newLBCloud(t)
+	lc.c.Faults.Set(faults.Rule{Action: "UploadUserCertificate", LostRate: 1})
+	res, err, p := lc.drop(t, "nlb-1.fleet.example.com")
+	if err != nil || res.Status != rotation.StatusRotated {
+		t.Fatalf("status %s err %v reason %q errors %v", res.Status, err, res.Reason, res.Errors)
+	}
+	if n := lc.casWithFingerprint(t, certs.FingerprintSHA1(p.Leaf.Raw)); n != 1 {
+		t.Fatalf("%d CAS certificates with the pair's fingerprint after a lost answer, want 1", n)
+	}
+	uploads := 0
+	for _, r := range lc.c.RequestLog().CAS {
+		if r.Action == "UploadUserCertificate" {
+			uploads++
+		}
+	}
+	if uploads != 1 {
+		t.Fatalf("%d upload calls, want 1 (the lost answer is resolved by a look-up)", uploads)
+	}
+}
