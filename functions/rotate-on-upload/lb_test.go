@@ -32,6 +32,7 @@ type lbCloud struct {
 	h       *Handler
 	ctx     context.Context
 	alb     *aliyun.ALB
+	nlb     *aliyun.NLB
 	cas     *aliyun.CAS
 }
 
@@ -60,6 +61,7 @@ func newLBCloud(t *testing.T) *lbCloud {
 	creds := aliyun.Credentials{AccessKeyID: ak, AccessKeySecret: secret, SecurityToken: token}
 	lc.alb = aliyun.NewALB(creds, aliyun.RPCOptions{Endpoint: c.ALBEndpoint()})
 	lc.cas = aliyun.NewCAS(creds, aliyun.RPCOptions{Endpoint: c.CASEndpoint()})
+	lc.nlb = aliyun.NewNLB(creds, aliyun.RPCOptions{Endpoint: c.NLBEndpoint()})
 	lc.h = &Handler{
 		Config: config.Config{CertBucket: bucket, CertPrefix: "certs/", Regions: []string{zjk}, MinValidDays: 7, KeepSuperseded: 1,
 			ProbeTimeout: 3 * time.Second, Concurrency: 5, SLBEndpoint: c.SLBEndpoint(), OSSEndpoint: c.OSSEndpoint(), OSSRegion: zjk, OSSSignature: "v4",
@@ -254,5 +256,69 @@ func TestLostUploadAnswerNoDuplicate(t *testing.T) {
 	}
 	if uploads != 1 {
 		t.Fatalf("%d upload calls, want 1 (the lost answer is resolved by a look-up)", uploads)
+	}
+}
+
+func (lc *lbCloud) casHas(t *testing.T, identity string) bool {
+	t.Helper()
+	all, err := lc.cas.ListCertificates(context.Background(), zjk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range all {
+		if c.Identity == identity {
+			return true
+		}
+	}
+	return false
+}
+
+// TestCleanupAcrossProducts: with KEEP_SUPERSEDED=0, our superseded CAS
+// certificate is not even tried for deletion while an NLB listener (a
+// product this rotation did not plan: deploy.yaml names only the ALB)
+// references it; once nothing references it, it is deleted; certificates
+// that are not ours stay.
+func TestCleanupAcrossProducts(t *testing.T) {
+	lc := newLBCloud(t)
+	lc.h.Config.KeepSuperseded = 0
+	ctx := context.Background()
+	resA, err, _ := lc.drop(t, "alb-1.fleet.example.com")
+	if err != nil || resA.Status != rotation.StatusRotated {
+		t.Fatalf("first drop: %s %v %v", resA.Status, err, resA.Errors)
+	}
+	a := resA.Regions["alb/"+zjk].ServerCertificateID
+	nlbM := lc.member("nlb")
+	if err := lc.nlb.SetDefaultCertificate(ctx, zjk, nlbM.ListenerID, a); err != nil { // bound by hand
+		t.Fatal(err)
+	}
+	deploy := "discover: false\ntargets:\n  - {type: alb, region: " + zjk + ", loadBalancerId: " + lc.member("alb").ID + ", listenerId: " + lc.member("alb").ListenerID + "}\n"
+	if err := lc.c.OSS.PutObject(bucket, "certs/www/deploy.yaml", []byte(deploy)); err != nil {
+		t.Fatal(err)
+	}
+	resB, err, _ := lc.drop(t, "alb-1.fleet.example.com")
+	if err != nil || resB.Status != rotation.StatusRotated || len(resB.Targets) != 1 {
+		t.Fatalf("second drop: %s %v %+v %v", resB.Status, err, resB.Targets, resB.Errors)
+	}
+	if len(resB.Deleted) != 0 || len(resB.Kept) != 0 || !lc.casHas(t, a) {
+		t.Fatalf("deleted %+v kept %+v: %s is still the NLB listener's and must not be tried", resB.Deleted, resB.Kept, a)
+	}
+	if err := lc.nlb.SetDefaultCertificate(ctx, zjk, nlbM.ListenerID, nlbM.CertID); err != nil {
+		t.Fatal(err)
+	}
+	resC, err, _ := lc.drop(t, "alb-1.fleet.example.com")
+	if err != nil || resC.Status != rotation.StatusRotated {
+		t.Fatalf("third drop: %s %v %v", resC.Status, err, resC.Errors)
+	}
+	b := resB.Regions["alb/"+zjk].ServerCertificateID
+	if len(resC.Deleted) != 2 || lc.casHas(t, a) || lc.casHas(t, b) {
+		t.Fatalf("deleted %+v: want our superseded %s and %s gone", resC.Deleted, a, b)
+	}
+	for _, m := range lc.fleet {
+		if !lc.casHas(t, m.CertID) {
+			t.Fatalf("the fleet's certificate %s (not ours) was deleted", m.CertID)
+		}
+	}
+	if !lc.casHas(t, lc.otherID) {
+		t.Fatal("the unrelated certificate was deleted")
 	}
 }
