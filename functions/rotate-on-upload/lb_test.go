@@ -322,3 +322,47 @@ func TestCleanupAcrossProducts(t *testing.T) {
 		t.Fatal("the unrelated certificate was deleted")
 	}
 }
+
+// TestWriteDuringConfiguring: the ALB listener is Configuring (another
+// writer's job) when the drop arrives; the rotation waits it out instead of
+// writing (no write is refused with IncorrectStatus.Listener) and rotates.
+func TestWriteDuringConfiguring(t *testing.T) {
+	lc := newLBCloud(t)
+	ctx := context.Background()
+	m := lc.member("alb")
+	errc := make(chan error, 1)
+	go func() { errc <- lc.alb.DissociateAdditionalCertificate(ctx, zjk, m.ListenerID, lc.otherID) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		l, err := lc.alb.GetListener(ctx, zjk, m.ListenerID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l.Status == aliyun.Configuring {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the listener never became Configuring")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	res, err, _ := lc.drop(t, "alb-1.fleet.example.com")
+	if err != nil || res.Status != rotation.StatusRotated || len(res.Targets) != 1 || res.Targets[0].Verified != rotation.VerifiedTLS {
+		t.Fatalf("status %s err %v targets %+v errors %v", res.Status, err, res.Targets, res.Errors)
+	}
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	writes := 0
+	for _, r := range lc.c.RequestLog().ALB {
+		if r.Code == "IncorrectStatus.Listener" {
+			t.Fatalf("%s sent while the listener was Configuring", r.Action)
+		}
+		if r.Action == "UpdateListenerAttribute" && r.Status == 200 {
+			writes++
+		}
+	}
+	if writes != 1 {
+		t.Fatalf("%d default-certificate writes, want 1", writes)
+	}
+}
