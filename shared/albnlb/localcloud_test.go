@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator"
+	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/rpc"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/albnlb"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/aliyun"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/certs"
@@ -16,6 +17,9 @@ import (
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation/rotationtest"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/tlsprobe"
 )
+
+// pollInterval is the adapters' job poll interval in these tests.
+const pollInterval = 10 * time.Millisecond
 
 type cloud struct {
 	c      *emulator.Cloud
@@ -42,7 +46,7 @@ func startCloud(t *testing.T, configuring time.Duration) *cloud {
 	ak, secret, token := c.STSCredentials()
 	creds := aliyun.Credentials{AccessKeyID: ak, AccessKeySecret: secret, SecurityToken: token}
 	opts := func(ep string) aliyun.RPCOptions {
-		return aliyun.RPCOptions{Endpoint: ep, Timeout: 5 * time.Second, PollInterval: 10 * time.Millisecond}
+		return aliyun.RPCOptions{Endpoint: ep, Timeout: 5 * time.Second, PollInterval: pollInterval}
 	}
 	res := tlsprobe.Prober{Resolver: c.DNSAddr()}
 	return &cloud{c: c, region: region, fleet: fleet,
@@ -184,7 +188,7 @@ func TestALBDefaultAndSNIRotated(t *testing.T) {
 // TestSNIOnlyLeavesDefault: a pair covering only the SNI certificate's
 // domain replaces it and never the default certificate.
 func TestSNIOnlyLeavesDefault(t *testing.T) {
-	cl := startCloud(t, 0)
+	cl := startCloud(t, 50*time.Millisecond)
 	m := cl.member("alb")
 	defBefore, _ := cl.listenerCerts(t, cl.alb, m.ListenerID)
 	res, pair := cl.rotate(t, rotation.Product{Name: "alb", Port: albnlb.New("alb", cl.alb, cl.cas)}, "shop-1.fleet.example.com")
@@ -230,4 +234,76 @@ func hasIdentity(cs []aliyun.CASCertificate, id string) bool {
 		}
 	}
 	return false
+}
+
+// calls counts the cloud's ALB, NLB and CAS requests by action since the
+// log was last read (reset).
+func (cl *cloud) calls(since int) (map[string]int, int) {
+	log := cl.c.RequestLog()
+	out := map[string]int{}
+	n := 0
+	for _, svc := range []struct {
+		name string
+		recs []rpc.Record
+	}{{"alb", log.ALB}, {"nlb", log.NLB}, {"cas", log.CAS}} {
+		for _, r := range svc.recs {
+			if n >= since {
+				out[svc.name+":"+r.Action]++
+			}
+			n++
+		}
+	}
+	return out, n
+}
+
+// TestCallsPerRotationPinned pins the API calls of one rotation of one
+// ALB listener's default certificate and of one NLB listener's (discovery
+// in one region, a new pair): every call but the job reads exactly, the
+// job reads (one per PollInterval while the job runs) to at most
+// Configuring / PollInterval + 2. A change that adds a round fails here.
+func TestCallsPerRotationPinned(t *testing.T) {
+	for _, tc := range []struct {
+		product, domain, jobRead string
+		want                     map[string]int
+	}{
+		{"alb", "alb-1.fleet.example.com", "alb:ListAsynJobs", map[string]int{
+			"cas:ListUserCertificateOrder": 3, "cas:UploadUserCertificate": 1,
+			"alb:ListLoadBalancers": 1, "alb:ListListeners": 2, "alb:ListListenerCertificates": 4,
+			"alb:GetListenerAttribute": 1, "alb:UpdateListenerAttribute": 1}},
+		{"nlb", "nlb-1.fleet.example.com", "nlb:GetJobStatus", map[string]int{
+			"cas:ListUserCertificateOrder": 3, "cas:UploadUserCertificate": 1,
+			"nlb:ListLoadBalancers": 1, "nlb:ListListeners": 2, "nlb:ListListenerCertificates": 2,
+			"nlb:GetListenerAttribute": 1, "nlb:UpdateListenerAttribute": 1}},
+	} {
+		t.Run(tc.product, func(t *testing.T) {
+			const configuring = 200 * time.Millisecond
+			cl := startCloud(t, configuring)
+			_, before := cl.calls(0)
+			var port *albnlb.Port
+			if tc.product == "alb" {
+				port = albnlb.New("alb", cl.alb, cl.cas)
+			} else {
+				port = albnlb.New("nlb", cl.nlb, cl.cas)
+			}
+			res, _ := cl.rotate(t, rotation.Product{Name: tc.product, Port: port}, tc.domain)
+			if res.Status != outcome.Rotated {
+				t.Fatalf("status %s", res.Status)
+			}
+			got, _ := cl.calls(before)
+			jobReads := got[tc.jobRead]
+			delete(got, tc.jobRead)
+			t.Logf("%s rotation: %v, %d job reads", tc.product, got, jobReads)
+			if len(got) != len(tc.want) {
+				t.Errorf("actions %v, pinned %v", got, tc.want)
+			}
+			for action, n := range got {
+				if n != tc.want[action] {
+					t.Errorf("%s: %d calls, pinned at %d", action, n, tc.want[action])
+				}
+			}
+			if limit := int(configuring/pollInterval) + 2; jobReads < 1 || jobReads > limit {
+				t.Errorf("%d job reads, want 1..%d", jobReads, limit)
+			}
+		})
+	}
 }
