@@ -4,12 +4,14 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
 
 // TestPolicies checks that every function has a least-privilege RAM policy:
-// explicit actions only (no wildcards), SLB/OSS/SLS/Alidns actions only.
+// explicit actions only (no wildcards), SLB/ALB/NLB/CAS/OSS/SLS/Alidns
+// actions only.
 func TestPolicies(t *testing.T) {
 	root := repoRoot(t)
 	f := loadSYAML(t, filepath.Join(root, "s.yaml"))
@@ -46,7 +48,7 @@ func TestPolicies(t *testing.T) {
 					if strings.Contains(a, "*") {
 						t.Errorf("wildcard action %q", a)
 					}
-					if !strings.HasPrefix(a, "slb:") && !strings.HasPrefix(a, "oss:") && !strings.HasPrefix(a, "log:") && !strings.HasPrefix(a, "alidns:") {
+					if !slices.ContainsFunc([]string{"slb:", "alb:", "nlb:", "yundun-cert:", "oss:", "log:", "alidns:"}, func(p string) bool { return strings.HasPrefix(a, p) }) {
 						t.Errorf("unexpected action %q", a)
 					}
 				}
@@ -67,9 +69,15 @@ func templateResourceProblem(r string) string {
 		return "the account field must be ${ALIYUN_ACCOUNT_ID}"
 	}
 	switch p[1] {
-	case "slb":
-		if p[2] != "${REGIONS}" {
-			return "SLB resources must be limited to ${REGIONS}"
+	case "slb", "alb", "nlb":
+		if p[2] != "${REGIONS}" || p[4] != "*" {
+			return "SLB, ALB and NLB resources must be limited to ${REGIONS}"
+		}
+	case "yundun-cert":
+		// CAS lives in its own region (cn-hangzhou or ap-southeast-1), not
+		// the load balancers': the account's certificates.
+		if p[2] != "*" || p[4] != "*" {
+			return "CAS resources must be the account's certificates (acs:yundun-cert:*:${ALIYUN_ACCOUNT_ID}:*)"
 		}
 	case "log":
 		if p[2] != "${REGION}" || p[4] != "project/${SLS_PROJECT}/logstore/${SLS_LOGSTORE}" {

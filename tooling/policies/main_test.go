@@ -44,10 +44,14 @@ func TestRenderNarrowsEveryResource(t *testing.T) {
 					continue
 				}
 				switch p[1] {
-				case "slb":
+				case "slb", "alb", "nlb":
 					slbRegions = append(slbRegions, p[2])
 					if p[4] != "*" {
 						t.Errorf("%s: %s", filepath.Base(f), r)
+					}
+				case "yundun-cert":
+					if p[2] != "*" || p[4] != "*" {
+						t.Errorf("%s: %s, want the account's CAS certificates", filepath.Base(f), r)
 					}
 				case "log":
 					if p[2] != "cn-beijing" || p[4] != "project/my-logs/logstore/fc" {
