@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -364,5 +365,25 @@ func TestWriteDuringConfiguring(t *testing.T) {
 	}
 	if writes != 1 {
 		t.Fatalf("%d default-certificate writes, want 1", writes)
+	}
+}
+
+// TestSampleDeployAllProducts: events/deploy-all-products.yaml parses and
+// names one target of each product.
+func TestSampleDeployAllProducts(t *testing.T) {
+	data, err := os.ReadFile("../../events/deploy-all-products.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := rotation.ParseDeploy("events/deploy-all-products.yaml", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	types := map[string]bool{}
+	for _, tg := range d.Targets {
+		types[tg.Type] = true
+	}
+	if len(d.Targets) != 3 || !types[""] || !types["alb"] || !types["nlb"] || !d.Targets[2].Additional {
+		t.Fatalf("targets %+v", d.Targets)
 	}
 }
