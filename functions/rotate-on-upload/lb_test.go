@@ -387,3 +387,55 @@ func TestSampleDeployAllProducts(t *testing.T) {
 		t.Fatalf("targets %+v", d.Targets)
 	}
 }
+
+// TestExplicitALBTargets: deploy.yaml names an ALB additional certificate
+// by listener id and domain (only it is replaced), or a listener that does
+// not exist (the pair is rejected, nothing is written, the file and the
+// target are named).
+func TestExplicitALBTargets(t *testing.T) {
+	for _, tc := range []struct {
+		name, listener, extra string
+		want                  rotation.Status
+	}{
+		{"additional by listener id", "", "additional: true, domain: shop-1.fleet.example.com", rotation.StatusRotated},
+		{"unknown listener", "lsn-doesnotexist", "", rotation.StatusRejected},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			lc := newLBCloud(t)
+			m := lc.member("alb")
+			listener := tc.listener
+			if listener == "" {
+				listener = m.ListenerID
+			}
+			target := "{type: alb, region: " + zjk + ", loadBalancerId: " + m.ID + ", listenerId: " + listener
+			if tc.extra != "" {
+				target += ", " + tc.extra
+			}
+			if err := lc.c.OSS.PutObject(bucket, "certs/www/deploy.yaml", []byte("targets:\n  - "+target+"}\n")); err != nil {
+				t.Fatal(err)
+			}
+			defBefore, extraBefore := lc.albCerts(t)
+			res, err, _ := lc.drop(t, "alb-1.fleet.example.com", "shop-1.fleet.example.com")
+			if err != nil || res.Status != tc.want {
+				t.Fatalf("status %s (want %s) err %v reason %q targets %+v", res.Status, tc.want, err, res.Reason, res.Targets)
+			}
+			def, extra := lc.albCerts(t)
+			if tc.want == rotation.StatusRejected {
+				if def != defBefore || len(extra) != len(extraBefore) || !strings.Contains(res.Reason, "deploy.yaml") || !strings.Contains(res.Reason, listener) {
+					t.Fatalf("rejected but default %s (was %s), additional %v (was %v), reason %q", def, defBefore, extra, extraBefore, res.Reason)
+				}
+				for _, r := range lc.c.RequestLog().ALB {
+					if strings.Contains(r.Action, "Update") || strings.Contains(r.Action, "ssociate") {
+						t.Fatalf("%s sent for a rejected pair", r.Action)
+					}
+				}
+				return
+			}
+			newID := res.Regions["alb/"+zjk].ServerCertificateID
+			if len(res.Targets) != 1 || res.Targets[0].Domain != "shop-1.fleet.example.com" || def != defBefore ||
+				len(extra) != 2 || !(extra[0] == newID || extra[1] == newID) {
+				t.Fatalf("targets %+v; default %s (was %s); additional %v", res.Targets, def, defBefore, extra)
+			}
+		})
+	}
+}
