@@ -33,6 +33,7 @@ const (
 	EnvALBEndpoint    = "ALB_ENDPOINT"
 	EnvNLBEndpoint    = "NLB_ENDPOINT"
 	EnvCASEndpoint    = "CAS_ENDPOINT"
+	EnvProducts       = "LB_PRODUCTS" // load-balancer products the rotation reaches
 	EnvProbeResolver  = "PROBE_RESOLVER"
 	EnvOSSEndpoint    = "OSS_ENDPOINT"
 	EnvOSSRegion      = "OSS_REGION"

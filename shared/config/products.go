@@ -5,9 +5,6 @@ import (
 	"strings"
 )
 
-// EnvProducts lists the load-balancer products the rotation reaches.
-const EnvProducts = "LB_PRODUCTS"
-
 // DefaultProducts is LB_PRODUCTS when it is not set: every product.
 var DefaultProducts = []string{"clb", "alb", "nlb"}
 
