@@ -439,3 +439,41 @@ func TestExplicitALBTargets(t *testing.T) {
 		})
 	}
 }
+
+// TestALBRolledBackWhenNotServed: the handshake keeps seeing another
+// certificate on the ALB listener after the API reports the switch; the
+// ALB default is rolled back to its previous certificate (read back), the
+// target is reported rolled-back and the rotation partial (never rotated),
+// naming the ALB target, while the NLB target of the same drop is rotated.
+func TestALBRolledBackWhenNotServed(t *testing.T) {
+	lc := newLBCloud(t)
+	real := tlsProbe(lc.h.Config.ProbeResolver)
+	albName := lc.member("alb").DNSName
+	lc.h.Prober = rotation.ProbeFunc(func(ctx context.Context, address string, port int, sni string, timeout time.Duration) rotation.ProbeResult {
+		r := real(ctx, address, port, sni, timeout)
+		if address == albName {
+			r.FingerprintSHA1 = "00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee:ff:00:11:22:33" // something else
+		}
+		return r
+	})
+	lc.h.Config.ProbeTimeout = time.Second
+	res, err, _ := lc.drop(t, "alb-1.fleet.example.com", "nlb-1.fleet.example.com")
+	if res.Status != rotation.StatusPartial || !strings.Contains(res.Reason, lc.member("alb").ID) {
+		t.Fatalf("status %s err %v reason %q: want partial naming the ALB target", res.Status, err, res.Reason)
+	}
+	var alb, nlb *rotation.TargetResult
+	for i := range res.Targets {
+		switch res.Targets[i].Product {
+		case "alb":
+			alb = &res.Targets[i]
+		case "nlb":
+			nlb = &res.Targets[i]
+		}
+	}
+	if alb == nil || !alb.RolledBack || alb.State != rotation.StateRolledBack || nlb == nil || nlb.State != rotation.StateServing {
+		t.Fatalf("targets %+v", res.Targets)
+	}
+	if def, _ := lc.albCerts(t); def != lc.member("alb").CertID {
+		t.Fatalf("ALB default %s after the rollback, want the previous %s", def, lc.member("alb").CertID)
+	}
+}
