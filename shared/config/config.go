@@ -154,6 +154,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("alb_endpoint", c.ALBEndpoint),
 		slog.String("nlb_endpoint", c.NLBEndpoint),
 		slog.String("cas_endpoint", c.CASEndpoint),
+		slog.String("lb_products", strings.Join(c.Products, ",")),
 		slog.String("probe_resolver", c.ProbeResolver),
 		slog.String("oss_endpoint", c.OSSEndpoint),
 		slog.String("oss_region", c.OSSRegion),
