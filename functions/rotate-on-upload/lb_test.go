@@ -477,3 +477,47 @@ func TestALBRolledBackWhenNotServed(t *testing.T) {
 		t.Fatalf("ALB default %s after the rollback, want the previous %s", def, lc.member("alb").CertID)
 	}
 }
+
+// TestECDSAWhereValid: an ECDSA pair reaches the ALB and NLB listeners
+// (served, verified by handshake) and leaves the CLB listener and its
+// extension on their RSA certificates, each reported not-switched with the
+// reason; the drop is partial, never silently rotated, and nothing is
+// uploaded to SLB.
+func TestECDSAWhereValid(t *testing.T) {
+	lc := newLBCloud(t)
+	p := testCA.Issue(t, certstest.Options{Domains: lbDomains, KeyType: certstest.ECDSA})
+	for k, v := range map[string][]byte{"certs/www/fullchain.pem": p.CertPEM, "certs/www/privkey.pem": p.KeyPEM} {
+		if err := lc.c.OSS.PutObject(bucket, k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := lc.h.Handle(lc.ctx, event("ObjectCreated:PutObject", bucket, "certs/www/fullchain.pem"))
+	if err != nil || res.Status != rotation.StatusPartial {
+		t.Fatalf("status %s err %v reason %q targets %+v", res.Status, err, res.Reason, res.Targets)
+	}
+	clbRefused := 0
+	for _, tr := range res.Targets {
+		switch tr.Product {
+		case "":
+			if tr.State != rotation.StateNotSwitched {
+				t.Fatalf("CLB target %+v: want not-switched", tr)
+			}
+			clbRefused++
+		default:
+			if tr.State != rotation.StateServing || tr.Verified != rotation.VerifiedTLS {
+				t.Fatalf("%s target %+v: want served, verified by handshake", tr.Product, tr)
+			}
+		}
+	}
+	if clbRefused != 2 || len(res.Targets) != 5 {
+		t.Fatalf("%d CLB targets refused of %d targets: %+v", clbRefused, len(res.Targets), res.Targets)
+	}
+	if !strings.Contains(strings.Join(res.Errors, "\n"), "serves RSA certificates only") {
+		t.Fatalf("errors %v do not say why the CLB targets were left", res.Errors)
+	}
+	for _, r := range lc.c.RequestLog().SLB {
+		if r.Action == "UploadServerCertificate" {
+			t.Fatal("an ECDSA pair was uploaded to SLB")
+		}
+	}
+}

@@ -151,3 +151,6 @@ func (p *Port) ReadBatch() int { return 100 }
 // StoreKey names the CAS region region's certificates live in: ALB and NLB
 // listeners of every region mapped to it share those certificates.
 func (p *Port) StoreKey(region string) string { return "cas/" + aliyun.CASRegion(region) }
+
+// AcceptsECDSA: ALB and NLB serve ECDSA certificates.
+func (p *Port) AcceptsECDSA() bool { return true }

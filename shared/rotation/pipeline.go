@@ -260,7 +260,14 @@ func (pp *pipeline) next() *targetOutcome {
 func (pp *pipeline) switchWorker(ctx context.Context) {
 	defer pp.work.Done()
 	for o := pp.next(); o != nil; o = pp.next() {
-		o.t.to = pp.byName[o.t.lane()].plan.certID
+		plan := pp.byName[o.t.lane()].plan
+		if !plan.accepts(pp.m) {
+			refuseKeyType(o)
+			close(o.done)
+			close(o.probed)
+			continue
+		}
+		o.t.to = plan.certID
 		pp.r.switchOne(ctx, o)
 		close(o.done)
 		if (o.switched || o.state == StateServing) && pp.r.Prober != nil && o.t.address != "" {
@@ -460,9 +467,20 @@ func (pp *pipeline) start(ctx context.Context) (bool, error) {
 		return false, nil
 	}
 	for _, rr := range ups {
+		if !rr.plan.accepts(pp.m) {
+			continue // its targets are reported, not switched (refuseKeyType)
+		}
 		if err := pp.r.ensureCertificate(ctx, rr.plan, pp.m); err != nil {
 			return true, err
 		}
 	}
 	return true, pp.open()
+}
+
+// refuseKeyType leaves o's target on its certificate: its product cannot
+// serve the pair's key type (an ECDSA pair on CLB). Reported with the
+// target named, never retried.
+func refuseKeyType(o *targetOutcome) {
+	o.state, o.final = StateNotSwitched, []string{o.t.from}
+	o.err = fmt.Errorf("rotation: %s keeps its certificate: the pair has an ECDSA key and this load balancer serves RSA certificates only (drop an RSA pair for it): %w", o.t.Target, ErrKeyType)
 }

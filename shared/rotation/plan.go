@@ -25,6 +25,7 @@ type material struct {
 	sha256      string
 	notAfter    time.Time
 	domains     []string
+	ecdsa       bool // an ECDSA pair: only ports that take ECDSA get it
 }
 
 // target is one planned target.

@@ -2,7 +2,9 @@ package rotation
 
 import (
 	"context"
+	"fmt"
 
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
 )
 
@@ -220,6 +222,34 @@ func (t *target) productLabel() string {
 	}
 	return t.product
 }
+
+// ecdsaTaker is implemented by a port whose listeners serve ECDSA
+// certificates (ALB, NLB); the others (CLB) take RSA only.
+type ecdsaTaker interface{ AcceptsECDSA() bool }
+
+func takesECDSA(port TargetPort) bool {
+	t, ok := port.(ecdsaTaker)
+	return ok && t.AcceptsECDSA()
+}
+
+// takesECDSA reports whether any product of the rotation serves ECDSA: an
+// ECDSA pair is then loaded (and applied to those products only).
+func (r *Rotator) takesECDSA() bool {
+	for _, p := range r.products() {
+		if takesECDSA(p.Port) {
+			return true
+		}
+	}
+	return false
+}
+
+// ErrKeyType marks a target left alone because its product cannot serve the
+// pair's key type (an ECDSA pair on a CLB listener); permanent.
+var ErrKeyType = fmt.Errorf("the product does not accept this key type: %w", apierr.ErrInvalid)
+
+// accepts reports whether lane p can take m (an ECDSA pair needs a port
+// that serves ECDSA).
+func (p *regionPlan) accepts(m *material) bool { return !m.ecdsa || takesECDSA(p.port) }
 
 // readBatch is how many load balancers one verification listing of port
 // names.
