@@ -56,6 +56,7 @@ func TestMultiInstanceBothHalvesUploadOnce(t *testing.T) {
 		Env: map[string]string{
 			"CERT_BUCKET": bucket, "CERT_PREFIX": "certs/", "REGIONS": zjk, "OSS_REGION": zjk, "OSS_SIGNATURE": "v4",
 			"SLB_ENDPOINT": c.h.Config.SLBEndpoint, "OSS_ENDPOINT": c.h.Config.OSSEndpoint, "PROBE_TIMEOUT": "2s", "LOG_LEVEL": "info",
+			"LB_PRODUCTS": "clb", // this cloud runs SLB and OSS only
 		},
 	})
 	t.Cleanup(func() { rt.Close() })

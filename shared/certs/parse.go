@@ -2,6 +2,7 @@ package certs
 
 import (
 	"bytes"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rsa"
@@ -28,6 +29,9 @@ type Options struct {
 	// after now (MIN_VALID_DAYS, whose default of 7 shared/config applies).
 	// 0 or less: any leaf that has not expired yet is accepted.
 	MinValidDays int
+	// AllowECDSA also accepts an ECDSA (P-256 or P-384) certificate and key,
+	// which ALB and NLB serve; the default refuses them (CLB takes RSA only).
+	AllowECDSA bool
 }
 
 // MinRSABits is the smallest RSA key accepted.
@@ -62,8 +66,11 @@ type Bundle struct {
 	Domains []string
 	// NotBefore and NotAfter are the leaf's validity.
 	NotBefore, NotAfter time.Time
-	// KeyBits is the RSA modulus size.
+	// KeyBits is the RSA modulus size, or the ECDSA curve's size.
 	KeyBits int
+	// ECDSA reports an ECDSA key (only with Options.AllowECDSA); Key is then
+	// the SEC 1 "EC PRIVATE KEY" PEM.
+	ECDSA bool
 	// Reordered reports that the input chain was not leaf first, nearest
 	// issuer next, and was reordered.
 	Reordered bool
@@ -87,11 +94,21 @@ type cert struct {
 	n    int // 1-based position among the certificates of its file
 }
 
-// key is a parsed RSA key and the file it came from.
+// key is a parsed RSA key (or, with Options.AllowECDSA, an ECDSA key in
+// ec) and the file it came from.
 type key struct {
 	k         *rsa.PrivateKey
+	ec        *ecdsa.PrivateKey
 	file      string
 	converted bool
+}
+
+// public is the key's public half.
+func (k key) public() interface{ Equal(crypto.PublicKey) bool } {
+	if k.ec != nil {
+		return &k.ec.PublicKey
+	}
+	return &k.k.PublicKey
 }
 
 // Parse validates and normalises a certificate chain and its RSA key at now:
@@ -109,11 +126,11 @@ func Parse(now time.Time, opts Options, files ...File) (*Bundle, error) {
 	if len(files) == 0 {
 		return nil, fail("(no file)", ErrEmpty, "no certificate or key file was given", "upload the certificate chain and its private key")
 	}
-	certs, keys, err := scanAll(files)
+	certs, keys, err := scanAll(files, opts.AllowECDSA)
 	if err != nil {
 		return nil, err
 	}
-	k, err := onlyKey(fileNames(files), certs, keys)
+	k, err := onlyKey(fileNames(files), certs, keys, opts.AllowECDSA)
 	if err != nil {
 		return nil, err
 	}
@@ -136,11 +153,11 @@ func Parse(now time.Time, opts Options, files ...File) (*Bundle, error) {
 
 // scanAll reads every file and pools their certificates and keys, each
 // once.
-func scanAll(files []File) ([]cert, []key, error) {
+func scanAll(files []File, ecdsaOK bool) ([]cert, []key, error) {
 	var certs []cert
 	var keys []key
 	for _, f := range files {
-		c, k, err := scanFile(f)
+		c, k, err := scanFile(f, ecdsaOK)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -153,13 +170,13 @@ func scanAll(files []File) ([]cert, []key, error) {
 // onlyKey checks that the files hold a certificate and exactly one key,
 // and returns the key. Without a key, a leaf of the wrong type is named
 // first: uploading its key would not help.
-func onlyKey(names string, certs []cert, keys []key) (key, error) {
+func onlyKey(names string, certs []cert, keys []key, ecdsaOK bool) (key, error) {
 	if len(certs) == 0 {
 		return key{}, fail(names, ErrNoCertificate, "no certificate (BEGIN CERTIFICATE block) found",
 			"upload the certificate chain (fullchain.pem: the server certificate first, then the intermediates)")
 	}
 	if len(keys) == 0 {
-		if leaf := guessLeaf(certs); leaf != nil {
+		if leaf := guessLeaf(certs); leaf != nil && !(ecdsaOK && isECDSA(leaf)) {
 			if err := checkLeafKeyType(leaf); err != nil {
 				return key{}, err
 			}
@@ -178,7 +195,7 @@ func onlyKey(names string, certs []cert, keys []key) (key, error) {
 // matchLeaf returns the certificate of key k.
 func matchLeaf(certs []cert, k key) (cert, error) {
 	for _, c := range certs {
-		if pub, ok := c.c.PublicKey.(*rsa.PublicKey); ok && pub.Equal(&k.k.PublicKey) {
+		if k.public().Equal(c.c.PublicKey) {
 			return c, nil
 		}
 	}
@@ -190,6 +207,9 @@ func matchLeaf(certs []cert, k key) (cert, error) {
 
 // checkLeaf checks the leaf's key type and size and its validity at now.
 func checkLeaf(now time.Time, opts Options, leaf cert, k key) error {
+	if k.ec != nil {
+		return checkValidity(now, opts, leaf) // the curve was checked when the key was parsed
+	}
 	if err := checkLeafKeyType(&leaf); err != nil {
 		return err
 	}
@@ -214,7 +234,7 @@ func newBundle(chain []cert, root *cert, k key) *Bundle {
 	}
 	b := &Bundle{
 		CertPEM:         pemOut.String(),
-		Key:             PrivateKey{pem: string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k.k)}))},
+		Key:             encodeKey(k),
 		Leaf:            leaf,
 		Intermediates:   inter,
 		FingerprintSHA1: FingerprintSHA1(leaf.Raw),
@@ -222,7 +242,8 @@ func newBundle(chain []cert, root *cert, k key) *Bundle {
 		Domains:         Domains(leaf),
 		NotBefore:       leaf.NotBefore,
 		NotAfter:        leaf.NotAfter,
-		KeyBits:         k.k.N.BitLen(),
+		KeyBits:         keyBits(k),
+		ECDSA:           k.ec != nil,
 		KeyConverted:    k.converted,
 	}
 	if root != nil {
@@ -302,7 +323,7 @@ func appendKeys(all, ks []key) []key {
 	for _, k := range ks {
 		dup := false
 		for _, a := range all {
-			if a.k.PublicKey.Equal(&k.k.PublicKey) {
+			if a.public().Equal(k.public()) {
 				dup = true
 				break
 			}
@@ -472,4 +493,28 @@ func orderChain(leaf cert, certs []cert) (chain []cert, root *cert, err error) {
 		fmt.Sprintf("certificate #%d %s (issued by %q) does not belong to the chain of %s",
 			c.n, describe(c.c), clip(c.c.Issuer.String(), 200), describe(leaf.c)),
 		"remove it: keep only the server certificate and the intermediates that issued it")
+}
+
+// encodeKey is the normalised PEM of k: PKCS#1 for RSA, SEC 1 for ECDSA.
+func encodeKey(k key) PrivateKey {
+	if k.ec != nil {
+		der, err := x509.MarshalECPrivateKey(k.ec)
+		if err != nil { // a curve the parser accepted always marshals
+			return PrivateKey{}
+		}
+		return PrivateKey{pem: string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}))}
+	}
+	return PrivateKey{pem: string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k.k)}))}
+}
+
+func keyBits(k key) int {
+	if k.ec != nil {
+		return k.ec.Curve.Params().BitSize
+	}
+	return k.k.N.BitLen()
+}
+
+func isECDSA(c *cert) bool {
+	_, ok := c.c.PublicKey.(*ecdsa.PublicKey)
+	return ok
 }

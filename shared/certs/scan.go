@@ -25,7 +25,7 @@ var (
 
 // scanFile reads every PEM block of one file. It refuses the file as soon as
 // one block is wrong. Messages never quote block contents.
-func scanFile(f File) ([]cert, []key, error) {
+func scanFile(f File, ecdsaOK bool) ([]cert, []key, error) {
 	name := displayName(f.Name)
 	if len(f.Data) > MaxObjectSize {
 		return nil, nil, fail(name, ErrTooLarge,
@@ -69,7 +69,7 @@ func scanFile(f File) ([]cert, []key, error) {
 		}
 		rest = after
 
-		c, k, err := parseBlock(name, line, block, len(certs)+1)
+		c, k, err := parseBlock(name, line, block, len(certs)+1, ecdsaOK)
 		switch {
 		case err != nil:
 			return nil, nil, err
@@ -88,7 +88,7 @@ func scanFile(f File) ([]cert, []key, error) {
 
 // parseBlock parses one PEM block found at line: a certificate (the n-th
 // of its file), a key, nothing (EC PARAMETERS) or a refusal.
-func parseBlock(name string, line int, block *pem.Block, n int) (*cert, *key, error) {
+func parseBlock(name string, line int, block *pem.Block, n int, ecdsaOK bool) (*cert, *key, error) {
 	switch block.Type {
 	case "CERTIFICATE", "X509 CERTIFICATE":
 		c, err := x509.ParseCertificate(block.Bytes)
@@ -104,7 +104,7 @@ func parseBlock(name string, line int, block *pem.Block, n int) (*cert, *key, er
 		}
 		return &cert{c: c, file: name, n: n}, nil, nil
 	case "RSA PRIVATE KEY", "PRIVATE KEY":
-		k, err := parseKey(name, line, block)
+		k, err := parseKey(name, line, block, ecdsaOK)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -114,6 +114,13 @@ func parseBlock(name string, line int, block *pem.Block, n int) (*cert, *key, er
 			fmt.Sprintf("the private key (line %d) is encrypted (PKCS#8 ENCRYPTED PRIVATE KEY); Classic Load Balancer needs an unencrypted key", line),
 			fixDecrypt)
 	case "EC PRIVATE KEY":
+		if ecdsaOK {
+			k, err := parseECKey(name, line, block)
+			if err != nil {
+				return nil, nil, err
+			}
+			return nil, &k, nil
+		}
 		return nil, nil, fail(name, ErrNotRSA,
 			fmt.Sprintf("the private key (line %d) is an EC (ECDSA) key; %s", line, clbRSAOnly), fixRSA)
 	case "DSA PRIVATE KEY":
@@ -127,7 +134,7 @@ func parseBlock(name string, line int, block *pem.Block, n int) (*cert, *key, er
 	return nil, nil, nil
 }
 
-func parseKey(name string, line int, block *pem.Block) (key, error) {
+func parseKey(name string, line int, block *pem.Block, ecdsaOK bool) (key, error) {
 	if strings.Contains(strings.ToUpper(block.Headers["Proc-Type"]), "ENCRYPTED") || block.Headers["DEK-Info"] != "" {
 		return key{}, fail(name, ErrEncryptedKey,
 			fmt.Sprintf("the private key (line %d) is encrypted (Proc-Type: 4,ENCRYPTED); Classic Load Balancer needs an unencrypted key", line),
@@ -161,6 +168,9 @@ func parseKey(name string, line int, block *pem.Block) (key, error) {
 	case *rsa.PrivateKey:
 		return key{k: k, file: name, converted: converted}, nil
 	case *ecdsa.PrivateKey:
+		if ecdsaOK {
+			return ecKey(name, line, k, true)
+		}
 		return key{}, fail(name, ErrNotRSA,
 			fmt.Sprintf("the private key (line %d) is PKCS#8 EC (ECDSA, %s); %s", line, k.Curve.Params().Name, clbRSAOnly), fixRSA)
 	case ed25519.PrivateKey:
@@ -374,4 +384,31 @@ func utf16Text(data []byte) bool {
 	}
 	half := len(data) / 2
 	return odd >= half*9/10 || even >= half*9/10
+}
+
+// parseECKey parses a SEC 1 "EC PRIVATE KEY" block (Options.AllowECDSA).
+func parseECKey(name string, line int, block *pem.Block) (key, error) {
+	if strings.Contains(strings.ToUpper(block.Headers["Proc-Type"]), "ENCRYPTED") || block.Headers["DEK-Info"] != "" {
+		return key{}, fail(name, ErrEncryptedKey,
+			fmt.Sprintf("the private key (line %d) is encrypted (Proc-Type: 4,ENCRYPTED)", line),
+			"remove the passphrase: openssl ec -in key.pem -out privkey.pem")
+	}
+	k, err := x509.ParseECPrivateKey(block.Bytes)
+	if err != nil {
+		return key{}, fail(name, ErrCorrupt,
+			fmt.Sprintf("the private key (line %d, EC PRIVATE KEY) cannot be parsed: its content is not a valid key", line),
+			"upload the private key exactly as it was generated (privkey.pem)")
+	}
+	return ecKey(name, line, k, false)
+}
+
+// ecKey accepts an ECDSA key on P-256 or P-384 (what ALB and NLB serve).
+func ecKey(name string, line int, k *ecdsa.PrivateKey, converted bool) (key, error) {
+	switch k.Curve.Params().Name {
+	case "P-256", "P-384":
+		return key{ec: k, file: name, converted: converted}, nil
+	}
+	return key{}, fail(name, ErrNotRSA,
+		fmt.Sprintf("the private key (line %d) is ECDSA on %s; ALB and NLB take P-256 or P-384 (and CLB RSA only)", line, k.Curve.Params().Name),
+		"issue the certificate with a P-256 key (certbot --key-type ecdsa --elliptic-curve secp256r1, lego --key-type ec256)")
 }

@@ -116,17 +116,32 @@ type DomainExtension struct {
 }
 
 // Target names one place that serves a certificate: a listener's default
-// certificate (Domain empty) or one of its domain extensions.
+// certificate (Domain empty) or one of its domain extensions. Type, when
+// set to "alb" or "nlb", names a listener of that product (deploy.yaml's
+// type; "" and "clb" are a Classic Load Balancer), ListenerID such a
+// listener by id, and Additional an SNI (additional) certificate.
 type Target struct {
+	Type           string `json:"type,omitempty" yaml:"type,omitempty"`
 	Region         string `json:"region" yaml:"region"`
 	LoadBalancerID string `json:"loadBalancerId" yaml:"loadBalancerId"`
-	ListenerPort   int    `json:"listenerPort" yaml:"listenerPort"`
+	ListenerPort   int    `json:"listenerPort,omitempty" yaml:"listenerPort,omitempty"`
+	ListenerID     string `json:"listenerId,omitempty" yaml:"listenerId,omitempty"`
 	Domain         string `json:"domain,omitempty" yaml:"domain,omitempty"`
+	Additional     bool   `json:"additional,omitempty" yaml:"additional,omitempty"`
 }
 
 // String renders the target the way error messages and logs name it.
 func (t Target) String() string {
 	s := fmt.Sprintf("%s/%s:%d", t.Region, t.LoadBalancerID, t.ListenerPort)
+	if t.ListenerID != "" {
+		s = fmt.Sprintf("%s/%s/%s", t.Region, t.LoadBalancerID, t.ListenerID)
+		if t.ListenerPort != 0 {
+			s += fmt.Sprintf(":%d", t.ListenerPort)
+		}
+	}
+	if t.Type != "" && t.Type != "clb" {
+		s = t.Type + " " + s
+	}
 	if t.Domain != "" {
 		s += " (SNI " + t.Domain + ")"
 	}

@@ -33,6 +33,7 @@ const (
 	EnvALBEndpoint    = "ALB_ENDPOINT"
 	EnvNLBEndpoint    = "NLB_ENDPOINT"
 	EnvCASEndpoint    = "CAS_ENDPOINT"
+	EnvProducts       = "LB_PRODUCTS" // load-balancer products the rotation reaches
 	EnvProbeResolver  = "PROBE_RESOLVER"
 	EnvOSSEndpoint    = "OSS_ENDPOINT"
 	EnvOSSRegion      = "OSS_REGION"
@@ -94,6 +95,10 @@ type Config struct {
 	ALBEndpoint      string // "" = the official endpoint; may hold {region}
 	NLBEndpoint      string
 	CASEndpoint      string
+	// Products are the load-balancer products the rotation reaches
+	// (LB_PRODUCTS, default clb,alb,nlb); empty (a Config built by hand)
+	// is CLB only.
+	Products []string
 	// ProbeResolver is the DNS server ("host:port") the TLS probe resolves
 	// names with; "" = the system resolver.
 	ProbeResolver string
@@ -149,6 +154,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("alb_endpoint", c.ALBEndpoint),
 		slog.String("nlb_endpoint", c.NLBEndpoint),
 		slog.String("cas_endpoint", c.CASEndpoint),
+		slog.String("lb_products", strings.Join(c.Products, ",")),
 		slog.String("probe_resolver", c.ProbeResolver),
 		slog.String("oss_endpoint", c.OSSEndpoint),
 		slog.String("oss_region", c.OSSRegion),

@@ -22,7 +22,7 @@ func TestLoadDefaults(t *testing.T) {
 	want := Config{
 		CertBucket: "my-certs", CertPrefix: "certs/", Regions: []string{"cn-hangzhou"}, FunctionRegion: "cn-hangzhou",
 		MinValidDays: 7, KeepSuperseded: 1, ProbeTimeout: 5 * time.Second, Concurrency: 5, ProbeConcurrency: 32,
-		LogLevel: slog.LevelInfo, OSSRegion: "cn-hangzhou", OSSSignature: "v4",
+		LogLevel: slog.LevelInfo, OSSRegion: "cn-hangzhou", OSSSignature: "v4", Products: []string{"clb", "alb", "nlb"},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("Load() =\n%+v\nwant\n%+v", c, want)

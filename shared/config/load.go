@@ -61,6 +61,7 @@ var steps = []func(*loader, *Config){
 	loadEndpoints,
 	loadOSSRegion,
 	loadOSSSignature,
+	loadProducts,
 }
 
 func loadBucket(l *loader, c *Config) {

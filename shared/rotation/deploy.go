@@ -45,21 +45,42 @@ func ParseDeploy(file string, data []byte) (Deploy, error) {
 	dec.KnownFields(true)
 	if err := dec.Decode(&d); err != nil && !errors.Is(err, io.EOF) {
 		return Deploy{}, &PairError{File: file, Problem: "is not valid deploy YAML: " + err.Error(),
-			Fix: "fields are targets (region, loadBalancerId, listenerPort, domain), discover, keep and force"}
+			Fix: "fields are targets (type, region, loadBalancerId, listenerPort, listenerId, domain, additional), discover, keep and force"}
 	}
 	for i, t := range d.Targets {
-		field := fmt.Sprintf("targets[%d]", i)
-		switch {
-		case strings.TrimSpace(t.Region) == "":
-			return Deploy{}, &PairError{File: file, Problem: field + ".region is missing", Fix: "set the region of the load balancer, e.g. cn-zhangjiakou"}
-		case strings.TrimSpace(t.LoadBalancerID) == "":
-			return Deploy{}, &PairError{File: file, Problem: field + ".loadBalancerId is missing", Fix: "set the id of the load balancer (lb-...)"}
-		case t.ListenerPort < 1 || t.ListenerPort > 65535:
-			return Deploy{}, &PairError{File: file, Problem: fmt.Sprintf("%s.listenerPort %d is out of range", field, t.ListenerPort), Fix: "use the HTTPS listener's front port (1-65535)"}
+		if err := checkTarget(file, fmt.Sprintf("targets[%d]", i), t); err != nil {
+			return Deploy{}, err
 		}
 	}
 	if d.Keep != nil && *d.Keep < 0 {
 		return Deploy{}, &PairError{File: file, Problem: fmt.Sprintf("keep is %d", *d.Keep), Fix: "use 0 or more"}
 	}
 	return d, nil
+}
+
+// checkTarget validates one deploy.yaml target (field is its path).
+func checkTarget(file, field string, t clb.Target) error {
+	bad := func(problem, fix string) error { return &PairError{File: file, Problem: field + problem, Fix: fix} }
+	lb := t.Type == ProductALB || t.Type == ProductNLB
+	switch {
+	case t.Type != "" && t.Type != ProductCLB && !lb:
+		return bad(fmt.Sprintf(".type %q is not a load-balancer product", t.Type), "use clb, alb or nlb (default clb)")
+	case strings.TrimSpace(t.Region) == "":
+		return bad(".region is missing", "set the region of the load balancer, e.g. cn-zhangjiakou")
+	case strings.TrimSpace(t.LoadBalancerID) == "":
+		return bad(".loadBalancerId is missing", "set the id of the load balancer (lb-..., alb-..., nlb-...)")
+	case !lb && t.ListenerID != "":
+		return bad(".listenerId is set on a CLB target", "name a CLB listener by listenerPort, or set type: alb or nlb")
+	case !lb && (t.ListenerPort < 1 || t.ListenerPort > 65535):
+		return bad(fmt.Sprintf(".listenerPort %d is out of range", t.ListenerPort), "use the HTTPS listener's front port (1-65535)")
+	case lb && t.ListenerID == "" && t.ListenerPort == 0:
+		return bad(" names no listener", "set listenerId (lsn-...) or listenerPort")
+	case t.ListenerPort < 0 || t.ListenerPort > 65535:
+		return bad(fmt.Sprintf(".listenerPort %d is out of range", t.ListenerPort), "use the listener's port (1-65535)")
+	case t.Additional && strings.TrimSpace(t.Domain) == "":
+		return bad(".additional is true but domain is missing", "set domain to the SNI certificate's domain this pair replaces")
+	case lb && t.Domain != "" && !t.Additional:
+		return bad(".domain is set without additional: true", "set additional: true to replace that SNI certificate, or remove domain to replace the default certificate")
+	}
+	return nil
 }

@@ -87,7 +87,7 @@ func getObject(ctx context.Context, store ObjectReader, bucket, key string) ([]b
 // for an outcome that ends the rotation early (waiting, rejected); err is
 // set only for a failure worth retrying.
 func (r *Rotator) load(ctx context.Context, now time.Time, bucket, prefix, name string, layout Layout) (m *material, d Deploy, deployFile string, status Status, reason string, err error) {
-	b, ref, err := loadPair(ctx, r.Objects, bucket, prefix, name, layout, now, certs.Options{MinValidDays: r.Config.MinValidDays})
+	b, ref, err := loadPair(ctx, r.Objects, bucket, prefix, name, layout, now, certs.Options{MinValidDays: r.Config.MinValidDays, AllowECDSA: r.takesECDSA()})
 	deployFile = prefix + name + "/" + DeployFileName
 	if err != nil {
 		switch {
@@ -131,5 +131,6 @@ func fromBundle(name string, b *certs.Bundle) *material {
 		sha256:      b.SHA256,
 		notAfter:    b.NotAfter,
 		domains:     b.Domains,
+		ecdsa:       b.ECDSA,
 	}
 }

@@ -70,15 +70,15 @@ type regionRun struct {
 	pendingExts      map[string][]*targetOutcome
 }
 
-func newPipeline(r *Rotator, m *material, regions []string) *pipeline {
+func newPipeline(r *Rotator, m *material, lanes []*regionPlan) *pipeline {
 	pp := &pipeline{r: r, m: m, byName: map[string]*regionRun{}, wake: make(chan struct{}, 1),
 		gate: make(chan struct{}), abort: make(chan struct{}), seen: observation{},
 		reads: make(chan struct{}, r.concurrency()), probes: make(chan struct{}, r.concurrency())}
 	pp.cond = sync.NewCond(&pp.mu)
-	for _, reg := range regions {
-		rr := &regionRun{plan: &regionPlan{region: reg}, pendingExts: map[string][]*targetOutcome{}}
+	for _, p := range lanes {
+		rr := &regionRun{plan: p, pendingExts: map[string][]*targetOutcome{}}
 		pp.regions = append(pp.regions, rr)
-		pp.byName[reg] = rr
+		pp.byName[p.lane()] = rr
 	}
 	return pp
 }
@@ -101,7 +101,7 @@ func (pp *pipeline) explicitChecked(region string) {
 func (pp *pipeline) added(_ context.Context, t *target) {
 	o := &targetOutcome{t: t, tr: targetResult(t, "", ""), state: StateUnknown, done: make(chan struct{}), probed: make(chan struct{})}
 	pp.mu.Lock()
-	rr := pp.byName[t.Region]
+	rr := pp.byName[t.lane()]
 	rr.targets++
 	pp.outs = append(pp.outs, o)
 	pp.queue = append(pp.queue, o)
@@ -260,7 +260,14 @@ func (pp *pipeline) next() *targetOutcome {
 func (pp *pipeline) switchWorker(ctx context.Context) {
 	defer pp.work.Done()
 	for o := pp.next(); o != nil; o = pp.next() {
-		o.t.to = pp.byName[o.t.Region].plan.certID
+		plan := pp.byName[o.t.lane()].plan
+		if !plan.accepts(pp.m) {
+			refuseKeyType(o)
+			close(o.done)
+			close(o.probed)
+			continue
+		}
+		o.t.to = plan.certID
 		pp.r.switchOne(ctx, o)
 		close(o.done)
 		if (o.switched || o.state == StateServing) && pp.r.Prober != nil && o.t.address != "" {
@@ -320,7 +327,7 @@ func (pp *pipeline) list(ctx context.Context, j *verifyJob) (map[string]string, 
 	}
 	pp.seenMu.Lock()
 	for place, c := range got {
-		pp.seen.set(j.region, place, c)
+		pp.seen.set(j.lane, place, c)
 	}
 	pp.seenMu.Unlock()
 	return got, nil
@@ -355,13 +362,13 @@ func (pp *pipeline) probe(ctx context.Context, o *targetOutcome) {
 func (pp *pipeline) sortedOuts() []*targetOutcome {
 	idx := map[string]int{}
 	for i, rr := range pp.regions {
-		idx[rr.plan.region] = i
+		idx[rr.plan.lane()] = i
 	}
 	outs := append([]*targetOutcome(nil), pp.outs...)
 	sort.SliceStable(outs, func(i, j int) bool {
 		a, b := outs[i].t, outs[j].t
-		if idx[a.Region] != idx[b.Region] {
-			return idx[a.Region] < idx[b.Region]
+		if idx[a.lane()] != idx[b.lane()] {
+			return idx[a.lane()] < idx[b.lane()]
 		}
 		return a.key() < b.key()
 	})
@@ -376,7 +383,7 @@ func (pp *pipeline) lateErrors() (error, map[string]bool) {
 	for _, rr := range pp.regions {
 		if rr.err != nil && rr.late {
 			errs = append(errs, rr.err)
-			incomplete[rr.plan.region] = true
+			incomplete[rr.plan.lane()] = true
 		}
 	}
 	return errors.Join(errs...), incomplete
@@ -391,15 +398,18 @@ func incompleteReason(late error) string {
 
 // rotatePipelined rotates a loaded pair through the pipeline.
 func (r *Rotator) rotatePipelined(ctx context.Context, res Result, m *material, d Deploy, deployFile string) (Result, error) {
-	regions, explicit := r.regionsOf(d)
+	lanes, explicit, err := r.lanesOf(d, deployFile)
+	if err != nil {
+		return reject(res, err)
+	}
 	pctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	pp := newPipeline(r, m, regions)
+	pp := newPipeline(r, m, lanes)
 	for _, rr := range pp.regions {
 		pp.planning.Add(1)
 		go func() {
 			defer pp.planning.Done()
-			err := r.planRegion(pctx, rr.plan, m, d.DiscoverEnabled(), d.Force, explicit[rr.plan.region], deployFile, pp)
+			err := r.planRegion(pctx, rr.plan, m, d.DiscoverEnabled(), d.Force, explicit[rr.plan.lane()], deployFile, pp)
 			pp.planEnded(pctx, rr, err)
 		}()
 	}
@@ -433,7 +443,7 @@ func (r *Rotator) rotatePipelined(ctx context.Context, res Result, m *material, 
 	for _, rr := range pp.regions {
 		res.Skipped = append(res.Skipped, rr.plan.skipped...)
 		if rr.targets > 0 {
-			res.Regions[rr.plan.region] = RegionResult{ServerCertificateID: rr.plan.certID, Reused: rr.plan.reused}
+			res.Regions[rr.plan.lane()] = RegionResult{ServerCertificateID: rr.plan.certID, Reused: rr.plan.reused}
 			plans = append(plans, rr.plan)
 		}
 	}
@@ -457,9 +467,20 @@ func (pp *pipeline) start(ctx context.Context) (bool, error) {
 		return false, nil
 	}
 	for _, rr := range ups {
+		if !rr.plan.accepts(pp.m) {
+			continue // its targets are reported, not switched (refuseKeyType)
+		}
 		if err := pp.r.ensureCertificate(ctx, rr.plan, pp.m); err != nil {
 			return true, err
 		}
 	}
 	return true, pp.open()
+}
+
+// refuseKeyType leaves o's target on its certificate: its product cannot
+// serve the pair's key type (an ECDSA pair on CLB). Reported with the
+// target named, never retried.
+func refuseKeyType(o *targetOutcome) {
+	o.state, o.final = StateNotSwitched, []string{o.t.from}
+	o.err = fmt.Errorf("rotation: %s keeps its certificate: the pair has an ECDSA key and this load balancer serves RSA certificates only (drop an RSA pair for it): %w", o.t.Target, ErrKeyType)
 }

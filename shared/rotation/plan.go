@@ -25,19 +25,23 @@ type material struct {
 	sha256      string
 	notAfter    time.Time
 	domains     []string
+	ecdsa       bool // an ECDSA pair: only ports that take ECDSA get it
 }
 
 // target is one planned target.
 type target struct {
 	clb.Target
-	extID    string // domain extension id ("" for a listener default certificate)
-	address  string // the load balancer's address (for the probe)
-	status   string // listener status
-	from     string // certificate id before
-	fromFP   string // its fingerprint
-	to       string // certificate id after (set after upload)
-	source   string
-	extNames []string // domains of the listener's extensions (default targets: avoid them as SNI)
+	product    string     // the product's name (Product.Name)
+	port       TargetPort // the product's port
+	extID      string     // SNI place id ("" for a listener default certificate)
+	listenerID string     // the listener's id where the product names listeners
+	address    string     // the load balancer's address (for the probe)
+	status     string     // listener status
+	from       string     // certificate id before
+	fromFP     string     // its fingerprint
+	to         string     // certificate id after (set after upload)
+	source     string
+	extNames   []string // domains of the listener's extensions (default targets: avoid them as SNI)
 	// facts is closed once extNames is known (a discovered listener default
 	// target learns it from its own listener's extension listing, which may
 	// end after the target is switched); noFacts is set when that listing
@@ -63,11 +67,33 @@ func listenerPlace(lbID string, port int) string { return "l/" + lbID + "/" + st
 func extPlace(extID string) string { return "e/" + extID }
 
 func (t *target) key() string {
+	if t.product != "" && t.product != ProductCLB {
+		return t.product + ":" + t.Region + "/" + t.listenerKey() + "/" + strings.ToLower(t.Domain)
+	}
 	return t.Region + "/" + t.LoadBalancerID + "/" + fmt.Sprint(t.ListenerPort) + "/" + strings.ToLower(t.Domain)
 }
 
-// regionPlan is what the rotation will do in one region.
+// portKey is key() with the listener named by port (how a pinned ALB or
+// NLB target without a listener id is keyed).
+func (t *target) portKey() string {
+	c := *t
+	c.listenerID = ""
+	return c.key()
+}
+
+// listenerKey names a target's listener within its load balancer.
+func (t *target) listenerKey() string {
+	if t.listenerID != "" {
+		return t.LoadBalancerID + "/" + t.listenerID
+	}
+	return t.LoadBalancerID + "/" + fmt.Sprint(t.ListenerPort)
+}
+
+// regionPlan is what the rotation will do with one product in one region
+// (a lane).
 type regionPlan struct {
+	product string
+	port    TargetPort
 	region  string
 	certs   []clb.ServerCertificate
 	targets []*target
@@ -105,30 +131,54 @@ func (collectSink) added(context.Context, *target)                       {}
 func (collectSink) listenersFinal(context.Context, string)               {}
 func (collectSink) extensionsFinal(context.Context, string, string, int) {}
 
-// regionsOf is the regions a rotation plans, in order (discovery's, then
-// the explicit targets' others, sorted), and the explicit targets of each.
-func (r *Rotator) regionsOf(d Deploy) ([]string, map[string][]clb.Target) {
-	var regions []string
-	seen := map[string]bool{}
-	if d.DiscoverEnabled() {
-		for _, reg := range r.Config.Regions {
+// lanesOf is the lanes (product, region) a rotation plans, in order (for
+// each product: discovery's regions, then the explicit targets' others,
+// sorted), and the explicit targets of each lane. An explicit target of a
+// product that is not configured is refused.
+func (r *Rotator) lanesOf(d Deploy, deployFile string) ([]*regionPlan, map[string][]clb.Target, error) {
+	explicit := map[string][]clb.Target{}
+	for i, t := range d.Targets {
+		if _, ok := r.product(t.Type); !ok {
+			return nil, nil, &PairError{File: deployFile, Problem: fmt.Sprintf("targets[%d] (%s) is of type %s, which this deployment does not rotate", i, t, t.Type),
+				Fix: "configure the product's endpoint and permissions, or remove the target", Err: ErrUnknownTarget}
+		}
+		k := laneKey(productName(t.Type), t.Region)
+		explicit[k] = append(explicit[k], t)
+	}
+	var lanes []*regionPlan
+	for _, prod := range r.products() {
+		seen := map[string]bool{}
+		add := func(reg string) {
 			if reg != "" && !seen[reg] {
 				seen[reg] = true
-				regions = append(regions, reg)
+				lanes = append(lanes, &regionPlan{product: prod.Name, port: prod.Port, region: reg})
 			}
 		}
-	}
-	explicit := map[string][]clb.Target{}
-	var extra []string
-	for _, t := range d.Targets {
-		explicit[t.Region] = append(explicit[t.Region], t)
-		if !seen[t.Region] {
-			seen[t.Region] = true
-			extra = append(extra, t.Region)
+		if d.DiscoverEnabled() {
+			for _, reg := range r.Config.Regions {
+				add(reg)
+			}
+		}
+		var extra []string
+		for _, t := range d.Targets {
+			if productName(t.Type) == prod.Name {
+				extra = append(extra, t.Region)
+			}
+		}
+		sort.Strings(extra)
+		for _, reg := range extra {
+			add(reg)
 		}
 	}
-	sort.Strings(extra)
-	return append(regions, extra...), explicit
+	return lanes, explicit, nil
+}
+
+// productName is a deploy.yaml target type as a product name ("" is CLB).
+func productName(typ string) string {
+	if typ == "" {
+		return ProductCLB
+	}
+	return typ
 }
 
 // plan resolves the targets of every region before anything acts on them
@@ -137,13 +187,12 @@ func (r *Rotator) regionsOf(d Deploy) ([]string, map[string][]clb.Target) {
 // whose current certificate's domains are all covered by the new
 // certificate.
 func (r *Rotator) plan(ctx context.Context, m *material, d Deploy, deployFile string) ([]*regionPlan, error) {
-	regions, explicit := r.regionsOf(d)
-	plans := make([]*regionPlan, len(regions))
-	errs := forEach(ctx, len(regions), r.concurrency(), func(ctx context.Context, i int) error {
-		p := &regionPlan{region: regions[i]}
-		err := r.planRegion(ctx, p, m, d.DiscoverEnabled(), d.Force, explicit[regions[i]], deployFile, collectSink{})
-		plans[i] = p
-		return err
+	plans, explicit, err := r.lanesOf(d, deployFile)
+	if err != nil {
+		return nil, err
+	}
+	errs := forEach(ctx, len(plans), r.concurrency(), func(ctx context.Context, i int) error {
+		return r.planRegion(ctx, plans[i], m, d.DiscoverEnabled(), d.Force, explicit[plans[i].lane()], deployFile, collectSink{})
 	})
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
@@ -159,17 +208,17 @@ func (r *Rotator) planRegion(ctx context.Context, p *regionPlan, m *material, di
 	region := p.region
 	// The certificates and the load balancers are independent: list them
 	// concurrently (one round on the critical path instead of two).
-	var lbs []clb.LoadBalancer
+	var lbs []Instance
 	var certErr, lbErr error
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		if p.certs, certErr = r.SLB.ListServerCertificates(ctx, region); certErr != nil {
+		if p.certs, certErr = p.port.Certificates(ctx, region); certErr != nil {
 			certErr = fmt.Errorf("rotation: list server certificates in %s: %w", region, certErr)
 		}
 	}()
-	if lbs, lbErr = r.SLB.ListLoadBalancers(ctx, region); lbErr != nil {
+	if lbs, lbErr = p.port.Instances(ctx, region); lbErr != nil {
 		lbErr = fmt.Errorf("rotation: list load balancers in %s: %w", region, lbErr)
 	}
 	wg.Wait()
@@ -187,7 +236,7 @@ func (r *Rotator) planRegion(ctx context.Context, p *regionPlan, m *material, di
 			return err
 		}
 	}
-	sink.explicitChecked(region)
+	sink.explicitChecked(p.lane())
 	if !discover {
 		return nil
 	}
@@ -206,15 +255,15 @@ type planner struct {
 	p          *regionPlan
 	m          *material
 	byID       map[string]clb.ServerCertificate
-	lbByID     map[string]clb.LoadBalancer
+	lbByID     map[string]Instance
 	found      map[string]*target
 	skipped    map[string]bool
 	force      bool
 	deployFile string
 }
 
-func newPlanner(p *regionPlan, m *material, lbs []clb.LoadBalancer, force bool, deployFile string, sink planSink) *planner {
-	pl := &planner{sink: sink, p: p, m: m, byID: make(map[string]clb.ServerCertificate, len(p.certs)), lbByID: make(map[string]clb.LoadBalancer, len(lbs)),
+func newPlanner(p *regionPlan, m *material, lbs []Instance, force bool, deployFile string, sink planSink) *planner {
+	pl := &planner{sink: sink, p: p, m: m, byID: make(map[string]clb.ServerCertificate, len(p.certs)), lbByID: make(map[string]Instance, len(lbs)),
 		found: map[string]*target{}, skipped: map[string]bool{}, force: force, deployFile: deployFile}
 	for _, c := range p.certs {
 		pl.byID[c.ID] = c
@@ -228,6 +277,7 @@ func newPlanner(p *regionPlan, m *material, lbs []clb.LoadBalancer, force bool, 
 // add plans t once (an explicit target found again by discovery stays
 // explicit) and tells the sink about a new one; the caller holds pl.mu.
 func (pl *planner) add(ctx context.Context, t *target) {
+	label(t)
 	if old, ok := pl.found[t.key()]; ok {
 		if t.source == "explicit" {
 			old.source = "explicit"
@@ -245,6 +295,7 @@ func (pl *planner) add(ctx context.Context, t *target) {
 // backwards reports (and records) a target whose certificate expires after
 // the pair: it stays unless deploy.yaml says force: true.
 func (pl *planner) backwards(t *target) bool {
+	label(t)
 	c, ok := pl.byID[t.from]
 	if pl.force || !ok || !expiresAfter(c, pl.m) {
 		return false
@@ -270,20 +321,23 @@ func (r *Rotator) planExplicit(ctx context.Context, pl *planner, et clb.Target) 
 	if !ok {
 		return unknownTarget(deployFile, et, "no such load balancer")
 	}
-	l, exts, err := r.SLB.DescribeHTTPSListener(ctx, region, et.LoadBalancerID, et.ListenerPort)
+	l, exts, err := pl.p.port.Listener(ctx, region, et.LoadBalancerID, et.ListenerPort, et.ListenerID)
 	if errors.Is(err, apierr.ErrNotFound) {
+		if pl.p.product != ProductCLB {
+			return unknownTarget(deployFile, et, "no TLS listener with that id or port")
+		}
 		return unknownTarget(deployFile, et, "no HTTPS listener on that port")
 	}
 	if err != nil {
 		return fmt.Errorf("rotation: describe listener %s: %w", et, err)
 	}
-	t := &target{Target: clb.Target{Region: region, LoadBalancerID: lb.ID, ListenerPort: l.Port},
-		address: lb.Address, status: l.Status, source: "explicit", extNames: extDomains(exts)}
+	t := &target{Target: clb.Target{Region: region, LoadBalancerID: lb.ID, ListenerPort: l.Port}, product: pl.p.product, port: pl.p.port,
+		listenerID: l.ID, address: lb.Address, status: l.Status, source: "explicit", extNames: extDomains(exts)}
 	if t.ListenerPort == 0 {
 		t.ListenerPort = et.ListenerPort
 	}
 	if et.Domain == "" {
-		t.from = l.ServerCertificateID
+		t.from = l.CertificateID
 	} else {
 		ext, ok := findExtension(exts, et.Domain)
 		if !ok {
@@ -293,7 +347,7 @@ func (r *Rotator) planExplicit(ctx context.Context, pl *planner, et clb.Target) 
 			return &PairError{File: deployFile, Problem: fmt.Sprintf("target %s: the certificate (%s) does not cover %s",
 				et, strings.Join(m.domains, ", "), ext.Domain), Fix: "add the domain to the certificate or remove the target", Err: apierr.ErrInvalid}
 		}
-		t.Domain, t.extID, t.from, t.extNames = ext.Domain, ext.ID, ext.ServerCertificateID, nil
+		t.Domain, t.extID, t.from, t.extNames = ext.Domain, ext.ID, ext.CertificateID, nil
 	}
 	t.fromFP = pl.byID[t.from].Fingerprint
 	pl.mu.Lock()
@@ -312,47 +366,47 @@ func (r *Rotator) planExplicit(ctx context.Context, pl *planner, et clb.Target) 
 // are listed; each listener's extension targets as soon as its extensions
 // are, while the other listings still run. A listing that fails does not
 // stop the others: the errors are returned joined.
-func (r *Rotator) planDiscovered(ctx context.Context, pl *planner, lbs []clb.LoadBalancer) error {
+func (r *Rotator) planDiscovered(ctx context.Context, pl *planner, lbs []Instance) error {
 	p, region := pl.p, pl.p.region
 	pl.mu.Lock()
 	p.inventory = map[string]string{}
 	pl.mu.Unlock()
 	if len(lbs) == 0 {
-		pl.sink.listenersFinal(ctx, region)
+		pl.sink.listenersFinal(ctx, p.lane())
 		return nil
 	}
 	ids := make([]string, 0, len(lbs))
 	for _, lb := range lbs {
 		ids = append(ids, lb.ID)
 	}
-	listeners, err := r.SLB.ListHTTPSListeners(ctx, region, ids)
+	listeners, err := p.port.Listeners(ctx, region, ids)
 	if err != nil {
-		return fmt.Errorf("rotation: list HTTPS listeners in %s: %w", region, err)
+		return fmt.Errorf("rotation: list %s listeners in %s: %w", p.product, region, err)
 	}
 	pinned := map[string]bool{}
 	for _, t := range r.Config.Pinned {
-		pinned[(&target{Target: t}).key()] = true
+		pinned[(&target{Target: t, product: productName(t.Type), listenerID: t.ListenerID}).key()] = true
 	}
 	defaults := make([]*target, len(listeners)) // a listener's default target, if any
 	pl.mu.Lock()
 	for i, l := range listeners {
-		p.inventory[listenerPlace(l.LoadBalancerID, l.Port)] = l.ServerCertificateID
-		if !pl.qualifies(l.ServerCertificateID) {
+		p.inventory[listenerPlace(l.LoadBalancerID, l.Port)] = l.CertificateID
+		if !pl.qualifies(l.CertificateID) {
 			continue
 		}
-		t := &target{Target: clb.Target{Region: region, LoadBalancerID: l.LoadBalancerID, ListenerPort: l.Port},
-			address: pl.lbByID[l.LoadBalancerID].Address, status: l.Status, from: l.ServerCertificateID, facts: make(chan struct{})}
+		t := &target{Target: clb.Target{Region: region, LoadBalancerID: l.LoadBalancerID, ListenerPort: l.Port}, product: p.product, port: p.port, listenerID: l.ID,
+			address: pl.lbByID[l.LoadBalancerID].Address, status: l.Status, from: l.CertificateID, facts: make(chan struct{})}
 		if pl.consider(ctx, t, pinned) {
 			defaults[i] = t
 		}
 	}
 	pl.mu.Unlock()
-	pl.sink.listenersFinal(ctx, region)
+	pl.sink.listenersFinal(ctx, p.lane())
 
 	listed := make([]bool, len(listeners))
 	errs := forEach(ctx, len(listeners), r.concurrency(), func(ctx context.Context, i int) error {
 		l := listeners[i]
-		exts, err := r.SLB.ListDomainExtensions(ctx, region, l.LoadBalancerID, l.Port)
+		exts, err := p.port.SNI(ctx, region, l)
 		if err != nil {
 			return fmt.Errorf("rotation: list domain extensions of %s/%s:%d: %w", region, l.LoadBalancerID, l.Port, err)
 		}
@@ -376,7 +430,7 @@ func (r *Rotator) planDiscovered(ctx context.Context, pl *planner, lbs []clb.Loa
 // holds pl.mu.
 func (pl *planner) consider(ctx context.Context, t *target, pinned map[string]bool) bool {
 	t.fromFP, t.source = pl.byID[t.from].Fingerprint, "discovered"
-	if pinned[t.key()] || pl.backwards(t) {
+	if pinned[t.key()] || pinned[t.portKey()] || pl.backwards(t) {
 		return false
 	}
 	_, dup := pl.found[t.key()]
@@ -387,24 +441,24 @@ func (pl *planner) consider(ctx context.Context, t *target, pinned map[string]bo
 // extensionsListed records listener l's extensions: the inventory, its
 // default target's extension domains (def, nil when it has none) and the
 // extension targets; then the listener's extension targets are final.
-func (pl *planner) extensionsListed(ctx context.Context, l clb.Listener, exts []clb.DomainExtension, def *target, pinned map[string]bool) {
+func (pl *planner) extensionsListed(ctx context.Context, l TLSListener, exts []SNICertificate, def *target, pinned map[string]bool) {
 	region := pl.p.region
 	pl.mu.Lock()
 	for _, ext := range exts {
-		pl.p.inventory[extPlace(ext.ID)] = ext.ServerCertificateID
+		pl.p.inventory[extPlace(ext.ID)] = ext.CertificateID
 	}
 	if def != nil {
 		def.extNames = extDomains(exts)
 		close(def.facts)
 	}
 	for _, ext := range exts {
-		if pl.qualifies(ext.ServerCertificateID) && certs.Covers(pl.m.domains, []string{ext.Domain}) {
+		if !ext.Default && pl.qualifies(ext.CertificateID) && certs.Covers(pl.m.domains, []string{ext.Domain}) {
 			pl.consider(ctx, &target{Target: clb.Target{Region: region, LoadBalancerID: l.LoadBalancerID, ListenerPort: l.Port, Domain: ext.Domain},
-				extID: ext.ID, address: pl.lbByID[l.LoadBalancerID].Address, status: l.Status, from: ext.ServerCertificateID}, pinned)
+				product: pl.p.product, port: pl.p.port, extID: ext.ID, listenerID: l.ID, address: pl.lbByID[l.LoadBalancerID].Address, status: l.Status, from: ext.CertificateID}, pinned)
 		}
 	}
 	pl.mu.Unlock()
-	pl.sink.extensionsFinal(ctx, region, l.LoadBalancerID, l.Port)
+	pl.sink.extensionsFinal(ctx, pl.p.lane(), l.LoadBalancerID, l.Port)
 }
 
 // expiresAfter reports whether c expires after the pair and is not the
@@ -417,7 +471,7 @@ func expiresAfter(c clb.ServerCertificate, m *material) bool {
 // skippedTarget records a target left on c because c expires after the
 // pair; the reason names both expiries and the way to force it.
 func skippedTarget(t *target, c clb.ServerCertificate, m *material, deployFile string) SkippedTarget {
-	return SkippedTarget{Region: t.Region, LoadBalancerID: t.LoadBalancerID, ListenerPort: t.ListenerPort, Domain: t.Domain,
+	return SkippedTarget{Product: t.productLabel(), Region: t.Region, LoadBalancerID: t.LoadBalancerID, ListenerPort: t.ListenerPort, Domain: t.Domain,
 		Serving: c.ID, ServingNotAfter: c.ExpireTime.UTC(), Source: t.source,
 		Reason: fmt.Sprintf("not rotated backwards: %s serves %s, which expires %s, later than this pair's certificate (expires %s); set force: true in %s to move it anyway",
 			t.Target, c.ID, c.ExpireTime.UTC().Format(expiryLayout), m.notAfter.UTC().Format(expiryLayout), deployFile)}
@@ -431,18 +485,21 @@ func unknownTarget(file string, t clb.Target, why string) error {
 		Fix: "correct or remove the target", Err: ErrUnknownTarget}
 }
 
-func findExtension(exts []clb.DomainExtension, domain string) (clb.DomainExtension, bool) {
+func findExtension(exts []SNICertificate, domain string) (SNICertificate, bool) {
 	for _, e := range exts {
-		if strings.EqualFold(e.Domain, domain) {
+		if !e.Default && strings.EqualFold(e.Domain, domain) {
 			return e, true
 		}
 	}
-	return clb.DomainExtension{}, false
+	return SNICertificate{}, false
 }
 
-func extDomains(exts []clb.DomainExtension) []string {
+func extDomains(exts []SNICertificate) []string {
 	out := make([]string, 0, len(exts))
 	for _, e := range exts {
+		if e.Default {
+			continue
+		}
 		out = append(out, e.Domain)
 	}
 	return out
@@ -451,7 +508,7 @@ func extDomains(exts []clb.DomainExtension) []string {
 // listListeners lists the HTTPS listeners of the load balancers lbs and,
 // concurrently, each listener's domain extensions (extsOf[i] are
 // listeners[i]'s).
-func (r *Rotator) listListeners(ctx context.Context, region string, lbs []clb.LoadBalancer) (listeners []clb.Listener, extsOf [][]clb.DomainExtension, err error) {
+func (r *Rotator) listListeners(ctx context.Context, port TargetPort, region string, lbs []Instance) (listeners []TLSListener, extsOf [][]SNICertificate, err error) {
 	if len(lbs) == 0 {
 		return nil, nil, nil
 	}
@@ -459,14 +516,14 @@ func (r *Rotator) listListeners(ctx context.Context, region string, lbs []clb.Lo
 	for _, lb := range lbs {
 		ids = append(ids, lb.ID)
 	}
-	listeners, err = r.SLB.ListHTTPSListeners(ctx, region, ids)
+	listeners, err = port.Listeners(ctx, region, ids)
 	if err != nil {
 		return nil, nil, fmt.Errorf("rotation: list HTTPS listeners in %s: %w", region, err)
 	}
-	extsOf = make([][]clb.DomainExtension, len(listeners))
+	extsOf = make([][]SNICertificate, len(listeners))
 	errs := forEach(ctx, len(listeners), r.concurrency(), func(ctx context.Context, i int) error {
 		l := listeners[i]
-		exts, err := r.SLB.ListDomainExtensions(ctx, region, l.LoadBalancerID, l.Port)
+		exts, err := port.SNI(ctx, region, l)
 		if err != nil {
 			return fmt.Errorf("rotation: list domain extensions of %s/%s:%d: %w", region, l.LoadBalancerID, l.Port, err)
 		}
@@ -481,21 +538,29 @@ func (r *Rotator) listListeners(ctx context.Context, region string, lbs []clb.Lo
 
 // referencedCertificates lists every certificate id referenced by a listener
 // or a domain extension in the region.
-func (r *Rotator) referencedCertificates(ctx context.Context, region string) (map[string]bool, error) {
-	lbs, err := r.SLB.ListLoadBalancers(ctx, region)
+func (r *Rotator) referencedCertificates(ctx context.Context, port TargetPort, region string) (map[string]bool, error) {
+	lbs, err := port.Instances(ctx, region)
 	if err != nil {
 		return nil, fmt.Errorf("rotation: list load balancers in %s: %w", region, err)
 	}
-	listeners, extsOf, err := r.listListeners(ctx, region, lbs)
+	listeners, extsOf, err := r.listListeners(ctx, port, region, lbs)
 	if err != nil {
 		return nil, err
 	}
 	refs := map[string]bool{}
 	for i, l := range listeners {
-		refs[l.ServerCertificateID] = true
+		refs[l.CertificateID] = true
 		for _, e := range extsOf[i] {
-			refs[e.ServerCertificateID] = true
+			refs[e.CertificateID] = true
 		}
 	}
 	return refs, nil
+}
+
+// label names an ALB or NLB target's product and listener in its printed
+// form (clb.Target.String), so that every message says which it is.
+func label(t *target) {
+	if t.product != "" && t.product != ProductCLB {
+		t.Type, t.ListenerID = t.product, t.listenerID
+	}
 }

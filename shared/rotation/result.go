@@ -92,6 +92,8 @@ type RegionResult struct {
 
 // TargetResult is one listener default certificate or domain extension.
 type TargetResult struct {
+	// Product is "alb" or "nlb" for those products ("" is a CLB target).
+	Product        string `json:"product,omitempty"`
 	Region         string `json:"region"`
 	LoadBalancerID string `json:"loadBalancerId"`
 	ListenerPort   int    `json:"listenerPort"`
@@ -115,6 +117,8 @@ type TargetResult struct {
 // rotation left alone because it serves a certificate that expires later
 // than the pair's.
 type SkippedTarget struct {
+	// Product is "alb" or "nlb" for those products ("" is a CLB place).
+	Product        string `json:"product,omitempty"`
 	Region         string `json:"region"`
 	LoadBalancerID string `json:"loadBalancerId"`
 	ListenerPort   int    `json:"listenerPort"`

@@ -62,6 +62,9 @@ type Rotator struct {
 	Config  Config
 	Objects ObjectReader
 	SLB     SLB
+	// Products are the load-balancer products rotated, each through its
+	// port; nil is CLB only, through CLBPort{SLB}.
+	Products []Product
 	// Prober verifies with a TLS handshake; nil verifies through the API only.
 	Prober Prober
 	// Locks holds the cross-instance lease locks (the certificate bucket);
@@ -236,13 +239,19 @@ func (r *Rotator) finish(ctx context.Context, res Result, m *material, keep int,
 		return res, err
 	}
 
-	// Clean up superseded certificates in each region whose inventory is
-	// complete (an unlisted place may reference one).
-	for _, p := range plans {
-		if p.certID == "" || incomplete[p.region] {
+	// Clean up superseded certificates in each store whose every lane's
+	// inventory is complete (an unlisted place may reference one).
+	for _, group := range storeGroups(plans) {
+		p := group[0]
+		if p.certID == "" || anyIncomplete(group, incomplete) {
 			continue
 		}
-		del, kept, msgs := r.cleanup(ctx, p, m, keep, outs, seen[p.region])
+		refs, err := r.storeRefs(ctx, group, outs, seen)
+		if err != nil {
+			res.Errors = append(res.Errors, fmt.Sprintf("cleanup in %s: %v", p.region, err))
+			continue
+		}
+		del, kept, msgs := r.cleanup(ctx, p, m, keep, refs)
 		res.Deleted = append(res.Deleted, del...)
 		res.Kept = append(res.Kept, kept...)
 		res.Errors = append(res.Errors, msgs...)
@@ -294,7 +303,7 @@ func planned(res Result, plans []*regionPlan) Result {
 		if len(p.targets) == 0 {
 			continue
 		}
-		res.Regions[p.region] = RegionResult{ServerCertificateID: p.certID, Reused: p.reused}
+		res.Regions[p.lane()] = RegionResult{ServerCertificateID: p.certID, Reused: p.reused}
 		for _, t := range p.targets {
 			tr := targetResult(t, p.certID, "")
 			tr.State = StatePlanned
@@ -330,7 +339,7 @@ func countTargets(plans []*regionPlan) int {
 }
 
 func targetResult(t *target, to, verified string) TargetResult {
-	return TargetResult{Region: t.Region, LoadBalancerID: t.LoadBalancerID, ListenerPort: t.ListenerPort,
+	return TargetResult{Product: t.productLabel(), Region: t.Region, LoadBalancerID: t.LoadBalancerID, ListenerPort: t.ListenerPort,
 		Domain: t.Domain, From: t.from, To: to, Verified: verified, Source: t.source}
 }
 
@@ -382,12 +391,12 @@ func (r *Rotator) ensureCertificate(ctx context.Context, p *regionPlan, m *mater
 	if v := clb.PairTagValue(m.name); v != "" {
 		tags[clb.PairTagKey] = v
 	}
-	up, err := r.SLB.UploadServerCertificate(ctx, p.region, m.certName, m.certPEM, m.key.PEM(), tags)
+	up, err := p.port.Upload(ctx, p.region, m.certName, m.certPEM, m.key.PEM(), tags)
 	if err != nil {
 		return fmt.Errorf("rotation: upload certificate %s in %s: %w", m.certName, p.region, err)
 	}
 	p.certID, p.reused = up.ID, false
-	certs, err := r.SLB.ListServerCertificates(ctx, p.region)
+	certs, err := p.port.Certificates(ctx, p.region)
 	if err != nil {
 		return fmt.Errorf("rotation: list server certificates in %s: %w", p.region, err)
 	}
@@ -397,7 +406,7 @@ func (r *Rotator) ensureCertificate(ctx context.Context, p *regionPlan, m *mater
 	if c, ok := canonical(certs, m.fingerprint); ok && c.ID != up.ID {
 		// Another invocation uploaded the same pair: use its certificate and
 		// remove ours (nothing references it yet).
-		if err := r.SLB.DeleteServerCertificate(ctx, p.region, up.ID); err != nil && !errors.Is(err, apierr.ErrConflict) {
+		if err := p.port.Delete(ctx, p.region, up.ID); err != nil && !errors.Is(err, apierr.ErrConflict) {
 			return fmt.Errorf("rotation: delete duplicate certificate %s in %s: %w", up.ID, p.region, err)
 		} else if err == nil {
 			p.certs = withoutCertificate(certs, up.ID)
@@ -461,30 +470,16 @@ func concrete(name string) string {
 // A delete refused because the certificate is referenced after all
 // (attached meanwhile) keeps it: reported in kept, not as an error, never
 // retried.
-func (r *Rotator) cleanup(ctx context.Context, p *regionPlan, m *material, keep int, outs []*targetOutcome, seen map[string]string) ([]DeletedCertificate, []KeptCertificate, []string) {
+// refs are the references of every lane sharing p's store (storeRefs).
+func (r *Rotator) cleanup(ctx context.Context, p *regionPlan, m *material, keep int, refs map[string]bool) ([]DeletedCertificate, []KeptCertificate, []string) {
 	region, inUse := p.region, p.certID
 	var msgs []string
 	certs := p.certs
-	var refs map[string]bool
-	if p.inventory != nil {
-		refs = inventoryReferences(p, outs, seen)
-	} else {
-		var err error
-		if refs, err = r.referencedCertificates(ctx, region); err != nil {
-			return nil, nil, []string{fmt.Sprintf("cleanup in %s: %v", region, err)}
-		}
-	}
-	base := nameBase(m.name)
+	owned := ownedBy(p.port, m.name)
 	var superseded, dupes []clb.ServerCertificate
 	for _, c := range certs {
-		if c.ID == inUse || refs[c.ID] || !ownedName(c.Name, base) {
+		if c.ID == inUse || refs[c.ID] || !owned(c) {
 			continue
-		}
-		if !c.Ours() && c.Tags != nil {
-			continue // tags are reported and do not say it is ours
-		}
-		if v, tagged := c.Tags[clb.PairTagKey]; tagged && v != clb.PairTagValue(m.name) {
-			continue // another pair's whose name shares our base ("my site" / "my-site")
 		}
 		if sameFingerprint(c.Fingerprint, m.fingerprint) {
 			dupes = append(dupes, c)
@@ -508,7 +503,7 @@ func (r *Rotator) cleanup(ctx context.Context, p *regionPlan, m *material, keep 
 	var deleted []DeletedCertificate
 	var kept []KeptCertificate
 	for _, c := range dupes {
-		err := r.SLB.DeleteServerCertificate(ctx, region, c.ID)
+		err := p.port.Delete(ctx, region, c.ID)
 		switch {
 		case errors.Is(err, apierr.ErrConflict):
 			// Referenced after all (CertificateAndPrivateKeyIsRefered):
@@ -531,7 +526,7 @@ func inventoryReferences(p *regionPlan, outs []*targetOutcome, seen map[string]s
 	refs := map[string]bool{}
 	targeted := map[string]bool{}
 	for _, o := range outs {
-		if o.t.Region != p.region {
+		if o.t.lane() != p.lane() {
 			continue
 		}
 		targeted[o.t.place()] = true

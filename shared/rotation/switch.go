@@ -11,11 +11,6 @@ import (
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
 )
 
-// verifyIDsPerCall is how many load balancers one verification listing
-// names (DescribeLoadBalancerListeners accepts 10 ids per call); each chunk
-// is its own call so that the chunks run concurrently.
-const verifyIDsPerCall = 10
-
 // targetOutcome is what happened to one target during the switch phases.
 type targetOutcome struct {
 	t        *target
@@ -58,7 +53,7 @@ func (r *Rotator) switchOne(ctx context.Context, o *targetOutcome) {
 		o.err = fmt.Errorf("rotation: switch %s: %w", o.t.Target, err)
 		return
 	}
-	if err := r.setCertificate(ctx, o.t, o.t.to); err != nil {
+	if err := r.setCertificate(ctx, o.t, o.t.from, o.t.to); err != nil {
 		o.err = fmt.Errorf("rotation: switch %s to %s: %w", o.t.Target, o.t.to, err)
 		if apierr.Permanent(err) {
 			o.state, o.final = StateNotSwitched, []string{o.t.from} // refused: nothing changed
@@ -121,7 +116,7 @@ func (r *Rotator) rollBack(ctx context.Context, probe []*targetOutcome) []*targe
 	var rolled []*targetOutcome
 	var rmu sync.Mutex
 	r.each(ctx, back, "roll back", func(ctx context.Context, o *targetOutcome) {
-		if err := r.setCertificate(ctx, o.t, o.t.from); err != nil {
+		if err := r.setCertificate(ctx, o.t, o.t.to, o.t.from); err != nil {
 			o.msgs = append(o.msgs, o.wrong+"; the rollback failed")
 			o.err = fmt.Errorf("rotation: roll back %s to %s: %w", o.t.Target, o.t.from, err)
 			return
@@ -157,51 +152,59 @@ func (r *Rotator) each(ctx context.Context, outs []*targetOutcome, what string, 
 // verifyJob is one verification listing: the listeners of up to 10 load
 // balancers (lbIDs), or the extensions of one listener (lbID, port).
 type verifyJob struct {
-	region string
-	lbIDs  []string
-	lbID   string
-	port   int
-	outs   []*targetOutcome
+	region       string
+	lane         string
+	port         TargetPort
+	lbIDs        []string
+	lbID         string
+	listenerPort int
+	listenerID   string
+	outs         []*targetOutcome
 }
 
 // verifyJobs groups outs into listings: the listener targets of a region
-// by 10 load balancers (sorted), the extension targets by listener.
+// by batch load balancers (sorted; the port's ReadBatch), the extension
+// targets by listener. Each chunk is its own call so that the chunks run
+// concurrently.
 func verifyJobs(outs []*targetOutcome) []*verifyJob {
 	var jobs []*verifyJob
-	lbsOf := map[string][]string{}            // region -> load balancers with listener targets
-	outsOfLB := map[string][]*targetOutcome{} // region/lb -> listener targets
-	extJobs := map[string]*verifyJob{}        // region/lb/port -> extension listing
+	lbsOf := map[string][]string{}            // lane -> load balancers with listener targets
+	outsOfLB := map[string][]*targetOutcome{} // lane/lb -> listener targets
+	extJobs := map[string]*verifyJob{}        // lane/lb/port -> extension listing
+	laneOf := map[string]*target{}            // lane -> one of its targets (region, port)
 	for _, o := range outs {
 		t := o.t
+		laneOf[t.lane()] = t
 		if t.extID == "" {
-			k := t.Region + "/" + t.LoadBalancerID
+			k := t.lane() + "\x00" + t.LoadBalancerID
 			if outsOfLB[k] == nil {
-				lbsOf[t.Region] = append(lbsOf[t.Region], t.LoadBalancerID)
+				lbsOf[t.lane()] = append(lbsOf[t.lane()], t.LoadBalancerID)
 			}
 			outsOfLB[k] = append(outsOfLB[k], o)
 			continue
 		}
-		k := t.Region + "/" + t.LoadBalancerID + "/" + fmt.Sprint(t.ListenerPort)
+		k := t.lane() + "\x00" + t.LoadBalancerID + "/" + fmt.Sprint(t.ListenerPort)
 		j, ok := extJobs[k]
 		if !ok {
-			j = &verifyJob{region: t.Region, lbID: t.LoadBalancerID, port: t.ListenerPort}
+			j = &verifyJob{region: t.Region, lane: t.lane(), port: t.port, lbID: t.LoadBalancerID, listenerPort: t.ListenerPort, listenerID: t.listenerID}
 			extJobs[k] = j
 			jobs = append(jobs, j)
 		}
 		j.outs = append(j.outs, o)
 	}
-	regions := make([]string, 0, len(lbsOf))
-	for reg := range lbsOf {
-		regions = append(regions, reg)
+	lanes := make([]string, 0, len(lbsOf))
+	for lane := range lbsOf {
+		lanes = append(lanes, lane)
 	}
-	sort.Strings(regions)
-	for _, reg := range regions {
-		ids := lbsOf[reg]
+	sort.Strings(lanes)
+	for _, lane := range lanes {
+		ids, t := lbsOf[lane], laneOf[lane]
 		sort.Strings(ids)
-		for start := 0; start < len(ids); start += verifyIDsPerCall {
-			j := &verifyJob{region: reg, lbIDs: ids[start:min(start+verifyIDsPerCall, len(ids))]}
+		batch := readBatch(t.port)
+		for start := 0; start < len(ids); start += batch {
+			j := &verifyJob{region: t.Region, lane: lane, port: t.port, lbIDs: ids[start:min(start+batch, len(ids))]}
 			for _, id := range j.lbIDs {
-				j.outs = append(j.outs, outsOfLB[reg+"/"+id]...)
+				j.outs = append(j.outs, outsOfLB[lane+"\x00"+id]...)
 			}
 			jobs = append(jobs, j)
 		}
@@ -214,15 +217,15 @@ func verifyJobs(outs []*targetOutcome) []*verifyJob {
 func (r *Rotator) list(ctx context.Context, j *verifyJob) (map[string]string, error) {
 	got := map[string]string{}
 	if j.lbIDs != nil {
-		ls, err := r.SLB.ListHTTPSListeners(ctx, j.region, j.lbIDs)
+		ls, err := j.port.Listeners(ctx, j.region, j.lbIDs)
 		for _, l := range ls {
-			got[listenerPlace(l.LoadBalancerID, l.Port)] = l.ServerCertificateID
+			got[listenerPlace(l.LoadBalancerID, l.Port)] = l.CertificateID
 		}
 		return got, err
 	}
-	exts, err := r.SLB.ListDomainExtensions(ctx, j.region, j.lbID, j.port)
+	exts, err := j.port.SNI(ctx, j.region, TLSListener{LoadBalancerID: j.lbID, Port: j.listenerPort, ID: j.listenerID})
 	for _, e := range exts {
-		got[extPlace(e.ID)] = e.ServerCertificateID
+		got[extPlace(e.ID)] = e.CertificateID
 	}
 	return got, err
 }
@@ -267,7 +270,7 @@ func (r *Rotator) verifyAPI(ctx context.Context, outs []*targetOutcome, seen obs
 		}
 		if errs[i] == nil {
 			for place, c := range gots[i] {
-				seen.set(j.region, place, c)
+				seen.set(j.lane, place, c)
 			}
 		}
 		for _, o := range j.outs {
@@ -336,11 +339,11 @@ func applyProbe(o *targetOutcome, pr probeResult) {
 	}
 }
 
-func (r *Rotator) setCertificate(ctx context.Context, t *target, certID string) error {
-	if t.extID != "" {
-		return r.SLB.SetDomainExtensionCertificate(ctx, t.Region, t.extID, certID)
-	}
-	return r.SLB.SetListenerCertificate(ctx, t.Region, t.LoadBalancerID, t.ListenerPort, certID)
+// setCertificate points t at certID through the product's port (from is
+// what t references when the call is made).
+func (r *Rotator) setCertificate(ctx context.Context, t *target, from, certID string) error {
+	return t.port.Switch(ctx, Place{Region: t.Region, LoadBalancerID: t.LoadBalancerID, ListenerPort: t.ListenerPort,
+		ListenerID: t.listenerID, SNIID: t.extID, Domain: t.Domain}, from, certID)
 }
 
 // collectOutcomes fills res.Targets (the targets not left serving the new

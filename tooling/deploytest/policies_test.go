@@ -71,10 +71,12 @@ func templateResourceProblem(r string) string {
 	}
 	switch p[1] {
 	case "slb", "alb", "nlb":
-		if p[2] != "${REGIONS}" {
+		if p[2] != "${REGIONS}" || p[4] != "*" {
 			return "SLB, ALB and NLB resources must be limited to ${REGIONS}"
 		}
 	case "yundun-cert":
+		// CAS lives in its own region (cn-hangzhou or ap-southeast-1), not
+		// the load balancers': the account's certificates.
 		if p[2] != "*" || p[4] != "*" {
 			return "CAS resources are the account's certificates (acs:yundun-cert:*:${ALIYUN_ACCOUNT_ID}:*): its CAS region depends on the load balancer's"
 		}

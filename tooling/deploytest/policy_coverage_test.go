@@ -39,6 +39,18 @@ var portActions = map[string][]string{
 	"CreateDomainExtension":         {"slb:CreateDomainExtension"},
 	"SetDomainExtensionCertificate": {"slb:SetDomainExtensionAttribute"},
 	"DeleteDomainExtension":         {"slb:DeleteDomainExtension"},
+	// The rotation's target port (CLBPort over SLB; ALB and NLB over CAS)
+	"Certificates": {"slb:DescribeServerCertificates", "yundun-cert:ListUserCertificateOrder"},
+	"Upload":       {"slb:UploadServerCertificate", "slb:DescribeServerCertificates", "yundun-cert:UploadUserCertificate", "yundun-cert:ListUserCertificateOrder"},
+	"Instances":    {"slb:DescribeLoadBalancers", "alb:ListLoadBalancers", "nlb:ListLoadBalancers"},
+	"Listeners":    {"slb:DescribeLoadBalancerListeners", "alb:ListListeners", "alb:ListListenerCertificates", "nlb:ListListeners"},
+	"SNI":          {"slb:DescribeDomainExtensions", "alb:ListListenerCertificates", "nlb:ListListenerCertificates"},
+	"Listener":     {"slb:DescribeLoadBalancerHTTPSListenerAttribute", "alb:ListListeners", "alb:ListListenerCertificates", "nlb:ListListeners", "nlb:ListListenerCertificates"},
+	"Switch": {"slb:SetLoadBalancerHTTPSListenerAttribute", "slb:SetDomainExtensionAttribute",
+		"alb:GetListenerAttribute", "alb:UpdateListenerAttribute", "alb:AssociateAdditionalCertificatesWithListener", "alb:DissociateAdditionalCertificatesFromListener", "alb:ListAsynJobs", "alb:ListListenerCertificates",
+		"nlb:GetListenerAttribute", "nlb:UpdateListenerAttribute", "nlb:AssociateAdditionalCertificatesWithListener", "nlb:DisassociateAdditionalCertificatesWithListener", "nlb:GetJobStatus", "nlb:ListListenerCertificates"},
+	"ReadBatch":         {},
+	"TargetPort.Delete": {"slb:DeleteServerCertificate", "yundun-cert:DeleteUserCertificate"}, // not OSS's Delete
 	// OSS
 	"Get":         {"oss:GetObject"},
 	"ListKeys":    {"oss:ListObjects"},
@@ -78,7 +90,8 @@ func TestPoliciesCoverPorts(t *testing.T) {
 	}
 	rotate := ports((*rotation.SLB)(nil), (*rotation.ObjectReader)(nil), (*lease.Store)(nil))
 	wiring := map[string][]reflect.Type{
-		"rotate-on-upload": rotate,
+		// with the target ports of CLB, ALB and NLB (LB_PRODUCTS)
+		"rotate-on-upload": append(ports((*rotation.TargetPort)(nil)), rotate...),
 		// the sweep, plus auto-rotation with the rotation's ports
 		"expiry-check": append(ports((*expiry.Inventory)(nil), (*expiry.LBInventory)(nil), (*expiry.CertStore)(nil), (*expiry.Objects)(nil)), rotate...),
 		// the provisioner, its pair loader (rotation.LoadPair) and its instance lock

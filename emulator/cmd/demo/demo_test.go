@@ -40,7 +40,11 @@ func TestDemoEndToEnd(t *testing.T) {
 		`"status": "issued"`,
 		"chain verifies against the local ACME CA's root",
 		"Step 7: run expiry-check",
-		"Step 8: destroy",
+		"Step 8: drop one pair (certs/every-lb/",
+		"ALB additional",
+		"NLB listener",
+		"serves certificate C",
+		"Step 9: destroy",
 		"no SLB1 left",
 	} {
 		if !strings.Contains(out.String(), want) {

@@ -20,6 +20,10 @@ type cloudHandle struct {
 	ACMERoot      []byte
 	// CreateBucket makes the certificate bucket (in-process, no API call).
 	CreateBucket func(name, region string)
+	// SeedLB seeds one ALB and one NLB instance in region (in-process);
+	// DNSAddr is the DNS server resolving their names.
+	SeedLB  func(region string) ([]emulator.FleetMember, error)
+	DNSAddr string
 	// Close stops every listener and function process the cloud started.
 	Close func() error
 }
@@ -43,6 +47,8 @@ func startCloud(_ context.Context, verbose bool) (*cloudHandle, error) {
 		FCEndpoint: c.FCEndpoint(), SLBEndpoint: c.SLBEndpoint(), OSSEndpoint: c.OSSEndpoint(),
 		AccessKeyID: ak, AccessKeySecret: secret,
 		CreateBucket: c.OSS.CreateBucket,
+		SeedLB:       func(region string) ([]emulator.FleetMember, error) { return c.SeedLBFleet(region, 1) },
+		DNSAddr:      c.DNSAddr(),
 		ACMEEnv: map[string]string{
 			"ALIDNS_ENDPOINT": c.AlidnsEndpoint(), "ACME_DNS_NAMESERVERS": c.DNS.Addr(),
 			"ACME_CA_ROOTS": string(c.ACME.TLSCertPEM()),

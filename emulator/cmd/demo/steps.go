@@ -45,7 +45,7 @@ func run(ctx context.Context, w io.Writer, root string, verbose bool) (err error
 		}
 	}()
 	for _, step := range []func(context.Context) error{
-		d.setUp, d.deploy, d.provision, d.servesA, d.rotateToB, d.aGone, d.acme, d.expiryCheck, d.destroy,
+		d.setUp, d.deploy, d.provision, d.servesA, d.rotateToB, d.aGone, d.acme, d.expiryCheck, d.everyLB, d.destroy,
 	} {
 		if err := step(ctx); err != nil {
 			return err

@@ -1,0 +1,214 @@
+package albnlb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/aliyun"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation"
+)
+
+// Listeners lists the TLS listeners (ALB HTTPS and QUIC, NLB TCPSSL) of the
+// load balancers lbIDs with their default certificates.
+func (p *Port) Listeners(ctx context.Context, region string, lbIDs []string) ([]rotation.TLSListener, error) {
+	want := make(map[string]bool, len(lbIDs))
+	for _, id := range lbIDs {
+		want[id] = true
+	}
+	ls, err := p.LB.ListListeners(ctx, region)
+	if err != nil {
+		return nil, err
+	}
+	var out []rotation.TLSListener
+	for _, l := range ls {
+		if !want[l.LoadBalancerID] {
+			continue
+		}
+		def := l.DefaultCertificate
+		if def == "" { // ALB's listing does not give it
+			cs, err := p.LB.ListListenerCertificates(ctx, region, l.ID)
+			if err != nil {
+				return out, err
+			}
+			for _, c := range cs {
+				if c.Default {
+					def = c.ID
+				}
+			}
+		}
+		out = append(out, rotation.TLSListener{LoadBalancerID: l.LoadBalancerID, Port: l.Port, ID: l.ID, Status: l.Status, CertificateID: def})
+	}
+	return out, nil
+}
+
+// SNI lists l's additional certificates, one place per domain each holds
+// (a certificate CAS has not listed is one place without a domain: the
+// rotation never replaces it). Dissociating ones are left out.
+func (p *Port) SNI(ctx context.Context, region string, l rotation.TLSListener) ([]rotation.SNICertificate, error) {
+	cs, err := p.LB.ListListenerCertificates(ctx, region, l.ID)
+	if err != nil {
+		return nil, err
+	}
+	var out []rotation.SNICertificate
+	held := map[string]bool{}
+	def := ""
+	for _, c := range cs {
+		if c.Default {
+			def = c.ID
+			continue
+		}
+		if c.Status == "Dissociating" {
+			continue
+		}
+		domains, ok := p.domains(c.ID)
+		if !ok {
+			out = append(out, rotation.SNICertificate{ID: l.ID + "|" + c.ID, CertificateID: c.ID})
+			continue
+		}
+		for _, d := range domains {
+			held[strings.ToLower(d)] = true
+			out = append(out, rotation.SNICertificate{ID: sniID(l.ID, d), Domain: d, CertificateID: c.ID})
+		}
+	}
+	// The default's domains no SNI certificate holds are read back as
+	// default-answered places (where a superseded SNI certificate was).
+	if domains, ok := p.domains(def); ok {
+		for _, d := range domains {
+			if !held[strings.ToLower(d)] {
+				out = append(out, rotation.SNICertificate{ID: sniID(l.ID, d), Domain: d, CertificateID: def, Default: true})
+			}
+		}
+	}
+	return out, nil
+}
+
+// domains are the DNS names of a CAS certificate the port has listed.
+func (p *Port) domains(id string) ([]string, bool) {
+	if id == "" {
+		return nil, false
+	}
+	cc, ok := p.lookup(id)
+	domains := cc.SANs
+	if len(domains) == 0 && cc.CommonName != "" {
+		domains = []string{cc.CommonName}
+	}
+	return domains, ok && len(domains) > 0
+}
+
+func sniID(listenerID, domain string) string { return listenerID + "|" + strings.ToLower(domain) }
+
+// Listener finds the TLS listener of lbID with id listenerID (or, without
+// one, on port) and its SNI places (ErrNotFound when there is none).
+func (p *Port) Listener(ctx context.Context, region, lbID string, port int, listenerID string) (rotation.TLSListener, []rotation.SNICertificate, error) {
+	ls, err := p.Listeners(ctx, region, []string{lbID})
+	if err != nil {
+		return rotation.TLSListener{}, nil, err
+	}
+	for _, l := range ls {
+		if listenerID != "" && l.ID == listenerID && (port == 0 || l.Port == port) || listenerID == "" && l.Port == port {
+			sni, err := p.SNI(ctx, region, l)
+			return l, sni, err
+		}
+	}
+	return rotation.TLSListener{}, nil, fmt.Errorf("%s: no TLS listener on %s:%d in %s: %w", p.Product, lbID, port, region, apierr.ErrNotFound)
+}
+
+// Switch points a default certificate at to, or replaces an additional
+// certificate: to is associated first, then from dissociated (the
+// listener's other additional certificates are never touched). Both
+// writes are idempotent in the adapters, so a retry after a lost answer
+// converges. Switches of one listener run one at a time (the service runs
+// one job per listener anyway), so a pair that is both a listener's new
+// default and the replacement of one of its SNI certificates ends as the
+// default only, whichever target switches first.
+func (p *Port) Switch(ctx context.Context, pl rotation.Place, from, to string) error {
+	if pl.ListenerID == "" {
+		return fmt.Errorf("%s: switch %s/%s:%d: no listener id: %w", p.Product, pl.Region, pl.LoadBalancerID, pl.ListenerPort, apierr.ErrInvalid)
+	}
+	unlock := p.lockListener(pl.Region + "/" + pl.ListenerID)
+	defer unlock()
+	if pl.SNIID == "" {
+		if err := p.LB.SetDefaultCertificate(ctx, pl.Region, pl.ListenerID, to); err != nil {
+			return err
+		}
+		// An SNI target of the same pair switched first associated to as an
+		// additional certificate: the default answers its domains now.
+		if p.isAdditional(ctx, pl, to) {
+			return p.LB.DissociateAdditionalCertificate(ctx, pl.Region, pl.ListenerID, to)
+		}
+		return nil
+	}
+	if err := p.LB.AssociateAdditionalCertificate(ctx, pl.Region, pl.ListenerID, to); err != nil {
+		// The listener's default already is to (a pair covering both the
+		// default's and this SNI certificate's domains): the default answers
+		// the domain once the superseded certificate is dissociated.
+		if !errors.Is(err, apierr.ErrConflict) || !p.isDefault(ctx, pl, to) {
+			return err
+		}
+	}
+	if from == "" || from == to {
+		return nil
+	}
+	if err := p.LB.DissociateAdditionalCertificate(ctx, pl.Region, pl.ListenerID, from); err != nil {
+		return fmt.Errorf("%s: %s associated to listener %s, but %s still associated: %w", p.Product, to, pl.ListenerID, from, err)
+	}
+	return nil
+}
+
+var _ rotation.TargetPort = (*Port)(nil)
+
+// Compile-time check that the adapters fit.
+var (
+	_ Listeners    = (*aliyun.ALB)(nil)
+	_ Listeners    = (*aliyun.NLB)(nil)
+	_ Certificates = (*aliyun.CAS)(nil)
+)
+
+// isDefault reports whether certID is the listener's default certificate.
+func (p *Port) isDefault(ctx context.Context, pl rotation.Place, certID string) bool {
+	cs, err := p.LB.ListListenerCertificates(ctx, pl.Region, pl.ListenerID)
+	if err != nil {
+		return false
+	}
+	for _, c := range cs {
+		if c.Default && c.ID == certID {
+			return true
+		}
+	}
+	return false
+}
+
+// isAdditional reports whether certID is one of the listener's additional
+// certificates.
+func (p *Port) isAdditional(ctx context.Context, pl rotation.Place, certID string) bool {
+	cs, err := p.LB.ListListenerCertificates(ctx, pl.Region, pl.ListenerID)
+	if err != nil {
+		return false
+	}
+	for _, c := range cs {
+		if !c.Default && c.ID == certID {
+			return true
+		}
+	}
+	return false
+}
+
+// lockListener serialises the port's writes to one listener.
+func (p *Port) lockListener(key string) func() {
+	p.mu.Lock()
+	if p.listeners == nil {
+		p.listeners = map[string]*sync.Mutex{}
+	}
+	m, ok := p.listeners[key]
+	if !ok {
+		m = &sync.Mutex{}
+		p.listeners[key] = m
+	}
+	p.mu.Unlock()
+	m.Lock()
+	return m.Unlock
+}
