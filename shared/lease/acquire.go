@@ -45,7 +45,7 @@ func Acquire(ctx context.Context, store Store, bucket, name, owner string, opts 
 func (a *acquirer) run(ctx context.Context, waitUntil time.Time) (*Lock, error) {
 	for try := 0; ; try++ {
 		if err := ctx.Err(); err != nil {
-			return nil, a.giveUp(err)
+			return nil, a.giveUp(timeUp{err})
 		}
 		next, err := a.round(ctx)
 		switch {
@@ -62,10 +62,18 @@ func (a *acquirer) run(ctx context.Context, waitUntil time.Time) (*Lock, error) 
 			return nil, a.giveUp(apierr.ErrTransient)
 		}
 		if !a.o.Sleep(ctx, wait) {
-			return nil, a.giveUp(ctx.Err())
+			return nil, a.giveUp(timeUp{ctx.Err()})
 		}
 	}
 }
+
+// timeUp is the ctx's error when the wait for the lock was cut by it (the
+// acquisition's own deadline, waitUntil, or the invocation's end): as
+// transient as giving up at waitUntil, so that FC's retry tries again.
+type timeUp struct{ error }
+
+func (t timeUp) Is(target error) bool { return target == apierr.ErrTransient }
+func (t timeUp) Unwrap() error        { return t.error }
 
 // abandon releases, best effort, a generation this Acquire created but does
 // not return (its create's answer was lost, or its confirmation failed), so

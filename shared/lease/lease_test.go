@@ -278,6 +278,21 @@ func TestWaitBoundedByDeadline(t *testing.T) {
 	}
 }
 
+// A wait cut by the ctx's deadline inside a backoff (a loaded machine, a
+// slow store) is as transient as giving up before it.
+func TestWaitCutByDeadlineIsTransient(t *testing.T) {
+	s := &leasetest.Store{}
+	s.Set(bucket, gen1, body(t, "busy", 1, time.Now().Add(time.Hour)))
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	opts := fast
+	opts.Sleep = func(ctx context.Context, _ time.Duration) bool { <-ctx.Done(); return false }
+	_, err := lease.Acquire(ctx, s, bucket, "www", "me", opts)
+	if !errors.Is(err, lease.ErrLocked) || !errors.Is(err, apierr.ErrTransient) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err %v; want ErrLocked, transient, and the deadline as its cause", err)
+	}
+}
+
 func TestCanceledWhileWaiting(t *testing.T) {
 	s := &leasetest.Store{}
 	s.Set(bucket, gen1, body(t, "busy", 1, time.Now().Add(time.Hour)))
