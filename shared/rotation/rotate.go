@@ -117,31 +117,9 @@ func (r *Rotator) Rotate(ctx context.Context, now time.Time, req Request) (Resul
 		bucket = r.Config.Bucket
 	}
 	prefix := r.prefix()
-	var name string
-	var layout Layout
-	switch {
-	case req.Key != "":
-		if !r.Accepts(bucket, req.Key) {
-			return Ended(StatusIgnored, "object outside CERT_BUCKET/CERT_PREFIX ("+r.Config.Bucket+"/"+prefix+"): not read"), nil
-		}
-		ref, ok := ParseKey(prefix, req.Key)
-		if !ok {
-			return Ended(StatusIgnored, "not a file of a certificate pair: "+req.Key), nil
-		}
-		name = ref.Name
-		if ref.File != DeployFileName {
-			layout = ref.Layout
-		}
-	case req.Name != "":
-		if !validName(req.Name) {
-			return Ended(StatusRejected, fmt.Sprintf("invalid pair name %q", req.Name)), nil
-		}
-		if r.Config.Bucket != "" && bucket != r.Config.Bucket {
-			return Ended(StatusIgnored, "bucket outside CERT_BUCKET: not read"), nil
-		}
-		name = req.Name
-	default:
-		return Ended(StatusRejected, "request names neither an object key nor a pair name"), nil
+	name, layout, ended := r.resolve(bucket, req)
+	if ended != nil {
+		return *ended, nil
 	}
 
 	unlock, err := pairLocks.lock(ctx, bucket+"\x00"+prefix+name)
@@ -192,6 +170,39 @@ func (r *Rotator) Rotate(ctx context.Context, now time.Time, req Request) (Resul
 		out.Errors = append(out.Errors, rerr.Error())
 	}
 	return out, err
+}
+
+// resolve names the pair a request is about (and the key's layout), or
+// gives the result that ends it unread (ignored, rejected).
+func (r *Rotator) resolve(bucket string, req Request) (string, Layout, *Result) {
+	prefix := r.prefix()
+	end := func(s Status, reason string) (string, Layout, *Result) {
+		res := Ended(s, reason)
+		return "", "", &res
+	}
+	switch {
+	case req.Key != "":
+		if !r.Accepts(bucket, req.Key) {
+			return end(StatusIgnored, "object outside CERT_BUCKET/CERT_PREFIX ("+r.Config.Bucket+"/"+prefix+"): not read")
+		}
+		ref, ok := ParseKey(prefix, req.Key)
+		if !ok {
+			return end(StatusIgnored, "not a file of a certificate pair: "+req.Key)
+		}
+		if ref.File == DeployFileName {
+			return ref.Name, "", nil
+		}
+		return ref.Name, ref.Layout, nil
+	case req.Name != "":
+		if !validName(req.Name) {
+			return end(StatusRejected, fmt.Sprintf("invalid pair name %q", req.Name))
+		}
+		if r.Config.Bucket != "" && bucket != r.Config.Bucket {
+			return end(StatusIgnored, "bucket outside CERT_BUCKET: not read")
+		}
+		return req.Name, "", nil
+	}
+	return end(StatusRejected, "request names neither an object key nor a pair name")
 }
 
 // rotateLoaded plans, uploads, switches, verifies and cleans up a loaded
