@@ -22,6 +22,9 @@ type LBJob struct {
 	// lock generation, collected at release (2 deletes, one after the
 	// other).
 	PreviousGeneration bool
+	// Cleanup: cleanup deletes superseded certificates of ours (one round,
+	// the deletes side by side).
+	Cleanup bool
 }
 
 // Rounds outside the switches, each needing the answer of the one before
@@ -36,8 +39,8 @@ type LBJob struct {
 //	verify             3  read the listener back, then the listener listing,
 //	                      then its certificates
 //
-// plus lockRounds with the lock, and 2 when it collects a previous
-// generation.
+// plus 1 when cleanup deletes, lockRounds with the lock, and 2 when it
+// collects a previous generation.
 const lbRoundsOutsideSwitches = 2 + 4 + 2 + 3
 
 // lbSwitchRounds are the rounds of one ALB or NLB switch besides the job's
@@ -65,6 +68,9 @@ func (j LBJob) Switches(latency time.Duration) time.Duration {
 // Rounds is the job's dependent rounds outside the switch phase.
 func (j LBJob) Rounds() int {
 	r := lbRoundsOutsideSwitches
+	if j.Cleanup {
+		r++
+	}
 	if j.Lock {
 		r += lockRounds
 		if j.PreviousGeneration {

@@ -16,6 +16,7 @@ func TestLBJobBound(t *testing.T) {
 		{"one ALB listener, lock", LBJob{ALB: 1, Concurrency: 16, Configuring: 2 * time.Second, Lock: true}, 21*20*ms + 2*time.Second},
 		{"one ALB listener, lock, previous generation", LBJob{ALB: 1, Concurrency: 16, Configuring: 2 * time.Second, Lock: true, PreviousGeneration: true}, 23*20*ms + 2*time.Second},
 		{"previous generation without the lock is nothing", LBJob{ALB: 1, Concurrency: 16, Configuring: 2 * time.Second, PreviousGeneration: true}, 14*20*ms + 2*time.Second},
+		{"one ALB listener, lock, previous generation, cleanup", LBJob{ALB: 1, Concurrency: 16, Configuring: 2 * time.Second, Lock: true, PreviousGeneration: true, Cleanup: true}, 24*20*ms + 2*time.Second},
 		{"one ALB listener, no lock", LBJob{ALB: 1, Concurrency: 16, Configuring: 2 * time.Second}, 14*20*ms + 2*time.Second},
 		// 30 ALB/NLB switches in 16 slots: two waves of 2.06 s.
 		{"50 mixed", LBJob{CLB: 20, ALB: 15, NLB: 15, Concurrency: 16, Configuring: 2 * time.Second, Lock: true}, 18*20*ms + 2*(60*ms+2*time.Second)},
