@@ -331,6 +331,10 @@ func SweeperFactory(cfg config.Config, getenv func(string) string) func(ctx cont
 			Config:  compose.RotationConfig(cfg),
 			Objects: objs,
 			SLB:     slb,
+			// The same products as rotate-on-upload (LB_PRODUCTS): a pair
+			// chosen to replace a certificate reaches its ALB and NLB
+			// listeners too.
+			Products: compose.Products(cfg, slb, compose.LoadBalancerPorts(cfg, creds)),
 			// The same cross-instance lock as rotate-on-upload: an upload
 			// event for the same pair may be rotating at this moment.
 			Locks:  aliyun.LockStore(oss),

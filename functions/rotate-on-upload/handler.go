@@ -14,7 +14,6 @@ import (
 	"github.com/aliyun/fc-runtime-go-sdk/events"
 	"github.com/aliyun/fc-runtime-go-sdk/fccontext"
 
-	"github.com/slb-cert-rotator/slb-cert-rotator/shared/albnlb"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/aliyun"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/compose"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/config"
@@ -85,45 +84,9 @@ func (h *Handler) DefaultDeps(_ context.Context, creds aliyun.Credentials, ossRe
 	return Deps{
 		Objects:       rotation.AdaptObjects(o, func(i aliyun.ObjectInfo) string { return i.Key }),
 		SLB:           aliyun.NewSLB(creds, aliyun.SLBOptions{Endpoint: h.Config.SLBEndpoint}),
-		LoadBalancers: LoadBalancerPorts(h.Config, creds),
+		LoadBalancers: compose.LoadBalancerPorts(h.Config, creds),
 		Locks:         aliyun.LockStore(o),
 	}, nil
-}
-
-// LoadBalancerPorts builds the ALB and NLB ports LB_PRODUCTS asks for, over
-// one CAS adapter (their certificates are shared), from the endpoints of
-// the configuration.
-func LoadBalancerPorts(c config.Config, creds aliyun.Credentials) []rotation.Product {
-	var out []rotation.Product
-	var cas *aliyun.CAS
-	store := func() *aliyun.CAS {
-		if cas == nil {
-			cas = aliyun.NewCAS(creds, aliyun.RPCOptions{Endpoint: c.CASEndpoint})
-		}
-		return cas
-	}
-	if c.HasProduct(rotation.ProductALB) {
-		out = append(out, rotation.Product{Name: rotation.ProductALB,
-			Port: albnlb.New(rotation.ProductALB, aliyun.NewALB(creds, aliyun.RPCOptions{Endpoint: c.ALBEndpoint}), store())})
-	}
-	if c.HasProduct(rotation.ProductNLB) {
-		out = append(out, rotation.Product{Name: rotation.ProductNLB,
-			Port: albnlb.New(rotation.ProductNLB, aliyun.NewNLB(creds, aliyun.RPCOptions{Endpoint: c.NLBEndpoint}), store())})
-	}
-	return out
-}
-
-// products are the rotation's products: CLB (when configured) over deps.SLB,
-// then deps.LoadBalancers; nil (CLB only) when there are no others.
-func products(c config.Config, deps Deps) []rotation.Product {
-	if len(deps.LoadBalancers) == 0 {
-		return nil
-	}
-	var out []rotation.Product
-	if c.HasProduct(rotation.ProductCLB) || len(c.Products) == 0 {
-		out = append(out, rotation.Product{Name: rotation.ProductCLB, Port: rotation.CLBPort{SLB: deps.SLB}})
-	}
-	return append(out, deps.LoadBalancers...)
 }
 
 // tlsProbe adapts tlsprobe to rotation.Prober, resolving names through
@@ -292,7 +255,7 @@ func (h *Handler) run(ctx context.Context, w work) (rotation.Result, error) {
 	}
 	r := &rotation.Rotator{
 		Config:  compose.RotationConfig(h.Config),
-		Objects: deps.Objects, SLB: deps.SLB, Products: products(h.Config, deps), Prober: prober, Locks: deps.Locks,
+		Objects: deps.Objects, SLB: deps.SLB, Products: compose.Products(h.Config, deps.SLB, deps.LoadBalancers), Prober: prober, Locks: deps.Locks,
 	}
 	req := w.req
 	if fctx, ok := fccontext.FromContext(ctx); ok && fctx != nil {

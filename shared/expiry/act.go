@@ -44,7 +44,7 @@ func (s *Sweeper) rotate(ctx context.Context, now time.Time, rep *Report) {
 	var order []int // candidate indexes, once each
 	for i := range rep.Certificates {
 		c := &rep.Certificates[i]
-		for _, t := range c.Targets {
+		for _, t := range places(*c) {
 			best := replacement(cands, *c, t, pins, now)
 			if best < 0 {
 				continue
@@ -91,10 +91,40 @@ func (s *Sweeper) rotate(ctx context.Context, now time.Time, rep *Report) {
 	}
 }
 
-// placeKey names a place (a listener's default certificate or a domain
-// extension) whatever the case of its domain.
-func placeKey(t clb.Target) string {
-	return fmt.Sprintf("%s/%s/%d/%s", t.Region, t.LoadBalancerID, t.ListenerPort, strings.ToLower(t.Domain))
+// places are where c is served as the rotation names them: the CLB
+// targets, and each ALB or NLB listener place as a target of its product
+// (Type), with its listener id and port, additional for an SNI place.
+func places(c Certificate) []clb.Target {
+	out := append([]clb.Target(nil), c.Targets...)
+	for _, p := range c.Listeners {
+		out = append(out, clb.Target{Type: p.Product, Region: p.Region, LoadBalancerID: p.LoadBalancerID,
+			ListenerPort: p.ListenerPort, ListenerID: p.ListenerID, Additional: p.Role == RoleAdditional})
+	}
+	return out
+}
+
+// placeKeys name a place (a CLB listener's default certificate or a domain
+// extension; an ALB or NLB listener's default or additional certificates)
+// whatever the case of its domain: by product, load balancer and port,
+// and for ALB and NLB also by listener id (deploy.yaml names one or the
+// other).
+func placeKeys(t clb.Target) []string {
+	typ, d := t.Type, strings.ToLower(t.Domain)
+	if typ == "" {
+		typ = ProductCLB
+	}
+	role := "" // a CLB extension is named by its domain alone
+	if t.Additional && typ != ProductCLB {
+		role = "+"
+	}
+	var keys []string
+	if t.ListenerPort != 0 || t.ListenerID == "" {
+		keys = append(keys, fmt.Sprintf("%s/%s/%s/%d/%s%s", typ, t.Region, t.LoadBalancerID, t.ListenerPort, role, d))
+	}
+	if t.ListenerID != "" && typ != ProductCLB {
+		keys = append(keys, fmt.Sprintf("%s/%s/listener:%s/%s%s", typ, t.Region, t.ListenerID, role, d))
+	}
+	return keys
 }
 
 // pinnedPlaces maps every place named in a pair's deploy.yaml to that pair.
@@ -102,12 +132,24 @@ func pinnedPlaces(cands []Candidate) map[string]string {
 	pins := map[string]string{}
 	for _, c := range cands {
 		for _, t := range c.Targets {
-			if _, taken := pins[placeKey(t)]; !taken {
-				pins[placeKey(t)] = c.Name
+			for _, k := range placeKeys(t) {
+				if _, taken := pins[k]; !taken {
+					pins[k] = c.Name
+				}
 			}
 		}
 	}
 	return pins
+}
+
+// pinOwner is the pair whose deploy.yaml names place t, if any.
+func pinOwner(pins map[string]string, t clb.Target) (string, bool) {
+	for _, k := range placeKeys(t) {
+		if owner, ok := pins[k]; ok {
+			return owner, true
+		}
+	}
+	return "", false
 }
 
 // pinnedExcept lists the places other pairs' deploy.yaml name: the
@@ -125,7 +167,7 @@ func pinnedExcept(cands []Candidate, name string) []clb.Target {
 // replacement is the index of the pair that should replace certificate c
 // at place t, or -1.
 func replacement(cands []Candidate, c Certificate, t clb.Target, pins map[string]string, now time.Time) int {
-	owner, pinned := pins[placeKey(t)]
+	owner, pinned := pinOwner(pins, t)
 	best := -1
 	for k, cand := range cands {
 		switch {

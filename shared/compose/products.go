@@ -1,0 +1,46 @@
+package compose
+
+import (
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/albnlb"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/aliyun"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/config"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation"
+)
+
+// LoadBalancerPorts builds the ALB and NLB ports LB_PRODUCTS asks for, over
+// one CAS adapter (their certificates are shared), from the endpoints of
+// the configuration. Every function that rotates uses it (rotate-on-upload
+// and the expiry check's auto-rotation).
+func LoadBalancerPorts(c config.Config, creds aliyun.Credentials) []rotation.Product {
+	var out []rotation.Product
+	var cas *aliyun.CAS
+	store := func() *aliyun.CAS {
+		if cas == nil {
+			cas = aliyun.NewCAS(creds, aliyun.RPCOptions{Endpoint: c.CASEndpoint})
+		}
+		return cas
+	}
+	if c.HasProduct(rotation.ProductALB) {
+		out = append(out, rotation.Product{Name: rotation.ProductALB,
+			Port: albnlb.New(rotation.ProductALB, aliyun.NewALB(creds, aliyun.RPCOptions{Endpoint: c.ALBEndpoint}), store())})
+	}
+	if c.HasProduct(rotation.ProductNLB) {
+		out = append(out, rotation.Product{Name: rotation.ProductNLB,
+			Port: albnlb.New(rotation.ProductNLB, aliyun.NewNLB(creds, aliyun.RPCOptions{Endpoint: c.NLBEndpoint}), store())})
+	}
+	return out
+}
+
+// Products are the rotation's products: CLB (when configured, or when
+// LB_PRODUCTS is not set) over slb, then lbs; nil (the rotation's CLB-only
+// default over its SLB) when lbs is empty.
+func Products(c config.Config, slb rotation.SLB, lbs []rotation.Product) []rotation.Product {
+	if len(lbs) == 0 {
+		return nil
+	}
+	var out []rotation.Product
+	if c.HasProduct(rotation.ProductCLB) || len(c.Products) == 0 {
+		out = append(out, rotation.Product{Name: rotation.ProductCLB, Port: rotation.CLBPort{SLB: slb}})
+	}
+	return append(out, lbs...)
+}
