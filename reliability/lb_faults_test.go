@@ -10,9 +10,11 @@ import (
 	"time"
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator"
+	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/alb"
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/cas"
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/faults"
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/lbcert"
+	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/nlb"
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/rpc"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/albnlb"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/aliyun"
@@ -102,31 +104,61 @@ func TestReliabilitySeededLBFaults(t *testing.T) {
 	if long() {
 		n = 60
 	}
-	var totalAttempts, injected, jobsFailed atomic.Int64
+	var totalAttempts, injected, jobsFailed, collisions, lostLB atomic.Int64
 	for i := range n {
 		seed := int64(5000 + i)
 		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
 			t.Parallel()
-			out, failed := lbFaultRun(t, seed)
+			out, st := lbFaultRun(t, seed)
 			totalAttempts.Add(int64(out.attempts))
-			jobsFailed.Add(int64(failed))
+			jobsFailed.Add(int64(st.failedJobs))
+			collisions.Add(int64(st.collisions))
+			lostLB.Add(int64(st.lost))
 			for _, st := range out.faults {
 				injected.Add(int64(st.Throttled + st.Errors + st.Timeouts + st.Resets + st.Lost))
 			}
 		})
 	}
 	t.Cleanup(func() {
-		t.Logf("%d seeded LB runs: %d invocations in all, %d faults injected, %d jobs failed", n, totalAttempts.Load(), injected.Load(), jobsFailed.Load())
+		t.Logf("%d seeded LB runs: %d invocations in all, %d faults injected, %d ALB/NLB/CAS writes applied with the answer lost, %d jobs failed, %d writes refused on a Configuring listener",
+			n, totalAttempts.Load(), injected.Load(), lostLB.Load(), jobsFailed.Load(), collisions.Load())
+		if !t.Failed() && (lostLB.Load() == 0 || jobsFailed.Load() == 0) {
+			t.Errorf("the runs drew no lost ALB/NLB/CAS answer (%d) or no failed job (%d): the faults were not exercised", lostLB.Load(), jobsFailed.Load())
+		}
 	})
 }
 
-func lbFaultRun(t *testing.T, seed int64) (runOutcome, int) {
+// setLBFaults installs the seed's faults: on every call (SLB, OSS, ALB,
+// NLB, CAS) 30 % throttling, 10 % 5xx and 10 % of the writes applied with
+// the answer lost; on the ALB, NLB and CAS writes a lost-answer rate of 20,
+// 35 or 50 % (by seed: a lost ALB/NLB answer leaves a job running, and the
+// adapter's retry collides with the Configuring listener); ALB and NLB jobs
+// ending Failed at 15, 30 or 45 % (by seed).
+func setLBFaults(c *emulator.Cloud, seed int64) {
+	base := faults.Rule{ThrottleRate: 0.30, ServerErrorRate: 0.10, LostRate: 0.10}
+	c.Faults.Set(base)
+	lostRate := []float64{0.20, 0.35, 0.50}[seed%3]
+	for _, set := range [][]string{alb.Actions(), nlb.Actions(), cas.Actions()} {
+		for _, a := range set {
+			if alb.IsWrite(a) || nlb.IsWrite(a) || cas.IsWrite(a) {
+				r := base
+				r.Action, r.LostRate = a, lostRate
+				c.Faults.Set(r)
+			}
+		}
+	}
+	c.JobFaults.Set(faults.JobRule{FailRate: []float64{0.15, 0.30, 0.45}[(seed/3)%3]})
+}
+
+// lbStats counts what the faults did to the ALB, NLB and CAS writes of a run.
+type lbStats struct{ failedJobs, collisions, lost int }
+
+func lbFaultRun(t *testing.T, seed int64) (runOutcome, lbStats) {
 	e := startEnvWith(t, emulator.Options{Seed: seed, Regions: suiteRegions, Bucket: fmt.Sprintf("certs-lb-%d", seed), LBConfiguring: lbConfiguring}, &transcript{})
 	f := seedLBFleet(t, e)
 	lock := watchLock(e, "www")
 	putPair(t, e, "www", f.newPair)
-	e.cloud.Faults.Set(faults.Rule{ThrottleRate: 0.30, ServerErrorRate: 0.10, LostRate: 0.10})
-	e.cloud.JobFaults.Set(faults.JobRule{FailRate: 0.20})
+	setLBFaults(e.cloud, seed)
 
 	var out runOutcome
 	done := false
@@ -145,7 +177,16 @@ func lbFaultRun(t *testing.T, seed int64) (runOutcome, int) {
 		t.Fatalf("no successful invocation in %d attempts", maxAttempts)
 	}
 	out.faults = e.cloud.Faults.Stats()
-	failedJobs := len(e.cloud.JobFaults.Failed())
+	st := lbStats{failedJobs: len(e.cloud.JobFaults.Failed())}
+	log := e.cloud.RequestLog()
+	for _, r := range append(append(append([]rpc.Record(nil), log.ALB...), log.NLB...), log.CAS...) {
+		if strings.HasPrefix(r.Fault, "lost ") {
+			st.lost++
+		}
+		if r.Code == lbcert.CodeListenerBusy {
+			st.collisions++
+		}
+	}
 	e.cloud.Faults.Clear()
 	e.cloud.JobFaults.Clear()
 	checkInvariants(t, e, f.fleet, "after the run")
@@ -163,9 +204,17 @@ func lbFaultRun(t *testing.T, seed int64) (runOutcome, int) {
 			t.Errorf("next run made a %s call: the state had converged already", w)
 		}
 	}
-	for _, r := range append(append(append([]rpc.Record(nil), after.CAS[len(before.CAS):]...), after.ALB[len(before.ALB):]...), after.NLB[len(before.NLB):]...) {
-		if r.Status == 200 && (r.Action == "UploadUserCertificate" || strings.HasPrefix(r.Action, "Update") || strings.HasPrefix(r.Action, "Associate") || strings.HasPrefix(r.Action, "Dissociate")) {
-			t.Errorf("next run made a %s call: the state had converged already", r.Action)
+	for _, l := range []struct {
+		recs    []rpc.Record
+		isWrite func(string) bool
+	}{
+		{after.ALB[len(before.ALB):], alb.IsWrite}, {after.NLB[len(before.NLB):], nlb.IsWrite},
+		{after.CAS[len(before.CAS):], func(a string) bool { return a == "UploadUserCertificate" }}, // deletes are cleanup
+	} {
+		for _, r := range l.recs {
+			if r.Status == 200 && l.isWrite(r.Action) {
+				t.Errorf("next run made a %s call: the state had converged already", r.Action)
+			}
 		}
 	}
 	checkInvariants(t, e, f.fleet, "after the next run")
@@ -176,7 +225,7 @@ func lbFaultRun(t *testing.T, seed int64) (runOutcome, int) {
 	}
 	checkLockFree(t, e, "www")
 	checkNoLeaks(t, e.seen, e.creds.AccessKeySecret)
-	return out, failedJobs
+	return out, st
 }
 
 // lbSnapshot is what checkLB judges: the ALB and NLB state, CAS's
