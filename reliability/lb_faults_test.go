@@ -36,6 +36,10 @@ type lbFleet struct {
 	members []emulator.FleetMember
 	otherID string // the user's unrelated ALB additional certificate (CAS identity)
 	otherFP string
+	// neighbourID is another certificate of the user's that a concurrent
+	// writer (neighbour) keeps associating and dissociating on the ALB
+	// listener during the run: the rotation's writes collide with its jobs.
+	neighbourID string
 }
 
 func (f *lbFleet) member(kind string) emulator.FleetMember {
@@ -61,11 +65,14 @@ func seedLBFleet(t *testing.T, e *env) *lbFleet {
 	must(t, err)
 	f.otherFP = other.FingerprintSHA1
 	must(t, e.cloud.ALB.SeedAdditionalCertificates(region, f.member("alb").ListenerID, f.otherID))
+	nb := certstest.SelfSigned(t, certstest.Options{Domains: []string{"neighbour.example.org"}, NotBefore: time.Now().Add(-time.Hour)})
+	f.neighbourID, err = e.cloud.CAS.Seed(region, "users-neighbour", string(nb.CertPEM), string(nb.KeyPEM))
+	must(t, err)
 	now := time.Now()
 	f.newPair = certstest.SelfSigned(t, certstest.Options{
 		Domains:   []string{"www.example.com", "api.example.com", "alb-1.fleet.example.com", "shop-1.fleet.example.com", "nlb-1.fleet.example.com"},
 		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(90 * 24 * time.Hour)})
-	e.seen.secrets(f.newPair.KeyPEM, other.KeyPEM)
+	e.seen.secrets(f.newPair.KeyPEM, other.KeyPEM, nb.KeyPEM)
 	return f
 }
 
@@ -150,6 +157,41 @@ func setLBFaults(c *emulator.Cloud, seed int64) {
 	c.JobFaults.Set(faults.JobRule{FailRate: []float64{0.15, 0.30, 0.45}[(seed/3)%3]})
 }
 
+// neighbour starts the concurrent writer of f.neighbourID on the ALB
+// listener (associate, dissociate, … as soon as the listener is idle, under the same faults,
+// errors ignored); the returned func stops it and waits for it.
+func neighbour(e *env, seed int64, f *lbFleet) (stop func()) {
+	api := aliyun.NewALB(e.creds, aliyun.RPCOptions{Endpoint: e.cloud.ALBEndpoint(), Retry: fastRetry(seed + 7), Timeout: 400 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	region, listener := suiteRegions[0], f.member("alb").ListenerID
+	go func() {
+		defer close(done)
+		for i := 0; ctx.Err() == nil; i++ {
+			if i%2 == 0 {
+				_ = api.AssociateAdditionalCertificate(ctx, region, listener, f.neighbourID)
+			} else {
+				_ = api.DissociateAdditionalCertificate(ctx, region, listener, f.neighbourID)
+			}
+			select { // no pause after a success: the next write races the rotation's for the idle listener
+			case <-ctx.Done():
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
+}
+
+// namesCert reports whether a request names certificate id.
+func namesCert(r rpc.Record, id string) bool {
+	for _, v := range r.Params {
+		if v == id {
+			return true
+		}
+	}
+	return false
+}
+
 // lbStats counts what the faults did to the ALB, NLB and CAS writes of a run.
 type lbStats struct{ failedJobs, collisions, lost int }
 
@@ -159,6 +201,7 @@ func lbFaultRun(t *testing.T, seed int64) (runOutcome, lbStats) {
 	lock := watchLock(e, "www")
 	putPair(t, e, "www", f.newPair)
 	setLBFaults(e.cloud, seed)
+	stopNeighbour := neighbour(e, seed, f)
 
 	var out runOutcome
 	done := false
@@ -173,6 +216,7 @@ func lbFaultRun(t *testing.T, seed int64) (runOutcome, lbStats) {
 		}
 		done = err == nil && (res.Status == rotation.StatusRotated || res.Status == rotation.StatusUnchanged)
 	}
+	stopNeighbour()
 	if !done {
 		t.Fatalf("no successful invocation in %d attempts", maxAttempts)
 	}
@@ -183,7 +227,7 @@ func lbFaultRun(t *testing.T, seed int64) (runOutcome, lbStats) {
 		if strings.HasPrefix(r.Fault, "lost ") {
 			st.lost++
 		}
-		if r.Code == lbcert.CodeListenerBusy {
+		if r.Code == lbcert.CodeListenerBusy && !namesCert(r, f.neighbourID) {
 			st.collisions++
 		}
 	}
@@ -240,6 +284,7 @@ type lbSnapshot struct {
 // lbWant is the expected end state.
 type lbWant struct {
 	newFP, otherID, otherFP string
+	neighbourID             string // the user's, managed by another writer: may be there or not
 	albListener, nlbListen  string
 	probes                  []lbProbe
 	orphans                 bool // check that nothing of ours is unreferenced
@@ -252,7 +297,7 @@ type lbProbe struct{ name, sni, fp string }
 func checkLB(t *testing.T, e *env, f *lbFleet, when string, orphans bool) {
 	t.Helper()
 	alb, nlb := f.member("alb"), f.member("nlb")
-	w := lbWant{newFP: f.newPair.FingerprintSHA1, otherID: f.otherID, otherFP: f.otherFP,
+	w := lbWant{newFP: f.newPair.FingerprintSHA1, otherID: f.otherID, otherFP: f.otherFP, neighbourID: f.neighbourID,
 		albListener: alb.ListenerID, nlbListen: nlb.ListenerID, orphans: orphans,
 		probes: []lbProbe{{alb.DNSName, "alb-1.fleet.example.com", f.newPair.FingerprintSHA1}, {alb.DNSName, "shop-1.fleet.example.com", f.newPair.FingerprintSHA1},
 			{alb.DNSName, "other.example.org", f.otherFP}, {nlb.DNSName, "nlb-1.fleet.example.com", f.newPair.FingerprintSHA1}}}
@@ -315,6 +360,10 @@ func lbViolations(s lbSnapshot, w lbWant, now time.Time) []string {
 					if x.ID == w.otherID {
 						otherAssociated = otherAssociated || (l.ID == w.albListener && x.Status == "Associated")
 						check(fmt.Sprintf("%s %s additional (the user's)", kind, l.ID), x.ID, w.otherFP)
+						continue
+					}
+					if x.ID == w.neighbourID {
+						check(fmt.Sprintf("%s %s additional (the neighbour's)", kind, l.ID), x.ID, "")
 						continue
 					}
 					check(fmt.Sprintf("%s %s additional", kind, l.ID), x.ID, want)
