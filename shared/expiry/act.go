@@ -244,17 +244,52 @@ const maxLines = 30
 // an expiry, a drift, a rotation, or a failure. It returns whether the
 // state changed.
 func (s *Sweeper) notify(ctx context.Context, now time.Time, warnDays []int, st *notifyState, rep *Report) bool {
-	type crossing struct {
-		fp    string
-		level int
-		exp   time.Time
+	lines, crossed, severity := noteLines(now, warnDays, st, rep)
+	items := len(lines)
+	if _, nop := s.Notifier.(notify.Nop); items == 0 || s.Notifier == nil || nop {
+		return false
 	}
+	if len(lines) > maxLines {
+		more := len(lines) - maxLines
+		lines = append(lines[:maxLines], fmt.Sprintf("… and %d more in %s", more, s.ReportKey(now, rep.Group)))
+	}
+	c := rep.Counts
+	msg := notify.Message{
+		Title: "Load balancer certificate expiry check",
+		Summary: fmt.Sprintf("%d ok, %d warn, %d critical, %d expired in %s; %d drift, %d errors",
+			c.OK, c.Warn, c.Critical, c.Expired, strings.Join(rep.Regions, ","), len(rep.Drift), len(rep.Errors)),
+		Lines:    lines,
+		Severity: severity,
+	}
+	rep.Notification.Items = items
+	if err := s.Notifier.Notify(ctx, msg); err != nil {
+		rep.Notification.Error = err.Error()
+		return false
+	}
+	rep.Notification.Sent = true
+	for _, x := range crossed {
+		st.Notified[x.fp] = notedLevel{Level: x.level, ExpireTime: x.exp.UTC(), At: now.UTC()}
+	}
+	return len(crossed) > 0
+}
+
+// crossing is a certificate (by fingerprint) newly past a warning level.
+type crossing struct {
+	fp    string
+	level int
+	exp   time.Time
+}
+
+// noteLines builds the detail lines of this sweep's notification: the
+// certificates crossing a threshold for the first time (counting in rep
+// those already notified at their level), drift, rotations and failures.
+// It returns the lines, the crossings to record once sent, and the
+// notification's severity.
+func noteLines(now time.Time, warnDays []int, st *notifyState, rep *Report) (lines []string, crossed []crossing, severity string) {
+	severity = notify.SeverityInfo
 	var (
-		lines    []string
-		crossed  []crossing
-		severity = notify.SeverityInfo
-		seen     = map[string]int{}  // fingerprint -> index in lines
-		quiet    = map[string]bool{} // fingerprints already notified at this level
+		seen  = map[string]int{}  // fingerprint -> index in lines
+		quiet = map[string]bool{} // fingerprints already notified at this level
 	)
 	raise := func(sev string) {
 		if sev == notify.SeverityCritical || severity == notify.SeverityInfo {
@@ -303,32 +338,7 @@ func (s *Sweeper) notify(ctx context.Context, now time.Time, warnDays []int, st 
 		lines = append(lines, "FAILED "+p.Error)
 		raise(notify.SeverityCritical)
 	}
-	items := len(lines)
-	if _, nop := s.Notifier.(notify.Nop); items == 0 || s.Notifier == nil || nop {
-		return false
-	}
-	if len(lines) > maxLines {
-		more := len(lines) - maxLines
-		lines = append(lines[:maxLines], fmt.Sprintf("… and %d more in %s", more, s.ReportKey(now, rep.Group)))
-	}
-	c := rep.Counts
-	msg := notify.Message{
-		Title: "Load balancer certificate expiry check",
-		Summary: fmt.Sprintf("%d ok, %d warn, %d critical, %d expired in %s; %d drift, %d errors",
-			c.OK, c.Warn, c.Critical, c.Expired, strings.Join(rep.Regions, ","), len(rep.Drift), len(rep.Errors)),
-		Lines:    lines,
-		Severity: severity,
-	}
-	rep.Notification.Items = items
-	if err := s.Notifier.Notify(ctx, msg); err != nil {
-		rep.Notification.Error = err.Error()
-		return false
-	}
-	rep.Notification.Sent = true
-	for _, x := range crossed {
-		st.Notified[x.fp] = notedLevel{Level: x.level, ExpireTime: x.exp.UTC(), At: now.UTC()}
-	}
-	return len(crossed) > 0
+	return lines, crossed, severity
 }
 
 func certLine(c Certificate) string {

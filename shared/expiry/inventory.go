@@ -66,29 +66,7 @@ func (c *collector) call(ctx context.Context, name string, f func() error) error
 // balancers, then the domain extensions of every HTTPS listener.
 func (c *collector) region(ctx context.Context, region string, workers int) *regionInventory {
 	ri := &regionInventory{region: region}
-	var (
-		certList []clb.ServerCertificate
-		lbs      []clb.LoadBalancer
-		certErr  error
-		lbErr    error
-		wg       sync.WaitGroup
-	)
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		certErr = c.call(ctx, "ListServerCertificates", func() (err error) {
-			certList, err = c.inv.ListServerCertificates(ctx, region)
-			return err
-		})
-	}()
-	go func() {
-		defer wg.Done()
-		lbErr = c.call(ctx, "ListLoadBalancers", func() (err error) {
-			lbs, err = c.inv.ListLoadBalancers(ctx, region)
-			return err
-		})
-	}()
-	wg.Wait()
+	certList, lbs, certErr, lbErr := c.listCertsAndLBs(ctx, region)
 	if certErr != nil {
 		ri.fail("certificates", region, "", fmt.Errorf("expiry: list server certificates in %s: %w", region, certErr))
 	}
@@ -114,12 +92,50 @@ func (c *collector) region(ctx context.Context, region string, workers int) *reg
 	sort.Strings(ids)
 	lbs = nil
 
-	// Listeners, 10 load balancers per walk, groups in parallel.
+	listeners, skippedGroups := c.listListeners(ctx, ri, ids, addr, workers)
+	ri.listeners = len(listeners)
+	done := c.listExtensions(ctx, ri, listeners, addr, workers)
+	if err := ctx.Err(); err != nil && (done < len(listeners) || skippedGroups > 0) {
+		ri.problem("inventory", region, "", fmt.Errorf("expiry: inventory of %s cut short (%d of %d listeners, %d groups of load balancers not listed): %w",
+			region, done, len(listeners), skippedGroups, err))
+	}
+	return ri
+}
+
+// listCertsAndLBs lists the server certificates and the load balancers of
+// region, the two calls in parallel.
+func (c *collector) listCertsAndLBs(ctx context.Context, region string) (certList []clb.ServerCertificate, lbs []clb.LoadBalancer, certErr, lbErr error) {
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		certErr = c.call(ctx, "ListServerCertificates", func() (err error) {
+			certList, err = c.inv.ListServerCertificates(ctx, region)
+			return err
+		})
+	}()
+	go func() {
+		defer wg.Done()
+		lbErr = c.call(ctx, "ListLoadBalancers", func() (err error) {
+			lbs, err = c.inv.ListLoadBalancers(ctx, region)
+			return err
+		})
+	}()
+	wg.Wait()
+	return certList, lbs, certErr, lbErr
+}
+
+// listListeners lists the HTTPS listeners of the load balancers ids, 10
+// load balancers per call, groups in parallel, offering each listener's
+// default certificate to the probes as soon as it is known. The listeners
+// come back sorted by load balancer and port, with the number of groups
+// skipped because ctx ended.
+func (c *collector) listListeners(ctx context.Context, ri *regionInventory, ids []string, addr map[string]string, workers int) ([]clb.Listener, int) {
+	region := ri.region
 	var (
 		mu            sync.Mutex
 		listeners     []clb.Listener
 		skippedGroups int
-		done          int
 	)
 	groups := make(chan []string)
 	go func() {
@@ -156,7 +172,7 @@ func (c *collector) region(ctx context.Context, region string, workers int) *reg
 			fresh := listeners[first:len(listeners):len(listeners)]
 			mu.Unlock()
 			// A listener's default certificate can be probed now; its
-			// extensions once they are listed below.
+			// extensions once they are listed.
 			if c.probes != nil {
 				for _, l := range fresh {
 					c.probes.offer(ri.certs, served{target: clb.Target{Region: region, LoadBalancerID: l.LoadBalancerID, ListenerPort: l.Port},
@@ -171,9 +187,19 @@ func (c *collector) region(ctx context.Context, region string, workers int) *reg
 		}
 		return listeners[i].Port < listeners[j].Port
 	})
-	ri.listeners = len(listeners)
+	return listeners, skippedGroups
+}
 
-	// Domain extensions, one call per listener.
+// listExtensions lists the domain extensions of every listener, one call
+// per listener, and records in ri.targets each listener's default
+// certificate and its extensions, offering them to the probes. It returns
+// how many listeners were done before ctx ended.
+func (c *collector) listExtensions(ctx context.Context, ri *regionInventory, listeners []clb.Listener, addr map[string]string, workers int) int {
+	region := ri.region
+	var (
+		mu   sync.Mutex
+		done int
+	)
 	jobs := make(chan clb.Listener)
 	go func() {
 		defer close(jobs)
@@ -189,7 +215,7 @@ func (c *collector) region(ctx context.Context, region string, workers int) *reg
 	c.pool(workers, func() {
 		for l := range jobs {
 			if ctx.Err() != nil {
-				continue // reported once below
+				continue // reported once by the caller
 			}
 			running := l.Status == "" || l.Status == "running"
 			base := clb.Target{Region: region, LoadBalancerID: l.LoadBalancerID, ListenerPort: l.Port}
@@ -220,11 +246,7 @@ func (c *collector) region(ctx context.Context, region string, workers int) *reg
 			}
 		}
 	})
-	if err := ctx.Err(); err != nil && (done < len(listeners) || skippedGroups > 0) {
-		ri.problem("inventory", region, "", fmt.Errorf("expiry: inventory of %s cut short (%d of %d listeners, %d groups of load balancers not listed): %w",
-			region, done, len(listeners), skippedGroups, err))
-	}
-	return ri
+	return done
 }
 
 // pool runs f on n goroutines and waits for them.
