@@ -83,7 +83,7 @@ func TestApplyWithoutTheLockWritesNothing(t *testing.T) {
 			if err != nil && !errors.Is(err, apierr.ErrTransient) {
 				t.Errorf("Apply error %v is not transient", err)
 			}
-			if w := e.slb.writeLog(); len(w) != 0 {
+			if w := e.slb.Writes(); len(w) != 0 {
 				t.Errorf("writes without the lock: %v", w)
 			}
 		})

@@ -17,7 +17,7 @@ import (
 )
 
 type env struct {
-	slb   *fakeSLB
+	slb   fakeSLB
 	pairs *fakePairs
 	p     *Provisioner
 	now   time.Time
@@ -118,9 +118,9 @@ func TestApplySeedCreatesEverything(t *testing.T) {
 func TestSecondApplyMakesNoWrite(t *testing.T) {
 	e := newEnv(t)
 	first := e.apply(t, seed(t))
-	e.slb.resetLog()
+	e.slb.ResetCalls()
 	res := e.apply(t, seed(t))
-	if w := e.slb.writeLog(); len(w) != 0 {
+	if w := e.slb.Writes(); len(w) != 0 {
 		t.Fatalf("second apply wrote %v", w)
 	}
 	if res.Status != StatusUnchanged || len(res.Changes) != 0 {
@@ -134,50 +134,49 @@ func TestSecondApplyMakesNoWrite(t *testing.T) {
 func TestApplyCorrectsDrift(t *testing.T) {
 	tests := []struct {
 		name   string
-		drift  func(f *fakeSLB, lbID string)
+		drift  func(f fakeSLB, lbID string)
 		change string
-		check  func(t *testing.T, f *fakeSLB, lbID string)
+		check  func(t *testing.T, f fakeSLB, lbID string)
 	}{
-		{"backend weight", func(f *fakeSLB, id string) {
-			f.lbs[id].backends["i-8vb0seed000000000002"] = clb.Backend{ServerID: "i-8vb0seed000000000002", Weight: 30, Type: "ecs"}
-		}, "update backend i-8vb0seed000000000002 (weight 30 -> 100)", func(t *testing.T, f *fakeSLB, id string) {
-			if w := f.lbs[id].backends["i-8vb0seed000000000002"].Weight; w != 100 {
+		{"backend weight", func(f fakeSLB, id string) {
+			f.AddBackend(id, clb.Backend{ServerID: "i-8vb0seed000000000002", Weight: 30, Type: "ecs"})
+		}, "update backend i-8vb0seed000000000002 (weight 30 -> 100)", func(t *testing.T, f fakeSLB, id string) {
+			if w := backendOf(f, id, "i-8vb0seed000000000002").Weight; w != 100 {
 				t.Errorf("weight = %d", w)
 			}
 		}},
-		{"extra backend", func(f *fakeSLB, id string) {
-			f.lbs[id].backends["i-8vb0extra"] = clb.Backend{ServerID: "i-8vb0extra", Weight: 100}
-		}, "delete backends i-8vb0extra (not in the payload)", func(t *testing.T, f *fakeSLB, id string) {
-			if len(f.lbs[id].backends) != 2 {
-				t.Errorf("backends = %v", f.lbs[id].backends)
+		{"extra backend", func(f fakeSLB, id string) {
+			f.AddBackend(id, clb.Backend{ServerID: "i-8vb0extra", Weight: 100})
+		}, "delete backends i-8vb0extra (not in the payload)", func(t *testing.T, f fakeSLB, id string) {
+			if bs := f.Backends(id); len(bs) != 2 {
+				t.Errorf("backends = %v", bs)
 			}
 		}},
-		{"listener bandwidth and health check", func(f *fakeSLB, id string) {
-			f.lbs[id].listeners[80].l.Bandwidth = 50
-			f.lbs[id].listeners[80].l.HealthCheck = "on"
-		}, "update listener 80 (bandwidth 50 -> 6, health check on -> off)", func(t *testing.T, f *fakeSLB, id string) {
-			if l := f.lbs[id].listeners[80].l; l.Bandwidth != 6 || l.HealthCheck != "off" {
+		{"listener bandwidth and health check", func(f fakeSLB, id string) {
+			edit(t, f, id, 80, func(l *clb.Listener) { l.Bandwidth, l.HealthCheck = 50, "on" })
+		}, "update listener 80 (bandwidth 50 -> 6, health check on -> off)", func(t *testing.T, f fakeSLB, id string) {
+			if l, _ := f.Listener(id, 80); l.Bandwidth != 6 || l.HealthCheck != "off" {
 				t.Errorf("listener = %+v", l)
 			}
 		}},
-		{"stopped listener", func(f *fakeSLB, id string) {
-			f.lbs[id].listeners[80].l.Status = "stopped"
-		}, "start listener 80", func(t *testing.T, f *fakeSLB, id string) {
-			if s := f.lbs[id].listeners[80].l.Status; s != "running" {
-				t.Errorf("status = %s", s)
+		{"stopped listener", func(f fakeSLB, id string) {
+			edit(t, f, id, 80, func(l *clb.Listener) { l.Status = "stopped" })
+		}, "start listener 80", func(t *testing.T, f fakeSLB, id string) {
+			if l, _ := f.Listener(id, 80); l.Status != "running" {
+				t.Errorf("status = %s", l.Status)
 			}
 		}},
-		{"backend port", func(f *fakeSLB, id string) {
-			f.lbs[id].listeners[80].l.BackendPort = 8443
-		}, "delete listener 80 (backend port 8443 -> 443 needs a new listener)", func(t *testing.T, f *fakeSLB, id string) {
-			if l := f.lbs[id].listeners[80].l; l.BackendPort != 443 || l.Status != "running" {
+		{"backend port", func(f fakeSLB, id string) {
+			edit(t, f, id, 80, func(l *clb.Listener) { l.BackendPort = 8443 })
+		}, "delete listener 80 (backend port 8443 -> 443 needs a new listener)", func(t *testing.T, f fakeSLB, id string) {
+			if l, _ := f.Listener(id, 80); l.BackendPort != 443 || l.Status != "running" {
 				t.Errorf("listener = %+v", l)
 			}
 		}},
-		{"extra listener", func(f *fakeSLB, id string) {
-			f.lbs[id].listeners[8443] = &fakeListener{l: clb.Listener{LoadBalancerID: id, Port: 8443, Status: "running"}, exts: map[string]clb.DomainExtension{}}
-		}, "delete listener 8443 (not in the payload)", func(t *testing.T, f *fakeSLB, id string) {
-			if _, ok := f.lbs[id].listeners[8443]; ok {
+		{"extra listener", func(f fakeSLB, id string) {
+			f.AddListener(clb.Listener{Region: "cn-zhangjiakou", LoadBalancerID: id, Port: 8443, Status: "running"})
+		}, "delete listener 8443 (not in the payload)", func(t *testing.T, f fakeSLB, id string) {
+			if _, ok := f.Listener(id, 8443); ok {
 				t.Error("listener 8443 still there")
 			}
 		}},
@@ -201,9 +200,9 @@ func TestApplyCorrectsDrift(t *testing.T) {
 				t.Errorf("changes = %v, want %q among them", res.Changes, tt.change)
 			}
 			tt.check(t, e.slb, first.LoadBalancerID)
-			e.slb.resetLog()
-			if again := e.apply(t, seed(t)); again.Status != StatusUnchanged || len(e.slb.writeLog()) != 0 {
-				t.Errorf("apply after correction: %s, writes %v", again.Status, e.slb.writeLog())
+			e.slb.ResetCalls()
+			if again := e.apply(t, seed(t)); again.Status != StatusUnchanged || len(e.slb.Writes()) != 0 {
+				t.Errorf("apply after correction: %s, writes %v", again.Status, e.slb.Writes())
 			}
 		})
 	}
@@ -222,13 +221,13 @@ func TestFailureRollsBackWhatThisCallCreated(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t)
-			e.slb.fail["CreateLoadBalancerHTTPSListener"] = tt.err
+			e.slb.FailOn("CreateLoadBalancerHTTPSListener", tt.err)
 			res, err := e.p.Apply(context.Background(), e.now, seed(t))
 			if (err != nil) != tt.wantErr || res.Status != tt.wantStatus {
 				t.Fatalf("status %s err %v", res.Status, err)
 			}
-			if len(e.slb.lbs) != 0 || len(e.slb.certs) != 0 {
-				t.Errorf("left behind: %d instances, %d certificates", len(e.slb.lbs), len(e.slb.certs))
+			if lbs, cs := e.slb.LoadBalancers("cn-zhangjiakou"), e.slb.Certificates("cn-zhangjiakou"); len(lbs) != 0 || len(cs) != 0 {
+				t.Errorf("left behind: %d instances, %d certificates", len(lbs), len(cs))
 			}
 			// Reverse order: certificate first, then the instance.
 			got := ops(res.RolledBack)
@@ -248,22 +247,22 @@ func TestRollbackKeepsWhatExistedBefore(t *testing.T) {
 	d := seed(t)
 	d.Backends = append(d.Backends, BackendSpec{ServerID: "i-8vb0new", Type: "ecs"})
 	d.Listeners[0].DomainExtensions = []DomainExtensionSpec{{Domain: "api.example.com", Certificate: "api"}}
-	e.slb.fail["CreateDomainExtension"] = fmt.Errorf("fake: %w", apierr.ErrQuota)
+	e.slb.FailOn("CreateDomainExtension", fmt.Errorf("fake: %w", apierr.ErrQuota))
 	res, err := e.p.Apply(context.Background(), e.now, d)
 	if err != nil || res.Status != StatusRejected {
 		t.Fatalf("status %s err %v", res.Status, err)
 	}
-	if _, ok := e.slb.lbs[first.LoadBalancerID]; !ok {
+	if _, ok := e.slb.LoadBalancer(first.LoadBalancerID); !ok {
 		t.Fatal("the existing instance was deleted")
 	}
-	if _, ok := e.slb.lbs[first.LoadBalancerID].backends["i-8vb0new"]; ok {
+	if backendOf(e.slb, first.LoadBalancerID, "i-8vb0new").ServerID != "" {
 		t.Error("backend added by the failed call is still attached")
 	}
-	if len(e.slb.lbs[first.LoadBalancerID].backends) != 2 {
-		t.Errorf("backends = %v", e.slb.lbs[first.LoadBalancerID].backends)
+	if bs := e.slb.Backends(first.LoadBalancerID); len(bs) != 2 {
+		t.Errorf("backends = %v", bs)
 	}
-	if len(e.slb.certs) != 1 {
-		t.Errorf("certificates = %v (the api certificate should be rolled back, example.com kept)", e.slb.certs)
+	if cs := e.slb.Certificates("cn-zhangjiakou"); len(cs) != 1 {
+		t.Errorf("certificates = %v (the api certificate should be rolled back, example.com kept)", cs)
 	}
 	if want := []string{"delete certificate", "delete backends"}; !reflect.DeepEqual(ops(res.RolledBack), want) {
 		t.Errorf("rolled back %v, want %v", ops(res.RolledBack), want)
@@ -302,22 +301,22 @@ func TestClientToken(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(e.slb.lbs) != 1 || res.LoadBalancerID != lb1.ID {
-			t.Errorf("instances %d, result id %s, first id %s", len(e.slb.lbs), res.LoadBalancerID, lb1.ID)
+		if lbs := e.slb.LoadBalancers(d.Region); len(lbs) != 1 || res.LoadBalancerID != lb1.ID {
+			t.Errorf("instances %d, result id %s, first id %s", len(lbs), res.LoadBalancerID, lb1.ID)
 		}
 	})
 	t.Run("retry after rollback creates a fresh instance", func(t *testing.T) {
 		e := newEnv(t)
-		e.slb.fail["CreateLoadBalancerHTTPSListener"] = fmt.Errorf("fake: 503: %w", apierr.ErrTransient)
+		e.slb.FailOn("CreateLoadBalancerHTTPSListener", fmt.Errorf("fake: 503: %w", apierr.ErrTransient))
 		if _, err := e.p.Apply(context.Background(), e.now, d); err == nil {
 			t.Fatal("want transient error")
 		}
-		delete(e.slb.fail, "CreateLoadBalancerHTTPSListener")
+		e.slb.FailOn("CreateLoadBalancerHTTPSListener", nil)
 		res := e.apply(t, d)
-		if res.Status != StatusApplied || len(e.slb.lbs) != 1 {
-			t.Fatalf("status %s, instances %d", res.Status, len(e.slb.lbs))
+		if lbs := e.slb.LoadBalancers(d.Region); res.Status != StatusApplied || len(lbs) != 1 {
+			t.Fatalf("status %s, instances %d", res.Status, len(lbs))
 		}
-		if _, ok := e.slb.lbs[res.LoadBalancerID]; !ok {
+		if _, ok := e.slb.LoadBalancer(res.LoadBalancerID); !ok {
 			t.Errorf("result names a deleted instance %s", res.LoadBalancerID)
 		}
 	})
@@ -329,7 +328,7 @@ func TestPlan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if w := e.slb.writeLog(); len(w) != 0 {
+	if w := e.slb.Writes(); len(w) != 0 {
 		t.Fatalf("plan wrote %v", w)
 	}
 	want := []string{
@@ -353,7 +352,7 @@ func TestPlan(t *testing.T) {
 	if !reflect.DeepEqual(ops(applied.Changes), ops(res.Changes)) {
 		t.Errorf("apply did %v, plan said %v", ops(applied.Changes), ops(res.Changes))
 	}
-	e.slb.resetLog()
+	e.slb.ResetCalls()
 	d := seed(t)
 	w := 50
 	d.Backends[0].Weight = &w
@@ -361,8 +360,8 @@ func TestPlan(t *testing.T) {
 	if err != nil || res.Status != StatusPlanned || len(res.Changes) != 1 || res.Changes[0].String() != "update backend i-8vb0seed000000000001 (weight 100 -> 50)" {
 		t.Errorf("plan after apply = %+v, %v", res, err)
 	}
-	if len(e.slb.writeLog()) != 0 {
-		t.Errorf("plan wrote %v", e.slb.writeLog())
+	if len(e.slb.Writes()) != 0 {
+		t.Errorf("plan wrote %v", e.slb.Writes())
 	}
 	if res, _ := e.p.Plan(context.Background(), e.now, seed(t)); res.Status != StatusUnchanged {
 		t.Errorf("plan of the applied state = %s", res.Status)
@@ -407,13 +406,13 @@ func TestApplyRejects(t *testing.T) {
 		if _, err := e.slb.CreateLoadBalancer(context.Background(), "cn-zhangjiakou", spec, "manual"); err != nil {
 			t.Fatal(err)
 		}
-		e.slb.resetLog()
+		e.slb.ResetCalls()
 		res, err := e.p.Apply(context.Background(), e.now, seed(t))
 		if err != nil || res.Status != StatusRejected || !strings.Contains(res.Error, "not created by slb-cert-rotator") {
 			t.Errorf("result %+v err %v", res, err)
 		}
-		if len(e.slb.writeLog()) != 0 {
-			t.Errorf("writes %v", e.slb.writeLog())
+		if len(e.slb.Writes()) != 0 {
+			t.Errorf("writes %v", e.slb.Writes())
 		}
 	})
 	t.Run("bad pair stops before any write", func(t *testing.T) {
@@ -423,17 +422,17 @@ func TestApplyRejects(t *testing.T) {
 		if err != nil || res.Status != StatusRejected || !strings.Contains(res.Error, "certificate pair example.com") {
 			t.Errorf("result %+v err %v", res, err)
 		}
-		if len(e.slb.writeLog()) != 0 {
-			t.Errorf("writes %v", e.slb.writeLog())
+		if len(e.slb.Writes()) != 0 {
+			t.Errorf("writes %v", e.slb.Writes())
 		}
 	})
 	t.Run("listener never runs", func(t *testing.T) {
 		e := newEnv(t)
-		e.slb.startPoll = 1 << 30
+		e.slb.StartPolls = 1 << 30
 		e.p.WaitTimeout = 20 * time.Millisecond
 		res, err := e.p.Apply(context.Background(), e.now, seed(t))
-		if !errors.Is(err, apierr.ErrTransient) || res.Status != StatusFailed || len(e.slb.lbs) != 0 {
-			t.Errorf("status %s err %v instances %d", res.Status, err, len(e.slb.lbs))
+		if lbs := e.slb.LoadBalancers("cn-zhangjiakou"); !errors.Is(err, apierr.ErrTransient) || res.Status != StatusFailed || len(lbs) != 0 {
+			t.Errorf("status %s err %v instances %d", res.Status, err, len(lbs))
 		}
 	})
 }
@@ -449,7 +448,10 @@ func TestDestroy(t *testing.T) {
 		t.Fatalf("second instance did not reuse the certificate: %+v", r2.Certificates)
 	}
 	// A certificate someone else uploaded, used on SLB1 as an SNI extension.
-	foreign, _ := e.slb.UploadServerCertificate(context.Background(), "cn-zhangjiakou", "theirs", e.pairs.pairs["example.com"].CertPEM, "k", nil)
+	foreign, err := e.slb.UploadServerCertificate(context.Background(), "cn-zhangjiakou", "theirs", e.pairs.pairs["example.com"].CertPEM, e.pairs.pairs["example.com"].KeyPEM, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := e.slb.CreateDomainExtension(context.Background(), "cn-zhangjiakou", r1.LoadBalancerID, 80, "x.example.com", foreign.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -458,7 +460,7 @@ func TestDestroy(t *testing.T) {
 	if err != nil || res.Status != StatusDestroyed {
 		t.Fatalf("destroy SLB1: %+v %v", res, err)
 	}
-	if _, ok := e.slb.lbs[r1.LoadBalancerID]; ok {
+	if _, ok := e.slb.LoadBalancer(r1.LoadBalancerID); ok {
 		t.Error("SLB1 still exists")
 	}
 	if got := ops(res.Changes); !reflect.DeepEqual(got, []string{"delete listener", "delete load"}) {
@@ -476,10 +478,10 @@ func TestDestroy(t *testing.T) {
 	if got := ops(res.Changes); !reflect.DeepEqual(got, []string{"delete listener", "delete load", "delete certificate"}) {
 		t.Errorf("changes = %v", got)
 	}
-	if _, ok := e.slb.certs[r1.Certificates[0].ID]; ok {
+	if _, ok := e.slb.Certificate(r1.Certificates[0].ID); ok {
 		t.Error("our certificate survived the last destroy")
 	}
-	if _, ok := e.slb.certs[foreign.ID]; !ok {
+	if _, ok := e.slb.Certificate(foreign.ID); !ok {
 		t.Error("a foreign certificate was deleted")
 	}
 
@@ -505,13 +507,31 @@ func TestImmutableDifferencesAreWarnedNotChanged(t *testing.T) {
 	d := seed(t)
 	d.LoadBalancer.Spec = "slb.s2.small"
 	d.LoadBalancer.SlaveZoneID = "cn-zhangjiakou-c"
-	e.slb.resetLog()
+	e.slb.ResetCalls()
 	res := e.apply(t, d)
-	if res.Status != StatusUnchanged || len(e.slb.writeLog()) != 0 {
-		t.Fatalf("status %s, writes %v", res.Status, e.slb.writeLog())
+	if res.Status != StatusUnchanged || len(e.slb.Writes()) != 0 {
+		t.Fatalf("status %s, writes %v", res.Status, e.slb.Writes())
 	}
 	if len(res.Warnings) != 2 || !strings.Contains(res.Warnings[0], "loadBalancer.spec is slb.s1.small on "+first.LoadBalancerID+", payload says slb.s2.small") ||
 		!strings.Contains(res.Warnings[1], "loadBalancer.slaveZoneId") {
 		t.Errorf("warnings = %v", res.Warnings)
+	}
+}
+
+// backendOf returns a load balancer's backend server by id (zero if absent).
+func backendOf(f fakeSLB, lbID, serverID string) clb.Backend {
+	for _, b := range f.Backends(lbID) {
+		if b.ServerID == serverID {
+			return b
+		}
+	}
+	return clb.Backend{}
+}
+
+// edit changes a listener behind the provisioner's back (drift).
+func edit(t *testing.T, f fakeSLB, lbID string, port int, change func(*clb.Listener)) {
+	t.Helper()
+	if !f.EditListener(lbID, port, change) {
+		t.Fatalf("no listener %s:%d to drift", lbID, port)
 	}
 }

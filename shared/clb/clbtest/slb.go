@@ -1,7 +1,9 @@
-// Package rotationtest provides in-memory fakes of the interfaces package
-// rotation consumes (object store, SLB API, TLS prober), for unit tests of
-// the rotation and of the use cases built on it.
-package rotationtest
+// Package clbtest provides an in-memory Classic Load Balancer: one fake of
+// every CLB port the use cases consume (the rotation's certificate store,
+// inventory and switcher; provisioning's instances, backends, listeners,
+// domain extensions and certificates), with call counts, a log of write
+// actions and fault hooks per action.
+package clbtest
 
 import (
 	"context"
@@ -10,91 +12,20 @@ import (
 	"encoding/hex"
 	"encoding/pem"
 	"fmt"
-	"github.com/slb-cert-rotator/slb-cert-rotator/shared/lease/leasetest"
-	"sort"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
-	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation"
 )
 
-// Objects is an in-memory bucket store implementing rotation.ObjectReader.
-type Objects struct {
-	mu   sync.Mutex
-	data map[string][]byte
-	gets []string
-	// Err, when set, is returned by every call.
-	Err error
-}
-
-var _ rotation.ObjectReader = (*Objects)(nil)
-
-// Put stores an object.
-func (o *Objects) Put(bucket, key string, data []byte) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.data == nil {
-		o.data = map[string][]byte{}
-	}
-	o.data[bucket+"\x00"+key] = append([]byte(nil), data...)
-}
-
-// Delete removes an object.
-func (o *Objects) Delete(bucket, key string) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	delete(o.data, bucket+"\x00"+key)
-}
-
-// Gets returns the keys read so far (bucket/key).
-func (o *Objects) Gets() []string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return append([]string(nil), o.gets...)
-}
-
-// Get implements rotation.ObjectReader.
-func (o *Objects) Get(_ context.Context, bucket, key string, maxSize int64) ([]byte, error) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.gets = append(o.gets, bucket+"/"+key)
-	if o.Err != nil {
-		return nil, o.Err
-	}
-	d, ok := o.data[bucket+"\x00"+key]
-	if !ok {
-		return nil, fmt.Errorf("fake oss: get %s/%s: %w", bucket, key, apierr.ErrNotFound)
-	}
-	if int64(len(d)) > maxSize {
-		return nil, fmt.Errorf("fake oss: %s/%s is %d bytes, over %d: %w", bucket, key, len(d), maxSize, apierr.ErrInvalid)
-	}
-	return append([]byte(nil), d...), nil
-}
-
-// ListKeys implements rotation.ObjectReader.
-func (o *Objects) ListKeys(_ context.Context, bucket, prefix string) ([]string, error) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.Err != nil {
-		return nil, o.Err
-	}
-	var keys []string
-	for k := range o.data {
-		b, key, _ := strings.Cut(k, "\x00")
-		if b == bucket && strings.HasPrefix(key, prefix) {
-			keys = append(keys, key)
-		}
-	}
-	sort.Strings(keys)
-	return keys, nil
-}
-
-// SLB is an in-memory Classic Load Balancer implementing rotation.SLB.
-// Fields may be set up directly before use; methods are safe for
-// concurrent use.
+// SLB is an in-memory Classic Load Balancer with the method set of
+// *aliyun.SLB (CreateLoadBalancer takes its spec as a clb.LoadBalancer).
+// Its zero value is ready; fields may be set up directly before use;
+// methods are safe for concurrent use. Every method counts one call of the
+// API action the adapter makes (CallCounts) and, for a write, logs it
+// (Writes) before the fault hooks (FailOn, Fail) decide its answer.
 type SLB struct {
 	mu        sync.Mutex
 	certs     []clb.ServerCertificate
@@ -103,6 +34,11 @@ type SLB struct {
 	exts      []clb.DomainExtension
 	next      int
 	calls     map[string]int
+	writes    []string
+	failOn    map[string]error
+	backends  map[string][]clb.Backend // load balancer id -> backends
+	tokens    map[string]string        // client token -> load balancer id (kept after deletion, like the service)
+	polls     map[string]int           // "lb:port" -> describes of a starting listener
 	// Quota is the number of certificates per region (default 100).
 	Quota int
 	// Fail, when set, is called before every action; an error it returns
@@ -110,19 +46,58 @@ type SLB struct {
 	Fail func(action string) error
 	// Clock gives CreateTime to uploads (default time.Now).
 	Clock func() time.Time
+	// StartPolls is how many DescribeHTTPSListener calls a started
+	// listener answers "starting" before "running" (default 1: the first
+	// describe after StartListener already sees it running).
+	StartPolls int
 }
 
-var _ rotation.SLB = (*SLB)(nil)
-
+// enter counts a call of action, logs it when it is a write, and returns
+// the error the fault hooks give it (FailOn first, then Fail).
 func (s *SLB) enter(action string) error {
 	if s.calls == nil {
 		s.calls = map[string]int{}
 	}
 	s.calls[action]++
+	if IsWrite(action) {
+		s.writes = append(s.writes, action)
+	}
+	if err := s.failOn[action]; err != nil {
+		return err
+	}
 	if s.Fail != nil {
 		return s.Fail(action)
 	}
 	return nil
+}
+
+// IsWrite reports whether an SLB action changes state (every action but
+// Describe* and List*).
+func IsWrite(action string) bool {
+	return !strings.HasPrefix(action, "Describe") && !strings.HasPrefix(action, "List")
+}
+
+// FailOn makes every later call of action answer err (nil: answer
+// normally again). The call is still counted and, for a write, logged.
+func (s *SLB) FailOn(action string, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failOn == nil {
+		s.failOn = map[string]error{}
+	}
+	if err == nil {
+		delete(s.failOn, action)
+		return
+	}
+	s.failOn[action] = err
+}
+
+// Writes returns the write actions called so far, in order (failed ones
+// included).
+func (s *SLB) Writes() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.writes...)
 }
 
 // CallCounts returns how often each action was called (a copy).
@@ -136,11 +111,11 @@ func (s *SLB) CallCounts() map[string]int {
 	return out
 }
 
-// ResetCalls forgets the calls counted so far.
+// ResetCalls forgets the calls counted and the writes logged so far.
 func (s *SLB) ResetCalls() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.calls = nil
+	s.calls, s.writes = nil, nil
 }
 
 // Calls returns how often an action was called.
@@ -254,7 +229,7 @@ func (s *SLB) ExtensionCertificate(extID string) string {
 	return ""
 }
 
-// ListServerCertificates implements rotation.CertificateStore.
+// ListServerCertificates lists a region's certificates (DescribeServerCertificates).
 func (s *SLB) ListServerCertificates(_ context.Context, region string) ([]clb.ServerCertificate, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -270,7 +245,8 @@ func (s *SLB) ListServerCertificates(_ context.Context, region string) ([]clb.Se
 	return out, nil
 }
 
-// UploadServerCertificate implements rotation.CertificateStore.
+// UploadServerCertificate stores a certificate (PKCS#1 RSA keys only, like
+// CLB; Quota per region), tagged as asked.
 func (s *SLB) UploadServerCertificate(_ context.Context, region, name, certPEM, keyPEM string, tags map[string]string) (clb.ServerCertificate, error) {
 	c, err := CertificateFromPEM(region, name, certPEM)
 	if err != nil {
@@ -311,7 +287,8 @@ func (s *SLB) UploadServerCertificate(_ context.Context, region, name, certPEM, 
 	return c, nil
 }
 
-// DeleteServerCertificate implements rotation.CertificateStore.
+// DeleteServerCertificate deletes a certificate: in use by a listener or a
+// domain extension is ErrConflict, not found is nil.
 func (s *SLB) DeleteServerCertificate(_ context.Context, region, id string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -337,7 +314,7 @@ func (s *SLB) DeleteServerCertificate(_ context.Context, region, id string) erro
 	return nil
 }
 
-// ListLoadBalancers implements rotation.ListenerInventory.
+// ListLoadBalancers lists a region's load balancers (DescribeLoadBalancers).
 func (s *SLB) ListLoadBalancers(_ context.Context, region string) ([]clb.LoadBalancer, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -353,7 +330,7 @@ func (s *SLB) ListLoadBalancers(_ context.Context, region string) ([]clb.LoadBal
 	return out, nil
 }
 
-// ListHTTPSListeners implements rotation.ListenerInventory. Like the
+// ListHTTPSListeners lists the HTTPS listeners of lbIDs. Like the
 // adapter it counts one DescribeLoadBalancerListeners call per 10 load
 // balancer ids (none for no id).
 func (s *SLB) ListHTTPSListeners(_ context.Context, region string, lbIDs []string) ([]clb.Listener, error) {
@@ -377,7 +354,7 @@ func (s *SLB) ListHTTPSListeners(_ context.Context, region string, lbIDs []strin
 	return out, nil
 }
 
-// ListDomainExtensions implements rotation.ListenerInventory.
+// ListDomainExtensions lists one listener's domain extensions.
 func (s *SLB) ListDomainExtensions(_ context.Context, region, lbID string, port int) ([]clb.DomainExtension, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -397,19 +374,39 @@ func (s *SLB) extsOf(region, lbID string, port int) []clb.DomainExtension {
 	return out
 }
 
-// DescribeHTTPSListener implements rotation.ListenerInventory.
+// DescribeHTTPSListener reads one listener and its domain extensions; a
+// starting listener is running from the StartPolls-th describe on.
 func (s *SLB) DescribeHTTPSListener(_ context.Context, region, lbID string, port int) (clb.Listener, []clb.DomainExtension, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.enter("DescribeLoadBalancerHTTPSListenerAttribute"); err != nil {
 		return clb.Listener{}, nil, err
 	}
-	for _, l := range s.listeners {
-		if l.Region == region && l.LoadBalancerID == lbID && l.Port == port {
-			return l, s.extsOf(region, lbID, port), nil
+	i := s.listenerAt(region, lbID, port)
+	if i < 0 {
+		return clb.Listener{}, nil, fmt.Errorf("fake slb: listener %s/%s:%d: %w", region, lbID, port, apierr.ErrNotFound)
+	}
+	if l := &s.listeners[i]; l.Status == "starting" {
+		key := fmt.Sprintf("%s:%d", lbID, port)
+		if s.polls == nil {
+			s.polls = map[string]int{}
+		}
+		s.polls[key]++
+		if s.polls[key] >= max(s.StartPolls, 1) {
+			l.Status = "running"
 		}
 	}
-	return clb.Listener{}, nil, fmt.Errorf("fake slb: listener %s/%s:%d: %w", region, lbID, port, apierr.ErrNotFound)
+	return s.listeners[i], s.extsOf(region, lbID, port), nil
+}
+
+// listenerAt is the index of a listener in s.listeners, -1 if none.
+func (s *SLB) listenerAt(region, lbID string, port int) int {
+	for i, l := range s.listeners {
+		if l.Region == region && l.LoadBalancerID == lbID && l.Port == port {
+			return i
+		}
+	}
+	return -1
 }
 
 func (s *SLB) certExists(region, id string) bool {
@@ -421,7 +418,7 @@ func (s *SLB) certExists(region, id string) bool {
 	return false
 }
 
-// SetListenerCertificate implements rotation.CertificateSwitcher.
+// SetListenerCertificate switches a listener's default certificate.
 func (s *SLB) SetListenerCertificate(_ context.Context, region, lbID string, port int, certID string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -440,7 +437,7 @@ func (s *SLB) SetListenerCertificate(_ context.Context, region, lbID string, por
 	return fmt.Errorf("fake slb: listener %s/%s:%d: %w", region, lbID, port, apierr.ErrNotFound)
 }
 
-// SetDomainExtensionCertificate implements rotation.CertificateSwitcher.
+// SetDomainExtensionCertificate switches a domain extension's certificate.
 func (s *SLB) SetDomainExtensionCertificate(_ context.Context, region, extID, certID string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -458,81 +455,3 @@ func (s *SLB) SetDomainExtensionCertificate(_ context.Context, region, extID, ce
 	}
 	return fmt.Errorf("fake slb: domain extension %s: %w", extID, apierr.ErrNotFound)
 }
-
-// Prober answers handshakes from the fake SLB's state: the extension whose
-// domain matches the SNI, else the listener's default certificate.
-type Prober struct {
-	SLB *SLB
-	mu  sync.Mutex
-	// Stale maps "address:port" to a fingerprint served whatever the API
-	// says (a frontend that did not pick up the change).
-	Stale map[string]string
-	// Unreachable addresses time out.
-	Unreachable map[string]bool
-	probes      []string
-}
-
-// Probes returns "address:port sni" for every probe made.
-func (p *Prober) Probes() []string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([]string(nil), p.probes...)
-}
-
-// Probe implements rotation.Prober.
-func (p *Prober) Probe(_ context.Context, address string, port int, serverName string, _ time.Duration) rotation.ProbeResult {
-	p.mu.Lock()
-	p.probes = append(p.probes, fmt.Sprintf("%s:%d %s", address, port, serverName))
-	stale, isStale := p.Stale[fmt.Sprintf("%s:%d", address, port)]
-	unreachable := p.Unreachable[address]
-	p.mu.Unlock()
-	if unreachable {
-		return rotation.ProbeResult{Err: "timeout"}
-	}
-	if isStale {
-		return rotation.ProbeResult{Reachable: true, FingerprintSHA1: stale}
-	}
-	s := p.SLB
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var lbID, region string
-	for _, lb := range s.lbs {
-		if lb.Address == address {
-			lbID, region = lb.ID, lb.Region
-		}
-	}
-	var certID string
-	for _, l := range s.listeners {
-		if l.Region == region && l.LoadBalancerID == lbID && l.Port == port {
-			certID = l.ServerCertificateID
-		}
-	}
-	if certID == "" {
-		return rotation.ProbeResult{Err: "connection refused"}
-	}
-	for _, e := range s.extsOf(region, lbID, port) {
-		if serverName != "" && matches(e.Domain, serverName) {
-			certID = e.ServerCertificateID
-			break
-		}
-	}
-	for _, c := range s.certs {
-		if c.ID == certID {
-			return rotation.ProbeResult{Reachable: true, FingerprintSHA1: c.Fingerprint}
-		}
-	}
-	return rotation.ProbeResult{Reachable: true, Err: "no certificate"}
-}
-
-func matches(pattern, host string) bool {
-	pattern, host = strings.ToLower(pattern), strings.ToLower(host)
-	if pattern == host {
-		return true
-	}
-	rest, ok := strings.CutPrefix(pattern, "*.")
-	_, hostRest, found := strings.Cut(host, ".")
-	return ok && found && hostRest == rest
-}
-
-// Locks is the in-memory lock store (lease.Store) of package leasetest.
-type Locks = leasetest.Store
