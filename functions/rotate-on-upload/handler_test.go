@@ -27,6 +27,7 @@ import (
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/config"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/fclog"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/notify/notifytest"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/tlsprobe"
 )
@@ -817,7 +818,7 @@ func TestHandlerFailedRollbackIsFailed(t *testing.T) {
 		return r
 	})
 	c.h.NewDeps = fastRetryDeps(c.h)
-	rec := &recordingNotifier{}
+	rec := &notifytest.Recorder{}
 	c.h.Notifier = rec
 	res, err := c.invoke(event("ObjectCreated:PutObject", bucket, "certs/www/fullchain.pem"))
 	if err == nil || !errors.Is(err, rotation.ErrNotServed) {
@@ -835,10 +836,10 @@ func TestHandlerFailedRollbackIsFailed(t *testing.T) {
 	if lines := c.logLines(); len(lines) != 1 || lines[0]["status"] != string(rotation.StatusFailed) {
 		t.Errorf("log lines %v; want one with status failed", lines)
 	}
-	if len(rec.msgs) != 1 {
-		t.Fatalf("%d notifications; want 1", len(rec.msgs))
+	if rec.Len() != 1 {
+		t.Fatalf("%d notifications; want 1", rec.Len())
 	}
-	m := rec.msgs[0]
+	m := rec.Messages()[0]
 	if !strings.Contains(m.Title, "FAILED") || !strings.Contains(m.Title, lb) || !strings.Contains(m.Title, "not-served") || m.Severity != "critical" {
 		t.Errorf("notification title %q (%s); want FAILED naming %s not-served", m.Title, m.Severity, lb)
 	}

@@ -6,29 +6,14 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/aliyun"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/fclog"
-	"github.com/slb-cert-rotator/slb-cert-rotator/shared/notify"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/notify/notifytest"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation"
 )
-
-// recordingNotifier keeps every message; fail makes Notify return an error.
-type recordingNotifier struct {
-	mu   sync.Mutex
-	msgs []notify.Message
-	fail error
-}
-
-func (r *recordingNotifier) Notify(_ context.Context, m notify.Message) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.msgs = append(r.msgs, m)
-	return r.fail
-}
 
 func TestMessage(t *testing.T) {
 	notAfter := time.Date(2027, 2, 1, 0, 0, 0, 0, time.UTC)
@@ -107,7 +92,7 @@ func TestMessage(t *testing.T) {
 // reported in the result without failing the invocation.
 func TestHandlerNotifies(t *testing.T) {
 	c := newCloud(t, zjk)
-	rec := &recordingNotifier{}
+	rec := &notifytest.Recorder{}
 	c.h.Notifier = rec
 	lb := c.seedLB(zjk)
 	c.seedListener(zjk, lb, 443, c.seedCert(zjk, "old", c.issue("www.example.com"), nil))
@@ -117,20 +102,20 @@ func TestHandlerNotifies(t *testing.T) {
 	if res := c.rotate("certs/www/fullchain.pem"); res.Status != rotation.StatusWaiting {
 		t.Fatalf("first half: status %s, want waiting", res.Status)
 	}
-	if len(rec.msgs) != 0 {
-		t.Fatalf("waiting sent %d notifications, want 0", len(rec.msgs))
+	if rec.Len() != 0 {
+		t.Fatalf("waiting sent %d notifications, want 0", rec.Len())
 	}
 	c.put("certs/www/privkey.pem", p.KeyPEM)
 	if res := c.rotate("certs/www/privkey.pem"); res.Status != rotation.StatusRotated {
 		t.Fatalf("second half: status %s, want rotated", res.Status)
 	}
-	if len(rec.msgs) != 1 || !strings.Contains(rec.msgs[0].Title, "rotated on 1 of 1 targets") ||
-		!strings.Contains(rec.msgs[0].Summary, p.FingerprintSHA1) {
-		t.Fatalf("notifications = %+v, want one rotation message naming %s", rec.msgs, p.FingerprintSHA1)
+	if rec.Len() != 1 || !strings.Contains(rec.Messages()[0].Title, "rotated on 1 of 1 targets") ||
+		!strings.Contains(rec.Messages()[0].Summary, p.FingerprintSHA1) {
+		t.Fatalf("notifications = %+v, want one rotation message naming %s", rec.Messages(), p.FingerprintSHA1)
 	}
 
 	// A broken webhook: the next rotation still succeeds and says so.
-	rec.fail = errors.New("dingtalk: errcode 310000")
+	rec.FailWith(errors.New("dingtalk: errcode 310000"))
 	p2 := c.issue("www.example.com")
 	c.putPair("www", p2)
 	res, err := c.invoke(event("ObjectCreated:PutObject", bucket, "certs/www/fullchain.pem"))

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
@@ -12,21 +11,9 @@ import (
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/slb"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/aliyun"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/expiry"
-	"github.com/slb-cert-rotator/slb-cert-rotator/shared/notify"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/notify/notifytest"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation"
 )
-
-type messages struct {
-	mu   sync.Mutex
-	msgs []notify.Message
-}
-
-func (m *messages) Notify(_ context.Context, msg notify.Message) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.msgs = append(m.msgs, msg)
-	return nil
-}
 
 // TestLocalCloudAutoRotation runs the sweep with the real rotation against
 // the local SLB and OSS: the expiring listener is switched to the newer
@@ -69,7 +56,7 @@ func TestLocalCloudAutoRotation(t *testing.T) {
 		SLB:     adapter,
 		Prober:  expiry.TLSProber,
 	}
-	msgs := &messages{}
+	msgs := &notifytest.Recorder{}
 	s := &expiry.Sweeper{
 		Inventory: adapter, Objects: store, Bucket: bucket,
 		Pairs:    expiry.BucketPairs{Objects: objs, Bucket: bucket, Prefix: "certs/", MinValidDays: 7},
@@ -104,14 +91,14 @@ func TestLocalCloudAutoRotation(t *testing.T) {
 	if len(stored.Actions) != 1 || stored.Counts != rep.Counts {
 		t.Errorf("stored report differs: %+v", stored)
 	}
-	if len(msgs.msgs) != 1 {
-		t.Errorf("notifications = %d, want 1", len(msgs.msgs))
+	if msgs.Len() != 1 {
+		t.Errorf("notifications = %d, want 1", msgs.Len())
 	}
 
 	// The next run finds the fresh certificate: nothing to do, nothing to say.
 	rep, err = s.Sweep(ctx, now.Add(time.Hour), req)
 	must(t, err)
-	if len(rep.Actions) != 0 || rep.Counts.OK != 1 || rep.Probes.Matched != 1 || len(msgs.msgs) != 1 {
-		t.Errorf("second run: actions %+v counts %+v probes %+v notifications %d", rep.Actions, rep.Counts, rep.Probes, len(msgs.msgs))
+	if len(rep.Actions) != 0 || rep.Counts.OK != 1 || rep.Probes.Matched != 1 || msgs.Len() != 1 {
+		t.Errorf("second run: actions %+v counts %+v probes %+v notifications %d", rep.Actions, rep.Counts, rep.Probes, msgs.Len())
 	}
 }

@@ -9,7 +9,6 @@ import (
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
-	"github.com/slb-cert-rotator/slb-cert-rotator/shared/notify"
 )
 
 // fakeRegion is one region of the fake cloud.
@@ -168,25 +167,6 @@ func (m *memObjects) Put(_ context.Context, bucket, key string, data []byte, _ s
 	m.objs[bucket+"/"+key] = append([]byte(nil), data...)
 	return nil
 }
-
-// recorder is a Notifier that records messages (and can fail).
-type recorder struct {
-	mu   sync.Mutex
-	msgs []notify.Message
-	err  error
-}
-
-func (r *recorder) Notify(_ context.Context, m notify.Message) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.err != nil {
-		return r.err
-	}
-	r.msgs = append(r.msgs, m)
-	return nil
-}
-
-func (r *recorder) count() int { r.mu.Lock(); defer r.mu.Unlock(); return len(r.msgs) }
 
 // staticPairs returns fixed candidates.
 type staticPairs []Candidate

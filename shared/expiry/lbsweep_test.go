@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/notify/notifytest"
 )
 
 // lbFleet is one CLB, ALB and NLB setup in cn-hangzhou (CAS cn-hangzhou):
@@ -63,7 +64,7 @@ func entry(rep Report, product, id string) (Certificate, bool) {
 
 func TestLBSweepClassifiesEveryProductInOneReport(t *testing.T) {
 	f := newLBFleet()
-	rec := &recorder{}
+	rec := &notifytest.Recorder{}
 	objs := newObjects()
 	s := f.sweeper()
 	s.Objects, s.Bucket, s.Notifier = objs, bucket, rec
@@ -125,10 +126,10 @@ func TestLBSweepClassifiesEveryProductInOneReport(t *testing.T) {
 
 	// One notification naming product, instance and listener of each
 	// crossed threshold; the next sweep of the same day suppresses them.
-	if rec.count() != 1 {
-		t.Fatalf("%d notifications, want 1", rec.count())
+	if rec.Len() != 1 {
+		t.Fatalf("%d notifications, want 1", rec.Len())
 	}
-	msg := strings.Join(rec.msgs[0].Lines, "\n")
+	msg := strings.Join(rec.Messages()[0].Lines, "\n")
 	for _, want := range []string{
 		"shop.example.com expires", "alb cn-hangzhou/alb-1 listener " + f.albListener + ":443 (default)",
 		"old.example.com EXPIRED", "(additional)",
@@ -145,8 +146,8 @@ func TestLBSweepClassifiesEveryProductInOneReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rec.count() != 1 || again.Notification.Suppressed != 3 {
-		t.Errorf("second sweep: %d notifications, %d suppressed; want the thresholds sent once", rec.count(), again.Notification.Suppressed)
+	if rec.Len() != 1 || again.Notification.Suppressed != 3 {
+		t.Errorf("second sweep: %d notifications, %d suppressed; want the thresholds sent once", rec.Len(), again.Notification.Suppressed)
 	}
 	if b, ok := objs.objs[bucket+"/"+rep.ReportKey]; !ok || !strings.Contains(string(b), `"product": "nlb"`) || !strings.Contains(string(b), `"role": "additional"`) {
 		t.Errorf("report %s not written with products and roles", rep.ReportKey)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/notify"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/notify/notifytest"
 )
 
 // eventLog records what happened, in order, across goroutines.
@@ -299,7 +300,7 @@ func TestProbesOutOfTimeAreSkippedWithOneProblem(t *testing.T) {
 			cloud.addRegion("cn-hangzhou", 4, 2, cert("c1", 1, days(100), "www.example.com"))
 			p := &budgetProber{n: tc.fast, fp: fp(1)}
 			objs := newObjects()
-			rec := &recorder{}
+			rec := &notifytest.Recorder{}
 			s := &Sweeper{Inventory: cloud, Objects: objs, Bucket: bucket, Prober: p, Notifier: rec,
 				ProbeTimeout: tc.probeTimeout, Concurrency: 1, ProbeConcurrency: 1}
 			ctx, cancel := context.WithTimeout(context.Background(), tc.deadline)
@@ -333,8 +334,8 @@ func TestProbesOutOfTimeAreSkippedWithOneProblem(t *testing.T) {
 			if rep.ReportKey == "" || objs.puts == 0 {
 				t.Errorf("report not written: key %q, puts %d", rep.ReportKey, objs.puts)
 			}
-			if rec.count() != 1 || !strings.Contains(strings.Join(rec.msgs[0].Lines, "\n"), "lack of time") {
-				t.Errorf("notification = %+v, want one naming the skipped probes", rec.msgs)
+			if rec.Len() != 1 || !strings.Contains(strings.Join(rec.Messages()[0].Lines, "\n"), "lack of time") {
+				t.Errorf("notification = %+v, want one naming the skipped probes", rec.Messages())
 			}
 		})
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/notify"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/notify/notifytest"
 )
 
 const bucket = "certs-bucket"
@@ -134,7 +135,7 @@ func TestOneRegionFailingOthersContinue(t *testing.T) {
 		}
 		return nil
 	}
-	rec := &recorder{}
+	rec := &notifytest.Recorder{}
 	s := &Sweeper{Inventory: cloud, Notifier: rec}
 	rep, err := s.Sweep(context.Background(), now, Request{Regions: []string{"cn-hangzhou", "cn-shanghai", "cn-nowhere"}})
 	if err != nil {
@@ -153,8 +154,8 @@ func TestOneRegionFailingOthersContinue(t *testing.T) {
 	if p := failed["cn-nowhere"]; p.Stage == "" || p.Transient {
 		t.Errorf("cn-nowhere problem = %+v, want a permanent failure", p)
 	}
-	if rec.count() != 1 || !strings.Contains(strings.Join(rec.msgs[0].Lines, "\n"), "FAILED expiry: list load balancers in cn-shanghai") {
-		t.Errorf("notification = %+v", rec.msgs)
+	if rec.Len() != 1 || !strings.Contains(strings.Join(rec.Messages()[0].Lines, "\n"), "FAILED expiry: list load balancers in cn-shanghai") {
+		t.Errorf("notification = %+v", rec.Messages())
 	}
 }
 
@@ -231,7 +232,7 @@ func TestAutoRotation(t *testing.T) {
 		{Name: "fine", Domains: []string{"fine.example.com"}, NotAfter: days(400), Fingerprint: fp(13)},
 	}
 	rot := &fakeRotator{}
-	rec := &recorder{}
+	rec := &notifytest.Recorder{}
 	s := &Sweeper{Inventory: cloud, Pairs: pairs, Rotator: rot, Notifier: rec}
 	rep, err := s.Sweep(context.Background(), now, Request{Regions: []string{"cn-hangzhou", "cn-beijing", "cn-shanghai", "cn-shenzhen"}, AutoRotate: true})
 	if err != nil {
@@ -248,7 +249,7 @@ func TestAutoRotation(t *testing.T) {
 		rep.Actions[0].Pair != "fine" || strings.Join(rep.Actions[0].Replaces, ",") != "cn-shenzhen/c-fine" {
 		t.Errorf("actions = %+v", rep.Actions)
 	}
-	lines := strings.Join(rec.msgs[0].Lines, "\n")
+	lines := strings.Join(rec.Messages()[0].Lines, "\n")
 	if !strings.Contains(lines, "rotated pair www-wild") || !strings.Contains(lines, "replacement pair www-wild") {
 		t.Errorf("notification lines:\n%s", lines)
 	}
@@ -284,7 +285,7 @@ func TestProbeDriftAndUnreachable(t *testing.T) {
 		a1 + ":443/":                      fp(1),
 		// a2 unreachable
 	}}
-	rec := &recorder{}
+	rec := &notifytest.Recorder{}
 	s := &Sweeper{Inventory: cloud, Prober: prober, Notifier: rec}
 	rep, err := s.Sweep(context.Background(), now, Request{Regions: []string{"cn-hangzhou"}, Probe: true})
 	if err != nil {
@@ -299,8 +300,8 @@ func TestProbeDriftAndUnreachable(t *testing.T) {
 	if len(rep.Unreachable) != 1 || rep.Unreachable[0].Address != a2 {
 		t.Errorf("unreachable = %+v", rep.Unreachable)
 	}
-	if rec.count() != 1 || rec.msgs[0].Severity != "critical" || !strings.Contains(rec.msgs[0].Lines[0], "DRIFT cn-hangzhou/"+r.lbs[0].ID+":443 (SNI *.api.example.com)") {
-		t.Errorf("notification = %+v", rec.msgs)
+	if rec.Len() != 1 || rec.Messages()[0].Severity != "critical" || !strings.Contains(rec.Messages()[0].Lines[0], "DRIFT cn-hangzhou/"+r.lbs[0].ID+":443 (SNI *.api.example.com)") {
+		t.Errorf("notification = %+v", rec.Messages())
 	}
 }
 
@@ -309,7 +310,7 @@ func TestNotificationDeduplicatedAcrossRuns(t *testing.T) {
 	cloud.addRegion("cn-hangzhou", 2, 1, cert("c1", 1, days(29), "www.example.com"))
 	cloud.addRegion("cn-beijing", 1, 1, cert("c1-bj", 1, days(29), "www.example.com"), cert("c9", 9, days(300), "x.example.com"))
 	objs := newObjects()
-	rec := &recorder{}
+	rec := &notifytest.Recorder{}
 	s := &Sweeper{Inventory: cloud, Objects: objs, Bucket: bucket, Notifier: rec}
 	req := Request{Regions: []string{"cn-hangzhou", "cn-beijing"}}
 	sweep := func(at time.Time) Report {
@@ -322,43 +323,43 @@ func TestNotificationDeduplicatedAcrossRuns(t *testing.T) {
 	}
 
 	rep := sweep(now)
-	if rec.count() != 1 || len(rec.msgs[0].Lines) != 1 || !strings.Contains(rec.msgs[0].Lines[0], "cn-beijing, cn-hangzhou") && !strings.Contains(rec.msgs[0].Lines[0], "cn-hangzhou, cn-beijing") {
-		t.Fatalf("first run: %+v (one line for the certificate in both regions)", rec.msgs)
+	if rec.Len() != 1 || len(rec.Messages()[0].Lines) != 1 || !strings.Contains(rec.Messages()[0].Lines[0], "cn-beijing, cn-hangzhou") && !strings.Contains(rec.Messages()[0].Lines[0], "cn-hangzhou, cn-beijing") {
+		t.Fatalf("first run: %+v (one line for the certificate in both regions)", rec.Messages())
 	}
-	if rec.msgs[0].Severity != "warning" || !rep.Notification.Sent {
-		t.Errorf("first run: severity %s, notification %+v", rec.msgs[0].Severity, rep.Notification)
+	if rec.Messages()[0].Severity != "warning" || !rep.Notification.Sent {
+		t.Errorf("first run: severity %s, notification %+v", rec.Messages()[0].Severity, rep.Notification)
 	}
 
 	rep = sweep(now.Add(time.Hour))
-	if rec.count() != 1 || rep.Notification.Suppressed != 1 || rep.Notification.Sent {
-		t.Fatalf("second run notified again: %d messages, %+v", rec.count(), rep.Notification)
+	if rec.Len() != 1 || rep.Notification.Suppressed != 1 || rep.Notification.Sent {
+		t.Fatalf("second run notified again: %d messages, %+v", rec.Len(), rep.Notification)
 	}
 
 	// The next day still inside the 30-day level: quiet. 16 days later
 	// (13 left) the 14-day threshold is crossed: one more.
 	sweep(now.Add(24 * time.Hour))
 	sweep(now.Add(16 * 24 * time.Hour))
-	if rec.count() != 2 || !strings.Contains(rec.msgs[1].Lines[0], "13 days left") {
-		t.Fatalf("threshold 14: %d messages %+v", rec.count(), rec.msgs)
+	if rec.Len() != 2 || !strings.Contains(rec.Messages()[1].Lines[0], "13 days left") {
+		t.Fatalf("threshold 14: %d messages %+v", rec.Len(), rec.Messages())
 	}
 
 	// A failed notification is not remembered: the next run sends it.
-	rec.err = errors.New("notify webhook: HTTP 502")
+	rec.FailWith(errors.New("notify webhook: HTTP 502"))
 	rep = sweep(now.Add(23 * 24 * time.Hour)) // 6 days left: level 7
 	if rep.Notification.Sent || rep.Notification.Error == "" {
 		t.Errorf("failed notification = %+v", rep.Notification)
 	}
-	rec.err = nil
+	rec.FailWith(nil)
 	sweep(now.Add(23*24*time.Hour + time.Hour))
-	if rec.count() != 3 || rec.msgs[2].Severity != "critical" {
-		t.Fatalf("retry after failure: %d messages", rec.count())
+	if rec.Len() != 3 || rec.Messages()[2].Severity != "critical" {
+		t.Fatalf("retry after failure: %d messages", rec.Len())
 	}
 
 	// Expiry is a threshold of its own: notified once.
 	sweep(now.Add(30 * 24 * time.Hour))
 	sweep(now.Add(31 * 24 * time.Hour))
-	if rec.count() != 4 || !strings.Contains(rec.msgs[3].Lines[0], "EXPIRED") {
-		t.Fatalf("expiry: %d messages %+v", rec.count(), rec.msgs)
+	if rec.Len() != 4 || !strings.Contains(rec.Messages()[3].Lines[0], "EXPIRED") {
+		t.Fatalf("expiry: %d messages %+v", rec.Len(), rec.Messages())
 	}
 }
 

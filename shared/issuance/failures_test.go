@@ -45,8 +45,8 @@ func TestZoneMissing(t *testing.T) {
 	if e.ca.Orders() != 0 || nr.Orders != 0 {
 		t.Errorf("orders: CA %d, result %d; want none", e.ca.Orders(), nr.Orders)
 	}
-	if len(e.notes.all()) != 1 {
-		t.Errorf("notifications: %+v", e.notes.all())
+	if len(e.notes.Messages()) != 1 {
+		t.Errorf("notifications: %+v", e.notes.Messages())
 	}
 	e.drop("other2", "domains: [www.sub.example.test]\nzone: sub.example.test")
 	if nr := one(t, e.run(t, time.Now(), "other2")); nr.Status != outcome.Rejected || !strings.Contains(nr.Reason, "acme.yaml zone") {
@@ -66,7 +66,7 @@ func TestCARefusesOrder(t *testing.T) {
 	if nr.Status != outcome.Rejected || !strings.Contains(nr.CAError, "rejectedIdentifier") || !strings.Contains(nr.CAError, "policy forbids") {
 		t.Fatalf("result %+v", nr)
 	}
-	msgs := e.notes.all()
+	msgs := e.notes.Messages()
 	if len(msgs) != 1 || !strings.Contains(strings.Join(msgs[0].Lines, "\n"), "policy forbids") {
 		t.Errorf("notification lacks the CA's error: %+v", msgs)
 	}

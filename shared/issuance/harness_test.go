@@ -21,7 +21,7 @@ import (
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/faults"
 	slbemu "github.com/slb-cert-rotator/slb-cert-rotator/emulator/slb"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/aliyun"
-	"github.com/slb-cert-rotator/slb-cert-rotator/shared/notify"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/notify/notifytest"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation/rotationtest"
 )
 
@@ -153,25 +153,6 @@ func (l *memLocker) Lock(ctx context.Context, name string) (func(context.Context
 	}
 }
 
-// notes records notifications.
-type notes struct {
-	mu   sync.Mutex
-	msgs []notify.Message
-}
-
-func (n *notes) Notify(_ context.Context, m notify.Message) error {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	n.msgs = append(n.msgs, m)
-	return nil
-}
-
-func (n *notes) all() []notify.Message {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return append([]notify.Message(nil), n.msgs...)
-}
-
 // env is a local ACME CA validating against a local authoritative DNS
 // server whose records the Alidns API writes.
 type env struct {
@@ -181,14 +162,14 @@ type env struct {
 	inj     *faults.Injector
 	alidns  *alidnsemu.Server
 	bucket  *bucketStore
-	notes   *notes
+	notes   *notifytest.Recorder
 	r       *Renewer
 	secrets []string // the local cloud's secret and token
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	e := &env{store: dnsemu.NewStore(), inj: faults.New(3), bucket: newBucket(), notes: &notes{}}
+	e := &env{store: dnsemu.NewStore(), inj: faults.New(3), bucket: newBucket(), notes: &notifytest.Recorder{}}
 	e.store.AddZone("example.test")
 	var err error
 	if e.dns, err = dnsemu.Listen(e.store, ""); err != nil {

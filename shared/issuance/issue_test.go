@@ -68,7 +68,7 @@ func TestECDSAAndExternalAccountBinding(t *testing.T) {
 		t.Errorf("key type %s, want ec256", kt)
 	}
 	var hay strings.Builder
-	for _, m := range e.notes.all() {
+	for _, m := range e.notes.Messages() {
 		hay.WriteString(m.Summary + strings.Join(m.Lines, "\n"))
 	}
 	b, _ := json.Marshal(nr)
