@@ -1,8 +1,6 @@
 package bench
 
 import (
-	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -12,62 +10,28 @@ import (
 	"time"
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator"
+	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/localcloudtest"
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/oss"
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/slb"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/aliyun"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/certs/certstest"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation"
-	"github.com/slb-cert-rotator/slb-cert-rotator/shared/tlsprobe"
 )
 
-// primeSDK guards the first SDK client of the process (services/slb fills
-// its endpoint map lazily without a lock).
-var primeSDK sync.Once
-
 // local is a local cloud with the product's adapters pointed at it.
-type local struct {
-	cloud  *emulator.Cloud
-	bucket string
-	slb    *aliyun.SLB
-	oss    *aliyun.OSS
-	creds  aliyun.Credentials
-}
+type local struct{ *localcloudtest.Env }
 
 // startLocal starts a local cloud; BENCH_SLB_QPS > 0 sets the SLB
 // adapter's configured per-action ceiling (default: adaptive pacing only).
 func startLocal(b *testing.B, opts emulator.Options, retry aliyun.RetryPolicy) *local {
 	b.Helper()
-	cloud, err := emulator.Start(opts)
-	if err != nil {
-		b.Fatalf("start local cloud: %v", err)
-	}
-	b.Cleanup(func() { _ = cloud.Close() })
-	ak, secret := cloud.Credentials()
-	creds := aliyun.Credentials{AccessKeyID: ak, AccessKeySecret: secret}
-	bucket, region := cloud.Bucket()
-	o, err := aliyun.NewOSS(creds, aliyun.OSSOptions{Endpoint: cloud.OSSEndpoint(), Region: region, Retry: retry})
-	if err != nil {
-		b.Fatal(err)
-	}
-	l := &local{cloud: cloud, bucket: bucket, creds: creds, oss: o,
-		slb: aliyun.NewSLB(creds, aliyun.SLBOptions{Endpoint: cloud.SLBEndpoint(), Retry: retry, QPS: float64(envInt("BENCH_SLB_QPS", 0))})}
-	primeSDK.Do(func() { _, _ = l.slb.ListServerCertificates(context.Background(), "cn-zhangjiakou") })
-	return l
+	return &local{localcloudtest.Start(b, localcloudtest.Options{Cloud: opts, Retry: retry, QPS: float64(envInt("BENCH_SLB_QPS", 0))})}
 }
 
 // rotator is the rotation as rotate-on-upload wires it, with s.yaml's
 // CONCURRENCY (16).
 func (l *local) rotator(regions []string) *rotation.Rotator {
-	return &rotation.Rotator{
-		Config:  rotation.Config{Bucket: l.bucket, Regions: regions, MinValidDays: 7, Keep: 1, ProbeTimeout: 5 * time.Second, Concurrency: 16},
-		Objects: rotation.AdaptObjects(l.oss, func(i aliyun.ObjectInfo) string { return i.Key }),
-		SLB:     l.slb,
-		Locks:   aliyun.LockStore(l.oss), // as rotate-on-upload wires it: the lock in the bucket
-		Prober: rotation.ProbeFunc(func(ctx context.Context, address string, port int, serverName string, timeout time.Duration) rotation.ProbeResult {
-			r := tlsprobe.Probe(ctx, address, port, serverName, timeout)
-			return rotation.ProbeResult{Reachable: r.Reachable, FingerprintSHA1: r.FingerprintSHA1, Err: r.Err}
-		}),
-	}
+	return l.Rotator(rotation.Config{Regions: regions, MinValidDays: 7, Keep: 1, ProbeTimeout: 5 * time.Second, Concurrency: 16}, nil)
 }
 
 // pair issues the i-th renewal of www.example.com: every renewal expires
@@ -81,12 +45,7 @@ func pair(b *testing.B, i int) certstest.Pair {
 
 func (l *local) put(b *testing.B, p certstest.Pair) {
 	b.Helper()
-	if err := l.cloud.OSS.PutObject(l.bucket, "certs/www/fullchain.pem", p.CertPEM); err != nil {
-		b.Fatal(err)
-	}
-	if err := l.cloud.OSS.PutObject(l.bucket, "certs/www/privkey.pem", p.KeyPEM); err != nil {
-		b.Fatal(err)
-	}
+	l.PutPair(b, "www", p)
 }
 
 // seedListeners creates nLB load balancers with nL HTTPS listeners each
@@ -95,21 +54,7 @@ func (l *local) seedListeners(b *testing.B, region string, nLB, nL int) {
 	b.Helper()
 	now := time.Now()
 	old := certstest.SelfSigned(b, certstest.Options{Domains: []string{"www.example.com"}, NotBefore: now.Add(-80 * 24 * time.Hour), NotAfter: now.Add(10 * 24 * time.Hour)})
-	id, err := l.cloud.SLB.SeedServerCertificate(region, "old-www", string(old.CertPEM), string(old.KeyPEM), nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	for i := range nLB {
-		lb, err := l.cloud.SLB.SeedLoadBalancer(region, fmt.Sprintf("web-%d", i))
-		if err != nil {
-			b.Fatal(err)
-		}
-		for p := range nL {
-			if err := l.cloud.SLB.SeedHTTPSListener(region, lb, 443+p, id, true); err != nil {
-				b.Fatal(err)
-			}
-		}
-	}
+	l.SeedListeners(b, region, "old-www", "web", nLB, nL, old)
 }
 
 // window is what the cloud saw between two marks.
@@ -121,11 +66,11 @@ type window struct {
 type mark struct{ slb, oss int }
 
 func (l *local) mark() mark {
-	return mark{len(l.cloud.SLB.Requests()), len(l.cloud.OSS.Requests())}
+	return mark{len(l.Cloud.SLB.Requests()), len(l.Cloud.OSS.Requests())}
 }
 
 func (l *local) since(m mark) window {
-	return window{slb: l.cloud.SLB.Requests()[m.slb:], oss: l.cloud.OSS.Requests()[m.oss:]}
+	return window{slb: l.Cloud.SLB.Requests()[m.slb:], oss: l.Cloud.OSS.Requests()[m.oss:]}
 }
 
 // starts returns the start times of the window's requests (OSS logs the

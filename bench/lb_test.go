@@ -7,11 +7,9 @@ import (
 	"time"
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator"
-	"github.com/slb-cert-rotator/slb-cert-rotator/shared/albnlb"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/aliyun"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/certs/certstest"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation"
-	"github.com/slb-cert-rotator/slb-cert-rotator/shared/tlsprobe"
 )
 
 const lbRegion = "cn-zhangjiakou"
@@ -21,24 +19,7 @@ const lbRegion = "cn-zhangjiakou"
 // CAS adapter, the lock in the bucket), resolving the instances' DNS names
 // through the local cloud.
 func (l *local) lbRotator(products ...string) *rotation.Rotator {
-	r := l.rotator([]string{lbRegion})
-	cas := aliyun.NewCAS(l.creds, aliyun.RPCOptions{Endpoint: l.cloud.CASEndpoint()})
-	for _, p := range products {
-		switch p {
-		case rotation.ProductCLB:
-			r.Products = append(r.Products, rotation.Product{Name: p, Port: rotation.CLBPort{SLB: l.slb}})
-		case rotation.ProductALB:
-			r.Products = append(r.Products, rotation.Product{Name: p, Port: albnlb.New(p, aliyun.NewALB(l.creds, aliyun.RPCOptions{Endpoint: l.cloud.ALBEndpoint()}), cas)})
-		case rotation.ProductNLB:
-			r.Products = append(r.Products, rotation.Product{Name: p, Port: albnlb.New(p, aliyun.NewNLB(l.creds, aliyun.RPCOptions{Endpoint: l.cloud.NLBEndpoint()}), cas)})
-		}
-	}
-	res := tlsprobe.Prober{Resolver: l.cloud.DNSAddr()}
-	r.Prober = rotation.ProbeFunc(func(ctx context.Context, address string, port int, sni string, timeout time.Duration) rotation.ProbeResult {
-		p := res.Probe(ctx, address, port, sni, timeout)
-		return rotation.ProbeResult{Reachable: p.Reachable, FingerprintSHA1: p.FingerprintSHA1, Err: p.Err}
-	})
-	return r
+	return l.WithProducts(l.rotator([]string{lbRegion}), products...)
 }
 
 // seedLBListeners creates n ALB (or NLB) instances with one listener on
@@ -47,19 +28,19 @@ func (l *local) seedLBListeners(b *testing.B, kind string, n int) {
 	b.Helper()
 	now := time.Now()
 	old := certstest.SelfSigned(b, certstest.Options{Domains: []string{"www.example.com"}, NotBefore: now.Add(-80 * 24 * time.Hour), NotAfter: now.Add(10 * 24 * time.Hour)})
-	id, err := l.cloud.CAS.Seed(lbRegion, "old-www-"+kind, string(old.CertPEM), string(old.KeyPEM))
+	id, err := l.Cloud.CAS.Seed(lbRegion, "old-www-"+kind, string(old.CertPEM), string(old.KeyPEM))
 	if err != nil {
 		b.Fatal(err)
 	}
 	for i := range n {
 		var lb string
 		if kind == rotation.ProductALB {
-			if lb, err = l.cloud.ALB.SeedLoadBalancer(lbRegion, fmt.Sprintf("alb-%d", i), "Standard"); err == nil {
-				_, err = l.cloud.ALB.SeedListener(lbRegion, lb, 443, "HTTPS", id)
+			if lb, err = l.Cloud.ALB.SeedLoadBalancer(lbRegion, fmt.Sprintf("alb-%d", i), "Standard"); err == nil {
+				_, err = l.Cloud.ALB.SeedListener(lbRegion, lb, 443, "HTTPS", id)
 			}
 		} else {
-			if lb, err = l.cloud.NLB.SeedLoadBalancer(lbRegion, fmt.Sprintf("nlb-%d", i)); err == nil {
-				_, err = l.cloud.NLB.SeedListener(lbRegion, lb, 443, "TCPSSL", id)
+			if lb, err = l.Cloud.NLB.SeedLoadBalancer(lbRegion, fmt.Sprintf("nlb-%d", i)); err == nil {
+				_, err = l.Cloud.NLB.SeedListener(lbRegion, lb, 443, "TCPSSL", id)
 			}
 		}
 		if err != nil {
@@ -71,8 +52,8 @@ func (l *local) seedLBListeners(b *testing.B, kind string, n int) {
 // calls is how many requests the local cloud has seen (SLB, OSS, ALB,
 // NLB and CAS).
 func (l *local) calls() int {
-	return len(l.cloud.SLB.Requests()) + len(l.cloud.OSS.Requests()) + len(l.cloud.ALB.Requests()) +
-		len(l.cloud.NLB.Requests()) + len(l.cloud.CAS.Requests())
+	return len(l.Cloud.SLB.Requests()) + len(l.Cloud.OSS.Requests()) + len(l.Cloud.ALB.Requests()) +
+		len(l.Cloud.NLB.Requests()) + len(l.Cloud.CAS.Requests())
 }
 
 // benchLB rotates job's listeners b.N times (seeded by the caller) and
@@ -91,7 +72,7 @@ func benchLB(b *testing.B, l *local, r *rotation.Rotator, job LBJob, cleanupFrom
 		before := l.calls()
 		b.StartTimer()
 		start := time.Now()
-		res, err := r.RotateName(context.Background(), time.Now(), l.bucket, "www")
+		res, err := r.RotateName(context.Background(), time.Now(), l.Bucket, "www")
 		wall += time.Since(start)
 		b.StopTimer()
 		_, sw, _, _, _ := res.Counts()

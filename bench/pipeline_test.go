@@ -17,11 +17,11 @@ import (
 // listener at a time (no concurrency, no verification, no cleanup). It
 // returns its API calls.
 func sequentialDeploy(ctx context.Context, l *local, s *aliyun.SLB, region, name string) (int, error) {
-	certPEM, err := l.oss.Get(ctx, l.bucket, "certs/www/fullchain.pem", 1<<20)
+	certPEM, err := l.OSS.Get(ctx, l.Bucket, "certs/www/fullchain.pem", 1<<20)
 	if err != nil {
 		return 1, err
 	}
-	keyPEM, err := l.oss.Get(ctx, l.bucket, "certs/www/privkey.pem", 1<<20)
+	keyPEM, err := l.OSS.Get(ctx, l.Bucket, "certs/www/privkey.pem", 1<<20)
 	if err != nil {
 		return 2, err
 	}
@@ -83,7 +83,7 @@ func BenchmarkPipelineVersusSequential(b *testing.B) {
 				b.ResetTimer()
 				for i := 0; i < b.N; i++ {
 					b.StopTimer()
-					l.cloud.Faults.Set(faults.Rule{Latency: latency, QPS: qps, Burst: burst})
+					l.Cloud.Faults.Set(faults.Rule{Latency: latency, QPS: qps, Burst: burst})
 					run := rotateOnce(b, l, r, 2*i, job.Targets())
 					ours += run.wall
 					calls += Sum(run.ok)
@@ -113,11 +113,11 @@ func BenchmarkPipelineVersusSequential(b *testing.B) {
 func (l *local) runSequential(b *testing.B, region string, i int, calls *int) time.Duration {
 	b.Helper()
 	l.put(b, pair(b, i))
-	rule := l.cloud.Faults.Rules()
+	rule := l.Cloud.Faults.Rules()
 	if len(rule) > 0 {
-		l.cloud.Faults.Set(rule[0]) // a fresh bucket
+		l.Cloud.Faults.Set(rule[0]) // a fresh bucket
 	}
-	s := aliyun.NewSLB(l.creds, aliyun.SLBOptions{Endpoint: l.cloud.SLBEndpoint()})
+	s := aliyun.NewSLB(l.Creds, aliyun.SLBOptions{Endpoint: l.Cloud.SLBEndpoint()})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	start := time.Now()

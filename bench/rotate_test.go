@@ -39,7 +39,7 @@ func rotateOnce(b *testing.B, l *local, r *rotation.Rotator, i, wantTargets int)
 		run.invocations++
 		b.StartTimer()
 		start := time.Now()
-		res, err := r.RotateName(context.Background(), time.Now(), l.bucket, "www")
+		res, err := r.RotateName(context.Background(), time.Now(), l.Bucket, "www")
 		run.wall += time.Since(start)
 		b.StopTimer()
 		_, sw, _, _, _ := res.Counts()
@@ -142,7 +142,7 @@ func BenchmarkRotateFanout50(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		// A fresh bucket for every rotation (no credit from the last one).
-		l.cloud.Faults.Set(faults.Rule{Latency: latency, QPS: qps, Burst: burst})
+		l.Cloud.Faults.Set(faults.Rule{Latency: latency, QPS: qps, Burst: burst})
 		run := rotateOnce(b, l, r, i, 50)
 		wall += run.wall
 		bound += steadyJob(5, 10, i, true).Bound(latency, qps, burst)
@@ -194,7 +194,7 @@ func BenchmarkCallsVersusNaiveScript(b *testing.B) {
 				l.put(b, pair(b, i))
 				m := l.mark()
 				b.StartTimer()
-				res, err := r.RotateName(context.Background(), time.Now(), l.bucket, "www")
+				res, err := r.RotateName(context.Background(), time.Now(), l.Bucket, "www")
 				b.StopTimer()
 				if err != nil || res.Status != rotation.StatusRotated {
 					b.Fatalf("status %s err %v", res.Status, err)

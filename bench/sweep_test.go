@@ -112,21 +112,7 @@ func BenchmarkExpirySweep(b *testing.B) {
 	now := time.Now()
 	p := certstest.SelfSigned(b, certstest.Options{Domains: []string{"www.example.com"}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(60 * 24 * time.Hour)})
 	for _, r := range regions {
-		id, err := l.cloud.SLB.SeedServerCertificate(r, "www", string(p.CertPEM), string(p.KeyPEM), nil)
-		if err != nil {
-			b.Fatal(err)
-		}
-		for i := range nLB {
-			lb, err := l.cloud.SLB.SeedLoadBalancer(r, fmt.Sprintf("lb-%d", i))
-			if err != nil {
-				b.Fatal(err)
-			}
-			for k := range nL {
-				if err := l.cloud.SLB.SeedHTTPSListener(r, lb, 443+k, id, true); err != nil {
-					b.Fatal(err)
-				}
-			}
-		}
+		l.SeedListeners(b, r, "www", "lb", nLB, nL, p)
 	}
 	driver := os.Getenv("BENCH_SWEEP_DRIVER")
 	if driver == "" {
@@ -157,11 +143,11 @@ func BenchmarkExpirySweep(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		l.cloud.Faults.Set(faults.Rule{QPS: qps, Burst: burst})
+		l.Cloud.Faults.Set(faults.Rule{QPS: qps, Burst: burst})
 		m := l.mark()
 		cmd := exec.CommandContext(context.Background(), driver)
-		cmd.Env = append(os.Environ(), "SWEEP_SLB_ENDPOINT="+l.cloud.SLBEndpoint(), "SWEEP_REGIONS="+strings.Join(regions, ","),
-			"ALIBABA_CLOUD_ACCESS_KEY_ID="+l.creds.AccessKeyID, "ALIBABA_CLOUD_ACCESS_KEY_SECRET="+l.creds.AccessKeySecret,
+		cmd.Env = append(os.Environ(), "SWEEP_SLB_ENDPOINT="+l.Cloud.SLBEndpoint(), "SWEEP_REGIONS="+strings.Join(regions, ","),
+			"ALIBABA_CLOUD_ACCESS_KEY_ID="+l.Creds.AccessKeyID, "ALIBABA_CLOUD_ACCESS_KEY_SECRET="+l.Creds.AccessKeySecret,
 			"SWEEP_PROBE="+probe, fmt.Sprintf("SWEEP_PROBE_TIMEOUT=%s", probeTimeout), fmt.Sprintf("SWEEP_PROBE_CONCURRENCY=%d", probeConc), "SWEEP_TIMEOUT=600s")
 		var stdout, stderr bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr

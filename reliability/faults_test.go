@@ -129,18 +129,18 @@ func faultRun(t *testing.T, seed int64, mode string) runOutcome {
 	f := seedFleet(t, e)
 	lock := watchLock(e, "www")
 	putPair(t, e, "www", f.newPair)
-	setFaults(e.cloud.Faults, mode)
+	setFaults(e.Cloud.Faults, mode)
 
 	var out runOutcome
 	done := false
 	for attempt := 1; attempt <= maxAttempts && !done; attempt++ {
 		out.attempts = attempt
 		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-		var api rotation.SLB = e.slb
+		var api rotation.SLB = e.SLB
 		if (mode == modeKillUpload || mode == modeKillSwitch) && attempt == 1 {
-			api = &killSwitch{SLB: e.slb, point: mode, cancel: cancel}
+			api = &killSwitch{SLB: e.SLB, point: mode, cancel: cancel}
 		}
-		res, err := e.rotator(api).RotateName(ctx, time.Now(), e.bucket, "www")
+		res, err := e.rotator(api).RotateName(ctx, time.Now(), e.Bucket, "www")
 		cancel()
 		recordResult(e, res, err)
 		if res.Status == rotation.StatusRejected {
@@ -158,19 +158,19 @@ func faultRun(t *testing.T, seed int64, mode string) runOutcome {
 	if !done {
 		t.Fatalf("no successful invocation in %d attempts", maxAttempts)
 	}
-	out.faults = e.cloud.Faults.Stats()
-	e.cloud.Faults.Clear()
+	out.faults = e.Cloud.Faults.Stats()
+	e.Cloud.Faults.Clear()
 	checkInvariants(t, e, f, "after the run")
 
 	// The next run (e.g. the daily check or a duplicate event): must change
 	// nothing but cleanup, and leave nothing of ours orphaned.
-	before := len(e.cloud.SLB.Requests())
-	res, err := e.rotator(e.slb).RotateName(context.Background(), time.Now(), e.bucket, "www")
+	before := len(e.Cloud.SLB.Requests())
+	res, err := e.rotator(e.SLB).RotateName(context.Background(), time.Now(), e.Bucket, "www")
 	recordResult(e, res, err)
 	if err != nil || (res.Status != rotation.StatusUnchanged && res.Status != rotation.StatusRotated) {
 		t.Fatalf("next run: status %s err %v", res.Status, err)
 	}
-	for _, w := range writes(e.cloud.SLB.Requests()[before:]) {
+	for _, w := range writes(e.Cloud.SLB.Requests()[before:]) {
 		if w == "UploadServerCertificate" || w == "SetListenerAttribute" || w == "SetHTTPSListenerAttribute" || w == "SetDomainExtensionAttribute" {
 			t.Errorf("next run made a %s call: the state had converged already", w)
 		}
@@ -181,7 +181,7 @@ func faultRun(t *testing.T, seed int64, mode string) runOutcome {
 		t.Error("the lock was not taken by the run and the next run")
 	}
 	checkLockFree(t, e, "www")
-	checkNoLeaks(t, e.seen, e.creds.AccessKeySecret)
+	checkNoLeaks(t, e.seen, e.Creds.AccessKeySecret)
 	return out
 }
 
@@ -200,7 +200,7 @@ func recordResult(e *env, res rotation.Result, err error) {
 func checkInvariants(t *testing.T, e *env, f *fleet, when string) {
 	t.Helper()
 	now := time.Now()
-	st := e.cloud.SLB.Dump()
+	st := e.Cloud.SLB.Dump()
 	targets := 0
 	for region, rs := range st.Regions {
 		byID := map[string]clb.ServerCertificate{}
@@ -251,7 +251,7 @@ func checkInvariants(t *testing.T, e *env, f *fleet, when string) {
 	}
 	// One upload per fingerprint and region, except that an upload whose
 	// answer was lost (applied) may be retried once per loss.
-	applied, lost := uploadsApplied(e.cloud.SLB.Requests())
+	applied, lost := uploadsApplied(e.Cloud.SLB.Requests())
 	for k, n := range applied {
 		if n > 1+lost[k] {
 			t.Errorf("%s: %d uploads of %s applied, %d of them with the answer lost (want at most one more than the losses)", when, n, k, lost[k])
@@ -272,7 +272,7 @@ func checkInvariants(t *testing.T, e *env, f *fleet, when string) {
 // superseded ones (never a duplicate of the served fingerprint).
 func checkNoOrphans(t *testing.T, e *env, f *fleet) {
 	t.Helper()
-	for region, rs := range e.cloud.SLB.Dump().Regions {
+	for region, rs := range e.Cloud.SLB.Dump().Regions {
 		used := map[string]bool{}
 		for _, lb := range rs.LoadBalancers {
 			for _, l := range lb.Listeners {

@@ -68,35 +68,35 @@ func functionsRun(t *testing.T, bin string, seed int64) (redrops, failed, lost i
 		Logs: seen, RetryBackoff: 100 * time.Millisecond, OSSDelivery: fcrt.OSSDelivery{Duplicate: long(), Reorder: 20 * time.Millisecond},
 	}, seen)
 	f := seedFleet(t, e)
-	_, stsSecret, stsToken := e.cloud.STSCredentials()
-	must(t, e.cloud.FC.Deploy(fcrt.FunctionSpec{
+	_, stsSecret, stsToken := e.Cloud.STSCredentials()
+	must(t, e.Cloud.FC.Deploy(fcrt.FunctionSpec{
 		Name: killFunction, Binary: bin, Timeout: fnTimeout, MaxInstances: 3, AsyncRetries: killAsyncRetries,
 		Env: map[string]string{
 			"CERT_PREFIX": "certs/", "REGIONS": strings.Join(suiteRegions, ","), "PROBE_TIMEOUT": "2s",
 			"LOG_LEVEL": "info", "OSS_SIGNATURE": "v4", "MIN_VALID_DAYS": "7", "KEEP_SUPERSEDED": "1",
 		},
-		Triggers: []fcrt.TriggerSpec{{Name: "oss-cert-upload", Type: "oss", OSS: fcrt.OSSTrigger{BucketName: e.bucket,
+		Triggers: []fcrt.TriggerSpec{{Name: "oss-cert-upload", Type: "oss", OSS: fcrt.OSSTrigger{BucketName: e.Bucket,
 			Events: []string{"oss:ObjectCreated:PutObject"}, Prefix: "certs/", Suffix: ".pem"}}},
 	}))
 	lock := watchLock(e, "www")
 	began := time.Now()
-	e.cloud.Faults.Set(faults.Rule{ThrottleRate: 0.20, ServerErrorRate: 0.10, LostRate: 0.20})
+	e.Cloud.Faults.Set(faults.Rule{ThrottleRate: 0.20, ServerErrorRate: 0.10, LostRate: 0.20})
 
 	ctx, cancel := context.WithTimeout(context.Background(), 240*time.Second)
 	defer cancel()
 	putPair(t, e, "www", f.newPair)
-	if err := e.cloud.FC.WaitIdle(ctx); err != nil {
+	if err := e.Cloud.FC.WaitIdle(ctx); err != nil {
 		t.Fatal(err)
 	}
 	failed = asyncOutcomes(t, e)
-	injected := e.cloud.Faults.Stats()
-	e.cloud.Faults.Clear()
+	injected := e.Cloud.Faults.Stats()
+	e.Cloud.Faults.Clear()
 	if !servesPair(e, f) {
 		// Every retry of the events failed (possible under these rates):
 		// the user drops the key again, without faults now.
 		redrops = 1
-		must(t, e.cloud.OSS.PutObject(e.bucket, "certs/www/privkey.pem", f.newPair.KeyPEM))
-		if err := e.cloud.FC.WaitIdle(ctx); err != nil {
+		must(t, e.Cloud.OSS.PutObject(e.Bucket, "certs/www/privkey.pem", f.newPair.KeyPEM))
+		if err := e.Cloud.FC.WaitIdle(ctx); err != nil {
 			t.Fatal(err)
 		}
 		asyncOutcomes(t, e)
@@ -105,17 +105,17 @@ func functionsRun(t *testing.T, bin string, seed int64) (redrops, failed, lost i
 	checkNoOrphans(t, e, f)
 	gens := lock.check(t, "functions run")
 	checkLockFree(t, e, "www")
-	_, akSecret := e.cloud.Credentials()
+	_, akSecret := e.Cloud.Credentials()
 	checkNoLeaks(t, e.seen, akSecret, stsSecret, stsToken)
 	for _, st := range injected {
 		lost += st.Lost
 	}
 	attempts := 0
-	for _, r := range e.cloud.FC.AsyncResults() {
+	for _, r := range e.Cloud.FC.AsyncResults() {
 		attempts += r.Attempts
 	}
 	t.Logf("seed %d: %d async invocations, %d attempts, %d lock generations, %d lost answers injected, %d failed async invocations, redrop %v, %s",
-		seed, len(e.cloud.FC.AsyncResults()), attempts, gens, lost, failed, redrops == 1, time.Since(began).Round(time.Millisecond))
+		seed, len(e.Cloud.FC.AsyncResults()), attempts, gens, lost, failed, redrops == 1, time.Since(began).Round(time.Millisecond))
 	return redrops, failed, lost
 }
 
@@ -123,7 +123,7 @@ func functionsRun(t *testing.T, bin string, seed int64) (redrops, failed, lost i
 // rejected result, and returns how many failed all their retries.
 func asyncOutcomes(t *testing.T, e *env) (failed int) {
 	t.Helper()
-	for _, r := range e.cloud.FC.AsyncResults() {
+	for _, r := range e.Cloud.FC.AsyncResults() {
 		b, _ := json.Marshal(r)
 		e.seen.add("async %s", b)
 		if r.Status != "succeeded" {
@@ -144,7 +144,7 @@ func asyncOutcomes(t *testing.T, e *env) (failed int) {
 
 // servesPair reports whether every target's certificate is the new pair's.
 func servesPair(e *env, f *fleet) bool {
-	for _, rs := range e.cloud.SLB.Dump().Regions {
+	for _, rs := range e.Cloud.SLB.Dump().Regions {
 		fp := map[string]string{}
 		for _, c := range rs.Certificates {
 			fp[c.ID] = c.Fingerprint

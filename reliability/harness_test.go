@@ -9,7 +9,6 @@ import (
 	"encoding/pem"
 	"flag"
 	"fmt"
-	"github.com/slb-cert-rotator/slb-cert-rotator/shared/lease"
 	"os"
 	"strings"
 	"sync"
@@ -17,15 +16,13 @@ import (
 	"time"
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator"
+	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/localcloudtest"
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/slb"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/aliyun"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/certs/certstest"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/lease"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation"
-	"github.com/slb-cert-rotator/slb-cert-rotator/shared/tlsprobe"
 )
-
-// primeSDK guards the first SDK client creation of the process.
-var primeSDK sync.Once
 
 var longFlag = flag.Bool("long", false, "run the long form of the reliability suite (>= 200 seeded fault runs)")
 
@@ -44,14 +41,11 @@ func fastRetry(seed int64) aliyun.RetryPolicy {
 	return aliyun.RetryPolicy{MaxAttempts: 5, BaseDelay: 2 * time.Millisecond, MaxDelay: 30 * time.Millisecond, Seed: uint64(seed) + 1}
 }
 
-// env is one local cloud with the adapters of the product pointed at it.
+// env is one local cloud with the adapters of the product pointed at it,
+// and the transcript of what the product said.
 type env struct {
-	cloud  *emulator.Cloud
-	bucket string
-	slb    *aliyun.SLB
-	oss    *aliyun.OSS
-	creds  aliyun.Credentials
-	seen   *transcript
+	*localcloudtest.Env
+	seen *transcript
 }
 
 // startEnv starts a local cloud for one run. Each run has its own bucket,
@@ -63,47 +57,21 @@ func startEnv(t *testing.T, seed int64, bucket string) *env {
 
 // startEnvWith starts a local cloud with opts; seen becomes the
 // environment's transcript (pass it as opts.Logs too to scan the
-// functions' output).
+// functions' output). The adapters retry fast (fastRetry of opts.Seed) and
+// give up on a request after 400 ms (SLB, ALB, NLB, CAS) or 1 s (OSS).
 func startEnvWith(t *testing.T, opts emulator.Options, seen *transcript) *env {
 	t.Helper()
-	seed := opts.Seed
-	cloud, err := emulator.Start(opts)
-	if err != nil {
-		t.Fatalf("start local cloud: %v", err)
-	}
-	t.Cleanup(func() { _ = cloud.Close() })
-	ak, secret := cloud.Credentials()
-	creds := aliyun.Credentials{AccessKeyID: ak, AccessKeySecret: secret}
-	s := aliyun.NewSLB(creds, aliyun.SLBOptions{Endpoint: cloud.SLBEndpoint(), Retry: fastRetry(seed), Timeout: 400 * time.Millisecond})
-	b, region := cloud.Bucket()
-	o, err := aliyun.NewOSS(creds, aliyun.OSSOptions{Endpoint: cloud.OSSEndpoint(), Region: region, Retry: fastRetry(seed), Timeout: time.Second})
-	if err != nil {
-		t.Fatalf("oss adapter: %v", err)
-	}
-	e := &env{cloud: cloud, bucket: b, slb: s, oss: o, creds: creds, seen: seen}
-	// Prime the SDK once per process, sequentially: services/slb fills its
-	// package-level endpoint map lazily without a lock on the first client
-	// creation (a data race the adapter inherits; see docs/reliability.md).
-	primeSDK.Do(func() { _, _ = s.ListServerCertificates(context.Background(), suiteRegions[0]) })
-	return e
+	return &env{Env: localcloudtest.Start(t, localcloudtest.Options{Cloud: opts, Retry: fastRetry(opts.Seed),
+		Timeout: 400 * time.Millisecond, OSSTimeout: time.Second}), seen: seen}
 }
 
 // rotator returns a Rotator over the environment's adapters (slbAPI may
-// wrap e.slb).
+// wrap e.SLB).
 func (e *env) rotator(slbAPI rotation.SLB) *rotation.Rotator {
-	return &rotation.Rotator{
-		Config: rotation.Config{
-			Bucket: e.bucket, Regions: suiteRegions, MinValidDays: 7, Keep: 1,
-			ProbeTimeout: 2 * time.Second, Concurrency: 5, ProbeRetryDelay: 50 * time.Millisecond,
-		},
-		Objects: rotation.AdaptObjects(e.oss, func(i aliyun.ObjectInfo) string { return i.Key }),
-		SLB:     slbAPI,
-		Locks:   aliyun.LockStore(e.oss), // the production wiring: the lock in the bucket
-		Prober: rotation.ProbeFunc(func(ctx context.Context, address string, port int, serverName string, timeout time.Duration) rotation.ProbeResult {
-			r := tlsprobe.Probe(ctx, address, port, serverName, timeout)
-			return rotation.ProbeResult{Reachable: r.Reachable, FingerprintSHA1: r.FingerprintSHA1, Err: r.Err}
-		}),
-	}
+	return e.Rotator(rotation.Config{
+		Regions: suiteRegions, MinValidDays: 7, Keep: 1,
+		ProbeTimeout: 2 * time.Second, Concurrency: 5, ProbeRetryDelay: 50 * time.Millisecond,
+	}, slbAPI)
 }
 
 // fleet is the inventory every fault run starts from: two load balancers in
@@ -128,20 +96,20 @@ func seedFleet(t *testing.T, e *env) *fleet {
 	oldAPI := certstest.SelfSigned(t, certstest.Options{Domains: []string{"api.example.com"}, NotBefore: now.Add(-80 * 24 * time.Hour), NotAfter: now.Add(5 * 24 * time.Hour)})
 	f.oldKeys = [][]byte{oldWWW.KeyPEM, oldAPI.KeyPEM}
 	for i, region := range suiteRegions {
-		wwwID, err := e.cloud.SLB.SeedServerCertificate(region, "old-www", string(oldWWW.CertPEM), string(oldWWW.KeyPEM), nil)
+		wwwID, err := e.Cloud.SLB.SeedServerCertificate(region, "old-www", string(oldWWW.CertPEM), string(oldWWW.KeyPEM), nil)
 		must(t, err)
-		lb, err := e.cloud.SLB.SeedLoadBalancer(region, fmt.Sprintf("web-%d", i))
+		lb, err := e.Cloud.SLB.SeedLoadBalancer(region, fmt.Sprintf("web-%d", i))
 		must(t, err)
-		must(t, e.cloud.SLB.SeedHTTPSListener(region, lb, 443, wwwID, true))
+		must(t, e.Cloud.SLB.SeedHTTPSListener(region, lb, 443, wwwID, true))
 		if i == 0 {
-			apiID, err := e.cloud.SLB.SeedServerCertificate(region, "old-api", string(oldAPI.CertPEM), string(oldAPI.KeyPEM), nil)
+			apiID, err := e.Cloud.SLB.SeedServerCertificate(region, "old-api", string(oldAPI.CertPEM), string(oldAPI.KeyPEM), nil)
 			must(t, err)
-			_, err = e.cloud.SLB.SeedDomainExtension(region, lb, 443, "api.example.com", apiID)
+			_, err = e.Cloud.SLB.SeedDomainExtension(region, lb, 443, "api.example.com", apiID)
 			must(t, err)
 		}
 		f.lbs[region] = lb
 	}
-	for _, r := range e.cloud.SLB.Dump().Regions {
+	for _, r := range e.Cloud.SLB.Dump().Regions {
 		for _, lb := range r.LoadBalancers {
 			f.address[lb.ID] = lb.Address
 		}
@@ -155,8 +123,7 @@ func seedFleet(t *testing.T, e *env) *fleet {
 // (OSS triggers fire if functions are deployed).
 func putPair(t *testing.T, e *env, name string, p certstest.Pair) {
 	t.Helper()
-	must(t, e.cloud.OSS.PutObject(e.bucket, "certs/"+name+"/fullchain.pem", p.CertPEM))
-	must(t, e.cloud.OSS.PutObject(e.bucket, "certs/"+name+"/privkey.pem", p.KeyPEM))
+	e.PutPair(t, name, p)
 }
 
 func must(t *testing.T, err error) {
@@ -342,9 +309,9 @@ func checkLockFree(t *testing.T, e *env, name string) {
 	dir := lease.Dir("", name)
 	var top uint64
 	released := map[uint64]bool{}
-	for _, b := range e.cloud.OSS.Dump() {
+	for _, b := range e.Cloud.OSS.Dump() {
 		for _, o := range b.Objects {
-			if g, rel, ok := lease.ParseKey(dir, o.Key); b.Name == e.bucket && ok {
+			if g, rel, ok := lease.ParseKey(dir, o.Key); b.Name == e.Bucket && ok {
 				top = max(top, g)
 				released[g] = released[g] || rel
 			}
@@ -354,7 +321,7 @@ func checkLockFree(t *testing.T, e *env, name string) {
 		return
 	}
 	if !released[top] {
-		data, _ := e.cloud.OSS.Object(e.bucket, fmt.Sprintf("%sg%020d", dir, top))
+		data, _ := e.Cloud.OSS.Object(e.Bucket, fmt.Sprintf("%sg%020d", dir, top))
 		var l lease.Lease
 		if err := json.Unmarshal(data, &l); err != nil {
 			t.Errorf("lock generation %d is not a lease: %q", top, data)
@@ -369,7 +336,7 @@ func checkLockFree(t *testing.T, e *env, name string) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	lk, err := lease.Acquire(ctx, aliyun.LockStore(e.oss), e.bucket, name, "reliability-check", lease.Options{})
+	lk, err := lease.Acquire(ctx, aliyun.LockStore(e.OSS), e.Bucket, name, "reliability-check", lease.Options{})
 	if err != nil {
 		t.Errorf("the lock is not free after everything finished: %v", err)
 		return
@@ -381,9 +348,9 @@ func checkLockFree(t *testing.T, e *env, name string) {
 		t.Errorf("release: %v", err)
 	}
 	var left []string
-	for _, b := range e.cloud.OSS.Dump() {
+	for _, b := range e.Cloud.OSS.Dump() {
 		for _, o := range b.Objects {
-			if b.Name == e.bucket && strings.HasPrefix(o.Key, "locks/") {
+			if b.Name == e.Bucket && strings.HasPrefix(o.Key, "locks/") {
 				left = append(left, o.Key)
 			}
 		}

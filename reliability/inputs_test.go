@@ -25,12 +25,12 @@ func TestReliabilityBadInputsNoWrites(t *testing.T) {
 	}
 	e := startEnv(t, 1, "certs-bad-inputs")
 	f := seedFleet(t, e)
-	r := e.rotator(e.slb)
+	r := e.rotator(e.SLB)
 	good := f.newPair
 	kinds := 0
 	check := func(name string, req rotation.Request) {
 		t.Helper()
-		before := len(e.cloud.SLB.Requests())
+		before := len(e.Cloud.SLB.Requests())
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
 		res, err := r.Rotate(ctx, time.Now(), req)
@@ -45,7 +45,7 @@ func TestReliabilityBadInputsNoWrites(t *testing.T) {
 		if strings.TrimSpace(res.Reason) == "" {
 			t.Errorf("%s: status %s without a reason", name, res.Status)
 		}
-		if w := writes(e.cloud.SLB.Requests()[before:]); len(w) > 0 {
+		if w := writes(e.Cloud.SLB.Requests()[before:]); len(w) > 0 {
 			t.Errorf("%s: %d SLB writes %v, want none", name, len(w), w)
 		}
 	}
@@ -56,32 +56,32 @@ func TestReliabilityBadInputsNoWrites(t *testing.T) {
 		e.seen.secrets(data)
 		// As a bundle.
 		key := fmt.Sprintf("certs/bad%02d.pem", i)
-		must(t, e.cloud.OSS.PutObject(e.bucket, key, data))
-		check("bundle "+base, rotation.Request{Bucket: e.bucket, Key: key})
+		must(t, e.Cloud.OSS.PutObject(e.Bucket, key, data))
+		check("bundle "+base, rotation.Request{Bucket: e.Bucket, Key: key})
 		// As the certificate half with a good key, and as the key half
 		// with a good certificate.
 		name := fmt.Sprintf("badcert%02d", i)
-		must(t, e.cloud.OSS.PutObject(e.bucket, "certs/"+name+"/privkey.pem", good.KeyPEM))
-		must(t, e.cloud.OSS.PutObject(e.bucket, "certs/"+name+"/fullchain.pem", data))
-		check("fullchain "+base, rotation.Request{Bucket: e.bucket, Key: "certs/" + name + "/fullchain.pem"})
+		must(t, e.Cloud.OSS.PutObject(e.Bucket, "certs/"+name+"/privkey.pem", good.KeyPEM))
+		must(t, e.Cloud.OSS.PutObject(e.Bucket, "certs/"+name+"/fullchain.pem", data))
+		check("fullchain "+base, rotation.Request{Bucket: e.Bucket, Key: "certs/" + name + "/fullchain.pem"})
 		name = fmt.Sprintf("badkey%02d", i)
-		must(t, e.cloud.OSS.PutObject(e.bucket, "certs/"+name+"/fullchain.pem", good.CertPEM))
-		must(t, e.cloud.OSS.PutObject(e.bucket, "certs/"+name+"/privkey.pem", data))
-		check("privkey "+base, rotation.Request{Bucket: e.bucket, Key: "certs/" + name + "/privkey.pem"})
+		must(t, e.Cloud.OSS.PutObject(e.Bucket, "certs/"+name+"/fullchain.pem", good.CertPEM))
+		must(t, e.Cloud.OSS.PutObject(e.Bucket, "certs/"+name+"/privkey.pem", data))
+		check("privkey "+base, rotation.Request{Bucket: e.Bucket, Key: "certs/" + name + "/privkey.pem"})
 	}
 	// Malformed requests and keys.
 	for _, tc := range []struct {
 		name string
 		req  rotation.Request
 	}{
-		{"no key nor name", rotation.Request{Bucket: e.bucket}},
-		{"name with a slash", rotation.Request{Bucket: e.bucket, Name: "a/b"}},
-		{"name ..", rotation.Request{Bucket: e.bucket, Name: ".."}},
-		{"missing pair", rotation.Request{Bucket: e.bucket, Name: "nothing-here"}},
-		{"key outside the prefix", rotation.Request{Bucket: e.bucket, Key: "other/www.pem"}},
+		{"no key nor name", rotation.Request{Bucket: e.Bucket}},
+		{"name with a slash", rotation.Request{Bucket: e.Bucket, Name: "a/b"}},
+		{"name ..", rotation.Request{Bucket: e.Bucket, Name: ".."}},
+		{"missing pair", rotation.Request{Bucket: e.Bucket, Name: "nothing-here"}},
+		{"key outside the prefix", rotation.Request{Bucket: e.Bucket, Key: "other/www.pem"}},
 		{"other bucket", rotation.Request{Bucket: "someone-elses", Key: "certs/www.pem"}},
-		{"deeper folder", rotation.Request{Bucket: e.bucket, Key: "certs/a/b/fullchain.pem"}},
-		{"not a pair file", rotation.Request{Bucket: e.bucket, Key: "certs/www/readme.txt"}},
+		{"deeper folder", rotation.Request{Bucket: e.Bucket, Key: "certs/a/b/fullchain.pem"}},
+		{"not a pair file", rotation.Request{Bucket: e.Bucket, Key: "certs/www/readme.txt"}},
 	} {
 		check(tc.name, tc.req)
 	}
@@ -89,7 +89,7 @@ func TestReliabilityBadInputsNoWrites(t *testing.T) {
 		t.Errorf("only %d bad inputs checked, want at least 25", kinds)
 	}
 	t.Logf("%d bad inputs (%d corpus files x 3 placements + malformed requests): zero writes", kinds, len(files))
-	checkNoLeaks(t, e.seen, e.creds.AccessKeySecret)
+	checkNoLeaks(t, e.seen, e.Creds.AccessKeySecret)
 }
 
 // TestReliabilityDuplicateConcurrentReorderedEvents delivers the two halves
@@ -100,8 +100,8 @@ func TestReliabilityDuplicateConcurrentReorderedEvents(t *testing.T) {
 	e := startEnv(t, 2, "certs-dup-events")
 	f := seedFleet(t, e)
 	// Key half first (reordered), then the certificate.
-	must(t, e.cloud.OSS.PutObject(e.bucket, "certs/www/privkey.pem", f.newPair.KeyPEM))
-	must(t, e.cloud.OSS.PutObject(e.bucket, "certs/www/fullchain.pem", f.newPair.CertPEM))
+	must(t, e.Cloud.OSS.PutObject(e.Bucket, "certs/www/privkey.pem", f.newPair.KeyPEM))
+	must(t, e.Cloud.OSS.PutObject(e.Bucket, "certs/www/fullchain.pem", f.newPair.CertPEM))
 	keys := []string{"certs/www/privkey.pem", "certs/www/fullchain.pem", "certs/www/privkey.pem", "certs/www/fullchain.pem", "certs/www/fullchain.pem"}
 	var wg sync.WaitGroup
 	for _, k := range keys {
@@ -109,7 +109,7 @@ func TestReliabilityDuplicateConcurrentReorderedEvents(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			// Each delivery is its own invocation with its own adapters.
-			res, err := e.rotator(e.slb).Rotate(context.Background(), time.Now(), rotation.Request{Bucket: e.bucket, Key: k})
+			res, err := e.rotator(e.SLB).Rotate(context.Background(), time.Now(), rotation.Request{Bucket: e.Bucket, Key: k})
 			recordResult(e, res, err)
 			if err != nil || (res.Status != rotation.StatusRotated && res.Status != rotation.StatusUnchanged) {
 				t.Errorf("event %s: status %s err %v", k, res.Status, err)
@@ -117,7 +117,7 @@ func TestReliabilityDuplicateConcurrentReorderedEvents(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	ups := uploadsByFingerprint(e.cloud.SLB.Requests())
+	ups := uploadsByFingerprint(e.Cloud.SLB.Requests())
 	for _, region := range suiteRegions {
 		if n := ups[region+" "+f.newPair.FingerprintSHA1]; n != 1 {
 			t.Errorf("%s: %d uploads of the new pair, want exactly 1 (all uploads: %v)", region, n, ups)
@@ -125,5 +125,5 @@ func TestReliabilityDuplicateConcurrentReorderedEvents(t *testing.T) {
 	}
 	checkInvariants(t, e, f, "after duplicate events")
 	checkNoOrphans(t, e, f)
-	checkNoLeaks(t, e.seen, e.creds.AccessKeySecret)
+	checkNoLeaks(t, e.seen, e.Creds.AccessKeySecret)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/slb-cert-rotator/slb-cert-rotator/shared/lease"
 	"math/rand"
 	"os"
 	"os/exec"
@@ -19,6 +18,7 @@ import (
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/faults"
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/fcrt"
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/slb"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/lease"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation"
 )
 
@@ -165,14 +165,14 @@ func killRun(t *testing.T, bin string, kc killCase) time.Duration {
 		Logs: seen, RetryBackoff: killRetryBackoff, OSSDelivery: fcrt.OSSDelivery{Duplicate: kc.duplicate, Reorder: 20 * time.Millisecond},
 	}, seen)
 	f := seedFleet(t, e)
-	_, stsSecret, stsToken := e.cloud.STSCredentials()
-	err := e.cloud.FC.Deploy(fcrt.FunctionSpec{
+	_, stsSecret, stsToken := e.Cloud.STSCredentials()
+	err := e.Cloud.FC.Deploy(fcrt.FunctionSpec{
 		Name: killFunction, Binary: bin, Timeout: killTimeout, MaxInstances: kc.maxInstances, AsyncRetries: killAsyncRetries,
 		Env: map[string]string{
 			"CERT_PREFIX": "certs/", "REGIONS": strings.Join(suiteRegions, ","), "PROBE_TIMEOUT": "2s",
 			"LOG_LEVEL": "info", "OSS_SIGNATURE": "v4", "MIN_VALID_DAYS": "7", "KEEP_SUPERSEDED": "1",
 		},
-		Triggers: []fcrt.TriggerSpec{{Name: "oss-cert-upload", Type: "oss", OSS: fcrt.OSSTrigger{BucketName: e.bucket,
+		Triggers: []fcrt.TriggerSpec{{Name: "oss-cert-upload", Type: "oss", OSS: fcrt.OSSTrigger{BucketName: e.Bucket,
 			Events: []string{"oss:ObjectCreated:PutObject", "oss:ObjectCreated:PostObject", "oss:ObjectCreated:CompleteMultipartUpload", "oss:ObjectCreated:CopyObject"},
 			Prefix: "certs/", Suffix: ".pem"}}},
 	})
@@ -183,7 +183,7 @@ func killRun(t *testing.T, bin string, kc killCase) time.Duration {
 	if kc.point == killAfterSwitch {
 		watch, held = "SetLoadBalancerHTTPSListenerAttribute", "SetDomainExtensionAttribute"
 	}
-	e.cloud.Faults.Set(faults.Rule{Action: held, Latency: killWindow})
+	e.Cloud.Faults.Set(faults.Rule{Action: held, Latency: killWindow})
 
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
@@ -198,11 +198,11 @@ func killRun(t *testing.T, bin string, kc killCase) time.Duration {
 	case <-ctx.Done():
 		t.Fatal("the kill point was never reached")
 	}
-	e.cloud.Faults.Clear() // the retries run without the window
+	e.Cloud.Faults.Clear() // the retries run without the window
 	if kr.err != nil {
 		t.Fatalf("kill: %v", kr.err)
 	}
-	if err := e.cloud.FC.WaitIdle(ctx); err != nil {
+	if err := e.Cloud.FC.WaitIdle(ctx); err != nil {
 		t.Fatal(err)
 	}
 	done := time.Now()
@@ -226,7 +226,7 @@ func killRun(t *testing.T, bin string, kc killCase) time.Duration {
 	}
 
 	// FC's retries finished the job, on new instances.
-	recs := e.cloud.FC.AsyncResults()
+	recs := e.Cloud.FC.AsyncResults()
 	wantRecs := 2
 	if kc.duplicate {
 		wantRecs = 4
@@ -286,7 +286,7 @@ func killRun(t *testing.T, bin string, kc killCase) time.Duration {
 		late.Round(time.Millisecond), done.Sub(kr.at).Round(time.Millisecond), statuses, attemptsOf(victim))
 
 	checkInvariants(t, e, f, "after the retries")
-	ups := uploadsByFingerprint(e.cloud.SLB.Requests())
+	ups := uploadsByFingerprint(e.Cloud.SLB.Requests())
 	for _, region := range suiteRegions {
 		if n := ups[region+" "+f.newPair.FingerprintSHA1]; n != 1 {
 			t.Errorf("%s: %d uploads of the new pair; want exactly 1", region, n)
@@ -295,21 +295,21 @@ func killRun(t *testing.T, bin string, kc killCase) time.Duration {
 
 	// The next run (a manual invoke of the built function): converged, so
 	// no upload and no switch; afterwards nothing of ours is orphaned.
-	before := len(e.cloud.SLB.Requests())
-	res, errType, err := e.cloud.FC.Invoke(ctx, killFunction, []byte(`{"name":"www"}`))
+	before := len(e.Cloud.SLB.Requests())
+	res, errType, err := e.Cloud.FC.Invoke(ctx, killFunction, []byte(`{"name":"www"}`))
 	e.seen.add("next run %s %s", errType, res)
 	var next rotation.Result
 	if err != nil || errType != "" || json.Unmarshal(res, &next) != nil || (next.Status != rotation.StatusUnchanged && next.Status != rotation.StatusRotated) {
 		t.Fatalf("next run: %v %s %s", err, errType, res)
 	}
-	for _, w := range writes(e.cloud.SLB.Requests()[before:]) {
+	for _, w := range writes(e.Cloud.SLB.Requests()[before:]) {
 		if w == "UploadServerCertificate" || w == "SetLoadBalancerHTTPSListenerAttribute" || w == "SetDomainExtensionAttribute" {
 			t.Errorf("next run made a %s call: the state had converged already", w)
 		}
 	}
 	checkInvariants(t, e, f, "after the next run")
 	checkNoOrphans(t, e, f)
-	checkNoLeaks(t, e.seen, e.creds.AccessKeySecret, stsSecret, stsToken)
+	checkNoLeaks(t, e.seen, e.Creds.AccessKeySecret, stsSecret, stsToken)
 	if t.Failed() {
 		t.Logf("function logs and results:\n%s", e.seen.text.String())
 	}
@@ -336,7 +336,7 @@ func watchAndKill(ctx context.Context, e *env, action string, jitter time.Durati
 			kr.err = fmt.Errorf("no successful %s: %w", action, ctx.Err())
 			return kr
 		}
-		recs := e.cloud.SLB.Requests()
+		recs := e.Cloud.SLB.Requests()
 		i := slices.IndexFunc(recs, func(r slb.RequestRecord) bool { return r.Action == action && r.Status == 200 })
 		if i >= 0 {
 			kr.seen = recs[i]
@@ -345,7 +345,7 @@ func watchAndKill(ctx context.Context, e *env, action string, jitter time.Durati
 		time.Sleep(time.Millisecond)
 	}
 	time.Sleep(jitter)
-	data, ok := e.cloud.OSS.Object(e.bucket, currentGeneration(e, "www"))
+	data, ok := e.Cloud.OSS.Object(e.Bucket, currentGeneration(e, "www"))
 	if !ok {
 		kr.err = fmt.Errorf("no lock object at %s", action)
 		return kr
@@ -355,7 +355,7 @@ func watchAndKill(ctx context.Context, e *env, action string, jitter time.Durati
 		return kr
 	}
 	reqID, _, _ := strings.Cut(kr.lease.Owner, "/")
-	insts, err := e.cloud.FC.Instances(killFunction)
+	insts, err := e.Cloud.FC.Instances(killFunction)
 	if err != nil {
 		kr.err = err
 		return kr
@@ -369,19 +369,19 @@ func watchAndKill(ctx context.Context, e *env, action string, jitter time.Durati
 		kr.err = fmt.Errorf("no instance runs the lock holder %s (instances %+v)", reqID, insts)
 		return kr
 	}
-	if err := e.cloud.FC.KillInstance(killFunction, kr.instance.ID); err != nil {
+	if err := e.Cloud.FC.KillInstance(killFunction, kr.instance.ID); err != nil {
 		kr.err = err
 		return kr
 	}
 	kr.at = time.Now()
-	kr.writes = writes(e.cloud.SLB.Requests())
+	kr.writes = writes(e.Cloud.SLB.Requests())
 	return kr
 }
 
 // lockTakenAfter returns when the pair's lock was next created after t.
 func lockTakenAfter(e *env, t time.Time) (time.Time, bool) {
 	dir := lease.Dir("", "www")
-	for _, r := range e.cloud.OSS.Requests() {
+	for _, r := range e.Cloud.OSS.Requests() {
 		_, released, ok := lease.ParseKey(dir, r.Key)
 		if r.Action == "oss:PutObject" && ok && !released && r.Status == 200 && r.Time.After(t) {
 			return r.Time, true
@@ -396,9 +396,9 @@ func currentGeneration(e *env, name string) string {
 	dir := lease.Dir("", name)
 	var top uint64
 	key := ""
-	for _, b := range e.cloud.OSS.Dump() {
+	for _, b := range e.Cloud.OSS.Dump() {
 		for _, o := range b.Objects {
-			if g, released, ok := lease.ParseKey(dir, o.Key); b.Name == e.bucket && ok && !released && g > top {
+			if g, released, ok := lease.ParseKey(dir, o.Key); b.Name == e.Bucket && ok && !released && g > top {
 				top, key = g, o.Key
 			}
 		}

@@ -16,7 +16,6 @@ import (
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/lbcert"
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/nlb"
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/rpc"
-	"github.com/slb-cert-rotator/slb-cert-rotator/shared/albnlb"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/aliyun"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/certs/certstest"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation"
@@ -58,15 +57,15 @@ func seedLBFleet(t *testing.T, e *env) *lbFleet {
 	f := &lbFleet{fleet: seedFleet(t, e)}
 	region := suiteRegions[0]
 	var err error
-	f.members, err = e.cloud.SeedLBFleet(region, 1)
+	f.members, err = e.Cloud.SeedLBFleet(region, 1)
 	must(t, err)
 	other := certstest.SelfSigned(t, certstest.Options{Domains: []string{"other.example.org"}, NotBefore: time.Now().Add(-time.Hour)})
-	f.otherID, err = e.cloud.CAS.Seed(region, "users-own", string(other.CertPEM), string(other.KeyPEM))
+	f.otherID, err = e.Cloud.CAS.Seed(region, "users-own", string(other.CertPEM), string(other.KeyPEM))
 	must(t, err)
 	f.otherFP = other.FingerprintSHA1
-	must(t, e.cloud.ALB.SeedAdditionalCertificates(region, f.member("alb").ListenerID, f.otherID))
+	must(t, e.Cloud.ALB.SeedAdditionalCertificates(region, f.member("alb").ListenerID, f.otherID))
 	nb := certstest.SelfSigned(t, certstest.Options{Domains: []string{"neighbour.example.org"}, NotBefore: time.Now().Add(-time.Hour)})
-	f.neighbourID, err = e.cloud.CAS.Seed(region, "users-neighbour", string(nb.CertPEM), string(nb.KeyPEM))
+	f.neighbourID, err = e.Cloud.CAS.Seed(region, "users-neighbour", string(nb.CertPEM), string(nb.KeyPEM))
 	must(t, err)
 	now := time.Now()
 	f.newPair = certstest.SelfSigned(t, certstest.Options{
@@ -79,23 +78,8 @@ func seedLBFleet(t *testing.T, e *env) *lbFleet {
 // lbRotator is e.rotator with the three products wired as
 // functions/rotate-on-upload wires them, and the prober resolving the
 // ALB/NLB names through the cloud's DNS (PROBE_RESOLVER).
-func (e *env) lbRotator(seed int64) *rotation.Rotator {
-	r := e.rotator(e.slb)
-	opts := aliyun.RPCOptions{Retry: fastRetry(seed), Timeout: 400 * time.Millisecond}
-	casOpts, albOpts, nlbOpts := opts, opts, opts
-	casOpts.Endpoint, albOpts.Endpoint, nlbOpts.Endpoint = e.cloud.CASEndpoint(), e.cloud.ALBEndpoint(), e.cloud.NLBEndpoint()
-	store := aliyun.NewCAS(e.creds, casOpts)
-	r.Products = []rotation.Product{
-		{Name: rotation.ProductCLB, Port: rotation.CLBPort{SLB: e.slb}},
-		{Name: rotation.ProductALB, Port: albnlb.New(rotation.ProductALB, aliyun.NewALB(e.creds, albOpts), store)},
-		{Name: rotation.ProductNLB, Port: albnlb.New(rotation.ProductNLB, aliyun.NewNLB(e.creds, nlbOpts), store)},
-	}
-	p := tlsprobe.Prober{Resolver: e.cloud.DNSAddr()}
-	r.Prober = rotation.ProbeFunc(func(ctx context.Context, address string, port int, serverName string, timeout time.Duration) rotation.ProbeResult {
-		res := p.Probe(ctx, address, port, serverName, timeout)
-		return rotation.ProbeResult{Reachable: res.Reachable, FingerprintSHA1: res.FingerprintSHA1, Err: res.Err}
-	})
-	return r
+func (e *env) lbRotator() *rotation.Rotator {
+	return e.WithProducts(e.rotator(e.SLB), rotation.ProductCLB, rotation.ProductALB, rotation.ProductNLB)
 }
 
 // TestReliabilitySeededLBFaults rotates one pair to a CLB fleet (three
@@ -166,7 +150,7 @@ func setLBFaults(c *emulator.Cloud, seed int64) {
 // listener (associate, dissociate, … as soon as the listener is idle, under the same faults,
 // errors ignored); the returned func stops it and waits for it.
 func neighbour(e *env, seed int64, f *lbFleet) (stop func()) {
-	api := aliyun.NewALB(e.creds, aliyun.RPCOptions{Endpoint: e.cloud.ALBEndpoint(), Retry: fastRetry(seed + 7), Timeout: 400 * time.Millisecond})
+	api := aliyun.NewALB(e.Creds, aliyun.RPCOptions{Endpoint: e.Cloud.ALBEndpoint(), Retry: fastRetry(seed + 7), Timeout: 400 * time.Millisecond})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	region, listener := suiteRegions[0], f.member("alb").ListenerID
@@ -205,7 +189,7 @@ func lbFaultRun(t *testing.T, seed int64) (runOutcome, lbStats) {
 	f := seedLBFleet(t, e)
 	lock := watchLock(e, "www")
 	putPair(t, e, "www", f.newPair)
-	setLBFaults(e.cloud, seed)
+	setLBFaults(e.Cloud, seed)
 	stopNeighbour := neighbour(e, seed, f)
 
 	var out runOutcome
@@ -213,7 +197,7 @@ func lbFaultRun(t *testing.T, seed int64) (runOutcome, lbStats) {
 	for attempt := 1; attempt <= maxAttempts && !done; attempt++ {
 		out.attempts = attempt
 		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-		res, err := e.lbRotator(seed).RotateName(ctx, time.Now(), e.bucket, "www")
+		res, err := e.lbRotator().RotateName(ctx, time.Now(), e.Bucket, "www")
 		cancel()
 		recordResult(e, res, err)
 		if res.Status == rotation.StatusRejected {
@@ -225,9 +209,9 @@ func lbFaultRun(t *testing.T, seed int64) (runOutcome, lbStats) {
 	if !done {
 		t.Fatalf("no successful invocation in %d attempts", maxAttempts)
 	}
-	out.faults = e.cloud.Faults.Stats()
-	st := lbStats{failedJobs: len(e.cloud.JobFaults.Failed())}
-	log := e.cloud.RequestLog()
+	out.faults = e.Cloud.Faults.Stats()
+	st := lbStats{failedJobs: len(e.Cloud.JobFaults.Failed())}
+	log := e.Cloud.RequestLog()
 	for _, r := range append(append(append([]rpc.Record(nil), log.ALB...), log.NLB...), log.CAS...) {
 		if strings.HasPrefix(r.Fault, "lost ") {
 			st.lost++
@@ -236,18 +220,18 @@ func lbFaultRun(t *testing.T, seed int64) (runOutcome, lbStats) {
 			st.collisions++
 		}
 	}
-	e.cloud.Faults.Clear()
-	e.cloud.JobFaults.Clear()
+	e.Cloud.Faults.Clear()
+	e.Cloud.JobFaults.Clear()
 	checkInvariants(t, e, f.fleet, "after the run")
 	checkLB(t, e, f, "after the run", false)
 
-	before := e.cloud.RequestLog()
-	res, err := e.lbRotator(seed).RotateName(context.Background(), time.Now(), e.bucket, "www")
+	before := e.Cloud.RequestLog()
+	res, err := e.lbRotator().RotateName(context.Background(), time.Now(), e.Bucket, "www")
 	recordResult(e, res, err)
 	if err != nil || (res.Status != rotation.StatusUnchanged && res.Status != rotation.StatusRotated) {
 		t.Fatalf("next run: status %s err %v reason %q", res.Status, err, res.Reason)
 	}
-	after := e.cloud.RequestLog()
+	after := e.Cloud.RequestLog()
 	for _, w := range writes(after.SLB[len(before.SLB):]) {
 		if w == "UploadServerCertificate" || w == "SetListenerAttribute" || w == "SetHTTPSListenerAttribute" || w == "SetDomainExtensionAttribute" {
 			t.Errorf("next run made a %s call: the state had converged already", w)
@@ -273,7 +257,7 @@ func lbFaultRun(t *testing.T, seed int64) (runOutcome, lbStats) {
 		t.Error("the lock was not taken by the run and the next run")
 	}
 	checkLockFree(t, e, "www")
-	checkNoLeaks(t, e.seen, e.creds.AccessKeySecret)
+	checkNoLeaks(t, e.seen, e.Creds.AccessKeySecret)
 	return out, st
 }
 
@@ -306,8 +290,8 @@ func checkLB(t *testing.T, e *env, f *lbFleet, when string, orphans bool) {
 		albListener: alb.ListenerID, nlbListen: nlb.ListenerID, orphans: orphans,
 		probes: []lbProbe{{alb.DNSName, "alb-1.fleet.example.com", f.newPair.FingerprintSHA1}, {alb.DNSName, "shop-1.fleet.example.com", f.newPair.FingerprintSHA1},
 			{alb.DNSName, "other.example.org", f.otherFP}, {nlb.DNSName, "nlb-1.fleet.example.com", f.newPair.FingerprintSHA1}}}
-	s := lbSnapshot{alb: e.cloud.ALB.Dump(), nlb: e.cloud.NLB.Dump(), cas: e.cloud.CAS.Dump(), log: e.cloud.RequestLog(), served: map[string]string{}}
-	p := tlsprobe.Prober{Resolver: e.cloud.DNSAddr()}
+	s := lbSnapshot{alb: e.Cloud.ALB.Dump(), nlb: e.Cloud.NLB.Dump(), cas: e.Cloud.CAS.Dump(), log: e.Cloud.RequestLog(), served: map[string]string{}}
+	p := tlsprobe.Prober{Resolver: e.Cloud.DNSAddr()}
 	for _, pr := range w.probes {
 		var r tlsprobe.Result
 		for try := 0; try < 20; try++ { // a frontend may take a moment to reload

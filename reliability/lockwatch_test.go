@@ -33,12 +33,12 @@ type lockWrite struct {
 // watchLock starts recording the writes of lock name in e's bucket.
 func watchLock(e *env, name string) *lockWatch {
 	w := &lockWatch{dir: lease.Dir("", name), created: map[uint64]lockWrite{}, released: map[uint64]time.Time{}}
-	e.cloud.OSS.OnWrite(func(ev oss.ObjectEvent) {
+	e.Cloud.OSS.OnWrite(func(ev oss.ObjectEvent) {
 		g, released, ok := lease.ParseKey(w.dir, ev.Key)
-		if ev.Bucket != e.bucket || !ok {
+		if ev.Bucket != e.Bucket || !ok {
 			return
 		}
-		body, _ := e.cloud.OSS.Object(ev.Bucket, ev.Key)
+		body, _ := e.Cloud.OSS.Object(ev.Bucket, ev.Key)
 		w.mu.Lock()
 		defer w.mu.Unlock()
 		w.writes++
