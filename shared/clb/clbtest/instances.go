@@ -37,13 +37,7 @@ func (s *SLB) LoadBalancer(id string) (clb.LoadBalancer, bool) {
 func (s *SLB) LoadBalancers(region string) []clb.LoadBalancer {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []clb.LoadBalancer
-	for _, lb := range s.lbs {
-		if lb.Region == region {
-			out = append(out, lb)
-		}
-	}
-	return out
+	return inRegion(s.lbs, region, lbRegion)
 }
 
 // AddBackend attaches a backend server (or changes its weight and type)

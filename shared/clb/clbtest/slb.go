@@ -46,9 +46,9 @@ type SLB struct {
 	Fail func(action string) error
 	// Clock gives CreateTime to uploads (default time.Now).
 	Clock func() time.Time
-	// StartPolls is how many DescribeHTTPSListener calls a started
-	// listener answers "starting" before "running" (default 1: the first
-	// describe after StartListener already sees it running).
+	// StartPolls is the DescribeHTTPSListener call, counted from
+	// StartListener, from which a started listener is "running" (before
+	// it: "starting"); 0 or 1: the first describe already sees it running.
 	StartPolls int
 }
 
@@ -70,6 +70,20 @@ func (s *SLB) enter(action string) error {
 	}
 	return nil
 }
+
+// inRegion returns the elements of xs in region (a new slice).
+func inRegion[T any](xs []T, region string, regionOf func(T) string) []T {
+	var out []T
+	for _, x := range xs {
+		if regionOf(x) == region {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func certRegion(c clb.ServerCertificate) string { return c.Region }
+func lbRegion(lb clb.LoadBalancer) string       { return lb.Region }
 
 // IsWrite reports whether an SLB action changes state (every action but
 // Describe* and List*).
@@ -196,13 +210,7 @@ func (s *SLB) AddExtension(e clb.DomainExtension) string {
 func (s *SLB) Certificates(region string) []clb.ServerCertificate {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []clb.ServerCertificate
-	for _, c := range s.certs {
-		if c.Region == region {
-			out = append(out, c)
-		}
-	}
-	return out
+	return inRegion(s.certs, region, certRegion)
 }
 
 // ListenerCertificate returns the certificate id of a listener ("" if none).
@@ -236,13 +244,7 @@ func (s *SLB) ListServerCertificates(_ context.Context, region string) ([]clb.Se
 	if err := s.enter("DescribeServerCertificates"); err != nil {
 		return nil, err
 	}
-	var out []clb.ServerCertificate
-	for _, c := range s.certs {
-		if c.Region == region {
-			out = append(out, c)
-		}
-	}
-	return out, nil
+	return inRegion(s.certs, region, certRegion), nil
 }
 
 // UploadServerCertificate stores a certificate (PKCS#1 RSA keys only, like
@@ -321,13 +323,7 @@ func (s *SLB) ListLoadBalancers(_ context.Context, region string) ([]clb.LoadBal
 	if err := s.enter("DescribeLoadBalancers"); err != nil {
 		return nil, err
 	}
-	var out []clb.LoadBalancer
-	for _, lb := range s.lbs {
-		if lb.Region == region {
-			out = append(out, lb)
-		}
-	}
-	return out, nil
+	return inRegion(s.lbs, region, lbRegion), nil
 }
 
 // ListHTTPSListeners lists the HTTPS listeners of lbIDs. Like the
