@@ -25,28 +25,6 @@ const (
 // fast keeps the waits of the tests short.
 var fast = lease.Options{BaseDelay: 2 * time.Millisecond, MaxDelay: 10 * time.Millisecond, Margin: 50 * time.Millisecond}
 
-func body(t *testing.T, owner string, gen uint64, expires time.Time) []byte {
-	t.Helper()
-	b, err := json.Marshal(lease.Lease{Owner: owner, Generation: gen, Acquired: expires.Add(-time.Minute), Expires: expires})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-func owner(t *testing.T, s *leasetest.Store, key string) string {
-	t.Helper()
-	b, ok := s.Object(bucket, key)
-	if !ok {
-		return ""
-	}
-	var l lease.Lease
-	if err := json.Unmarshal(b, &l); err != nil {
-		t.Fatalf("lock object %s: %v", b, err)
-	}
-	return l.Owner
-}
-
 func TestDirAndOwner(t *testing.T) {
 	for _, tt := range []struct{ prefix, name, want string }{
 		{"", "www", "locks/www/"},
@@ -134,7 +112,7 @@ func TestContention(t *testing.T) {
 	if events[0] != "first releases" || events[1] != "second acquired" {
 		t.Errorf("order %v", events)
 	}
-	if got := owner(t, s, gen2); got != "second" {
+	if got := s.Owner(t, bucket, gen2); got != "second" {
 		t.Errorf("owner of generation 2 %q", got)
 	}
 }
@@ -186,7 +164,7 @@ func TestPassesOverDeadOrBadGeneration(t *testing.T) {
 		modified time.Time
 		wantErr  bool
 	}{
-		{"expired lease", body(t, "dead", 1, now.Add(-time.Second)), now, false},
+		{"expired lease", leasetest.Body(t, "dead", 1, now.Add(-time.Second)), now, false},
 		{"not a lease, past its bound", []byte("garbage"), now.Add(-time.Hour), false},
 		{"oversized, past its bound", bytes.Repeat([]byte("x"), lease.MaxSize+1), now.Add(-time.Hour), false},
 		{"lease without owner, past its bound", []byte(`{"expires":"2999-01-01T00:00:00Z"}`), now.Add(-time.Hour), false},
@@ -208,7 +186,7 @@ func TestPassesOverDeadOrBadGeneration(t *testing.T) {
 				}
 				return
 			}
-			if err != nil || lk.Generation() != 2 || owner(t, s, gen2) != "me" {
+			if err != nil || lk.Generation() != 2 || s.Owner(t, bucket, gen2) != "me" {
 				t.Fatalf("lock %+v err %v", lk, err)
 			}
 			if s.Calls("Delete") != 0 {
@@ -231,7 +209,7 @@ func TestReleaseAfterTakeover(t *testing.T) {
 		t.Fatal(err)
 	}
 	// We overran our lease and another invocation took generation 2.
-	other := body(t, "other", 2, time.Now().Add(time.Minute))
+	other := leasetest.Body(t, "other", 2, time.Now().Add(time.Minute))
 	s.Set(bucket, gen2, other)
 	if err := lk.Release(context.Background()); !errors.Is(err, lease.ErrLost) {
 		t.Fatalf("release of a lock taken over: %v; want ErrLost", err)
@@ -262,7 +240,7 @@ func TestReleaseAfterDeadline(t *testing.T) {
 
 func TestWaitBoundedByDeadline(t *testing.T) {
 	s := &leasetest.Store{}
-	s.Set(bucket, gen1, body(t, "busy", 1, time.Now().Add(time.Hour)))
+	s.Set(bucket, gen1, leasetest.Body(t, "busy", 1, time.Now().Add(time.Hour)))
 	ctx, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond)
 	defer cancel()
 	lk, err := lease.Acquire(ctx, s, bucket, "www", "me", fast)
@@ -282,7 +260,7 @@ func TestWaitBoundedByDeadline(t *testing.T) {
 // slow store) is as transient as giving up before it.
 func TestWaitCutByDeadlineIsTransient(t *testing.T) {
 	s := &leasetest.Store{}
-	s.Set(bucket, gen1, body(t, "busy", 1, time.Now().Add(time.Hour)))
+	s.Set(bucket, gen1, leasetest.Body(t, "busy", 1, time.Now().Add(time.Hour)))
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	opts := fast
@@ -295,7 +273,7 @@ func TestWaitCutByDeadlineIsTransient(t *testing.T) {
 
 func TestCanceledWhileWaiting(t *testing.T) {
 	s := &leasetest.Store{}
-	s.Set(bucket, gen1, body(t, "busy", 1, time.Now().Add(time.Hour)))
+	s.Set(bucket, gen1, leasetest.Body(t, "busy", 1, time.Now().Add(time.Hour)))
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
 		for s.Calls("Get") < 1 {
@@ -343,7 +321,7 @@ func TestStoreErrors(t *testing.T) {
 // the winner's object.
 func TestTwoBreakersOneHolder(t *testing.T) {
 	s := &leasetest.Store{}
-	s.Set(bucket, gen1, body(t, "dead-holder", 1, time.Now().Add(-time.Second)))
+	s.Set(bucket, gen1, leasetest.Body(t, "dead-holder", 1, time.Now().Add(-time.Second)))
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	first, err := lease.Acquire(ctx, s, bucket, "www", "breaker-1", fast)
@@ -354,8 +332,8 @@ func TestTwoBreakersOneHolder(t *testing.T) {
 	if second != nil || !errors.Is(err, lease.ErrLocked) {
 		t.Fatalf("second breaker got %+v (err %v) while the first holds", second, err)
 	}
-	if owner(t, s, gen2) != "breaker-1" || s.Calls("Delete") != 0 {
-		t.Errorf("owner %q, deletes %d", owner(t, s, gen2), s.Calls("Delete"))
+	if s.Owner(t, bucket, gen2) != "breaker-1" || s.Calls("Delete") != 0 {
+		t.Errorf("owner %q, deletes %d", s.Owner(t, bucket, gen2), s.Calls("Delete"))
 	}
 }
 
@@ -410,9 +388,9 @@ type lateCreate struct {
 func (l *lateCreate) PutIfAbsent(ctx context.Context, bucket, key string, data []byte, ct string) (bool, error) {
 	if key == gen2 && !l.once {
 		l.once = true
-		l.Set(bucket, gen2, body(l.t, "other", 2, time.Now().Add(time.Minute)))
+		l.Set(bucket, gen2, leasetest.Body(l.t, "other", 2, time.Now().Add(time.Minute)))
 		l.Set(bucket, gen2+".released", []byte(`{"owner":"other"}`))
-		l.Set(bucket, "locks/www/g00000000000000000003", body(l.t, "third", 3, time.Now().Add(time.Hour)))
+		l.Set(bucket, "locks/www/g00000000000000000003", leasetest.Body(l.t, "third", 3, time.Now().Add(time.Hour)))
 		_ = l.Delete(ctx, bucket, gen1)
 		_ = l.Delete(ctx, bucket, gen1+".released")
 		_ = l.Delete(ctx, bucket, gen2)
@@ -425,7 +403,7 @@ func (l *lateCreate) PutIfAbsent(ctx context.Context, bucket, key string, data [
 // make a holder: the confirming listing sees the higher generation.
 func TestLateCreateOnCollectedGenerationDoesNotHold(t *testing.T) {
 	s := &lateCreate{Store: &leasetest.Store{}, t: t}
-	s.Set(bucket, gen1, body(t, "first", 1, time.Now().Add(time.Minute)))
+	s.Set(bucket, gen1, leasetest.Body(t, "first", 1, time.Now().Add(time.Minute)))
 	s.Set(bucket, gen1+".released", []byte(`{"owner":"first"}`))
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
@@ -433,7 +411,7 @@ func TestLateCreateOnCollectedGenerationDoesNotHold(t *testing.T) {
 	if lk != nil || !errors.Is(err, lease.ErrLocked) || !strings.Contains(err.Error(), "third") {
 		t.Fatalf("lock %+v err %v: a late create on a collected generation made a second holder beside generation 3's", lk, err)
 	}
-	if owner(t, s.Store, gen2) != "me" {
+	if s.Store.Owner(t, bucket, gen2) != "me" {
 		t.Fatal("the late put was meant to land (the scenario did not happen)")
 	}
 }

@@ -2,7 +2,6 @@ package rotation_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/lease"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/lease/leasetest"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation/rotationtest"
 )
@@ -20,28 +20,6 @@ const lockKey = "locks/www/g00000000000000000001"
 
 // fastLock keeps the waits of the tests short.
 var fastLock = lease.Options{BaseDelay: 2 * time.Millisecond, MaxDelay: 10 * time.Millisecond, Margin: 50 * time.Millisecond}
-
-func leaseBody(t *testing.T, owner string, expires time.Time) []byte {
-	t.Helper()
-	b, err := json.Marshal(lease.Lease{Owner: owner, Generation: 1, Acquired: expires.Add(-time.Minute), Expires: expires})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-func storedOwner(t *testing.T, s *rotationtest.Locks) string {
-	t.Helper()
-	b, ok := s.Object(bucket, lockKey)
-	if !ok {
-		return ""
-	}
-	var l lease.Lease
-	if err := json.Unmarshal(b, &l); err != nil {
-		t.Fatalf("lock object %s: %v", b, err)
-	}
-	return l.Owner
-}
 
 func lockWorld(t *testing.T) (*world, *rotationtest.Locks) {
 	t.Helper()
@@ -154,7 +132,7 @@ func TestRotateGivesUpWhileLockedTransient(t *testing.T) {
 	w.lb(zjk, "lb-1", "127.0.0.2")
 	w.listener(zjk, "lb-1", 443, w.seedCert(t, zjk, "old", issue(t, "www.example.com"), false))
 	w.putPair("www", issue(t, "www.example.com"))
-	s.Set(bucket, lockKey, leaseBody(t, "busy", time.Now().Add(time.Hour)))
+	s.Set(bucket, lockKey, leasetest.Body(t, "busy", 1, time.Now().Add(time.Hour)))
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	_, err := w.r.Rotate(ctx, w.now, rotation.Request{Bucket: bucket, Key: "certs/www/fullchain.pem"})
@@ -164,7 +142,7 @@ func TestRotateGivesUpWhileLockedTransient(t *testing.T) {
 	if n := w.slb.Calls("UploadServerCertificate") + w.slb.Calls("SetLoadBalancerHTTPSListenerAttribute"); n != 0 {
 		t.Errorf("%d writes without the lock", n)
 	}
-	if storedOwner(t, s) != "busy" {
+	if s.Owner(t, bucket, lockKey) != "busy" {
 		t.Error("the holder's lock was removed")
 	}
 }
