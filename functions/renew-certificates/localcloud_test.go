@@ -16,6 +16,7 @@ import (
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator"
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/faults"
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/fcrt"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/app"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/issuance"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/outcome"
 )
@@ -164,7 +165,7 @@ func TestLocalCloud(t *testing.T) {
 		c.ACME.Orders() != 2 || txtRecords(c) != 0 {
 		t.Fatalf("after the kill: %+v, CA orders %d (want 2: one per pair), TXT records %d", res, c.ACME.Orders(), txtRecords(c))
 	}
-	stData, _ := c.OSS.Object(bucketName, StatePrefix+"www.json")
+	stData, _ := c.OSS.Object(bucketName, app.StatePrefix+"www.json")
 	var st issuance.State
 	if err := json.Unmarshal(stData, &st); err != nil || st.Failures != 0 || st.Orders != 1 || !st.OrderStarted.IsZero() {
 		t.Errorf("state after the kill: %s", stData)
@@ -191,7 +192,7 @@ func TestLocalCloud(t *testing.T) {
 	res = invoke(t, c, `{"name":"shop"}`)
 	results = append(results, res)
 	if len(res.Names) != 1 || res.Names[0].Status != outcome.Issued || !strings.Contains(res.Names[0].Reason, "finished the order an interrupted run placed") || c.ACME.Orders() != 3 {
-		stData, _ := c.OSS.Object(bucketName, StatePrefix+"shop.json")
+		stData, _ := c.OSS.Object(bucketName, app.StatePrefix+"shop.json")
 		t.Fatalf("after a kill during the download: %+v, CA orders %d (want 3: one per pair); state %s", res, c.ACME.Orders(), stData)
 	}
 	for _, r := range c.FC.AsyncResults() {
@@ -243,7 +244,7 @@ func scanSecrets(t *testing.T, c *emulator.Cloud, bucketName, logs string, resul
 	keyObjects := map[string]bool{}
 	for _, b := range c.OSS.Dump() {
 		for _, o := range b.Objects {
-			if strings.HasPrefix(o.Key, AccountPrefix) || strings.HasSuffix(o.Key, "privkey.pem") {
+			if strings.HasPrefix(o.Key, app.AccountPrefix) || strings.HasSuffix(o.Key, "privkey.pem") {
 				keyObjects[o.Key] = true
 				if o.Meta["x-oss-server-side-encryption"] != "AES256" {
 					t.Errorf("%s written without server-side encryption", o.Key)

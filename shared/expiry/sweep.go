@@ -12,14 +12,16 @@ import (
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/config"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/notify"
 )
 
-// Defaults of a Sweeper's zero-valued fields.
+// Defaults of a Sweeper's zero-valued fields: the environment's own
+// defaults (package config holds every default).
 const (
-	DefaultConcurrency      = 5
-	DefaultProbeConcurrency = 32
-	DefaultProbeTimeout     = 5 * time.Second
+	DefaultConcurrency      = config.DefaultConcurrency
+	DefaultProbeConcurrency = config.DefaultProbeConcurrency
+	DefaultProbeTimeout     = config.DefaultProbeTimeout
 	DefaultReportPrefix     = "reports/"
 	// StateFile is the notification memory, under the report prefix.
 	StateFile = "state.json"

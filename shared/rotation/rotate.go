@@ -11,14 +11,16 @@ import (
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/certs"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/config"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/lease"
 )
 
-// Defaults applied when the Config leaves a value at zero.
+// Defaults applied when the Config leaves a value at zero: the
+// environment's own defaults (package config holds every default).
 const (
-	DefaultPrefix       = "certs/"
-	DefaultConcurrency  = 5
-	DefaultProbeTimeout = 5 * time.Second
+	DefaultPrefix       = config.DefaultCertPrefix
+	DefaultConcurrency  = config.DefaultConcurrency
+	DefaultProbeTimeout = config.DefaultProbeTimeout
 	// probeAttempts is how many handshakes may see the old certificate
 	// before a target is rolled back (a frontend may take a moment).
 	probeAttempts = 3

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -9,13 +9,10 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/aliyun/fc-runtime-go-sdk/fccontext"
-
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/aliyun"
-	"github.com/slb-cert-rotator/slb-cert-rotator/shared/config"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/issuance"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/lease"
-	"github.com/slb-cert-rotator/slb-cert-rotator/shared/notify"
 )
 
 // Bucket prefixes of the issuance's own objects (outside CERT_PREFIX, so
@@ -25,50 +22,43 @@ const (
 	StatePrefix   = "acme/state/"
 )
 
-// lockMargin is the time kept for the order after waiting for the lock.
-const lockMargin = 3 * time.Minute
+const (
+	// lockMargin is the time kept for the order after waiting for the lock.
+	lockMargin = 3 * time.Minute
+	// acmeTimeout bounds each request to the ACME directory.
+	acmeTimeout = 60 * time.Second
+)
 
-// RenewerFactory builds the renewal of one invocation from the
-// configuration and the invocation's credentials.
-func RenewerFactory(cfg config.Config, getenv func(string) string) func(ctx context.Context) (Renewer, error) {
-	return func(ctx context.Context) (Renewer, error) {
-		creds, err := aliyun.CredentialsFromContext(ctx, getenv)
-		if err != nil {
-			return nil, err
-		}
-		ossRegion := cfg.OSSRegion
-		if ossRegion == "" {
-			ossRegion = cfg.FunctionRegion
-		}
-		o, err := aliyun.NewOSS(creds, aliyun.OSSOptions{Endpoint: cfg.OSSEndpoint, Region: ossRegion, V4: cfg.OSSV4()})
-		if err != nil {
-			return nil, fmt.Errorf("oss adapter: %w", err)
-		}
-		notifier, err := notify.New(cfg.NotifyKind, cfg.NotifyURL, cfg.NotifySecret, nil, nil)
-		if err != nil {
-			return nil, err
-		}
-		client, err := acmeHTTPClient(cfg.ACMECARoots)
-		if err != nil {
-			return nil, err
-		}
-		requestID := ""
-		if fctx, ok := fccontext.FromContext(ctx); ok && fctx != nil {
-			requestID = fctx.RequestID
-		}
-		objs := ossObjects{OSS: o}
-		return &issuance.Renewer{
-			Objects:     objs,
-			DNS:         alidnsPort{aliyun.NewAlidns(creds, aliyun.AlidnsOptions{Endpoint: cfg.AlidnsEndpoint})},
-			CA:          &issuance.ACME{Objects: objs, Bucket: cfg.CertBucket, AccountPrefix: AccountPrefix, HTTPClient: client, UserAgent: "slb-cert-rotator"},
-			Locker:      leaseLocker{store: aliyun.LockStore(o), bucket: cfg.CertBucket, owner: lease.NewOwner(requestID)},
-			Notifier:    notifier,
-			Bucket:      cfg.CertBucket,
-			Prefix:      cfg.CertPrefix,
-			StatePrefix: StatePrefix,
-			Nameservers: cfg.ACMENameservers,
-		}, nil
+// Renewer is the ACME renewal of one invocation: the bucket over OSS,
+// DNS-01 over Alidns, the ACME client (trusting ACME_CA_ROOTS besides the
+// system's roots), the pair's lease lock (the rotation's own: issuing and
+// rotating a pair never overlap) and the notifier.
+func (r *Root) Renewer(ctx context.Context) (*issuance.Renewer, error) {
+	c, err := r.cloud(ctx)
+	if err != nil {
+		return nil, err
 	}
+	notifier, err := r.Notifier()
+	if err != nil {
+		return nil, err
+	}
+	client, err := acmeHTTPClient(r.Config.ACMECARoots)
+	if err != nil {
+		return nil, err
+	}
+	cfg := r.Config
+	objs := ossObjects{OSS: c.oss}
+	return &issuance.Renewer{
+		Objects:     objs,
+		DNS:         alidnsPort{aliyun.NewAlidns(c.creds, aliyun.AlidnsOptions{Endpoint: cfg.AlidnsEndpoint, Retry: r.Retry})},
+		CA:          &issuance.ACME{Objects: objs, Bucket: cfg.CertBucket, AccountPrefix: AccountPrefix, HTTPClient: client, UserAgent: "slb-cert-rotator"},
+		Locker:      leaseLocker{store: aliyun.LockStore(c.oss), bucket: cfg.CertBucket, owner: lease.NewOwner(RequestID(ctx))},
+		Notifier:    notifier,
+		Bucket:      cfg.CertBucket,
+		Prefix:      cfg.CertPrefix,
+		StatePrefix: StatePrefix,
+		Nameservers: cfg.ACMENameservers,
+	}, nil
 }
 
 // acmeHTTPClient trusts the system roots plus extra PEM roots.
@@ -80,11 +70,11 @@ func acmeHTTPClient(extraPEM string) (*http.Client, error) {
 			pool = x509.NewCertPool()
 		}
 		if !pool.AppendCertsFromPEM([]byte(extraPEM)) {
-			return nil, errors.New("ACME_CA_ROOTS holds no usable certificate")
+			return nil, fmt.Errorf("ACME_CA_ROOTS holds no usable certificate: give PEM certificates or unset it: %w", apierr.ErrInvalid)
 		}
 		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	}
-	return &http.Client{Timeout: 60 * time.Second, Transport: tr}, nil
+	return &http.Client{Timeout: acmeTimeout, Transport: tr}, nil
 }
 
 // ossObjects adds ListKeys to the OSS adapter (issuance.Objects).
@@ -128,9 +118,7 @@ func (p alidnsPort) DeleteRecord(ctx context.Context, id string) error {
 	return p.a.DeleteRecord(ctx, id)
 }
 
-// leaseLocker is the pair's cross-instance lease lock (the rotation's
-// own: issuing and rotating a pair never overlap). This is the one place
-// that names the lock's implementation.
+// leaseLocker is the pair's cross-instance lease lock (issuance.Locker).
 type leaseLocker struct {
 	store  lease.Store
 	bucket string
