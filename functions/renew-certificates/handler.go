@@ -76,6 +76,11 @@ func (h *Handler) Handle(ctx context.Context, event json.RawMessage) (Result, er
 	out := Result{Status: res.Status, Names: res.Names}
 	if err != nil {
 		out.Reason = err.Error()
+		if out.Status.Success() {
+			// FC retries an invocation that returns an error: its status
+			// never reads as a success.
+			out.Status = outcome.Failed
+		}
 	}
 	return h.done(ctx, start, out, err)
 }
