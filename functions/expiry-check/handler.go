@@ -318,7 +318,6 @@ func SweeperFactory(cfg config.Config, getenv func(string) string) func(ctx cont
 		if err != nil {
 			return nil, err
 		}
-		objs := rotation.AdaptObjects(oss, func(o aliyun.ObjectInfo) string { return o.Key })
 		prober := expiry.TLSProber
 		if cfg.ProbeResolver != "" {
 			p := tlsprobe.Prober{Resolver: cfg.ProbeResolver}
@@ -329,7 +328,7 @@ func SweeperFactory(cfg config.Config, getenv func(string) string) func(ctx cont
 		}
 		rot := &rotation.Rotator{
 			Config:  compose.RotationConfig(cfg),
-			Objects: objs,
+			Objects: oss,
 			SLB:     slb,
 			// The same products as rotate-on-upload (LB_PRODUCTS): a pair
 			// chosen to replace a certificate reaches its ALB and NLB
@@ -347,7 +346,7 @@ func SweeperFactory(cfg config.Config, getenv func(string) string) func(ctx cont
 			CAS:              aliyun.NewCAS(creds, aliyun.RPCOptions{Endpoint: cfg.CASEndpoint}),
 			Objects:          oss,
 			Bucket:           cfg.CertBucket,
-			Pairs:            expiry.BucketPairs{Objects: objs, Bucket: cfg.CertBucket, Prefix: cfg.CertPrefix, MinValidDays: cfg.MinValidDays},
+			Pairs:            expiry.BucketPairs{Objects: oss, Bucket: cfg.CertBucket, Prefix: cfg.CertPrefix, MinValidDays: cfg.MinValidDays},
 			Rotator:          expiry.PairRotator{Rotator: rot, Bucket: cfg.CertBucket},
 			Prober:           prober,
 			Notifier:         notifier,

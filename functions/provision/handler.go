@@ -23,8 +23,8 @@ import (
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/certs"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/config"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/pairs"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/provisioning"
-	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation"
 )
 
 // Service is the provisioning use case as the handler uses it
@@ -167,7 +167,7 @@ func Opener(cfg config.Config, cfgErr error, getenv func(string) string) func(ct
 }
 
 // NewService wires the use case to the cloud adapters: SLB for the load
-// balancer, the certificate bucket through rotation.LoadPair (the same
+// balancer, the certificate bucket through pairs.Load (the same
 // loading, validation and normalisation as the rotation).
 func NewService(cfg config.Config, creds aliyun.Credentials) (*provisioning.Provisioner, error) {
 	oss, err := aliyun.NewOSS(creds, aliyun.OSSOptions{Endpoint: cfg.OSSEndpoint, Region: cfg.OSSRegion, V4: cfg.OSSV4()})
@@ -182,7 +182,7 @@ func NewService(cfg config.Config, creds aliyun.Credentials) (*provisioning.Prov
 		Extensions:   slb,
 		Certificates: slb,
 		Pairs: pairLoader{
-			objects: rotation.AdaptObjects(oss, func(o aliyun.ObjectInfo) string { return o.Key }),
+			objects: oss,
 			bucket:  cfg.CertBucket,
 			prefix:  cfg.CertPrefix,
 			opts:    certs.Options{MinValidDays: cfg.MinValidDays},
@@ -222,9 +222,9 @@ func (a instances) CreateLoadBalancer(ctx context.Context, region string, spec p
 	}, token)
 }
 
-// pairLoader adapts rotation.LoadPair to provisioning.PairLoader.
+// pairLoader adapts pairs.Load to provisioning.PairLoader.
 type pairLoader struct {
-	objects rotation.ObjectReader
+	objects pairs.ObjectReader
 	bucket  string
 	prefix  string
 	opts    certs.Options
@@ -236,11 +236,11 @@ func (l pairLoader) LoadPair(ctx context.Context, name string, now time.Time) (p
 	if l.bucket == "" {
 		return provisioning.Pair{}, fmt.Errorf("provision: CERT_BUCKET is not set, so no certificate pair can be read (set it in s.yaml vars.env or the environment): %w", apierr.ErrInvalid)
 	}
-	b, err := rotation.LoadPair(ctx, l.objects, l.bucket, l.prefix, name, now, l.opts)
+	b, err := pairs.Load(ctx, l.objects, l.bucket, l.prefix, name, now, l.opts)
 	if err != nil {
-		// A refusal of the pair (certs.Error, rotation.PairError) already
+		// A refusal of the pair (certs.Error) already
 		// answers apierr.ErrInvalid; a missing half is permanent here too.
-		if errors.Is(err, rotation.ErrIncomplete) && !apierr.Permanent(err) {
+		if errors.Is(err, pairs.ErrIncomplete) && !apierr.Permanent(err) {
 			return provisioning.Pair{}, fmt.Errorf("%w: %w", err, apierr.ErrInvalid)
 		}
 		return provisioning.Pair{}, err

@@ -56,11 +56,10 @@ func RenewerFactory(cfg config.Config, getenv func(string) string) func(ctx cont
 		if fctx, ok := fccontext.FromContext(ctx); ok && fctx != nil {
 			requestID = fctx.RequestID
 		}
-		objs := ossObjects{OSS: o}
 		return &issuance.Renewer{
-			Objects:     objs,
+			Objects:     o,
 			DNS:         alidnsPort{aliyun.NewAlidns(creds, aliyun.AlidnsOptions{Endpoint: cfg.AlidnsEndpoint})},
-			CA:          &issuance.ACME{Objects: objs, Bucket: cfg.CertBucket, AccountPrefix: AccountPrefix, HTTPClient: client, UserAgent: "slb-cert-rotator"},
+			CA:          &issuance.ACME{Objects: o, Bucket: cfg.CertBucket, AccountPrefix: AccountPrefix, HTTPClient: client, UserAgent: "slb-cert-rotator"},
 			Locker:      leaseLocker{store: aliyun.LockStore(o), bucket: cfg.CertBucket, owner: lease.NewOwner(requestID)},
 			Notifier:    notifier,
 			Bucket:      cfg.CertBucket,
@@ -85,18 +84,6 @@ func acmeHTTPClient(extraPEM string) (*http.Client, error) {
 		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	}
 	return &http.Client{Timeout: 60 * time.Second, Transport: tr}, nil
-}
-
-// ossObjects adds ListKeys to the OSS adapter (issuance.Objects).
-type ossObjects struct{ *aliyun.OSS }
-
-func (o ossObjects) ListKeys(ctx context.Context, bucket, prefix string) ([]string, error) {
-	infos, err := o.List(ctx, bucket, prefix)
-	keys := make([]string, len(infos))
-	for i, in := range infos {
-		keys[i] = in.Key
-	}
-	return keys, err
 }
 
 // alidnsPort fits the Alidns adapter to issuance.DNS.

@@ -18,6 +18,7 @@ import (
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/compose"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/config"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/notify"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/pairs"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/tlsprobe"
 )
@@ -32,7 +33,7 @@ var handledEvents = map[string]bool{
 
 // Deps are the per-invocation adapters the rotation runs on.
 type Deps struct {
-	Objects rotation.ObjectReader
+	Objects pairs.ObjectReader
 	SLB     rotation.SLB
 	// LoadBalancers are the other products' ports (ALB, NLB); with none
 	// the rotation reaches CLB only.
@@ -82,7 +83,7 @@ func (h *Handler) DefaultDeps(_ context.Context, creds aliyun.Credentials, ossRe
 		return Deps{}, fmt.Errorf("rotate-on-upload: oss adapter: %w", err)
 	}
 	return Deps{
-		Objects:       rotation.AdaptObjects(o, func(i aliyun.ObjectInfo) string { return i.Key }),
+		Objects:       o,
 		SLB:           aliyun.NewSLB(creds, aliyun.SLBOptions{Endpoint: h.Config.SLBEndpoint}),
 		LoadBalancers: compose.LoadBalancerPorts(h.Config, creds),
 		Locks:         aliyun.LockStore(o),
