@@ -60,7 +60,7 @@ func startLocal(b *testing.B, opts emulator.Options, retry aliyun.RetryPolicy) *
 func (l *local) rotator(regions []string) *rotation.Rotator {
 	return &rotation.Rotator{
 		Config:  rotation.Config{Bucket: l.bucket, Regions: regions, MinValidDays: 7, Keep: 1, ProbeTimeout: 5 * time.Second, Concurrency: 16},
-		Objects: rotation.AdaptObjects(l.oss, func(i aliyun.ObjectInfo) string { return i.Key }),
+		Objects: l.oss,
 		SLB:     l.slb,
 		Locks:   aliyun.LockStore(l.oss), // as rotate-on-upload wires it: the lock in the bucket
 		Prober: rotation.ProbeFunc(func(ctx context.Context, address string, port int, serverName string, timeout time.Duration) rotation.ProbeResult {

@@ -96,7 +96,7 @@ func (e *env) rotator(slbAPI rotation.SLB) *rotation.Rotator {
 			Bucket: e.bucket, Regions: suiteRegions, MinValidDays: 7, Keep: 1,
 			ProbeTimeout: 2 * time.Second, Concurrency: 5, ProbeRetryDelay: 50 * time.Millisecond,
 		},
-		Objects: rotation.AdaptObjects(e.oss, func(i aliyun.ObjectInfo) string { return i.Key }),
+		Objects: e.oss,
 		SLB:     slbAPI,
 		Locks:   aliyun.LockStore(e.oss), // the production wiring: the lock in the bucket
 		Prober: rotation.ProbeFunc(func(ctx context.Context, address string, port int, serverName string, timeout time.Duration) rotation.ProbeResult {

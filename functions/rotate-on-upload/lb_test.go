@@ -20,6 +20,7 @@ import (
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/certs/certstest"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/config"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/fclog"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/pairs"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation"
 )
 
@@ -377,7 +378,7 @@ func TestSampleDeployAllProducts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := rotation.ParseDeploy("events/deploy-all-products.yaml", data)
+	d, err := pairs.ParseDeploy("events/deploy-all-products.yaml", data)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,12 +13,12 @@ import (
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/certs"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/lease"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/pairs"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/provisioning"
-	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation"
 )
 
 // Provisioner is the provisioning of one invocation: SLB for the load
-// balancer, the certificate bucket through rotation.LoadPair (the same
+// balancer, the certificate bucket through pairs.Load (the same
 // loading, validation and normalisation as the rotation) and the lease
 // lock in the bucket.
 func (r *Root) Provisioner(ctx context.Context) (*provisioning.Provisioner, error) {
@@ -34,7 +34,7 @@ func (r *Root) Provisioner(ctx context.Context) (*provisioning.Provisioner, erro
 		Extensions:   c.slb,
 		Certificates: c.slb,
 		Pairs: pairLoader{
-			objects: rotation.AdaptObjects(c.oss, func(o aliyun.ObjectInfo) string { return o.Key }),
+			objects: c.oss,
 			bucket:  cfg.CertBucket,
 			prefix:  cfg.CertPrefix,
 			opts:    certs.Options{MinValidDays: cfg.MinValidDays},
@@ -79,9 +79,9 @@ func (a instances) CreateLoadBalancer(ctx context.Context, region string, spec p
 	}, token)
 }
 
-// pairLoader adapts rotation.LoadPair to provisioning.PairLoader.
+// pairLoader adapts pairs.Load to provisioning.PairLoader.
 type pairLoader struct {
-	objects rotation.ObjectReader
+	objects pairs.ObjectReader
 	bucket  string
 	prefix  string
 	opts    certs.Options
@@ -93,11 +93,11 @@ func (l pairLoader) LoadPair(ctx context.Context, name string, now time.Time) (p
 	if l.bucket == "" {
 		return provisioning.Pair{}, fmt.Errorf("provision: CERT_BUCKET is not set, so no certificate pair can be read (set it in s.yaml vars.env or the environment): %w", apierr.ErrInvalid)
 	}
-	b, err := rotation.LoadPair(ctx, l.objects, l.bucket, l.prefix, name, now, l.opts)
+	b, err := pairs.Load(ctx, l.objects, l.bucket, l.prefix, name, now, l.opts)
 	if err != nil {
-		// A refusal of the pair (certs.Error, rotation.PairError) already
+		// A refusal of the pair (certs.Error) already
 		// answers apierr.ErrInvalid; a missing half is permanent here too.
-		if errors.Is(err, rotation.ErrIncomplete) && !apierr.Permanent(err) {
+		if errors.Is(err, pairs.ErrIncomplete) && !apierr.Permanent(err) {
 			return provisioning.Pair{}, fmt.Errorf("%w: %w", err, apierr.ErrInvalid)
 		}
 		return provisioning.Pair{}, err

@@ -47,11 +47,10 @@ func (r *Root) Renewer(ctx context.Context) (*issuance.Renewer, error) {
 		return nil, err
 	}
 	cfg := r.Config
-	objs := ossObjects{OSS: c.oss}
 	return &issuance.Renewer{
-		Objects:     objs,
+		Objects:     c.oss,
 		DNS:         alidnsPort{aliyun.NewAlidns(c.creds, aliyun.AlidnsOptions{Endpoint: cfg.AlidnsEndpoint, Retry: r.Retry})},
-		CA:          &issuance.ACME{Objects: objs, Bucket: cfg.CertBucket, AccountPrefix: AccountPrefix, HTTPClient: client, UserAgent: "slb-cert-rotator"},
+		CA:          &issuance.ACME{Objects: c.oss, Bucket: cfg.CertBucket, AccountPrefix: AccountPrefix, HTTPClient: client, UserAgent: "slb-cert-rotator"},
 		Locker:      leaseLocker{store: aliyun.LockStore(c.oss), bucket: cfg.CertBucket, owner: lease.NewOwner(RequestID(ctx))},
 		Notifier:    notifier,
 		Bucket:      cfg.CertBucket,
@@ -75,18 +74,6 @@ func acmeHTTPClient(extraPEM string) (*http.Client, error) {
 		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	}
 	return &http.Client{Timeout: acmeTimeout, Transport: tr}, nil
-}
-
-// ossObjects adds ListKeys to the OSS adapter (issuance.Objects).
-type ossObjects struct{ *aliyun.OSS }
-
-func (o ossObjects) ListKeys(ctx context.Context, bucket, prefix string) ([]string, error) {
-	infos, err := o.List(ctx, bucket, prefix)
-	keys := make([]string, len(infos))
-	for i, in := range infos {
-		keys[i] = in.Key
-	}
-	return keys, err
 }
 
 // alidnsPort fits the Alidns adapter to issuance.DNS.

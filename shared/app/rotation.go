@@ -39,7 +39,7 @@ func (r *Root) Rotator(ctx context.Context) (*rotation.Rotator, error) {
 func (r *Root) rotator(c cloud) *rotation.Rotator {
 	return &rotation.Rotator{
 		Config:   RotationConfig(r.Config),
-		Objects:  rotation.AdaptObjects(c.oss, func(o aliyun.ObjectInfo) string { return o.Key }),
+		Objects:  c.oss,
 		SLB:      c.slb,
 		Products: Products(r.Config, c.slb, r.LoadBalancerPorts(c.creds)),
 		Prober:   r.prober(),

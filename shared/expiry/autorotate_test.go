@@ -62,17 +62,16 @@ func TestLocalCloudAutoRotation(t *testing.T) {
 	must(t, ossSrv.PutObject(bucket, "certs/other/privkey.pem", other.KeyPEM))
 	must(t, ossSrv.PutObject(bucket, "certs/half/fullchain.pem", other.CertPEM))
 
-	objs := rotation.AdaptObjects(store, func(o aliyun.ObjectInfo) string { return o.Key })
 	rot := &rotation.Rotator{
 		Config:  rotation.Config{Bucket: bucket, Prefix: "certs/", Regions: []string{region}, MinValidDays: 7, Keep: 1, ProbeTimeout: 2 * time.Second},
-		Objects: objs,
+		Objects: store,
 		SLB:     adapter,
 		Prober:  expiry.TLSProber,
 	}
 	msgs := &messages{}
 	s := &expiry.Sweeper{
 		Inventory: adapter, Objects: store, Bucket: bucket,
-		Pairs:    expiry.BucketPairs{Objects: objs, Bucket: bucket, Prefix: "certs/", MinValidDays: 7},
+		Pairs:    expiry.BucketPairs{Objects: store, Bucket: bucket, Prefix: "certs/", MinValidDays: 7},
 		Rotator:  expiry.PairRotator{Rotator: rot, Bucket: bucket},
 		Prober:   expiry.TLSProber,
 		Notifier: msgs,

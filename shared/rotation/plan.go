@@ -13,6 +13,7 @@ import (
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/certs"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/pairs"
 )
 
 // material is a validated pair as the rotation uses it.
@@ -135,11 +136,11 @@ func (collectSink) extensionsFinal(context.Context, string, string, int) {}
 // each product: discovery's regions, then the explicit targets' others,
 // sorted), and the explicit targets of each lane. An explicit target of a
 // product that is not configured is refused.
-func (r *Rotator) lanesOf(d Deploy, deployFile string) ([]*regionPlan, map[string][]clb.Target, error) {
+func (r *Rotator) lanesOf(d pairs.Deploy, deployFile string) ([]*regionPlan, map[string][]clb.Target, error) {
 	explicit := map[string][]clb.Target{}
 	for i, t := range d.Targets {
 		if _, ok := r.product(t.Type); !ok {
-			return nil, nil, &PairError{File: deployFile, Problem: fmt.Sprintf("targets[%d] (%s) is of type %s, which this deployment does not rotate", i, t, t.Type),
+			return nil, nil, &certs.Error{File: deployFile, Problem: fmt.Sprintf("targets[%d] (%s) is of type %s, which this deployment does not rotate", i, t, t.Type),
 				Fix: "configure the product's endpoint and permissions, or remove the target", Err: ErrUnknownTarget}
 		}
 		k := laneKey(productName(t.Type), t.Region)
@@ -186,7 +187,7 @@ func productName(typ string) string {
 // discovery is on, every listener default certificate and domain extension
 // whose current certificate's domains are all covered by the new
 // certificate.
-func (r *Rotator) plan(ctx context.Context, m *material, d Deploy, deployFile string) ([]*regionPlan, error) {
+func (r *Rotator) plan(ctx context.Context, m *material, d pairs.Deploy, deployFile string) ([]*regionPlan, error) {
 	plans, explicit, err := r.lanesOf(d, deployFile)
 	if err != nil {
 		return nil, err
@@ -344,7 +345,7 @@ func (r *Rotator) planExplicit(ctx context.Context, pl *planner, et clb.Target) 
 			return unknownTarget(deployFile, et, "no domain extension for "+et.Domain+" on that listener")
 		}
 		if !certs.Covers(m.domains, []string{ext.Domain}) {
-			return &PairError{File: deployFile, Problem: fmt.Sprintf("target %s: the certificate (%s) does not cover %s",
+			return &certs.Error{File: deployFile, Problem: fmt.Sprintf("target %s: the certificate (%s) does not cover %s",
 				et, strings.Join(m.domains, ", "), ext.Domain), Fix: "add the domain to the certificate or remove the target", Err: apierr.ErrInvalid}
 		}
 		t.Domain, t.extID, t.from, t.extNames = ext.Domain, ext.ID, ext.CertificateID, nil
@@ -481,7 +482,7 @@ func skippedTarget(t *target, c clb.ServerCertificate, m *material, deployFile s
 const expiryLayout = "2006-01-02 15:04 UTC"
 
 func unknownTarget(file string, t clb.Target, why string) error {
-	return &PairError{File: file, Problem: fmt.Sprintf("target %s does not exist: %s", t, why),
+	return &certs.Error{File: file, Problem: fmt.Sprintf("target %s does not exist: %s", t, why),
 		Fix: "correct or remove the target", Err: ErrUnknownTarget}
 }
 

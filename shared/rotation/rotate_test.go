@@ -623,23 +623,6 @@ func TestRotateName(t *testing.T) {
 	}
 }
 
-func TestLoadPair(t *testing.T) {
-	objs := &rotationtest.Objects{}
-	p := issue(t, "www.example.com")
-	objs.Put(bucket, "certs/www/www.crt", p.CertPEM)
-	objs.Put(bucket, "certs/www/www.key", p.KeyPEM)
-	b, err := rotation.LoadPair(context.Background(), objs, bucket, "certs/", "www", time.Now(), certstestOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if b.FingerprintSHA1 != p.FingerprintSHA1 {
-		t.Errorf("fingerprint %s; want %s", b.FingerprintSHA1, p.FingerprintSHA1)
-	}
-	if _, err := rotation.LoadPair(context.Background(), objs, bucket, "certs/", "api", time.Now(), certstestOptions()); !errors.Is(err, rotation.ErrIncomplete) {
-		t.Errorf("missing pair: err = %v; want ErrIncomplete", err)
-	}
-}
-
 // assertNoSecrets fails when a result carries private key material.
 func assertNoSecrets(t *testing.T, res rotation.Result) {
 	t.Helper()
