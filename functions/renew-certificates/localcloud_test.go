@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -139,7 +140,7 @@ func TestLocalCloud(t *testing.T) {
 	if _, err := c.FC.InvokeAsync(fnName, []byte(`{"name":"www"}`)); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the challenge of the order", func() bool {
+	waitFor(t, "the challenge of the order", diagnose(c, &logs), func() bool {
 		return c.ACME.Orders() == 2 && txtRecords(c) == 1 && c.Faults.Stats()["acme:challenge"].Calls > challenges
 	})
 	killInstance(t, c)
@@ -182,7 +183,7 @@ func TestLocalCloud(t *testing.T) {
 	if _, err := c.FC.InvokeAsync(fnName, []byte(`{"name":"shop"}`)); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the certificate download", func() bool { return c.ACME.Orders() == 3 && c.Faults.Stats()["acme:certificate"].Calls > downloads })
+	waitFor(t, "the certificate download", diagnose(c, &logs), func() bool { return c.ACME.Orders() == 3 && c.Faults.Stats()["acme:certificate"].Calls > downloads })
 	killInstance(t, c)
 	c.Faults.Clear()
 	if err := c.FC.WaitIdle(ctx); err != nil {
@@ -205,14 +206,30 @@ func TestLocalCloud(t *testing.T) {
 	scanSecrets(t, c, bucketName, logs.String(), results)
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
+// waitFor polls cond for 20 s; on timeout it fails with what diagnose
+// tells of the cloud's state (orders, records, invocations, logs).
+func waitFor(t *testing.T, what string, diagnose func() string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
+			t.Fatalf("timed out waiting for %s; %s", what, diagnose())
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// diagnose describes the state a wait depends on: the CA's orders, the TXT
+// records, the ACME calls, the async invocations and the function's logs.
+func diagnose(c *emulator.Cloud, logs *syncBuffer) func() string {
+	return func() string {
+		stats := c.Faults.Stats()
+		var async []string
+		for _, r := range c.FC.AsyncResults() {
+			async = append(async, fmt.Sprintf("%s attempts %d error %q result %s", r.Status, r.Attempts, r.ErrorType, r.Result))
+		}
+		return fmt.Sprintf("CA orders %d, TXT records %d, acme calls: challenge %d authorization %d certificate %d; async results %v; logs:\n%s",
+			c.ACME.Orders(), txtRecords(c), stats["acme:challenge"].Calls, stats["acme:authorization"].Calls, stats["acme:certificate"].Calls, async, logs.String())
 	}
 }
 
