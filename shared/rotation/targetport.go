@@ -191,4 +191,3 @@ var ErrKeyType = fmt.Errorf("the product does not accept this key type: %w", api
 // accepts reports whether lane p can take m (an ECDSA pair needs a port
 // that serves ECDSA).
 func (p *regionPlan) accepts(m *material) bool { return !m.ecdsa || takesECDSA(p.port) }
-
