@@ -341,7 +341,7 @@ func SweeperFactory(cfg config.Config, getenv func(string) string) func(ctx cont
 			Prober: prober,
 		}
 		return &expiry.Sweeper{
-			Inventory:        slb,
+			Inventory:        rotation.CLBPort{SLB: slb},
 			ALB:              aliyun.NewALB(creds, aliyun.RPCOptions{Endpoint: cfg.ALBEndpoint}),
 			NLB:              aliyun.NewNLB(creds, aliyun.RPCOptions{Endpoint: cfg.NLBEndpoint}),
 			CAS:              aliyun.NewCAS(creds, aliyun.RPCOptions{Endpoint: cfg.CASEndpoint}),

@@ -12,7 +12,9 @@ import (
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/inventory"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/notify"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation"
 )
 
 // Defaults of a Sweeper's zero-valued fields.
@@ -37,7 +39,10 @@ var (
 // nothing is remembered, without Pairs/Rotator auto-rotation is reported as
 // unavailable, without Prober probing is, and a nil Notifier sends nothing.
 type Sweeper struct {
-	Inventory Inventory
+	// Inventory reads the CLB inventory of a region: inventory.CLB{API:
+	// slb} (or rotation.CLBPort{SLB: slb}) over an *aliyun.SLB. Its
+	// snapshots are handed to auto-rotation.
+	Inventory inventory.Reader
 	// ALB and NLB, when set, add their listeners to the sweep (each in
 	// every region of the request), their certificates resolved through
 	// CAS, which is then required.
@@ -167,6 +172,12 @@ func (s *Sweeper) Sweep(ctx context.Context, now time.Time, req Request) (Report
 	}
 	failedAll := len(invs) == 0 && len(lbInvs) == 0
 
+	// The CLB snapshots go to auto-rotation (no second inventory).
+	var snaps rotation.Snapshots
+	if req.AutoRotate {
+		snaps = snapshots(invs)
+	}
+
 	// 2. Classify.
 	s.classify(now, req.WarnDays, invs, &rep)
 	s.classifyLB(now, req.WarnDays, lbInvs, &rep)
@@ -185,7 +196,7 @@ func (s *Sweeper) Sweep(ctx context.Context, now time.Time, req Request) (Report
 	// Act only now that inventory and probes are complete.
 	// 4. Rotate.
 	if req.AutoRotate {
-		s.rotate(work, now, &rep)
+		s.rotate(work, now, &rep, snaps)
 	}
 
 	// 5. Notify (with the memory of earlier runs), then 6. write.
@@ -245,7 +256,7 @@ func (s *Sweeper) collect(ctx context.Context, regions []string, rep *Report, pr
 	if n <= 0 {
 		n = DefaultConcurrency
 	}
-	c := &collector{inv: s.Inventory, sem: make(chan struct{}, n), calls: map[string]int{}, probes: probes}
+	c := &collector{clb: s.Inventory, coll: inventory.NewCollector(n), probes: probes}
 	srcs := s.lbSources(rep)
 	if len(srcs) > 0 {
 		c.cas = &casListing{c: c, store: s.CAS, regions: map[string]*casRegionList{}}
@@ -257,7 +268,7 @@ func (s *Sweeper) collect(ctx context.Context, regions []string, rep *Report, pr
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			out[i] = c.region(ctx, r, n)
+			out[i] = c.region(ctx, r)
 		}()
 		for j, src := range srcs {
 			wg.Add(1)
@@ -268,7 +279,7 @@ func (s *Sweeper) collect(ctx context.Context, regions []string, rep *Report, pr
 		}
 	}
 	wg.Wait()
-	rep.Calls = c.calls
+	rep.Calls = c.calls()
 	var ok []*regionInventory
 	for _, ri := range out {
 		rep.Errors = append(rep.Errors, ri.problems...)
@@ -291,6 +302,17 @@ func (s *Sweeper) collect(ctx context.Context, regions []string, rep *Report, pr
 		rep.Errors = append(rep.Errors, c.cas.problems...)
 	}
 	return ok, lbOK
+}
+
+// snapshots are the complete CLB inventories of invs, by lane.
+func snapshots(invs []*regionInventory) rotation.Snapshots {
+	out := rotation.Snapshots{}
+	for _, ri := range invs {
+		if ri.snapshot.Complete() {
+			out[rotation.SnapshotKey(rotation.ProductCLB, ri.region)] = ri.snapshot
+		}
+	}
+	return out
 }
 
 // lbSources are the configured ALB and NLB inventories; without a CAS
