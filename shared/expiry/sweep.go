@@ -172,17 +172,8 @@ func (s *Sweeper) Sweep(ctx context.Context, now time.Time, req Request) (Report
 	}
 	failedAll := len(invs) == 0 && len(lbInvs) == 0
 
-	// The CLB snapshots go to auto-rotation (no second inventory).
-	var snaps rotation.Snapshots
-	if req.AutoRotate {
-		snaps = snapshots(invs)
-	}
-
-	// 2. Classify.
-	s.classify(now, req.WarnDays, invs, &rep)
-	s.classifyLB(now, req.WarnDays, lbInvs, &rep)
-	rep.Counts = countClasses(rep.Certificates)
-	sortCertificates(rep.Certificates)
+	// 2. Classify (keeping the CLB snapshots for auto-rotation).
+	snaps := s.classifyAll(now, req, invs, lbInvs, &rep)
 	invs, lbInvs = nil, nil
 
 	// 3. Probe outcome.
@@ -302,6 +293,21 @@ func (s *Sweeper) collect(ctx context.Context, regions []string, rep *Report, pr
 		rep.Errors = append(rep.Errors, c.cas.problems...)
 	}
 	return ok, lbOK
+}
+
+// classifyAll classifies every inventory into rep and returns the CLB
+// snapshots auto-rotation discovers through (none when it is not asked:
+// the inventories are then freed as soon as they are classified).
+func (s *Sweeper) classifyAll(now time.Time, req Request, invs []*regionInventory, lbInvs []*lbInventory, rep *Report) rotation.Snapshots {
+	var snaps rotation.Snapshots
+	if req.AutoRotate {
+		snaps = snapshots(invs)
+	}
+	s.classify(now, req.WarnDays, invs, rep)
+	s.classifyLB(now, req.WarnDays, lbInvs, rep)
+	rep.Counts = countClasses(rep.Certificates)
+	sortCertificates(rep.Certificates)
+	return snaps
 }
 
 // snapshots are the complete CLB inventories of invs, by lane.

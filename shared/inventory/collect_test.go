@@ -67,7 +67,11 @@ func TestCollectBatchesBoundsAndStreams(t *testing.T) {
 	var mu sync.Mutex
 	var events []string
 	h := inventory.Handlers{
-		Listeners:     func(ls []inventory.TLSListener) { mu.Lock(); events = append(events, fmt.Sprintf("batch %d", len(ls))); mu.Unlock() },
+		Listeners: func(ls []inventory.TLSListener) {
+			mu.Lock()
+			events = append(events, fmt.Sprintf("batch %d", len(ls)))
+			mu.Unlock()
+		},
 		ListenersDone: func() { mu.Lock(); events = append(events, "done"); mu.Unlock() },
 		SNI: func(l inventory.TLSListener, sni []inventory.SNICertificate, err error) {
 			mu.Lock()
