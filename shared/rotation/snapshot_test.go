@@ -12,20 +12,30 @@ import (
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation"
 )
 
+// fleetCerts are the certificates of snapshotFleet (issued once, so that
+// two fleets can be compared).
+type fleetCerts struct{ old, other, later, pair certstest.Pair }
+
+func newFleetCerts(t *testing.T) fleetCerts {
+	start := time.Now().Add(-time.Hour)
+	return fleetCerts{old: issue(t, "www.example.com", "api.example.com"), other: issue(t, "other.example.org"),
+		later: testCA.Issue(t, certstest.Options{Domains: []string{"www.example.com"}, Chain: true, NotBefore: start, NotAfter: start.AddDate(0, 0, 400)}),
+		pair:  issue(t, "www.example.com", "api.example.com")}
+}
+
 // snapshotFleet seeds a fleet of every kind of place: lb-1 serves the
 // pair's old certificate (default) and an extension of it for
 // api.example.com; lb-2 an unrelated certificate with a www extension;
 // lb-3 a certificate expiring after the pair (never backwards); lb-4 the
 // old certificate on a place another pair pins; lb-5..lb-14 unrelated
-// certificates only. It returns the ids of the old, unrelated and later
-// certificates.
-func snapshotFleet(t *testing.T, w *world) (oldID, otherID, laterID string) {
+// certificates only. It stores the pair and returns the ids of the old,
+// unrelated and later certificates.
+func snapshotFleet(t *testing.T, w *world, fc fleetCerts) (oldID, otherID, laterID string) {
 	t.Helper()
-	start := w.now.Add(-time.Hour)
-	oldID = w.seedCert(t, zjk, oldName("www"), issue(t, "www.example.com", "api.example.com"), true)
-	otherID = w.seedCert(t, zjk, "other", issue(t, "other.example.org"), false)
-	later := testCA.Issue(t, certstest.Options{Domains: []string{"www.example.com"}, Chain: true, NotBefore: start, NotAfter: start.AddDate(0, 0, 400)})
-	laterID = w.seedCert(t, zjk, "later", later, false)
+	oldID = w.seedCert(t, zjk, oldName("www"), fc.old, true)
+	otherID = w.seedCert(t, zjk, "other", fc.other, false)
+	laterID = w.seedCert(t, zjk, "later", fc.later, false)
+	w.putPair("www", fc.pair)
 	for i := 1; i <= 14; i++ {
 		id := fmt.Sprintf("lb-%d", i)
 		w.lb(zjk, id, fmt.Sprintf("127.0.3.%d", i))
@@ -62,10 +72,10 @@ func listings(calls map[string]int) int {
 func TestSnapshotDiscoveryDecidesAsFullDiscovery(t *testing.T) {
 	results := map[bool]rotation.Result{}
 	reads := map[bool]int{}
+	fc := newFleetCerts(t)
 	for _, withSnapshot := range []bool{false, true} {
 		w := newWorld(t)
-		snapshotFleet(t, w)
-		w.putPair("www", issue(t, "www.example.com", "api.example.com"))
+		snapshotFleet(t, w, fc)
 		req := rotation.Request{Bucket: bucket, Name: "www"}
 		if withSnapshot {
 			req.Snapshots = snapshotOf(w, zjk)
@@ -98,8 +108,7 @@ func TestSnapshotDiscoveryDecidesAsFullDiscovery(t *testing.T) {
 // an unrelated certificate is left alone.
 func TestSnapshotDecidedUnderTheLock(t *testing.T) {
 	w := newWorld(t)
-	_, otherID, laterID := snapshotFleet(t, w)
-	w.putPair("www", issue(t, "www.example.com", "api.example.com"))
+	_, otherID, laterID := snapshotFleet(t, w, newFleetCerts(t))
 	snaps := snapshotOf(w, zjk)
 	// After the snapshot: lb-1 moves to the later certificate, lb-2's
 	// extension to the unrelated one.
@@ -129,8 +138,7 @@ func TestSnapshotDecidedUnderTheLock(t *testing.T) {
 // snapshot does not hold lists the load balancers again.
 func TestSnapshotRecordAndFallbacks(t *testing.T) {
 	w := newWorld(t)
-	snapshotFleet(t, w)
-	w.putPair("www", issue(t, "www.example.com", "api.example.com"))
+	snapshotFleet(t, w, newFleetCerts(t))
 	snaps := snapshotOf(w, zjk)
 	res, err := w.r.Rotate(context.Background(), w.now, rotation.Request{Bucket: bucket, Name: "www", Snapshots: snaps})
 	if err != nil {
