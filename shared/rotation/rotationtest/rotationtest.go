@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/lease/leasetest"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -101,6 +102,7 @@ type SLB struct {
 	lbs       []clb.LoadBalancer
 	listeners []clb.Listener
 	exts      []clb.DomainExtension
+	extsAt    map[string][]int // indexes into exts by listener (extKey)
 	next      int
 	calls     map[string]int
 	// Quota is the number of certificates per region (default 100).
@@ -238,6 +240,11 @@ func (s *SLB) AddExtension(e clb.DomainExtension) string {
 		s.next++
 		e.ID = fmt.Sprintf("de-%04d", s.next)
 	}
+	if s.extsAt == nil {
+		s.extsAt = map[string][]int{}
+	}
+	k := extKey(e.Region, e.LoadBalancerID, e.ListenerPort)
+	s.extsAt[k] = append(s.extsAt[k], len(s.exts))
 	s.exts = append(s.exts, e)
 	return e.ID
 }
@@ -413,7 +420,7 @@ func (s *SLB) ListHTTPSListeners(_ context.Context, region string, lbIDs []strin
 func (s *SLB) ListDomainExtensions(_ context.Context, region, lbID string, port int) ([]clb.DomainExtension, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.enterPages("DescribeDomainExtensions", region, fmt.Sprintf("%s:%d", lbID, port), 1); err != nil {
+	if err := s.enterPages("DescribeDomainExtensions", region, lbID+":"+strconv.Itoa(port), 1); err != nil {
 		return nil, err
 	}
 	return s.extsOf(region, lbID, port), nil
@@ -421,12 +428,14 @@ func (s *SLB) ListDomainExtensions(_ context.Context, region, lbID string, port 
 
 func (s *SLB) extsOf(region, lbID string, port int) []clb.DomainExtension {
 	var out []clb.DomainExtension
-	for _, e := range s.exts {
-		if e.Region == region && e.LoadBalancerID == lbID && e.ListenerPort == port {
-			out = append(out, e)
-		}
+	for _, i := range s.extsAt[extKey(region, lbID, port)] {
+		out = append(out, s.exts[i])
 	}
 	return out
+}
+
+func extKey(region, lbID string, port int) string {
+	return region + "/" + lbID + "/" + strconv.Itoa(port)
 }
 
 // DescribeHTTPSListener implements rotation.ListenerInventory.
