@@ -64,7 +64,7 @@ func (r *Root) Sweeper(ctx context.Context) (*expiry.Sweeper, error) {
 	cfg := r.Config
 	rot := r.rotator(c)
 	return &expiry.Sweeper{
-		Inventory:        c.slb,
+		Inventory:        rotation.CLBPort{SLB: c.slb},
 		ALB:              aliyun.NewALB(c.creds, r.rpc(cfg.ALBEndpoint)),
 		NLB:              aliyun.NewNLB(c.creds, r.rpc(cfg.NLBEndpoint)),
 		CAS:              aliyun.NewCAS(c.creds, r.rpc(cfg.CASEndpoint)),

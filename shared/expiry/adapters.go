@@ -68,11 +68,13 @@ type PairRotator struct {
 // RotateName implements Rotator. The outcome is OK when the rotation
 // switched (or found already switched) every target with no rollback and
 // no error. The rotation runs on a copy of the Rotator whose discovery
-// leaves the pinned places alone.
-func (p PairRotator) RotateName(ctx context.Context, now time.Time, name string, pinned []clb.Target) (RotationOutcome, error) {
+// leaves the pinned places alone and starts from snaps; snaps then record
+// the places it switched.
+func (p PairRotator) RotateName(ctx context.Context, now time.Time, name string, pinned []clb.Target, snaps rotation.Snapshots) (RotationOutcome, error) {
 	r := *p.Rotator
 	r.Config.Pinned = pinned
-	res, err := r.RotateName(ctx, now, p.Bucket, name)
+	res, err := r.Rotate(ctx, now, rotation.Request{Bucket: p.Bucket, Name: name, Snapshots: snaps})
+	snaps.Record(res)
 	targets, switched, rolledBack, deleted, errs := res.Counts()
 	out := RotationOutcome{
 		Status: res.Status,

@@ -12,6 +12,7 @@ import (
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/slb"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/aliyun"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/expiry"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/inventory"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/notify"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation"
 )
@@ -70,7 +71,7 @@ func TestLocalCloudAutoRotation(t *testing.T) {
 	}
 	msgs := &messages{}
 	s := &expiry.Sweeper{
-		Inventory: adapter, Objects: store, Bucket: bucket,
+		Inventory: inventory.CLB{API: adapter}, Objects: store, Bucket: bucket,
 		Pairs:    expiry.BucketPairs{Objects: store, Bucket: bucket, Prefix: "certs/", MinValidDays: 7},
 		Rotator:  expiry.PairRotator{Rotator: rot, Bucket: bucket},
 		Prober:   expiry.TLSProber,

@@ -44,6 +44,22 @@
 // that had to wait finds the certificate uploaded and the targets switched:
 // exactly one upload per fingerprint and region.
 //
+// Inventory: planning and cleanup's reference check read a lane (product,
+// region) through package inventory's Collector over the port's read side
+// (inventory.Reader, embedded in TargetPort): certificates and load
+// balancers, listeners in the port's ReadBatch, SNI per listener, each
+// answer handed to the pipeline as it arrives (discover.go). A caller that
+// already holds a complete snapshot of a lane (the expiry sweep) passes it
+// in Request.Snapshots: discovery then takes the load balancers from it and
+// lists again, under the lock, only the certificates, the listeners of the
+// load balancers it shows holding a place that may be the pair's, and the
+// SNI of those listeners and of every listener whose default qualifies now.
+// Every target is decided on those fresh reads, so "decide under the lock"
+// and "never rotate backwards" hold as with full discovery; what the
+// snapshot shows elsewhere only adds references for cleanup (a delete the
+// service refuses is Kept). A place that began serving the pair's domains
+// after the snapshot is left to the next sweep or upload. See Snapshots.
+//
 // Backstop: should two uploads still happen (a lock store without the
 // forbid-overwrite guarantee, a versioned bucket, a holder that overran its
 // lease, clocks skewed by more than lease.Options.Skew), the

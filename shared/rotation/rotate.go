@@ -85,6 +85,11 @@ type Request struct {
 	// Owner names this invocation in the cross-instance lock
 	// (lease.NewOwner(FC request id)); "" gets a random owner.
 	Owner string
+	// Snapshots are inventories the caller already holds (an expiry
+	// sweep's), by lane: discovery uses a complete one to find the places
+	// that may serve the pair's domains and re-reads only those under the
+	// lock (see Snapshots).
+	Snapshots Snapshots
 }
 
 func (r *Rotator) prefix() string {
@@ -144,7 +149,7 @@ func (r *Rotator) Rotate(ctx context.Context, now time.Time, req Request) (Resul
 	}
 	dry := req.DryRun || r.Config.DryRun
 	if r.Locks == nil || dry {
-		return r.rotateLoaded(ctx, res, m, d, deployFile, dry)
+		return r.rotateLoaded(ctx, res, m, d, deployFile, dry, req.Snapshots)
 	}
 	// Serialise across instances from here on (planning and writes); a pair
 	// that ended "waiting" or "rejected" above took no lock. What is applied
@@ -167,7 +172,7 @@ func (r *Rotator) Rotate(ctx context.Context, now time.Time, req Request) (Resul
 	case status != "":
 		out = res.end(status, reason)
 	default:
-		out, err = r.rotateLoaded(ctx, res, m, d, deployFile, dry)
+		out, err = r.rotateLoaded(ctx, res, m, d, deployFile, dry, req.Snapshots)
 	}
 	if rerr := lk.Release(ctx); rerr != nil {
 		out.Errors = append(out.Errors, rerr.Error())
@@ -211,15 +216,15 @@ func (r *Rotator) resolve(bucket string, req Request) (string, pairs.Layout, *Re
 // rotateLoaded plans, uploads, switches, verifies and cleans up a loaded
 // pair (under the pair's locks): pipelined (pipeline.go), or, for a dry
 // run, the whole plan and nothing written.
-func (r *Rotator) rotateLoaded(ctx context.Context, res Result, m *material, d pairs.Deploy, deployFile string, dry bool) (Result, error) {
+func (r *Rotator) rotateLoaded(ctx context.Context, res Result, m *material, d pairs.Deploy, deployFile string, dry bool, snaps Snapshots) (Result, error) {
 	res.Status = StatusFailed // until the outcome is known
 	res.Fingerprint, res.SHA256, res.Domains = m.fingerprint, m.sha256, m.domains
 	na := m.notAfter.UTC()
 	res.NotAfter = &na
 	if !dry {
-		return r.rotatePipelined(ctx, res, m, d, deployFile)
+		return r.rotatePipelined(ctx, res, m, d, deployFile, snaps)
 	}
-	plans, err := r.plan(ctx, m, d, deployFile)
+	plans, err := r.plan(ctx, m, d, deployFile, snaps)
 	if err != nil {
 		return reject(res, err)
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/expiry"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/inventory"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/issuance"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/pairs"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/provisioning"
@@ -94,7 +95,7 @@ func TestPoliciesCoverPorts(t *testing.T) {
 		// with the target ports of CLB, ALB and NLB (LB_PRODUCTS)
 		"rotate-on-upload": append(ports((*rotation.TargetPort)(nil)), rotate...),
 		// the sweep, plus auto-rotation with the rotation's ports
-		"expiry-check": append(ports((*expiry.Inventory)(nil), (*expiry.LBInventory)(nil), (*expiry.CertStore)(nil), (*expiry.Objects)(nil)), rotate...),
+		"expiry-check": append(ports((*inventory.Reader)(nil), (*expiry.LBInventory)(nil), (*expiry.CertStore)(nil), (*expiry.Objects)(nil)), rotate...),
 		// the provisioner, its pair loader (pairs.Load) and its instance lock
 		"provision": append(ports((*provisioning.Instances)(nil), (*provisioning.Backends)(nil), (*provisioning.Listeners)(nil),
 			(*provisioning.DomainExtensions)(nil), (*provisioning.Certificates)(nil)), ports((*pairs.ObjectReader)(nil), (*lease.Store)(nil))...),
