@@ -139,6 +139,11 @@ func TestRotateHappyPath(t *testing.T) {
 	if again.Status != rotation.StatusUnchanged || !again.Regions[zjk].Reused || again.Regions[zjk].ServerCertificateID != newID {
 		t.Errorf("second rotation = %s %+v", again.Status, again.Regions)
 	}
+	// It says why nothing moved: the places serve this certificate already
+	// (not that nothing serves the domains).
+	if want := "already serves this certificate"; !strings.Contains(again.Reason, want) {
+		t.Errorf("second rotation's reason %q lacks %q", again.Reason, want)
+	}
 	if got := w.slb.Calls("UploadServerCertificate"); got != 1 {
 		t.Errorf("uploads after duplicate event = %d; want 1", got)
 	}
