@@ -81,7 +81,7 @@ FUZZTIME ?= 100000x
 FUZZMINIMIZETIME ?= 1000x
 FUZZ_TARGETS := FuzzParse:./shared/certs FuzzDecodeOSSEvent:./reliability \
 	FuzzParseTimerPayload:./functions/expiry-check FuzzProvisionPayload:./shared/provisioning \
-	FuzzParseDeploy:./shared/rotation FuzzParseKey:./shared/rotation FuzzParseConfig:./shared/issuance
+	FuzzParseDeploy:./shared/pairs FuzzParseKey:./shared/pairs FuzzParseConfig:./shared/issuance
 ## fuzz: every fuzz target, one after another (FUZZTIME executions each)
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \

@@ -9,12 +9,13 @@ import (
 
 	"github.com/aliyun/fc-runtime-go-sdk/events"
 
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/pairs"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation"
 )
 
 // FuzzDecodeOSSEvent decodes arbitrary bytes the way rotate-on-upload does
 // (the SDK's events.OssEvent, every pointer checked) and resolves each
-// record's key with rotation.ParseKey. It must never panic, and a key that
+// record's key with pairs.ParseKey. It must never panic, and a key that
 // ParseKey accepts must be under the prefix, name a pair without path
 // tricks, and keep the layout rules. Seeds: the repository's events/oss-*.json
 // (when run from the repository) and hand-made edge cases.
@@ -45,7 +46,7 @@ func FuzzDecodeOSSEvent(f *testing.F) {
 				continue
 			}
 			key := *rec.Oss.Object.Key
-			ref, ok := rotation.ParseKey(rotation.DefaultPrefix, key)
+			ref, ok := pairs.ParseKey(rotation.DefaultPrefix, key)
 			if !ok {
 				continue
 			}
@@ -55,9 +56,9 @@ func FuzzDecodeOSSEvent(f *testing.F) {
 				t.Fatalf("ParseKey accepted %q outside the prefix", key)
 			case ref.Name == "" || ref.Name == "." || ref.Name == ".." || strings.Contains(ref.Name, "/"):
 				t.Fatalf("ParseKey(%q) gave the unsafe pair name %q", key, ref.Name)
-			case ref.Layout == rotation.LayoutBundle && rest != ref.Name+".pem":
+			case ref.Layout == pairs.LayoutBundle && rest != ref.Name+".pem":
 				t.Fatalf("ParseKey(%q): bundle %q does not match the key", key, ref.Name)
-			case ref.Layout == rotation.LayoutDir && (rest != ref.Name+"/"+ref.File || strings.Contains(ref.File, "/")):
+			case ref.Layout == pairs.LayoutDir && (rest != ref.Name+"/"+ref.File || strings.Contains(ref.File, "/")):
 				t.Fatalf("ParseKey(%q): dir layout name %q file %q does not match the key", key, ref.Name, ref.File)
 			}
 		}

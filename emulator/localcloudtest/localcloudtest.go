@@ -80,7 +80,7 @@ func (e *Env) Rotator(cfg rotation.Config, slb rotation.SLB) *rotation.Rotator {
 	}
 	return &rotation.Rotator{
 		Config:  cfg,
-		Objects: rotation.AdaptObjects(e.OSS, func(i aliyun.ObjectInfo) string { return i.Key }),
+		Objects: e.OSS,
 		SLB:     slb,
 		Locks:   aliyun.LockStore(e.OSS),
 		Prober:  Prober(""),

@@ -14,15 +14,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/slb-cert-rotator/slb-cert-rotator/shared/aliyun"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
-	"github.com/slb-cert-rotator/slb-cert-rotator/shared/compose"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/config"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/expiry"
-	"github.com/slb-cert-rotator/slb-cert-rotator/shared/notify"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/outcome"
-	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation"
-	"github.com/slb-cert-rotator/slb-cert-rotator/shared/tlsprobe"
 )
 
 // Statuses of a Result: the expiry check's part of the one vocabulary
@@ -42,8 +37,9 @@ type Result struct {
 	Report *expiry.Report `json:"report,omitempty"`
 }
 
-// Sweep is what the handler needs of *expiry.Sweeper.
-type Sweep interface {
+// Sweeper is the expiry sweep as the handler uses it (*expiry.Sweeper,
+// built by the composition root for each invocation).
+type Sweeper interface {
 	Sweep(ctx context.Context, now time.Time, req expiry.Request) (expiry.Report, error)
 }
 
@@ -53,11 +49,14 @@ type Handler struct {
 	// invocation end rejected with it.
 	Config    config.Config
 	ConfigErr error
-	// NewSweep builds the sweep for one invocation (credentials come with
-	// the invocation's context).
-	NewSweep func(ctx context.Context) (Sweep, error)
-	Now      func() time.Time
-	Log      *slog.Logger
+	// NewSweeper builds the sweep of one invocation (app.Root.Sweeper:
+	// credentials arrive with the invocation). A permanent error (no
+	// credentials, an unusable configuration) rejects the invocation.
+	NewSweeper func(ctx context.Context) (Sweeper, error)
+	// Log writes the one line per invocation (fclog.New).
+	Log *slog.Logger
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
 }
 
 // Handle decodes a timer event (or, for a manual invoke, the payload
@@ -78,11 +77,17 @@ func (h *Handler) Handle(ctx context.Context, event json.RawMessage) (Result, er
 		h.log(ctx, start, res, nil)
 		return res, nil
 	}
-	sw, err := h.NewSweep(ctx)
+	sw, err := h.NewSweeper(ctx)
 	if err != nil {
 		res := Result{Status: StatusFailed, Reason: err.Error()}
+		if apierr.Permanent(err) {
+			res.Status, err = StatusRejected, nil // retrying cannot help; the result says why
+		}
 		h.log(ctx, start, res, err)
-		return res, fmt.Errorf("expiry-check: %w", err)
+		if err != nil {
+			return res, fmt.Errorf("expiry-check: %w", err)
+		}
+		return res, nil
 	}
 	now := time.Now
 	if h.Now != nil {
@@ -120,8 +125,9 @@ func (h *Handler) defaults() expiry.Request {
 
 // log writes the invocation's one log line.
 func (h *Handler) log(ctx context.Context, start time.Time, res Result, err error) {
-	if h.Log == nil {
-		return
+	logger := h.Log
+	if logger == nil {
+		logger = slog.Default()
 	}
 	attrs := []any{slog.String("status", string(res.Status)), slog.Int64("duration_ms", time.Since(start).Milliseconds())}
 	if res.Reason != "" {
@@ -150,7 +156,7 @@ func (h *Handler) log(ctx context.Context, start time.Time, res Result, err erro
 	case res.Status != StatusOK:
 		level = slog.LevelWarn
 	}
-	h.Log.Log(ctx, level, "expiry check", attrs...)
+	logger.Log(ctx, level, "expiry check", attrs...)
 }
 
 // timerKeys are the fields of a timer trigger event.
@@ -292,68 +298,5 @@ func kindOf(raw json.RawMessage) string {
 		return "a boolean"
 	default:
 		return "a number"
-	}
-}
-
-// SweeperFactory builds, per invocation, the sweeper with the real
-// adapters: credentials from the invocation (or the environment), SLB,
-// ALB, NLB, CAS and OSS endpoints from the configuration, the rotation for auto-rotation,
-// tlsprobe for probes and the configured notifier.
-func SweeperFactory(cfg config.Config, getenv func(string) string) func(ctx context.Context) (Sweep, error) {
-	return func(ctx context.Context) (Sweep, error) {
-		creds, err := aliyun.CredentialsFromContext(ctx, getenv)
-		if err != nil {
-			return nil, err
-		}
-		slb := aliyun.NewSLB(creds, aliyun.SLBOptions{Endpoint: cfg.SLBEndpoint})
-		ossRegion := cfg.OSSRegion
-		if ossRegion == "" {
-			ossRegion = cfg.FunctionRegion
-		}
-		oss, err := aliyun.NewOSS(creds, aliyun.OSSOptions{Endpoint: cfg.OSSEndpoint, Region: ossRegion, V4: cfg.OSSV4()})
-		if err != nil {
-			return nil, err
-		}
-		notifier, err := notify.New(cfg.NotifyKind, cfg.NotifyURL, cfg.NotifySecret, nil, nil)
-		if err != nil {
-			return nil, err
-		}
-		objs := rotation.AdaptObjects(oss, func(o aliyun.ObjectInfo) string { return o.Key })
-		prober := expiry.TLSProber
-		if cfg.ProbeResolver != "" {
-			p := tlsprobe.Prober{Resolver: cfg.ProbeResolver}
-			prober = func(ctx context.Context, address string, port int, serverName string, timeout time.Duration) expiry.ProbeResult {
-				r := p.Probe(ctx, address, port, serverName, timeout)
-				return expiry.ProbeResult{Reachable: r.Reachable, FingerprintSHA1: r.FingerprintSHA1, Err: r.Err}
-			}
-		}
-		rot := &rotation.Rotator{
-			Config:  compose.RotationConfig(cfg),
-			Objects: objs,
-			SLB:     slb,
-			// The same products as rotate-on-upload (LB_PRODUCTS): a pair
-			// chosen to replace a certificate reaches its ALB and NLB
-			// listeners too.
-			Products: compose.Products(cfg, slb, compose.LoadBalancerPorts(cfg, creds)),
-			// The same cross-instance lock as rotate-on-upload: an upload
-			// event for the same pair may be rotating at this moment.
-			Locks:  aliyun.LockStore(oss),
-			Prober: prober,
-		}
-		return &expiry.Sweeper{
-			Inventory:        slb,
-			ALB:              aliyun.NewALB(creds, aliyun.RPCOptions{Endpoint: cfg.ALBEndpoint}),
-			NLB:              aliyun.NewNLB(creds, aliyun.RPCOptions{Endpoint: cfg.NLBEndpoint}),
-			CAS:              aliyun.NewCAS(creds, aliyun.RPCOptions{Endpoint: cfg.CASEndpoint}),
-			Objects:          oss,
-			Bucket:           cfg.CertBucket,
-			Pairs:            expiry.BucketPairs{Objects: objs, Bucket: cfg.CertBucket, Prefix: cfg.CertPrefix, MinValidDays: cfg.MinValidDays},
-			Rotator:          expiry.PairRotator{Rotator: rot, Bucket: cfg.CertBucket},
-			Prober:           prober,
-			Notifier:         notifier,
-			Concurrency:      cfg.Concurrency,
-			ProbeConcurrency: cfg.ProbeConcurrency,
-			ProbeTimeout:     cfg.ProbeTimeout,
-		}, nil
 	}
 }

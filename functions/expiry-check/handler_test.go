@@ -119,7 +119,7 @@ func (f *fakeSweep) Sweep(_ context.Context, now time.Time, req expiry.Request) 
 func newHandler(sw *fakeSweep, buildErr error, logs *bytes.Buffer) *Handler {
 	return &Handler{
 		Config: config.Config{Regions: []string{"cn-zhangjiakou"}},
-		NewSweep: func(context.Context) (Sweep, error) {
+		NewSweeper: func(context.Context) (Sweeper, error) {
 			if buildErr != nil {
 				return nil, buildErr
 			}
@@ -152,6 +152,8 @@ func TestHandle(t *testing.T) {
 		{"every region throttled: FC retries", timer(""), fakeSweep{rep: partial, err: fmt.Errorf("every region failed: %w", apierr.ErrTransient)}, nil, nil, StatusFailed, true, "every region failed", 1},
 		{"every region denied: no retry", timer(""), fakeSweep{rep: partial, err: fmt.Errorf("every region failed: %w", apierr.ErrAccessDenied)}, nil, nil, StatusFailed, false, "every region failed", 1},
 		{"missing credentials", timer(""), fakeSweep{}, errors.New("aliyun: credentials: ALIBABA_CLOUD_ACCESS_KEY_ID not set"), nil, StatusFailed, true, "credentials", 0},
+		{"build refused (no credentials): no retry", timer(""), fakeSweep{}, fmt.Errorf("aliyun: credentials: ALIBABA_CLOUD_ACCESS_KEY_ID not set: %w", apierr.ErrAccessDenied), nil, StatusRejected, false, "credentials", 0},
+		{"build failed transiently: FC retries", timer(""), fakeSweep{}, fmt.Errorf("OSS adapter: %w", apierr.ErrTransient), nil, StatusFailed, true, "OSS adapter", 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -199,33 +201,5 @@ func TestResultJSON(t *testing.T) {
 	}
 	if !strings.Contains(string(b), `"status":"ok"`) || !strings.Contains(string(b), `"expired":1`) {
 		t.Errorf("result JSON = %s", b)
-	}
-}
-
-func TestSweeperFactory(t *testing.T) {
-	cfg := config.Config{
-		CertBucket: "certs-bucket", CertPrefix: "certs/", Regions: []string{"cn-hangzhou"}, FunctionRegion: "cn-hangzhou",
-		Concurrency: 7, ProbeConcurrency: 48, ProbeTimeout: 3 * time.Second, SLBEndpoint: "http://127.0.0.1:1", OSSEndpoint: "http://127.0.0.1:2",
-		NotifyKind: "slack", NotifyURL: "http://127.0.0.1:3/hook",
-	}
-	env := map[string]string{}
-	getenv := func(k string) string { return env[k] }
-
-	if _, err := SweeperFactory(cfg, getenv)(context.Background()); err == nil || !strings.Contains(err.Error(), "ALIBABA_CLOUD_ACCESS_KEY_ID") {
-		t.Fatalf("without credentials: err = %v", err)
-	}
-	env["ALIBABA_CLOUD_ACCESS_KEY_ID"] = "LTAI-test"
-	env["ALIBABA_CLOUD_ACCESS_KEY_SECRET"] = "secret-test"
-	sw, err := SweeperFactory(cfg, getenv)(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, ok := sw.(*expiry.Sweeper)
-	if !ok {
-		t.Fatalf("factory built %T", sw)
-	}
-	if s.Bucket != "certs-bucket" || s.Concurrency != 7 || s.ProbeConcurrency != 48 || s.ProbeTimeout != 3*time.Second ||
-		s.Inventory == nil || s.ALB == nil || s.NLB == nil || s.CAS == nil || s.Objects == nil || s.Pairs == nil || s.Rotator == nil || s.Prober == nil || s.Notifier == nil {
-		t.Errorf("sweeper not fully wired: %+v", s)
 	}
 }

@@ -15,13 +15,14 @@ import (
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator"
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/dns"
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/rpc"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/app"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/certs/certstest"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/config"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/expiry"
 )
 
 // TestLocalCloudSweepsALBAndNLB runs the sweep as the function wires it
-// (SweeperFactory: ALB_ENDPOINT, NLB_ENDPOINT, CAS_ENDPOINT and
+// (app.Root.Sweeper: ALB_ENDPOINT, NLB_ENDPOINT, CAS_ENDPOINT and
 // PROBE_RESOLVER from the configuration) against the local cloud with a
 // seeded fleet of 2 ALB and 2 NLB instances. One ALB listener also serves
 // an additional certificate 5 days from expiry; one NLB instance's DNS name
@@ -73,7 +74,7 @@ func TestLocalCloudSweepsALBAndNLB(t *testing.T) {
 		NotifyKind: "webhook", NotifyURL: srv.URL}
 	ak, secret := cloud.Credentials()
 	env := map[string]string{"ALIBABA_CLOUD_ACCESS_KEY_ID": ak, "ALIBABA_CLOUD_ACCESS_KEY_SECRET": secret}
-	sw, err := SweeperFactory(cfg, func(k string) string { return env[k] })(context.Background())
+	sw, err := app.New(cfg, func(k string) string { return env[k] }).Sweeper(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,8 +124,7 @@ func TestLocalCloudSweepsALBAndNLB(t *testing.T) {
 		!strings.Contains(msgs[0], "DRIFT nlb") || !strings.Contains(msgs[0], nlb2.ListenerID) {
 		t.Errorf("notifications = %q, want one naming the expiring certificate and the drift", msgs)
 	}
-	s := sw.(*expiry.Sweeper)
-	b, err := s.Objects.Get(ctx, bucket, rep.ReportKey, 1<<20)
+	b, err := sw.Objects.Get(ctx, bucket, rep.ReportKey, 1<<20)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/app"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/certs"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/certs/certstest"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/config"
@@ -14,7 +15,7 @@ import (
 )
 
 // TestLocalCloudAutoRotatesALBAndNLB: the sweep as the function wires it
-// (SweeperFactory with LB_PRODUCTS clb,alb,nlb) finds an ALB and an NLB
+// (app.Root.Sweeper with LB_PRODUCTS clb,alb,nlb) finds an ALB and an NLB
 // listener whose certificates the bucket holds later pairs for, rotates
 // those pairs, and the listeners then serve them (TLS handshake through
 // the instances' DNS names).
@@ -47,7 +48,7 @@ func TestLocalCloudAutoRotatesALBAndNLB(t *testing.T) {
 		ALBEndpoint: cloud.ALBEndpoint(), NLBEndpoint: cloud.NLBEndpoint(), CASEndpoint: cloud.CASEndpoint(), ProbeResolver: cloud.DNSAddr()}
 	ak, secret := cloud.Credentials()
 	env := map[string]string{"ALIBABA_CLOUD_ACCESS_KEY_ID": ak, "ALIBABA_CLOUD_ACCESS_KEY_SECRET": secret}
-	sw, err := SweeperFactory(cfg, func(k string) string { return env[k] })(context.Background())
+	sw, err := app.New(cfg, func(k string) string { return env[k] }).Sweeper(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,26 +10,19 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"github.com/slb-cert-rotator/slb-cert-rotator/shared/lease"
 	"log/slog"
 	"time"
 
-	"github.com/aliyun/fc-runtime-go-sdk/fccontext"
-
-	"github.com/slb-cert-rotator/slb-cert-rotator/shared/aliyun"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
-	"github.com/slb-cert-rotator/slb-cert-rotator/shared/certs"
-	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/config"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/provisioning"
-	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation"
 )
 
-// Service is the provisioning use case as the handler uses it
-// (*provisioning.Provisioner).
-type Service interface {
+// Provisioner is the provisioning use case as the handler uses it
+// (*provisioning.Provisioner, built by the composition root for each
+// invocation).
+type Provisioner interface {
 	Apply(ctx context.Context, now time.Time, d provisioning.Desired) (provisioning.Result, error)
 	Plan(ctx context.Context, now time.Time, d provisioning.Desired) (provisioning.Result, error)
 	Destroy(ctx context.Context, now time.Time, d provisioning.Desired) (provisioning.Result, error)
@@ -37,13 +30,19 @@ type Service interface {
 
 // Handler serves one invocation: raw payload in, Result out.
 type Handler struct {
-	// Open builds the use case for one invocation (credentials arrive with
-	// each invocation). An error that answers apierr.Permanent (bad
-	// configuration, missing credentials) rejects the invocation.
-	Open func(ctx context.Context) (Service, error)
-	// Logger receives the one record per invocation.
-	Logger *slog.Logger
-	// Now is the clock (default time.Now).
+	// Config is the function's environment (config.Load).
+	Config config.Config
+	// ConfigErr, when set, rejects every invocation with the configuration
+	// problems (all of them, by variable name) before anything is read.
+	ConfigErr error
+	// NewProvisioner builds the use case of one invocation
+	// (app.Root.Provisioner: credentials arrive with the invocation). A
+	// permanent error (no credentials, an unusable configuration) rejects
+	// the invocation.
+	NewProvisioner func(ctx context.Context) (Provisioner, error)
+	// Log writes the one line per invocation (fclog.New).
+	Log *slog.Logger
+	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 }
 
@@ -67,11 +66,14 @@ func (h *Handler) Handle(ctx context.Context, payload []byte) (provisioning.Resu
 }
 
 func (h *Handler) handle(ctx context.Context, now time.Time, payload []byte) (provisioning.Result, error) {
+	if h.ConfigErr != nil {
+		return provisioning.Rejected(actionOf(payload), fmt.Errorf("configuration: %w", h.ConfigErr)), nil
+	}
 	d, err := provisioning.Parse(payload)
 	if err != nil {
 		return provisioning.Rejected(actionOf(payload), err), nil
 	}
-	svc, err := h.Open(ctx)
+	svc, err := h.NewProvisioner(ctx)
 	if err != nil {
 		res := provisioning.Rejected(d.Action, err)
 		res.Region, res.Name = d.Region, d.LoadBalancer.Name
@@ -119,7 +121,7 @@ func actionOf(payload []byte) string {
 }
 
 func (h *Handler) log(ctx context.Context, res provisioning.Result, err error, took time.Duration) {
-	logger := h.Logger
+	logger := h.Log
 	if logger == nil {
 		logger = slog.Default()
 	}
@@ -147,108 +149,4 @@ func (h *Handler) log(ctx context.Context, res provisioning.Result, err error, t
 		level = slog.LevelWarn
 	}
 	logger.LogAttrs(ctx, level, "provision "+res.Action+": "+string(res.Status), attrs...)
-}
-
-// Opener returns the Handler's Open for Function Compute: a configuration
-// error (every problem, by variable name) or missing credentials reject the
-// invocation; otherwise the adapters are built from the invocation's STS
-// credentials.
-func Opener(cfg config.Config, cfgErr error, getenv func(string) string) func(ctx context.Context) (Service, error) {
-	return func(ctx context.Context) (Service, error) {
-		if cfgErr != nil {
-			return nil, cfgErr
-		}
-		creds, err := aliyun.CredentialsFromContext(ctx, getenv)
-		if err != nil {
-			return nil, fmt.Errorf("provision: %w: %w", err, apierr.ErrAccessDenied)
-		}
-		return NewService(cfg, creds)
-	}
-}
-
-// NewService wires the use case to the cloud adapters: SLB for the load
-// balancer, the certificate bucket through rotation.LoadPair (the same
-// loading, validation and normalisation as the rotation).
-func NewService(cfg config.Config, creds aliyun.Credentials) (*provisioning.Provisioner, error) {
-	oss, err := aliyun.NewOSS(creds, aliyun.OSSOptions{Endpoint: cfg.OSSEndpoint, Region: cfg.OSSRegion, V4: cfg.OSSV4()})
-	if err != nil {
-		return nil, fmt.Errorf("provision: OSS client: %w: %w", err, apierr.ErrInvalid)
-	}
-	slb := aliyun.NewSLB(creds, aliyun.SLBOptions{Endpoint: cfg.SLBEndpoint})
-	return &provisioning.Provisioner{
-		Instances:    instances{slb},
-		Backends:     slb,
-		Listeners:    slb,
-		Extensions:   slb,
-		Certificates: slb,
-		Pairs: pairLoader{
-			objects: rotation.AdaptObjects(oss, func(o aliyun.ObjectInfo) string { return o.Key }),
-			bucket:  cfg.CertBucket,
-			prefix:  cfg.CertPrefix,
-			opts:    certs.Options{MinValidDays: cfg.MinValidDays},
-		},
-		Locks: bucketLocks{store: aliyun.LockStore(oss), bucket: cfg.CertBucket},
-	}, nil
-}
-
-// bucketLocks serialises applies and destroys of one instance with the
-// lease lock of package lease in the certificate bucket
-// (locks/provision/<region>/<name>/), the rotation's lock.
-type bucketLocks struct {
-	store  lease.Store
-	bucket string
-}
-
-func (b bucketLocks) Lock(ctx context.Context, key string) (func(context.Context) error, error) {
-	requestID := ""
-	if fctx, ok := fccontext.FromContext(ctx); ok {
-		requestID = fctx.RequestID
-	}
-	l, err := lease.Acquire(ctx, b.store, b.bucket, key, lease.NewOwner(requestID), lease.Options{})
-	if err != nil {
-		return nil, err
-	}
-	return l.Release, nil
-}
-
-// instances gives *aliyun.SLB the provisioning.Instances shape: the
-// domain's instance spec mapped onto the API's.
-type instances struct{ *aliyun.SLB }
-
-func (a instances) CreateLoadBalancer(ctx context.Context, region string, spec provisioning.InstanceSpec, token string) (clb.LoadBalancer, error) {
-	return a.SLB.CreateLoadBalancer(ctx, region, aliyun.LoadBalancerSpec{
-		Name: spec.Name, AddressType: spec.AddressType, Spec: spec.Spec, PayType: spec.PayType,
-		MasterZone: spec.MasterZoneID, SlaveZone: spec.SlaveZoneID, Bandwidth: spec.Bandwidth, Tags: spec.Tags,
-	}, token)
-}
-
-// pairLoader adapts rotation.LoadPair to provisioning.PairLoader.
-type pairLoader struct {
-	objects rotation.ObjectReader
-	bucket  string
-	prefix  string
-	opts    certs.Options
-}
-
-// LoadPair loads and validates the pair; every refusal of the pair itself
-// (missing half, bad PEM, key mismatch, too short validity) is permanent.
-func (l pairLoader) LoadPair(ctx context.Context, name string, now time.Time) (provisioning.Pair, error) {
-	if l.bucket == "" {
-		return provisioning.Pair{}, fmt.Errorf("provision: CERT_BUCKET is not set, so no certificate pair can be read (set it in s.yaml vars.env or the environment): %w", apierr.ErrInvalid)
-	}
-	b, err := rotation.LoadPair(ctx, l.objects, l.bucket, l.prefix, name, now, l.opts)
-	if err != nil {
-		// A refusal of the pair (certs.Error, rotation.PairError) already
-		// answers apierr.ErrInvalid; a missing half is permanent here too.
-		if errors.Is(err, rotation.ErrIncomplete) && !apierr.Permanent(err) {
-			return provisioning.Pair{}, fmt.Errorf("%w: %w", err, apierr.ErrInvalid)
-		}
-		return provisioning.Pair{}, err
-	}
-	return provisioning.Pair{
-		Name:            name,
-		CertificateName: certs.CertificateName(name, b.NotAfter, b.FingerprintSHA1),
-		CertPEM:         b.CertPEM,
-		KeyPEM:          b.Key.PEM(),
-	}, nil
 }

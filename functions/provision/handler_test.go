@@ -18,6 +18,7 @@ import (
 	slbemu "github.com/slb-cert-rotator/slb-cert-rotator/emulator/slb"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/aliyun"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/app"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/certs/certstest"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/config"
@@ -33,7 +34,7 @@ const (
 
 // cloud is the local cloud for one test (emulator.Start: the SLB and OSS
 // emulators behind loopback HTTP), wired to the real adapters through
-// NewService with the local STS credentials.
+// the composition root (app.Root.Provisioner) with the local STS credentials.
 type cloud struct {
 	lc   *emulator.Cloud
 	slb  *slbemu.Server
@@ -57,15 +58,16 @@ func newCloud(t *testing.T) *cloud {
 	cfg := config.Config{CertBucket: bucket, CertPrefix: "certs/", MinValidDays: 7, SLBEndpoint: lc.SLBEndpoint(),
 		OSSEndpoint: lc.OSSEndpoint(), OSSRegion: region, OSSSignature: "v4"}
 	ak, secret, token := lc.STSCredentials()
-	svc, err := NewService(cfg, aliyun.Credentials{AccessKeyID: ak, AccessKeySecret: secret, SecurityToken: token})
+	env := map[string]string{aliyun.EnvAccessKeyID: ak, aliyun.EnvAccessKeySecret: secret, aliyun.EnvSecurityToken: token}
+	svc, err := app.New(cfg, func(k string) string { return env[k] }).Provisioner(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
 	svc.PollInterval = 10 * time.Millisecond
 	svc.WaitTimeout = 10 * time.Second
 	c.svc = svc
-	c.h = &Handler{Open: func(context.Context) (Service, error) { return svc, nil },
-		Logger: slog.New(slog.NewJSONHandler(c.logs, nil))}
+	c.h = &Handler{NewProvisioner: func(context.Context) (Provisioner, error) { return svc, nil },
+		Log: slog.New(slog.NewJSONHandler(c.logs, nil))}
 	return c
 }
 
@@ -385,7 +387,7 @@ func TestDestroy(t *testing.T) {
 func TestInvalidPayloadRejectedBeforeAnyCall(t *testing.T) {
 	c := newCloud(t)
 	opened := false
-	c.h.Open = func(context.Context) (Service, error) { opened = true; return c.svc, nil }
+	c.h.NewProvisioner = func(context.Context) (Provisioner, error) { opened = true; return c.svc, nil }
 	p := payload(t, func(m map[string]any) {
 		m["listeners"].([]any)[0].(map[string]any)["bandwidth"] = 6000
 		m["backends"].([]any)[0].(map[string]any)["weight"] = 101
@@ -441,7 +443,7 @@ func TestOpenFailure(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := &Handler{Open: func(context.Context) (Service, error) { return nil, tt.err }, Logger: slog.New(slog.NewJSONHandler(&bytes.Buffer{}, nil))}
+			h := &Handler{NewProvisioner: func(context.Context) (Provisioner, error) { return nil, tt.err }, Log: slog.New(slog.NewJSONHandler(&bytes.Buffer{}, nil))}
 			res, err := h.Handle(context.Background(), event(t, "provision-apply.json"))
 			if (err != nil) != tt.wantErr || res.Status != tt.status || res.Name != "SLB1" {
 				t.Errorf("status %s err %v", res.Status, err)
@@ -450,9 +452,9 @@ func TestOpenFailure(t *testing.T) {
 	}
 }
 
-// lateFailure is a Service whose action did its work and then failed
+// lateFailure is a Provisioner whose action did its work and then failed
 // transiently (a lock release, an answer lost).
-type lateFailure struct{ Service }
+type lateFailure struct{ Provisioner }
 
 func (lateFailure) Apply(context.Context, time.Time, provisioning.Desired) (provisioning.Result, error) {
 	return provisioning.Result{Action: provisioning.ActionApply, Status: provisioning.StatusApplied, Changes: []provisioning.Change{}}, errors.New("provisioning: release lock: 503")
@@ -462,7 +464,7 @@ func (lateFailure) Apply(context.Context, time.Time, provisioning.Desired) (prov
 // (FC retries it) never reports or logs a success status.
 func TestTransientErrorIsNeverSuccess(t *testing.T) {
 	var logs bytes.Buffer
-	h := &Handler{Open: func(context.Context) (Service, error) { return lateFailure{}, nil }, Logger: slog.New(slog.NewJSONHandler(&logs, nil))}
+	h := &Handler{NewProvisioner: func(context.Context) (Provisioner, error) { return lateFailure{}, nil }, Log: slog.New(slog.NewJSONHandler(&logs, nil))}
 	res, err := h.Handle(context.Background(), event(t, "provision-apply.json"))
 	if err == nil || res.Status != provisioning.StatusFailed {
 		t.Fatalf("status %s err %v; want failed with the error", res.Status, err)

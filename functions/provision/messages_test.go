@@ -3,13 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"log/slog"
-	"strings"
 	"testing"
-	"time"
 
-	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/provisioning"
 )
 
@@ -27,8 +23,8 @@ func TestRejectedResultNamesTheActionAsGiven(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := &Handler{Open: func(context.Context) (Service, error) { t.Fatal("opened for an invalid payload"); return nil, nil },
-				Logger: slog.New(slog.NewJSONHandler(&bytes.Buffer{}, nil))}
+			h := &Handler{NewProvisioner: func(context.Context) (Provisioner, error) { t.Fatal("opened for an invalid payload"); return nil, nil },
+				Log: slog.New(slog.NewJSONHandler(&bytes.Buffer{}, nil))}
 			res, err := h.Handle(context.Background(), []byte(tt.payload))
 			if err != nil || res.Status != provisioning.StatusRejected {
 				t.Fatalf("status %s err %v", res.Status, err)
@@ -37,15 +33,5 @@ func TestRejectedResultNamesTheActionAsGiven(t *testing.T) {
 				t.Errorf("action = %q, want %q", res.Action, tt.want)
 			}
 		})
-	}
-}
-
-func TestPairLoaderWithoutBucketLeavesNamingThePairToItsCaller(t *testing.T) {
-	_, err := pairLoader{}.LoadPair(context.Background(), "example.com", time.Now())
-	if err == nil || !errors.Is(err, apierr.ErrInvalid) || !strings.Contains(err.Error(), "CERT_BUCKET is not set") {
-		t.Fatalf("err = %v", err)
-	}
-	if strings.Contains(err.Error(), "example.com") {
-		t.Errorf("err = %v: provisioning's prefix already names the pair", err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/config"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/issuance"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/outcome"
@@ -22,20 +23,28 @@ type Result struct {
 	Names  []issuance.NameResult `json:"names,omitempty"`
 }
 
-// Renewer is what the handler needs of *issuance.Renewer.
+// Renewer is the renewal as the handler uses it (*issuance.Renewer, built
+// by the composition root for each invocation).
 type Renewer interface {
 	Run(ctx context.Context, now time.Time, req issuance.Request) (issuance.Result, error)
 }
 
 // Handler handles timer events and manual invokes.
 type Handler struct {
-	Config    config.Config
+	// Config is the function's environment (config.Load).
+	Config config.Config
+	// ConfigErr, when set, rejects every invocation with the configuration
+	// problems (all of them, by variable name).
 	ConfigErr error
-	// NewRenewer builds the renewal for one invocation (credentials and the
-	// request id come with the invocation's context).
+	// NewRenewer builds the renewal of one invocation (app.Root.Renewer:
+	// credentials and the request id come with the invocation). A permanent
+	// error (no credentials, an unusable configuration) rejects the
+	// invocation.
 	NewRenewer func(ctx context.Context) (Renewer, error)
-	Now        func() time.Time
-	Log        *slog.Logger
+	// Log writes the one line per invocation (fclog.New).
+	Log *slog.Logger
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
 }
 
 // Handle runs the renewal: every pair with an acme.yaml for a timer event
@@ -53,6 +62,9 @@ func (h *Handler) Handle(ctx context.Context, event json.RawMessage) (Result, er
 		return h.done(ctx, start, Result{Status: outcome.Rejected, Reason: err.Error()}, nil)
 	}
 	r, err := h.NewRenewer(ctx)
+	if err != nil && apierr.Permanent(err) {
+		return h.done(ctx, start, Result{Status: outcome.Rejected, Reason: err.Error()}, nil)
+	}
 	if err != nil {
 		return h.done(ctx, start, Result{Status: outcome.Failed, Reason: err.Error()}, err)
 	}
@@ -64,14 +76,17 @@ func (h *Handler) Handle(ctx context.Context, event json.RawMessage) (Result, er
 	out := Result{Status: res.Status, Names: res.Names}
 	if err != nil {
 		out.Reason = err.Error()
+		if out.Status.Success() {
+			// FC retries an invocation that returns an error: its status
+			// never reads as a success.
+			out.Status = outcome.Failed
+		}
 	}
 	return h.done(ctx, start, out, err)
 }
 
 func (h *Handler) done(ctx context.Context, start time.Time, res Result, err error) (Result, error) {
-	if h.Log != nil {
-		h.log(ctx, start, res, err)
-	}
+	h.log(ctx, start, res, err)
 	if err != nil {
 		return res, fmt.Errorf("renew-certificates: %w", err)
 	}
@@ -109,7 +124,11 @@ func (h *Handler) log(ctx context.Context, start time.Time, res Result, err erro
 	case !res.Status.Success():
 		level = slog.LevelWarn
 	}
-	h.Log.Log(ctx, level, "renew certificates", attrs...)
+	logger := h.Log
+	if logger == nil {
+		logger = slog.Default()
+	}
+	logger.Log(ctx, level, "renew certificates", attrs...)
 }
 
 // ParseEvent decodes a timer event (its payload is ignored: the timer

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -81,8 +82,18 @@ func TestHandle(t *testing.T) {
 	if _, err := h.Handle(ctx, nil); err == nil || !errors.Is(err, apierr.ErrTransient) {
 		t.Errorf("a transient failure must return an error (FC retries): %v", err)
 	}
+	f.res = issuance.Result{Status: outcome.Issued, Names: []issuance.NameResult{{Name: "www", Status: outcome.Issued}, {Name: "shop", Status: outcome.Failed}}}
+	if res, err := h.Handle(ctx, nil); err == nil || res.Status != outcome.Failed {
+		t.Errorf("a returned error (FC retries) must not read as a success: %+v, %v", res, err)
+	}
 	h.NewRenewer = func(context.Context) (Renewer, error) { return nil, errors.New("no credentials") }
 	if res, err := h.Handle(ctx, nil); err == nil || res.Status != outcome.Failed {
 		t.Errorf("setup failure: %+v, %v", res, err)
+	}
+	h.NewRenewer = func(context.Context) (Renewer, error) {
+		return nil, fmt.Errorf("aliyun: credentials: ALIBABA_CLOUD_ACCESS_KEY_ID not set: %w", apierr.ErrAccessDenied)
+	}
+	if res, err := h.Handle(ctx, nil); err != nil || res.Status != outcome.Rejected || !strings.Contains(res.Reason, "ALIBABA_CLOUD_ACCESS_KEY_ID") {
+		t.Errorf("permanent setup failure (FC must not retry): %+v, %v", res, err)
 	}
 }

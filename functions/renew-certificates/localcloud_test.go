@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator"
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/faults"
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/fcrt"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/app"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/issuance"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/outcome"
 )
@@ -138,7 +140,7 @@ func TestLocalCloud(t *testing.T) {
 	if _, err := c.FC.InvokeAsync(fnName, []byte(`{"name":"www"}`)); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the challenge of the order", func() bool {
+	waitFor(t, "the challenge of the order", diagnose(c, &logs), func() bool {
 		return c.ACME.Orders() == 2 && txtRecords(c) == 1 && c.Faults.Stats()["acme:challenge"].Calls > challenges
 	})
 	killInstance(t, c)
@@ -164,7 +166,7 @@ func TestLocalCloud(t *testing.T) {
 		c.ACME.Orders() != 2 || txtRecords(c) != 0 {
 		t.Fatalf("after the kill: %+v, CA orders %d (want 2: one per pair), TXT records %d", res, c.ACME.Orders(), txtRecords(c))
 	}
-	stData, _ := c.OSS.Object(bucketName, StatePrefix+"www.json")
+	stData, _ := c.OSS.Object(bucketName, app.StatePrefix+"www.json")
 	var st issuance.State
 	if err := json.Unmarshal(stData, &st); err != nil || st.Failures != 0 || st.Orders != 1 || !st.OrderStarted.IsZero() {
 		t.Errorf("state after the kill: %s", stData)
@@ -181,7 +183,7 @@ func TestLocalCloud(t *testing.T) {
 	if _, err := c.FC.InvokeAsync(fnName, []byte(`{"name":"shop"}`)); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the certificate download", func() bool { return c.ACME.Orders() == 3 && c.Faults.Stats()["acme:certificate"].Calls > downloads })
+	waitFor(t, "the certificate download", diagnose(c, &logs), func() bool { return c.ACME.Orders() == 3 && c.Faults.Stats()["acme:certificate"].Calls > downloads })
 	killInstance(t, c)
 	c.Faults.Clear()
 	if err := c.FC.WaitIdle(ctx); err != nil {
@@ -191,7 +193,7 @@ func TestLocalCloud(t *testing.T) {
 	res = invoke(t, c, `{"name":"shop"}`)
 	results = append(results, res)
 	if len(res.Names) != 1 || res.Names[0].Status != outcome.Issued || !strings.Contains(res.Names[0].Reason, "finished the order an interrupted run placed") || c.ACME.Orders() != 3 {
-		stData, _ := c.OSS.Object(bucketName, StatePrefix+"shop.json")
+		stData, _ := c.OSS.Object(bucketName, app.StatePrefix+"shop.json")
 		t.Fatalf("after a kill during the download: %+v, CA orders %d (want 3: one per pair); state %s", res, c.ACME.Orders(), stData)
 	}
 	for _, r := range c.FC.AsyncResults() {
@@ -204,14 +206,30 @@ func TestLocalCloud(t *testing.T) {
 	scanSecrets(t, c, bucketName, logs.String(), results)
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
+// waitFor polls cond for 20 s; on timeout it fails with what diagnose
+// tells of the cloud's state (orders, records, invocations, logs).
+func waitFor(t *testing.T, what string, diagnose func() string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
+			t.Fatalf("timed out waiting for %s; %s", what, diagnose())
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// diagnose describes the state a wait depends on: the CA's orders, the TXT
+// records, the ACME calls, the async invocations and the function's logs.
+func diagnose(c *emulator.Cloud, logs *syncBuffer) func() string {
+	return func() string {
+		stats := c.Faults.Stats()
+		var async []string
+		for _, r := range c.FC.AsyncResults() {
+			async = append(async, fmt.Sprintf("%s attempts %d error %q result %s", r.Status, r.Attempts, r.ErrorType, r.Result))
+		}
+		return fmt.Sprintf("CA orders %d, TXT records %d, acme calls: challenge %d authorization %d certificate %d; async results %v; logs:\n%s",
+			c.ACME.Orders(), txtRecords(c), stats["acme:challenge"].Calls, stats["acme:authorization"].Calls, stats["acme:certificate"].Calls, async, logs.String())
 	}
 }
 
@@ -243,7 +261,7 @@ func scanSecrets(t *testing.T, c *emulator.Cloud, bucketName, logs string, resul
 	keyObjects := map[string]bool{}
 	for _, b := range c.OSS.Dump() {
 		for _, o := range b.Objects {
-			if strings.HasPrefix(o.Key, AccountPrefix) || strings.HasSuffix(o.Key, "privkey.pem") {
+			if strings.HasPrefix(o.Key, app.AccountPrefix) || strings.HasSuffix(o.Key, "privkey.pem") {
 				keyObjects[o.Key] = true
 				if o.Meta["x-oss-server-side-encryption"] != "AES256" {
 					t.Errorf("%s written without server-side encryption", o.Key)

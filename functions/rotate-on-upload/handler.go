@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/slb-cert-rotator/slb-cert-rotator/shared/lease"
 	"log/slog"
 	"strings"
 	"time"
@@ -14,12 +13,11 @@ import (
 	"github.com/aliyun/fc-runtime-go-sdk/events"
 	"github.com/aliyun/fc-runtime-go-sdk/fccontext"
 
-	"github.com/slb-cert-rotator/slb-cert-rotator/shared/aliyun"
-	"github.com/slb-cert-rotator/slb-cert-rotator/shared/compose"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/config"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/lease"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/notify"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation"
-	"github.com/slb-cert-rotator/slb-cert-rotator/shared/tlsprobe"
 )
 
 // handledEvents are the OSS events that mean "an object is complete".
@@ -30,16 +28,10 @@ var handledEvents = map[string]bool{
 	"ObjectCreated:CopyObject":              true,
 }
 
-// Deps are the per-invocation adapters the rotation runs on.
-type Deps struct {
-	Objects rotation.ObjectReader
-	SLB     rotation.SLB
-	// LoadBalancers are the other products' ports (ALB, NLB); with none
-	// the rotation reaches CLB only.
-	LoadBalancers []rotation.Product
-	// Locks holds the cross-instance lease locks (the certificate bucket);
-	// nil serialises rotations inside one instance only.
-	Locks lease.Store
+// Rotator is the rotation as the handler uses it (*rotation.Rotator, built
+// by the composition root for each invocation).
+type Rotator interface {
+	Rotate(ctx context.Context, now time.Time, req rotation.Request) (rotation.Result, error)
 }
 
 // Handler is the rotate-on-upload function: it turns an OSS trigger event
@@ -51,20 +43,17 @@ type Handler struct {
 	// problems (all of them, by variable name): FC retrying cannot fix them,
 	// and the result and the log line say what to set.
 	ConfigErr error
-	// Getenv is the credentials fallback outside Function Compute.
-	Getenv func(string) string
-	// Logger writes the one line per invocation (fclog.New).
-	Logger *slog.Logger
+	// NewRotator builds the rotation of one invocation (app.Root.Rotator:
+	// credentials arrive with the invocation). A permanent error (no
+	// credentials, an unusable configuration) rejects the invocation.
+	NewRotator func(ctx context.Context) (Rotator, error)
+	// Notifier announces rotations, rejections, rollbacks and failures
+	// (app.Root.Notifier from NOTIFY_*); nil sends nothing.
+	Notifier notify.Notifier
+	// Log writes the one line per invocation (fclog.New).
+	Log *slog.Logger
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
-	// NewDeps builds the adapters from the invocation's credentials;
-	// nil uses the Alibaba Cloud adapters (DefaultDeps).
-	NewDeps func(ctx context.Context, creds aliyun.Credentials, ossRegion string) (Deps, error)
-	// Prober verifies with a TLS handshake; nil uses tlsprobe.Probe.
-	Prober rotation.Prober
-	// Notifier announces rotations, rejections, rollbacks and failures
-	// (notify.New from NOTIFY_*); nil sends nothing.
-	Notifier notify.Notifier
 }
 
 // invokePayload is the manual invoke's payload.
@@ -72,31 +61,6 @@ type invokePayload struct {
 	Name   string `json:"name"`
 	Bucket string `json:"bucket"`
 	DryRun bool   `json:"dryRun"`
-}
-
-// DefaultDeps builds the SLB and OSS adapters over the Alibaba Cloud SDKs
-// from the configuration's endpoints.
-func (h *Handler) DefaultDeps(_ context.Context, creds aliyun.Credentials, ossRegion string) (Deps, error) {
-	o, err := aliyun.NewOSS(creds, aliyun.OSSOptions{Endpoint: h.Config.OSSEndpoint, Region: ossRegion, V4: h.Config.OSSV4()})
-	if err != nil {
-		return Deps{}, fmt.Errorf("rotate-on-upload: oss adapter: %w", err)
-	}
-	return Deps{
-		Objects:       rotation.AdaptObjects(o, func(i aliyun.ObjectInfo) string { return i.Key }),
-		SLB:           aliyun.NewSLB(creds, aliyun.SLBOptions{Endpoint: h.Config.SLBEndpoint}),
-		LoadBalancers: compose.LoadBalancerPorts(h.Config, creds),
-		Locks:         aliyun.LockStore(o),
-	}, nil
-}
-
-// tlsProbe adapts tlsprobe to rotation.Prober, resolving names through
-// resolver (PROBE_RESOLVER; "" = the system resolver).
-func tlsProbe(resolver string) rotation.ProbeFunc {
-	p := tlsprobe.Prober{Resolver: resolver}
-	return func(ctx context.Context, address string, port int, serverName string, timeout time.Duration) rotation.ProbeResult {
-		r := p.Probe(ctx, address, port, serverName, timeout)
-		return rotation.ProbeResult{Reachable: r.Reachable, FingerprintSHA1: r.FingerprintSHA1, Err: r.Err}
-	}
 }
 
 // work is one rotation to run, decoded from the payload.
@@ -125,8 +89,9 @@ func (h *Handler) Handle(ctx context.Context, payload []byte) (rotation.Result, 
 	items := h.decode(payload)
 	results := make([]rotation.Result, 0, len(items))
 	var firstErr error
+	rotator := h.once(ctx)
 	for _, it := range items {
-		res, err := h.run(ctx, it)
+		res, err := h.run(ctx, it, rotator)
 		results = append(results, res)
 		if err != nil && firstErr == nil {
 			firstErr = err
@@ -209,9 +174,6 @@ func (h *Handler) record(i int, rec *events.OssEventRecord) work {
 		w.region = *rec.Region
 	}
 	prefix := h.Config.CertPrefix
-	if prefix == "" {
-		prefix = rotation.DefaultPrefix
-	}
 	if w.req.Bucket != h.Config.CertBucket || !strings.HasPrefix(w.req.Key, prefix) {
 		w.status, w.refused = rotation.StatusIgnored, true
 		w.reason = fmt.Sprintf("object oss://%s/%s is outside CERT_BUCKET/CERT_PREFIX (%s/%s): not read", w.req.Bucket, w.req.Key, h.Config.CertBucket, prefix)
@@ -219,43 +181,19 @@ func (h *Handler) record(i int, rec *events.OssEventRecord) work {
 	return w
 }
 
-// run performs one work item.
-func (h *Handler) run(ctx context.Context, w work) (rotation.Result, error) {
+// run performs one work item with the invocation's rotator (built on
+// first use). A permanent build error rejects the item; a transient one
+// fails it and is returned so that FC retries.
+func (h *Handler) run(ctx context.Context, w work, rotator func() (Rotator, error)) (rotation.Result, error) {
 	if w.status != "" {
 		return rotation.Ended(w.status, w.reason), nil
 	}
-	getenv := h.Getenv
-	if getenv == nil {
-		getenv = func(string) string { return "" }
-	}
-	creds, err := aliyun.CredentialsFromContext(ctx, getenv)
+	r, err := rotator()
 	if err != nil {
-		res := rotation.NewResult(rotation.StatusFailed)
-		res.Reason = "no credentials"
-		return res, fmt.Errorf("rotate-on-upload: %w", err)
-	}
-	ossRegion := h.Config.OSSRegion
-	if ossRegion == "" {
-		ossRegion = h.Config.FunctionRegion
-	}
-	if ossRegion == "" {
-		ossRegion = w.region
-	}
-	newDeps := h.NewDeps
-	if newDeps == nil {
-		newDeps = h.DefaultDeps
-	}
-	deps, err := newDeps(ctx, creds, ossRegion)
-	if err != nil {
-		return rotation.Ended(rotation.StatusRejected, err.Error()), nil
-	}
-	prober := h.Prober
-	if prober == nil {
-		prober = tlsProbe(h.Config.ProbeResolver)
-	}
-	r := &rotation.Rotator{
-		Config:  compose.RotationConfig(h.Config),
-		Objects: deps.Objects, SLB: deps.SLB, Products: compose.Products(h.Config, deps.SLB, deps.LoadBalancers), Prober: prober, Locks: deps.Locks,
+		if apierr.Permanent(err) {
+			return rotation.Ended(rotation.StatusRejected, err.Error()), nil
+		}
+		return rotation.Ended(rotation.StatusFailed, err.Error()), fmt.Errorf("rotate-on-upload: %w", err)
 	}
 	req := w.req
 	if fctx, ok := fccontext.FromContext(ctx); ok && fctx != nil {
@@ -278,6 +216,22 @@ func (h *Handler) run(ctx context.Context, w work) (rotation.Result, error) {
 		return res, fmt.Errorf("rotate-on-upload: transient failure, FC will retry: %w", err)
 	}
 	return res, nil
+}
+
+// once builds the invocation's rotator at most once.
+func (h *Handler) once(ctx context.Context) func() (Rotator, error) {
+	var (
+		r     Rotator
+		err   error
+		built bool
+	)
+	return func() (Rotator, error) {
+		if !built {
+			built = true
+			r, err = h.NewRotator(ctx)
+		}
+		return r, err
+	}
 }
 
 // statusRank orders statuses by how much they matter when one payload
@@ -317,7 +271,7 @@ func merge(results []rotation.Result) rotation.Result {
 
 // log writes the invocation's one line.
 func (h *Handler) log(ctx context.Context, items []work, res rotation.Result, err error, took time.Duration) {
-	logger := h.Logger
+	logger := h.Log
 	if logger == nil {
 		logger = slog.Default()
 	}

@@ -23,6 +23,7 @@ import (
 	ossemu "github.com/slb-cert-rotator/slb-cert-rotator/emulator/oss"
 	slbemu "github.com/slb-cert-rotator/slb-cert-rotator/emulator/slb"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/aliyun"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/app"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/certs/certstest"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/config"
@@ -127,9 +128,9 @@ func newCloud(t *testing.T, regions ...string) *cloud {
 			MinValidDays: 7, KeepSuperseded: 1, ProbeTimeout: 2 * time.Second, Concurrency: 5,
 			SLBEndpoint: slbHTTP.URL, OSSEndpoint: ossHTTP.URL, OSSRegion: zjk, OSSSignature: "v4",
 		},
-		Getenv: func(string) string { return "" },
-		Logger: fclog.New(c.logs, slog.LevelDebug),
+		Log: fclog.New(c.logs, slog.LevelDebug),
 	}
+	wire(c.h, nil)
 	t.Cleanup(c.scanSecrets)
 	return c
 }
@@ -465,7 +466,7 @@ func TestHandlerScenarios(t *testing.T) {
 			// the invocation's deadline (3 s here, like a short function
 			// timeout), then the invocation fails so that FC retries it.
 			c.inj.Set(faults.Rule{Action: "SetLoadBalancerHTTPSListenerAttribute", ThrottleRate: 1})
-			c.h.NewDeps = fastRetryDeps(c.h)
+			wire(c.h, fastRetry)
 			short, cancel := context.WithTimeout(c.ctx("req-throttled"), 3*time.Second)
 			defer cancel()
 			_, err := c.h.Handle(short, event("ObjectCreated:PutObject", bucket, "certs/www/fullchain.pem"))
@@ -591,18 +592,23 @@ func TestHandlerScenarios(t *testing.T) {
 	}
 }
 
-// fastRetryDeps builds the adapters with short, deterministic backoff so
-// that retry tests stay fast.
-func fastRetryDeps(h *Handler) func(ctx context.Context, creds aliyun.Credentials, ossRegion string) (Deps, error) {
-	return func(ctx context.Context, creds aliyun.Credentials, ossRegion string) (Deps, error) {
-		d, err := h.DefaultDeps(ctx, creds, ossRegion)
-		if err != nil {
-			return d, err
+// wire builds h's rotator with the composition root, as main does, over
+// h.Config as it is at each invocation (a test may change it), tuned by
+// tune (nil: untouched).
+func wire(h *Handler, tune func(*app.Root)) {
+	h.NewRotator = func(ctx context.Context) (Rotator, error) {
+		root := app.New(h.Config, nil)
+		if tune != nil {
+			tune(root)
 		}
-		d.SLB = aliyun.NewSLB(creds, aliyun.SLBOptions{Endpoint: h.Config.SLBEndpoint,
-			Retry: aliyun.RetryPolicy{MaxAttempts: 10, BaseDelay: 5 * time.Millisecond, MaxDelay: 20 * time.Millisecond, Seed: 7}})
-		return d, nil
+		return root.Rotator(ctx)
 	}
+}
+
+// fastRetry gives the adapters short, deterministic backoff so that retry
+// tests stay fast.
+func fastRetry(r *app.Root) {
+	r.Retry = aliyun.RetryPolicy{MaxAttempts: 10, BaseDelay: 5 * time.Millisecond, MaxDelay: 20 * time.Millisecond, Seed: 7}
 }
 
 func TestHandlerBothHalvesConcurrently(t *testing.T) {
@@ -738,11 +744,13 @@ func TestHandlerOnLocalCloud(t *testing.T) {
 	h := &Handler{
 		Config: config.Config{CertBucket: bucket, CertPrefix: "certs/", Regions: []string{zjk}, MinValidDays: 7, KeepSuperseded: 1,
 			ProbeTimeout: time.Second, Concurrency: 5, SLBEndpoint: cl.SLBEndpoint(), OSSEndpoint: cl.OSSEndpoint(), OSSRegion: zjk, OSSSignature: "v4"},
-		Logger: fclog.New(&logs, slog.LevelInfo),
-		Prober: rotation.ProbeFunc(func(context.Context, string, int, string, time.Duration) rotation.ProbeResult {
-			return rotation.ProbeResult{Err: "frontends off"}
-		}),
+		Log: fclog.New(&logs, slog.LevelInfo),
 	}
+	wire(h, func(r *app.Root) {
+		r.Prober = rotation.ProbeFunc(func(context.Context, string, int, string, time.Duration) rotation.ProbeResult {
+			return rotation.ProbeResult{Err: "frontends off"}
+		})
+	})
 	ctx := fccontext.NewContext(context.Background(), &fccontext.FcContext{RequestID: "req-local",
 		Credentials: fccontext.Credentials{AccessKeyId: ak, AccessKeySecret: secret, SecurityToken: token}})
 	res, err := h.Handle(ctx, event("ObjectCreated:CompleteMultipartUpload", bucket, "certs/www/fullchain.pem"))
@@ -812,12 +820,14 @@ func TestHandlerFailedRollbackIsFailed(t *testing.T) {
 	c.putPair("www", c.issue("www.example.com"))
 	// The switch goes through; once the handshake has seen the old
 	// certificate, every further switch (the rollback) answers 503.
-	c.h.Prober = rotation.ProbeFunc(func(ctx context.Context, address string, port int, sni string, timeout time.Duration) rotation.ProbeResult {
-		r := tlsProbe("").Probe(ctx, address, port, sni, timeout)
-		c.inj.Set(faults.Rule{Action: "SetLoadBalancerHTTPSListenerAttribute", ServerErrorRate: 1})
-		return r
+	wire(c.h, func(r *app.Root) {
+		fastRetry(r)
+		r.Prober = rotation.ProbeFunc(func(ctx context.Context, address string, port int, sni string, timeout time.Duration) rotation.ProbeResult {
+			res := app.TLSProber("").Probe(ctx, address, port, sni, timeout)
+			c.inj.Set(faults.Rule{Action: "SetLoadBalancerHTTPSListenerAttribute", ServerErrorRate: 1})
+			return res
+		})
 	})
-	c.h.NewDeps = fastRetryDeps(c.h)
 	rec := &notifytest.Recorder{}
 	c.h.Notifier = rec
 	res, err := c.invoke(event("ObjectCreated:PutObject", bucket, "certs/www/fullchain.pem"))

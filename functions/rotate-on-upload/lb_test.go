@@ -15,10 +15,12 @@ import (
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator"
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/faults"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/aliyun"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/app"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/certs"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/certs/certstest"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/config"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/fclog"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/pairs"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation"
 )
 
@@ -68,8 +70,9 @@ func newLBCloud(t *testing.T) *lbCloud {
 			ProbeTimeout: 3 * time.Second, Concurrency: 5, SLBEndpoint: c.SLBEndpoint(), OSSEndpoint: c.OSSEndpoint(), OSSRegion: zjk, OSSSignature: "v4",
 			ALBEndpoint: c.ALBEndpoint(), NLBEndpoint: c.NLBEndpoint(), CASEndpoint: c.CASEndpoint(), ProbeResolver: c.DNSAddr(),
 			Products: config.DefaultProducts},
-		Logger: fclog.New(io.Discard, slog.LevelInfo),
+		Log: fclog.New(io.Discard, slog.LevelInfo),
 	}
+	wire(lc.h, nil)
 	lc.ctx = fccontext.NewContext(context.Background(), &fccontext.FcContext{RequestID: "req-lb",
 		Credentials: fccontext.Credentials{AccessKeyId: ak, AccessKeySecret: secret, SecurityToken: token}})
 	return lc
@@ -375,7 +378,7 @@ func TestSampleDeployAllProducts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := rotation.ParseDeploy("events/deploy-all-products.yaml", data)
+	d, err := pairs.ParseDeploy("events/deploy-all-products.yaml", data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -447,14 +450,16 @@ func TestExplicitALBTargets(t *testing.T) {
 // naming the ALB target, while the NLB target of the same drop is rotated.
 func TestALBRolledBackWhenNotServed(t *testing.T) {
 	lc := newLBCloud(t)
-	real := tlsProbe(lc.h.Config.ProbeResolver)
+	real := app.TLSProber(lc.h.Config.ProbeResolver)
 	albName := lc.member("alb").DNSName
-	lc.h.Prober = rotation.ProbeFunc(func(ctx context.Context, address string, port int, sni string, timeout time.Duration) rotation.ProbeResult {
-		r := real(ctx, address, port, sni, timeout)
-		if address == albName {
-			r.FingerprintSHA1 = "00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee:ff:00:11:22:33" // something else
-		}
-		return r
+	wire(lc.h, func(root *app.Root) {
+		root.Prober = rotation.ProbeFunc(func(ctx context.Context, address string, port int, sni string, timeout time.Duration) rotation.ProbeResult {
+			r := real(ctx, address, port, sni, timeout)
+			if address == albName {
+				r.FingerprintSHA1 = "00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee:ff:00:11:22:33" // something else
+			}
+			return r
+		})
 	})
 	lc.h.Config.ProbeTimeout = time.Second
 	res, err, _ := lc.drop(t, "alb-1.fleet.example.com", "nlb-1.fleet.example.com")

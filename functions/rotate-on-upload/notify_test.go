@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/slb-cert-rotator/slb-cert-rotator/shared/aliyun"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/fclog"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/notify/notifytest"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation"
@@ -134,10 +133,10 @@ func TestHandlerConfigurationError(t *testing.T) {
 	var logs syncBuffer
 	h := &Handler{
 		ConfigErr: errors.New("config: CERT_BUCKET: not set; fix: set the bucket that holds the pairs"),
-		Logger:    fclog.New(&logs, slog.LevelInfo),
-		NewDeps: func(context.Context, aliyun.Credentials, string) (Deps, error) {
+		Log:       fclog.New(&logs, slog.LevelInfo),
+		NewRotator: func(context.Context) (Rotator, error) {
 			t.Fatal("adapters built despite the configuration error")
-			return Deps{}, nil
+			return nil, nil
 		},
 	}
 	res, err := h.Handle(context.Background(), event("ObjectCreated:PutObject", bucket, "certs/www/fullchain.pem"))

@@ -145,8 +145,9 @@ func (p *Port) Instances(ctx context.Context, region string) ([]rotation.Instanc
 	return out, nil
 }
 
-// ReadBatch: one listing covers every listener of the region.
-func (p *Port) ReadBatch() int { return 100 }
+// ReadBatch 0: one listing covers every listener of the region, whatever
+// the number of load balancers it is asked about.
+func (p *Port) ReadBatch() int { return 0 }
 
 // StoreKey names the CAS region region's certificates live in: ALB and NLB
 // listeners of every region mapped to it share those certificates.

@@ -290,6 +290,21 @@ func (o *OSS) List(ctx context.Context, bucket, prefix string) ([]ObjectInfo, er
 		Code: "PaginationLoop", Message: fmt.Sprintf("more than %d pages", maxPages), Kind: apierr.ErrTransient}
 }
 
+// ListKeys returns the key of every object under prefix (all pages), in
+// List's order: the listing the bucket's readers consume (pairs.ObjectReader,
+// issuance.Objects).
+func (o *OSS) ListKeys(ctx context.Context, bucket, prefix string) ([]string, error) {
+	infos, err := o.List(ctx, bucket, prefix)
+	if err != nil {
+		return nil, err
+	}
+	keys := make([]string, len(infos))
+	for i, in := range infos {
+		keys[i] = in.Key
+	}
+	return keys, nil
+}
+
 // Put writes an object (PutObject is idempotent: retried as is).
 func (o *OSS) Put(ctx context.Context, bucket, key string, data []byte, contentType string) error {
 	if contentType == "" {

@@ -120,6 +120,21 @@ func TestOSSListAllPages(t *testing.T) {
 	if n := fx.count("oss:ListObjectsV2"); n != 2 {
 		t.Errorf("ListObjectsV2 calls = %d, want 2 (1000 + 205)", n)
 	}
+	keys, err := newTestOSS(t, fx.url, true).ListKeys(context.Background(), "cert-bucket", "certs/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) != len(list) {
+		t.Fatalf("ListKeys returned %d keys, want %d", len(keys), len(list))
+	}
+	for i, k := range keys {
+		if k != list[i].Key {
+			t.Fatalf("ListKeys[%d] = %q, want List's %q", i, k, list[i].Key)
+		}
+	}
+	if n := fx.count("oss:ListObjectsV2"); n != 4 {
+		t.Errorf("ListObjectsV2 calls = %d after ListKeys, want 4 (two pages each)", n)
+	}
 }
 
 func TestOSSNotFoundAndAccessDenied(t *testing.T) {
@@ -140,6 +155,9 @@ func TestOSSNotFoundAndAccessDenied(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), "wrong-secret") || strings.Contains(err.Error(), testToken) {
 		t.Errorf("error leaks a secret: %v", err)
+	}
+	if keys, err := bad.ListKeys(ctx, "cert-bucket", "certs/"); !errors.Is(err, apierr.ErrAccessDenied) || keys != nil {
+		t.Errorf("ListKeys with a wrong secret: %q, %v; want no keys and ErrAccessDenied", keys, err)
 	}
 }
 

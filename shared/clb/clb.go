@@ -115,6 +115,13 @@ type DomainExtension struct {
 	ServerCertificateID string
 }
 
+// The values of Target.Type: the load-balancer products ("" is ProductCLB).
+const (
+	ProductCLB = "clb"
+	ProductALB = "alb"
+	ProductNLB = "nlb"
+)
+
 // Target names one place that serves a certificate: a listener's default
 // certificate (Domain empty) or one of its domain extensions. Type, when
 // set to "alb" or "nlb", names a listener of that product (deploy.yaml's
@@ -139,7 +146,7 @@ func (t Target) String() string {
 			s += fmt.Sprintf(":%d", t.ListenerPort)
 		}
 	}
-	if t.Type != "" && t.Type != "clb" {
+	if t.Type != "" && t.Type != ProductCLB {
 		s = t.Type + " " + s
 	}
 	if t.Domain != "" {

@@ -13,6 +13,7 @@ import (
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/notify"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/outcome"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation"
 )
 
 // rotate converges the fleet on the bucket (level-triggered: whatever
@@ -24,8 +25,10 @@ import (
 // the pairs with discovery. Each chosen pair is rotated once, latest expiry
 // first (a pair rotated later never moves a place backwards), with the
 // places other pairs pin excluded from its discovery. Whether the
-// certificate is near expiry does not matter.
-func (s *Sweeper) rotate(ctx context.Context, now time.Time, rep *Report) {
+// certificate is near expiry does not matter. Each rotation discovers
+// through the sweep's snapshots (snaps), which it updates with what it
+// switched before the next pair runs.
+func (s *Sweeper) rotate(ctx context.Context, now time.Time, rep *Report, snaps rotation.Snapshots) {
 	if len(rep.Certificates) == 0 {
 		return
 	}
@@ -75,7 +78,7 @@ func (s *Sweeper) rotate(ctx context.Context, now time.Time, rep *Report) {
 		name := cands[k].Name
 		a := chosen[name]
 		sort.Strings(a.Replaces)
-		out, err := s.Rotator.RotateName(ctx, now, name, pinnedExcept(cands, name))
+		out, err := s.Rotator.RotateName(ctx, now, name, pinnedExcept(cands, name), snaps)
 		a.Status, a.Detail = out.Status, out.Detail
 		if err != nil {
 			if a.Status == "" || a.Status.Success() {

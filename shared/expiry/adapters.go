@@ -9,16 +9,17 @@ import (
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/certs"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/pairs"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/tlsprobe"
 )
 
 // BucketPairs finds auto-rotation candidates with the rotation's own
-// loader: rotation.ListPairs, then rotation.LoadPair (the same size caps
-// and validation as an upload) for every complete pair. A pair that does
-// not validate is no candidate; a transient failure fails the listing.
+// loader: pairs.List, then pairs.Load (the same size caps and validation
+// as an upload) and pairs.LoadDeploy for every complete pair. A pair that
+// does not validate is no candidate; a transient failure fails the listing.
 type BucketPairs struct {
-	Objects      rotation.ObjectReader
+	Objects      pairs.ObjectReader
 	Bucket       string
 	Prefix       string
 	MinValidDays int
@@ -26,7 +27,7 @@ type BucketPairs struct {
 
 // Candidates implements Pairs.
 func (b BucketPairs) Candidates(ctx context.Context, now time.Time) ([]Candidate, error) {
-	refs, err := rotation.ListPairs(ctx, b.Objects, b.Bucket, b.Prefix)
+	refs, err := pairs.List(ctx, b.Objects, b.Bucket, b.Prefix)
 	if err != nil {
 		return nil, err
 	}
@@ -35,7 +36,7 @@ func (b BucketPairs) Candidates(ctx context.Context, now time.Time) ([]Candidate
 		if !ref.Complete() {
 			continue
 		}
-		bundle, err := rotation.LoadPair(ctx, b.Objects, b.Bucket, b.Prefix, ref.Name, now, certs.Options{MinValidDays: b.MinValidDays})
+		bundle, err := pairs.Load(ctx, b.Objects, b.Bucket, b.Prefix, ref.Name, now, certs.Options{MinValidDays: b.MinValidDays})
 		if err != nil {
 			if errors.Is(err, apierr.ErrTransient) || ctx.Err() != nil {
 				return nil, fmt.Errorf("expiry: load pair %s: %w", ref.Name, err)
@@ -44,10 +45,10 @@ func (b BucketPairs) Candidates(ctx context.Context, now time.Time) ([]Candidate
 		}
 		cand := Candidate{Name: ref.Name, Domains: bundle.Domains, NotAfter: bundle.NotAfter, Fingerprint: bundle.FingerprintSHA1}
 		if ref.DeployKey != "" {
-			d, err := b.deploy(ctx, ref.DeployKey)
+			d, err := pairs.LoadDeploy(ctx, b.Objects, b.Bucket, ref.DeployKey)
 			if err != nil {
 				if errors.Is(err, apierr.ErrTransient) || ctx.Err() != nil {
-					return nil, err
+					return nil, fmt.Errorf("expiry: load pair %s: %w", ref.Name, err)
 				}
 				continue // an invalid deploy.yaml: the rotation rejects the pair
 			}
@@ -56,18 +57,6 @@ func (b BucketPairs) Candidates(ctx context.Context, now time.Time) ([]Candidate
 		out = append(out, cand)
 	}
 	return out, nil
-}
-
-// deploy reads and parses a pair's deploy.yaml (a vanished one is empty).
-func (b BucketPairs) deploy(ctx context.Context, key string) (rotation.Deploy, error) {
-	data, err := b.Objects.Get(ctx, b.Bucket, key, certs.MaxObjectSize)
-	switch {
-	case errors.Is(err, apierr.ErrNotFound):
-		return rotation.Deploy{}, nil
-	case err != nil:
-		return rotation.Deploy{}, fmt.Errorf("expiry: read %s: %w", key, err)
-	}
-	return rotation.ParseDeploy(key, data)
 }
 
 // PairRotator runs rotation.Rotator.RotateName for pairs of one bucket.
@@ -79,11 +68,13 @@ type PairRotator struct {
 // RotateName implements Rotator. The outcome is OK when the rotation
 // switched (or found already switched) every target with no rollback and
 // no error. The rotation runs on a copy of the Rotator whose discovery
-// leaves the pinned places alone.
-func (p PairRotator) RotateName(ctx context.Context, now time.Time, name string, pinned []clb.Target) (RotationOutcome, error) {
+// leaves the pinned places alone and starts from snaps; snaps then record
+// the places it switched.
+func (p PairRotator) RotateName(ctx context.Context, now time.Time, name string, pinned []clb.Target, snaps rotation.Snapshots) (RotationOutcome, error) {
 	r := *p.Rotator
 	r.Config.Pinned = pinned
-	res, err := r.RotateName(ctx, now, p.Bucket, name)
+	res, err := r.Rotate(ctx, now, rotation.Request{Bucket: p.Bucket, Name: name, Snapshots: snaps})
+	snaps.Record(res)
 	targets, switched, rolledBack, deleted, errs := res.Counts()
 	out := RotationOutcome{
 		Status: res.Status,

@@ -11,6 +11,7 @@ import (
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/slb"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/aliyun"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/expiry"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/inventory"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/notify/notifytest"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation"
 )
@@ -49,17 +50,16 @@ func TestLocalCloudAutoRotation(t *testing.T) {
 	must(t, ossSrv.PutObject(bucket, "certs/other/privkey.pem", other.KeyPEM))
 	must(t, ossSrv.PutObject(bucket, "certs/half/fullchain.pem", other.CertPEM))
 
-	objs := rotation.AdaptObjects(store, func(o aliyun.ObjectInfo) string { return o.Key })
 	rot := &rotation.Rotator{
 		Config:  rotation.Config{Bucket: bucket, Prefix: "certs/", Regions: []string{region}, MinValidDays: 7, Keep: 1, ProbeTimeout: 2 * time.Second},
-		Objects: objs,
+		Objects: store,
 		SLB:     adapter,
 		Prober:  expiry.TLSProber,
 	}
 	msgs := &notifytest.Recorder{}
 	s := &expiry.Sweeper{
-		Inventory: adapter, Objects: store, Bucket: bucket,
-		Pairs:    expiry.BucketPairs{Objects: objs, Bucket: bucket, Prefix: "certs/", MinValidDays: 7},
+		Inventory: inventory.CLB{API: adapter}, Objects: store, Bucket: bucket,
+		Pairs:    expiry.BucketPairs{Objects: store, Bucket: bucket, Prefix: "certs/", MinValidDays: 7},
 		Rotator:  expiry.PairRotator{Rotator: rot, Bucket: bucket},
 		Prober:   expiry.TLSProber,
 		Notifier: msgs,

@@ -20,12 +20,13 @@ func BenchmarkSweepDesignScale(b *testing.B) {
 		fr := cloud.addRegion(r, 200, 5, cert("c-"+r, byte(i+1), days(20), "www.example.com"), cert("e-"+r, byte(i+50), days(200), "api.example.com"))
 		for _, lb := range fr.lbs {
 			for p := 0; p < 5; p++ {
-				fr.exts[fmt.Sprintf("%s:%d", lb.ID, 443+p)] = append(fr.exts[fmt.Sprintf("%s:%d", lb.ID, 443+p)],
-					clbExt("api.example.com", "e-"+r))
+				ext := clbExt("api.example.com", "e-"+r)
+				ext.ID = ""
+				fr.addExtensions(lb.ID, 443+p, ext)
 			}
 		}
 	}
-	s := &Sweeper{Inventory: cloud, Objects: newObjects(), Bucket: bucket}
+	s := &Sweeper{Inventory: cloud.reader(), Objects: newObjects(), Bucket: bucket}
 	b.ResetTimer()
 	var rep Report
 	for i := 0; i < b.N; i++ {

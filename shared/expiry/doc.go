@@ -37,4 +37,12 @@
 // For 10 regions × 200 LBs × 5 HTTPS listeners that is 10 + 20 + 200 +
 // 10,000 calls: the domain extensions dominate. They run with bounded
 // concurrency (Sweeper.Concurrency) and the adapters' throttling backoff.
+//
+// The CLB inventory is package inventory's (one Collector per sweep over
+// Sweeper.Inventory, an inventory.Reader; the same Collector bounds and
+// counts the ALB, NLB and CAS reads). Auto-rotation does not inventory a
+// region again: each rotation gets the sweep's complete snapshots
+// (rotation.Request.Snapshots), re-reads under its lock only the load
+// balancers and listeners that may hold its places, and the snapshots
+// record what it switched before the next pair runs.
 package expiry

@@ -9,99 +9,99 @@ import (
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb/clbtest"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/inventory"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation"
 )
 
-// fakeRegion is one region of the fake cloud.
-type fakeRegion struct {
-	certs     []clb.ServerCertificate
-	lbs       []clb.LoadBalancer
-	listeners map[string][]clb.Listener        // by LB id
-	exts      map[string][]clb.DomainExtension // by "lb:port"
-}
-
-// fakeCloud implements Inventory with the paging of the real API and
-// counts the requests it would take: DescribeLoadBalancers 100 per page,
-// DescribeLoadBalancerListeners 10 LBs per call and 100 per cursor page.
+// fakeCloud is the one fake SLB (clbtest.SLB: the API's pages
+// counted, 10 load balancers per listener listing enforced) seeded region
+// by region; a region it was not given answers InvalidRegionId (permanent)
+// as the API does, and fail, when set, fails a listing (method, region,
+// detail: the ids of a listener listing joined by ",", "lb:port" of an
+// extension listing).
 type fakeCloud struct {
-	mu       sync.Mutex
-	regions  map[string]*fakeRegion
-	requests map[string]int
-	// fail returns an error for a call (method, region, detail) or nil.
-	fail func(method, region, detail string) error
+	*clbtest.SLB
+	known map[string]bool
+	fail  func(method, region, detail string) error
 }
 
 func newCloud() *fakeCloud {
-	return &fakeCloud{regions: map[string]*fakeRegion{}, requests: map[string]int{}}
-}
-
-func (f *fakeCloud) hit(method, region, detail string, pages int) error {
-	f.mu.Lock()
-	f.requests[method] += pages
-	fail := f.fail
-	f.mu.Unlock()
-	if fail != nil {
-		if err := fail(method, region, detail); err != nil {
-			return err
+	f := &fakeCloud{SLB: &clbtest.SLB{MaxListenerIDs: 10}, known: map[string]bool{}}
+	f.FailCall = func(method, region, detail string) error {
+		if f.fail != nil {
+			if err := f.fail(method, region, detail); err != nil {
+				return err
+			}
 		}
-	}
-	if _, ok := f.regions[region]; !ok {
-		return fmt.Errorf("InvalidRegionId: region %s: %w", region, apierr.ErrInvalid)
-	}
-	return nil
-}
-
-func (f *fakeCloud) ListServerCertificates(_ context.Context, region string) ([]clb.ServerCertificate, error) {
-	if err := f.hit("DescribeServerCertificates", region, "", 1); err != nil {
-		return nil, err
-	}
-	return append([]clb.ServerCertificate(nil), f.regions[region].certs...), nil
-}
-
-func (f *fakeCloud) ListLoadBalancers(_ context.Context, region string) ([]clb.LoadBalancer, error) {
-	r := f.regions[region]
-	pages := 1
-	if r != nil && len(r.lbs) > 100 {
-		pages = (len(r.lbs) + 99) / 100
-	}
-	if err := f.hit("DescribeLoadBalancers", region, "", pages); err != nil {
-		return nil, err
-	}
-	return append([]clb.LoadBalancer(nil), r.lbs...), nil
-}
-
-func (f *fakeCloud) ListHTTPSListeners(_ context.Context, region string, ids []string) ([]clb.Listener, error) {
-	if len(ids) > 10 {
-		return nil, fmt.Errorf("LoadBalancerId.N takes at most 10 ids, got %d: %w", len(ids), apierr.ErrInvalid)
-	}
-	var out []clb.Listener
-	if r := f.regions[region]; r != nil {
-		for _, id := range ids {
-			out = append(out, r.listeners[id]...)
+		if !f.known[region] {
+			return fmt.Errorf("InvalidRegionId: region %s: %w", region, apierr.ErrInvalid)
 		}
+		return nil
 	}
-	pages := max(1, (len(out)+99)/100)
-	if err := f.hit("DescribeLoadBalancerListeners", region, strings.Join(ids, ","), pages); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return f
 }
 
-func (f *fakeCloud) ListDomainExtensions(_ context.Context, region, lbID string, port int) ([]clb.DomainExtension, error) {
-	key := fmt.Sprintf("%s:%d", lbID, port)
-	if err := f.hit("DescribeDomainExtensions", region, key, 1); err != nil {
-		return nil, err
-	}
-	return append([]clb.DomainExtension(nil), f.regions[region].exts[key]...), nil
-}
+// reader is the cloud as the sweep reads it.
+func (f *fakeCloud) reader() inventory.Reader { return inventory.CLB{API: f} }
 
+// total is how many API requests were made.
 func (f *fakeCloud) total() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
 	n := 0
-	for _, v := range f.requests {
+	for _, v := range f.CallCounts() {
 		n += v
 	}
 	return n
+}
+
+// fakeRegion is one seeded region of a fakeCloud.
+type fakeRegion struct {
+	cloud  *fakeCloud
+	region string
+	lbs    []clb.LoadBalancer
+}
+
+// addRegion seeds a region with nLB load balancers, each with nL HTTPS
+// listeners on ports 443, 444, ... serving certs[0] (and no extensions).
+func (f *fakeCloud) addRegion(region string, nLB, nL int, certs ...clb.ServerCertificate) *fakeRegion {
+	r := &fakeRegion{cloud: f, region: region}
+	for _, c := range certs {
+		c.Region = region
+		f.AddCertificate(c)
+	}
+	for i := 0; i < nLB; i++ {
+		id := fmt.Sprintf("lb-%s-%03d", region, i)
+		lb := clb.LoadBalancer{ID: id, Region: region, Address: fmt.Sprintf("127.0.%d.%d", len(f.known)+1, i+1)}
+		r.lbs = append(r.lbs, lb)
+		f.AddLoadBalancer(lb)
+		for p := 0; p < nL; p++ {
+			f.AddListener(clb.Listener{Region: region, LoadBalancerID: id, Port: 443 + p, Status: "running", ServerCertificateID: certs[0].ID})
+		}
+	}
+	f.known[region] = true
+	return r
+}
+
+// addExtensions adds domain extensions to listener lbID:port.
+func (r *fakeRegion) addExtensions(lbID string, port int, exts ...clb.DomainExtension) {
+	for _, e := range exts {
+		e.Region, e.LoadBalancerID, e.ListenerPort = r.region, lbID, port
+		r.cloud.AddExtension(e)
+	}
+}
+
+// setListenerCertificate points listener lbID:port at certID (not counted).
+func (r *fakeRegion) setListenerCertificate(lbID string, port int, certID string) {
+	if err := r.cloud.SetListenerCertificate(context.Background(), r.region, lbID, port, certID); err != nil {
+		panic(err)
+	}
+	r.cloud.ResetCalls()
+}
+
+// addListener adds an HTTPS listener.
+func (r *fakeRegion) addListener(l clb.Listener) {
+	l.Region = r.region
+	r.cloud.AddListener(l)
 }
 
 // fp builds a fake SHA-1 fingerprint in SLB's colon format from a seed.
@@ -111,22 +111,6 @@ func fp(seed byte) string {
 		parts[i] = fmt.Sprintf("%02x", seed)
 	}
 	return strings.Join(parts, ":")
-}
-
-// addRegion seeds a region with nLB load balancers, each with nL HTTPS
-// listeners on ports 443, 444, ... serving cert (and no extensions).
-func (f *fakeCloud) addRegion(region string, nLB, nL int, certs ...clb.ServerCertificate) *fakeRegion {
-	r := &fakeRegion{certs: certs, listeners: map[string][]clb.Listener{}, exts: map[string][]clb.DomainExtension{}}
-	for i := 0; i < nLB; i++ {
-		id := fmt.Sprintf("lb-%s-%03d", region, i)
-		r.lbs = append(r.lbs, clb.LoadBalancer{ID: id, Region: region, Address: fmt.Sprintf("127.0.%d.%d", len(f.regions)+1, i+1)})
-		for p := 0; p < nL; p++ {
-			r.listeners[id] = append(r.listeners[id], clb.Listener{Region: region, LoadBalancerID: id, Port: 443 + p,
-				Protocol: "https", Status: "running", ServerCertificateID: certs[0].ID})
-		}
-	}
-	f.regions[region] = r
-	return r
 }
 
 func cert(id string, seed byte, notAfter time.Time, domains ...string) clb.ServerCertificate {
@@ -182,7 +166,7 @@ type fakeRotator struct {
 	err    error
 }
 
-func (r *fakeRotator) RotateName(_ context.Context, _ time.Time, name string, pinned []clb.Target) (RotationOutcome, error) {
+func (r *fakeRotator) RotateName(_ context.Context, _ time.Time, name string, pinned []clb.Target, _ rotation.Snapshots) (RotationOutcome, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.names = append(r.names, name)

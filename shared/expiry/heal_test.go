@@ -44,7 +44,7 @@ func TestHealingConvergesOnTheBucket(t *testing.T) {
 			cloud := newCloud()
 			cloud.addRegion(hz, 2, 1, cert("c-www", 1, days(200), "www.example.com"))
 			rot := &fakeRotator{}
-			s := &Sweeper{Inventory: cloud, Pairs: tt.pairs, Rotator: rot}
+			s := &Sweeper{Inventory: cloud.reader(), Pairs: tt.pairs, Rotator: rot}
 			rep, err := s.Sweep(context.Background(), now, Request{Regions: []string{hz}, AutoRotate: true})
 			if err != nil {
 				t.Fatal(err)

@@ -4,16 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"sync"
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/inventory"
 )
-
-// lbGroupSize is how many load balancers one DescribeLoadBalancerListeners
-// call accepts.
-const lbGroupSize = 10
 
 // served is one place serving a certificate: a listener's default
 // certificate or one of its domain extensions. Only what the report and the
@@ -33,15 +29,16 @@ type regionInventory struct {
 	listeners int
 	problems  []Problem
 	failed    bool // the region as a whole could not be inventoried
+	// snapshot is the region's CLB inventory, handed to auto-rotation.
+	snapshot *inventory.Snapshot
 }
 
-// collector runs the inventory calls with one shared bound on concurrent
-// calls and counts them.
+// collector runs the sweep's inventory calls through one
+// inventory.Collector: one bound on concurrent calls and one count, for
+// CLB (the inventory's Collect) and ALB, NLB and CAS (call).
 type collector struct {
-	inv   Inventory
-	sem   chan struct{}
-	mu    sync.Mutex
-	calls map[string]int
+	clb  inventory.Reader
+	coll *inventory.Collector
 	// probes, when not nil, is offered every target as soon as it is known.
 	probes *probeRun
 	// cas resolves the certificates of ALB and NLB listeners.
@@ -49,207 +46,128 @@ type collector struct {
 }
 
 func (c *collector) call(ctx context.Context, name string, f func() error) error {
-	select {
-	case c.sem <- struct{}{}:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	defer func() { <-c.sem }()
-	c.mu.Lock()
-	c.calls[name]++
-	c.mu.Unlock()
-	return f()
+	_, err := c.coll.Do(ctx, name, f)
+	return err
 }
 
-// region inventories one region. Load balancers and certificates are
-// listed first (in parallel), then the listeners in groups of 10 load
-// balancers, then the domain extensions of every HTTPS listener.
-func (c *collector) region(ctx context.Context, region string, workers int) *regionInventory {
-	ri := &regionInventory{region: region}
-	certList, lbs, certErr, lbErr := c.listCertsAndLBs(ctx, region)
-	if certErr != nil {
-		ri.fail("certificates", region, "", fmt.Errorf("expiry: list server certificates in %s: %w", region, certErr))
+// clbCallNames are the report's names of the inventory's CLB calls.
+var clbCallNames = map[string]string{
+	inventory.CallCertificates: "ListServerCertificates",
+	inventory.CallInstances:    "ListLoadBalancers",
+	inventory.CallListeners:    "ListHTTPSListeners",
+	inventory.CallSNI:          "ListDomainExtensions",
+}
+
+// calls are the calls made, under the report's names.
+func (c *collector) calls() map[string]int {
+	out := map[string]int{}
+	for k, v := range c.coll.Calls() {
+		if n, ok := clbCallNames[k]; ok {
+			k = n
+		}
+		out[k] += v
 	}
-	if lbErr != nil {
-		ri.fail("loadbalancers", region, "", fmt.Errorf("expiry: list load balancers in %s: %w", region, lbErr))
+	return out
+}
+
+// region inventories one region's CLB with the inventory's collector:
+// certificates and load balancers first (in parallel), then the listeners
+// in the reader's batches, then the domain extensions of every HTTPS
+// listener; each listener's default certificate is offered to the probes
+// as its batch is listed, its extensions as they are.
+func (c *collector) region(ctx context.Context, region string) *regionInventory {
+	ri := &regionInventory{region: region}
+	s := c.coll.Top(ctx, c.clb, region, true, true)
+	ri.snapshot = s
+	for _, f := range s.Failures {
+		if f.Part == inventory.PartCertificates {
+			ri.fail("certificates", region, "", fmt.Errorf("expiry: list server certificates in %s: %w", region, f.Err))
+		}
+	}
+	for _, f := range s.Failures {
+		if f.Part == inventory.PartInstances {
+			ri.fail("loadbalancers", region, "", fmt.Errorf("expiry: list load balancers in %s: %w", region, f.Err))
+		}
 	}
 	if ri.failed {
 		return ri
 	}
-	ri.certs = make(map[string]clb.ServerCertificate, len(certList))
-	for _, sc := range certList {
+	ri.certs = make(map[string]clb.ServerCertificate, len(s.Certificates))
+	for _, sc := range s.Certificates {
 		sc.Region = region
 		ri.certs[sc.ID] = sc
 	}
-	certList = nil
-
-	addr := make(map[string]string, len(lbs))
-	ids := make([]string, 0, len(lbs))
-	for _, lb := range lbs {
+	addr := make(map[string]string, len(s.Instances))
+	ids := make([]string, 0, len(s.Instances))
+	for _, lb := range s.Instances {
 		addr[lb.ID] = lb.Address
 		ids = append(ids, lb.ID)
 	}
-	sort.Strings(ids)
-	lbs = nil
-
-	listeners, skippedGroups := c.listListeners(ctx, ri, ids, addr, workers)
-	ri.listeners = len(listeners)
-	done := c.listExtensions(ctx, ri, listeners, addr, workers)
-	if err := ctx.Err(); err != nil && (done < len(listeners) || skippedGroups > 0) {
-		ri.problem("inventory", region, "", fmt.Errorf("expiry: inventory of %s cut short (%d of %d listeners, %d groups of load balancers not listed): %w",
-			region, done, len(listeners), skippedGroups, err))
-	}
+	c.coll.Walk(ctx, c.clb, s, ids, c.handlers(ri, addr))
+	ri.listeners = len(s.Listeners)
+	c.walkProblems(ctx, ri, s)
 	return ri
 }
 
-// listCertsAndLBs lists the server certificates and the load balancers of
-// region, the two calls in parallel.
-func (c *collector) listCertsAndLBs(ctx context.Context, region string) (certList []clb.ServerCertificate, lbs []clb.LoadBalancer, certErr, lbErr error) {
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		certErr = c.call(ctx, "ListServerCertificates", func() (err error) {
-			certList, err = c.inv.ListServerCertificates(ctx, region)
-			return err
-		})
-	}()
-	go func() {
-		defer wg.Done()
-		lbErr = c.call(ctx, "ListLoadBalancers", func() (err error) {
-			lbs, err = c.inv.ListLoadBalancers(ctx, region)
-			return err
-		})
-	}()
-	wg.Wait()
-	return certList, lbs, certErr, lbErr
-}
-
-// listListeners lists the HTTPS listeners of the load balancers ids, 10
-// load balancers per call, groups in parallel, offering each listener's
-// default certificate to the probes as soon as it is known. The listeners
-// come back sorted by load balancer and port, with the number of groups
-// skipped because ctx ended.
-func (c *collector) listListeners(ctx context.Context, ri *regionInventory, ids []string, addr map[string]string, workers int) ([]clb.Listener, int) {
-	region := ri.region
-	var (
-		mu            sync.Mutex
-		listeners     []clb.Listener
-		skippedGroups int
-	)
-	groups := make(chan []string)
-	go func() {
-		defer close(groups)
-		for i := 0; i < len(ids); i += lbGroupSize {
-			groups <- ids[i:min(i+lbGroupSize, len(ids))]
-		}
-	}()
-	c.pool(workers, func() {
-		for g := range groups {
-			if ctx.Err() != nil {
-				mu.Lock()
-				skippedGroups++
-				mu.Unlock()
-				continue
-			}
-			var ls []clb.Listener
-			err := c.call(ctx, "ListHTTPSListeners", func() (err error) {
-				ls, err = c.inv.ListHTTPSListeners(ctx, region, g)
-				return err
-			})
-			mu.Lock()
-			if err != nil {
-				ri.problem("listeners", region, fmt.Sprintf("load balancers %v", g),
-					fmt.Errorf("expiry: list HTTPS listeners of %d load balancers in %s: %w", len(g), region, err))
-			}
-			first := len(listeners)
-			for _, l := range ls {
-				if l.Protocol != "" && l.Protocol != "https" {
-					continue
-				}
-				listeners = append(listeners, l)
-			}
-			fresh := listeners[first:len(listeners):len(listeners)]
-			mu.Unlock()
-			// A listener's default certificate can be probed now; its
-			// extensions once they are listed.
-			if c.probes != nil {
-				for _, l := range fresh {
-					c.probes.offer(ri.certs, served{target: clb.Target{Region: region, LoadBalancerID: l.LoadBalancerID, ListenerPort: l.Port},
-						certID: l.ServerCertificateID, address: addr[l.LoadBalancerID], running: l.Status == "" || l.Status == "running"})
-				}
-			}
-		}
-	})
-	sort.Slice(listeners, func(i, j int) bool {
-		if listeners[i].LoadBalancerID != listeners[j].LoadBalancerID {
-			return listeners[i].LoadBalancerID < listeners[j].LoadBalancerID
-		}
-		return listeners[i].Port < listeners[j].Port
-	})
-	return listeners, skippedGroups
-}
-
-// listExtensions lists the domain extensions of every listener, one call
-// per listener, and records in ri.targets each listener's default
-// certificate and its extensions, offering them to the probes. It returns
-// how many listeners were done before ctx ended.
-func (c *collector) listExtensions(ctx context.Context, ri *regionInventory, listeners []clb.Listener, addr map[string]string, workers int) int {
-	region := ri.region
-	var (
-		mu   sync.Mutex
-		done int
-	)
-	jobs := make(chan clb.Listener)
-	go func() {
-		defer close(jobs)
-		for _, l := range listeners {
-			select {
-			case jobs <- l:
-			case <-ctx.Done():
+// handlers record each listener with its extensions in ri.targets as its
+// extension listing answers (the default certificate also when that
+// listing failed), offering each place to the probes as soon as it is
+// known.
+func (c *collector) handlers(ri *regionInventory, addr map[string]string) inventory.Handlers {
+	var mu sync.Mutex
+	place := func(l inventory.TLSListener, domain, certID string) served {
+		return served{target: clb.Target{Region: ri.region, LoadBalancerID: l.LoadBalancerID, ListenerPort: l.Port, Domain: domain},
+			certID: certID, address: addr[l.LoadBalancerID], running: l.Running()}
+	}
+	return inventory.Handlers{
+		Listeners: func(ls []inventory.TLSListener) {
+			if c.probes == nil {
 				return
 			}
-		}
-	}()
-	ri.targets = make([]served, 0, len(listeners))
-	c.pool(workers, func() {
-		for l := range jobs {
-			if ctx.Err() != nil {
-				continue // reported once by the caller
+			for _, l := range ls {
+				c.probes.offer(ri.certs, place(l, "", l.CertificateID))
 			}
-			running := l.Status == "" || l.Status == "running"
-			base := clb.Target{Region: region, LoadBalancerID: l.LoadBalancerID, ListenerPort: l.Port}
-			var exts []clb.DomainExtension
-			err := c.call(ctx, "ListDomainExtensions", func() (err error) {
-				exts, err = c.inv.ListDomainExtensions(ctx, region, l.LoadBalancerID, l.Port)
-				return err
-			})
-			mu.Lock()
-			done++
-			ri.targets = append(ri.targets, served{target: base, certID: l.ServerCertificateID, address: addr[l.LoadBalancerID], running: running})
-			if err != nil {
-				ri.problem("extensions", region, base.String(),
-					fmt.Errorf("expiry: list domain extensions of %s: %w", base, err))
-			}
-			first := len(ri.targets)
+		},
+		SNI: func(l inventory.TLSListener, exts []inventory.SNICertificate, _ error) {
+			fresh := make([]served, 0, len(exts))
 			for _, e := range exts {
-				t := base
-				t.Domain = e.Domain
-				ri.targets = append(ri.targets, served{target: t, certID: e.ServerCertificateID, address: addr[l.LoadBalancerID], running: running})
+				fresh = append(fresh, place(l, e.Domain, e.CertificateID))
 			}
-			fresh := ri.targets[first:len(ri.targets):len(ri.targets)]
+			mu.Lock()
+			ri.targets = append(ri.targets, place(l, "", l.CertificateID))
+			ri.targets = append(ri.targets, fresh...)
 			mu.Unlock()
 			if c.probes != nil {
 				for _, t := range fresh {
 					c.probes.offer(ri.certs, t)
 				}
 			}
-		}
-	})
-	return done
+		},
+	}
 }
 
-// pool runs f on n goroutines and waits for them.
+// walkProblems reports the listings of s that failed, and a walk the
+// context cut short, once.
+func (c *collector) walkProblems(ctx context.Context, ri *regionInventory, s *inventory.Snapshot) {
+	region := ri.region
+	for _, f := range s.Failures {
+		switch f.Part {
+		case inventory.PartListeners:
+			ri.problem("listeners", region, fmt.Sprintf("load balancers %v", f.LoadBalancerIDs),
+				fmt.Errorf("expiry: list HTTPS listeners of %d load balancers in %s: %w", len(f.LoadBalancerIDs), region, f.Err))
+		case inventory.PartSNI:
+			base := clb.Target{Region: region, LoadBalancerID: f.Listener.LoadBalancerID, ListenerPort: f.Listener.Port}
+			ri.problem("extensions", region, base.String(), fmt.Errorf("expiry: list domain extensions of %s: %w", base, f.Err))
+		}
+	}
+	done := len(s.Listeners) - s.UnlistedSNI
+	if err := ctx.Err(); err != nil && (s.UnlistedSNI > 0 || s.UnlistedBatches > 0) {
+		ri.problem("inventory", region, "", fmt.Errorf("expiry: inventory of %s cut short (%d of %d listeners, %d groups of load balancers not listed): %w",
+			region, done, len(s.Listeners), s.UnlistedBatches, err))
+	}
+}
+
+// pool runs f on n goroutines and waits for them (ALB and NLB listings).
 func (c *collector) pool(n int, f func()) {
 	var wg sync.WaitGroup
 	for i := 0; i < n; i++ {

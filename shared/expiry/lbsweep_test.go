@@ -49,7 +49,7 @@ func newLBFleet() *lbFleet {
 }
 
 func (f *lbFleet) sweeper() *Sweeper {
-	return &Sweeper{Inventory: f.clb, ALB: f.alb, NLB: f.nlb, CAS: f.cas}
+	return &Sweeper{Inventory: f.clb.reader(), ALB: f.alb, NLB: f.nlb, CAS: f.cas}
 }
 
 // entry finds the report entry of a product's certificate.
@@ -189,11 +189,11 @@ func TestLBSweepCallCounts(t *testing.T) {
 					alb.addInstance(r, fmt.Sprintf("alb-%d", k), ports, certs)
 				}
 			}
-			base, err := (&Sweeper{Inventory: clbOnly}).Sweep(context.Background(), now, Request{Regions: tt.regions})
+			base, err := (&Sweeper{Inventory: clbOnly.reader()}).Sweep(context.Background(), now, Request{Regions: tt.regions})
 			if err != nil {
 				t.Fatal(err)
 			}
-			rep, err := (&Sweeper{Inventory: clbWith, ALB: alb, NLB: nlb, CAS: cas}).Sweep(context.Background(), now, Request{Regions: tt.regions})
+			rep, err := (&Sweeper{Inventory: clbWith.reader(), ALB: alb, NLB: nlb, CAS: cas}).Sweep(context.Background(), now, Request{Regions: tt.regions})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -201,8 +201,8 @@ func TestLBSweepCallCounts(t *testing.T) {
 				t.Fatalf("errors %+v", rep.Errors)
 			}
 			// CLB's calls are those of a CLB-only sweep.
-			if fmt.Sprint(clbWith.requests) != fmt.Sprint(clbOnly.requests) {
-				t.Errorf("CLB requests %v, want those of a CLB-only sweep %v", clbWith.requests, clbOnly.requests)
+			if fmt.Sprint(clbWith.CallCounts()) != fmt.Sprint(clbOnly.CallCounts()) {
+				t.Errorf("CLB requests %v, want those of a CLB-only sweep %v", clbWith.CallCounts(), clbOnly.CallCounts())
 			}
 			for k, v := range base.Calls {
 				if rep.Calls[k] != v {

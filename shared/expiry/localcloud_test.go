@@ -13,6 +13,7 @@ import (
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/aliyun"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/certs/certstest"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/expiry"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/inventory"
 )
 
 // localSLB starts the SLB emulator on loopback and returns it with an
@@ -85,7 +86,7 @@ func TestLocalCloudInventoryCallCount(t *testing.T) {
 			}
 		}
 	}
-	s := &expiry.Sweeper{Inventory: adapter}
+	s := &expiry.Sweeper{Inventory: inventory.CLB{API: adapter}}
 	before := len(srv.Requests())
 	rep, err := s.Sweep(context.Background(), time.Now(), expiry.Request{Regions: regions})
 	must(t, err)
@@ -144,7 +145,7 @@ func TestLocalCloudDriftThrottlingAndFailingRegion(t *testing.T) {
 	// Throttling mid-sweep: a third of the per-listener calls are refused.
 	inj.Set(faults.Rule{Action: "DescribeDomainExtensions", ThrottleRate: 0.34})
 
-	s := &expiry.Sweeper{Inventory: adapter, Prober: expiry.TLSProber, ProbeTimeout: 2 * time.Second}
+	s := &expiry.Sweeper{Inventory: inventory.CLB{API: adapter}, Prober: expiry.TLSProber, ProbeTimeout: 2 * time.Second}
 	rep, err := s.Sweep(ctx, now, expiry.Request{Regions: []string{"cn-hangzhou", "cn-shanghai", "cn-nowhere"}, Probe: true})
 	must(t, err)
 

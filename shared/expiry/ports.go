@@ -10,17 +10,6 @@ import (
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation"
 )
 
-// Inventory is the read side of the load balancer API the sweep needs;
-// *aliyun.SLB satisfies it. Each method pages internally.
-type Inventory interface {
-	ListServerCertificates(ctx context.Context, region string) ([]clb.ServerCertificate, error)
-	ListLoadBalancers(ctx context.Context, region string) ([]clb.LoadBalancer, error)
-	// ListHTTPSListeners lists the HTTPS listeners of at most 10 load
-	// balancers (one DescribeLoadBalancerListeners cursor walk).
-	ListHTTPSListeners(ctx context.Context, region string, lbIDs []string) ([]clb.Listener, error)
-	ListDomainExtensions(ctx context.Context, region, lbID string, port int) ([]clb.DomainExtension, error)
-}
-
 // Objects reads and writes the bucket's reports; *aliyun.OSS satisfies it.
 // Get must report a missing object with an error that Is apierr.ErrNotFound.
 type Objects interface {
@@ -65,9 +54,11 @@ type RotationOutcome struct {
 
 // Rotator runs the rotation of one pair by name: the same code, the same
 // verification, rollback and lock as the OSS upload path. Its discovery
-// leaves the pinned places (other pairs' deploy.yaml targets) alone.
+// leaves the pinned places (other pairs' deploy.yaml targets) alone and
+// starts from the sweep's snapshots (rotation.Request.Snapshots), which it
+// updates with the places it switched (rotation.Snapshots.Record).
 type Rotator interface {
-	RotateName(ctx context.Context, now time.Time, name string, pinned []clb.Target) (RotationOutcome, error)
+	RotateName(ctx context.Context, now time.Time, name string, pinned []clb.Target, snaps rotation.Snapshots) (RotationOutcome, error)
 }
 
 // ProbeResult, Prober and ProbeFunc are the rotation's own (the sweep and

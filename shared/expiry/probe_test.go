@@ -9,8 +9,10 @@ import (
 	"time"
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/inventory"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/notify"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/notify/notifytest"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation"
 )
 
 // eventLog records what happened, in order, across goroutines.
@@ -115,7 +117,7 @@ func (p *slowProber) Probe(ctx context.Context, address string, port int, sni st
 // loggedRotator, loggedNotifier and loggedObjects log the sweep's actions.
 type loggedRotator struct{ log *eventLog }
 
-func (r loggedRotator) RotateName(_ context.Context, _ time.Time, name string, _ []clb.Target) (RotationOutcome, error) {
+func (r loggedRotator) RotateName(_ context.Context, _ time.Time, name string, _ []clb.Target, _ rotation.Snapshots) (RotationOutcome, error) {
 	r.log.add("act rotate %s", name)
 	return RotationOutcome{Status: "rotated", OK: true}, nil
 }
@@ -149,11 +151,11 @@ func TestProbesOverlapTheInventoryAndActionsWait(t *testing.T) {
 	r := cloud.addRegion("cn-hangzhou", 12, 3, cert("c1", 1, days(5), "www.example.com"))
 	cloud.addRegion("cn-beijing", 4, 2, cert("c2", 1, days(5), "www.example.com"))
 	lastLB := r.lbs[len(r.lbs)-1]
-	r.exts[lastLB.ID+":445"] = []clb.DomainExtension{clbExt("api.example.com", "c1")}
+	r.addExtensions(lastLB.ID, 445, clbExt("api.example.com", "c1"))
 	prober := &slowProber{log: log, fp: fp(1), started: make(chan struct{}), delay: 2 * time.Millisecond}
 	inv := &loggedInventory{fakeCloud: cloud, log: log, holdKey: lastLB.ID + ":445", probeStarted: prober.started, guard: 10 * time.Second}
 	s := &Sweeper{
-		Inventory: inv, Objects: loggedObjects{newObjects(), log}, Bucket: bucket,
+		Inventory: inventory.CLB{API: inv}, Objects: loggedObjects{newObjects(), log}, Bucket: bucket,
 		Pairs:    staticPairs{{Name: "www-next", Domains: []string{"www.example.com"}, NotAfter: days(90), Fingerprint: fp(9)}},
 		Rotator:  loggedRotator{log},
 		Prober:   prober,
@@ -230,9 +232,9 @@ func TestTimedOutAddressIsDialledOnce(t *testing.T) {
 	cloud := newCloud()
 	r := cloud.addRegion("cn-hangzhou", 6, 4, cert("c1", 1, days(100), "www.example.com"))
 	dead := r.lbs[2].Address
-	r.exts[r.lbs[2].ID+":444"] = []clb.DomainExtension{clbExt("api.example.com", "c1")}
+	r.addExtensions(r.lbs[2].ID, 444, clbExt("api.example.com", "c1"))
 	p := &timeoutProber{dead: map[string]bool{dead: true}, fp: fp(1), dials: map[string]int{}}
-	s := &Sweeper{Inventory: cloud, Prober: p, ProbeTimeout: 20 * time.Millisecond, Concurrency: 3, ProbeConcurrency: 4}
+	s := &Sweeper{Inventory: cloud.reader(), Prober: p, ProbeTimeout: 20 * time.Millisecond, Concurrency: 3, ProbeConcurrency: 4}
 	rep, err := s.Sweep(context.Background(), now, Request{Regions: []string{"cn-hangzhou"}, Probe: true})
 	if err != nil {
 		t.Fatal(err)
@@ -301,7 +303,7 @@ func TestProbesOutOfTimeAreSkippedWithOneProblem(t *testing.T) {
 			p := &budgetProber{n: tc.fast, fp: fp(1)}
 			objs := newObjects()
 			rec := &notifytest.Recorder{}
-			s := &Sweeper{Inventory: cloud, Objects: objs, Bucket: bucket, Prober: p, Notifier: rec,
+			s := &Sweeper{Inventory: cloud.reader(), Objects: objs, Bucket: bucket, Prober: p, Notifier: rec,
 				ProbeTimeout: tc.probeTimeout, Concurrency: 1, ProbeConcurrency: 1}
 			ctx, cancel := context.WithTimeout(context.Background(), tc.deadline)
 			defer cancel()

@@ -12,14 +12,18 @@ import (
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/config"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/inventory"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/notify"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation"
 )
 
-// Defaults of a Sweeper's zero-valued fields.
+// Defaults of a Sweeper's zero-valued fields: the environment's own
+// defaults (package config holds every default).
 const (
-	DefaultConcurrency      = 5
-	DefaultProbeConcurrency = 32
-	DefaultProbeTimeout     = 5 * time.Second
+	DefaultConcurrency      = config.DefaultConcurrency
+	DefaultProbeConcurrency = config.DefaultProbeConcurrency
+	DefaultProbeTimeout     = config.DefaultProbeTimeout
 	DefaultReportPrefix     = "reports/"
 	// StateFile is the notification memory, under the report prefix.
 	StateFile = "state.json"
@@ -37,7 +41,10 @@ var (
 // nothing is remembered, without Pairs/Rotator auto-rotation is reported as
 // unavailable, without Prober probing is, and a nil Notifier sends nothing.
 type Sweeper struct {
-	Inventory Inventory
+	// Inventory reads the CLB inventory of a region: inventory.CLB{API:
+	// slb} (or rotation.CLBPort{SLB: slb}) over an *aliyun.SLB. Its
+	// snapshots are handed to auto-rotation.
+	Inventory inventory.Reader
 	// ALB and NLB, when set, add their listeners to the sweep (each in
 	// every region of the request), their certificates resolved through
 	// CAS, which is then required.
@@ -167,11 +174,8 @@ func (s *Sweeper) Sweep(ctx context.Context, now time.Time, req Request) (Report
 	}
 	failedAll := len(invs) == 0 && len(lbInvs) == 0
 
-	// 2. Classify.
-	s.classify(now, req.WarnDays, invs, &rep)
-	s.classifyLB(now, req.WarnDays, lbInvs, &rep)
-	rep.Counts = countClasses(rep.Certificates)
-	sortCertificates(rep.Certificates)
+	// 2. Classify (keeping the CLB snapshots for auto-rotation).
+	snaps := s.classifyAll(now, req, invs, lbInvs, &rep)
 	invs, lbInvs = nil, nil
 
 	// 3. Probe outcome.
@@ -185,7 +189,7 @@ func (s *Sweeper) Sweep(ctx context.Context, now time.Time, req Request) (Report
 	// Act only now that inventory and probes are complete.
 	// 4. Rotate.
 	if req.AutoRotate {
-		s.rotate(work, now, &rep)
+		s.rotate(work, now, &rep, snaps)
 	}
 
 	// 5. Notify (with the memory of earlier runs), then 6. write.
@@ -245,7 +249,7 @@ func (s *Sweeper) collect(ctx context.Context, regions []string, rep *Report, pr
 	if n <= 0 {
 		n = DefaultConcurrency
 	}
-	c := &collector{inv: s.Inventory, sem: make(chan struct{}, n), calls: map[string]int{}, probes: probes}
+	c := &collector{clb: s.Inventory, coll: inventory.NewCollector(n), probes: probes}
 	srcs := s.lbSources(rep)
 	if len(srcs) > 0 {
 		c.cas = &casListing{c: c, store: s.CAS, regions: map[string]*casRegionList{}}
@@ -257,7 +261,7 @@ func (s *Sweeper) collect(ctx context.Context, regions []string, rep *Report, pr
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			out[i] = c.region(ctx, r, n)
+			out[i] = c.region(ctx, r)
 		}()
 		for j, src := range srcs {
 			wg.Add(1)
@@ -268,7 +272,7 @@ func (s *Sweeper) collect(ctx context.Context, regions []string, rep *Report, pr
 		}
 	}
 	wg.Wait()
-	rep.Calls = c.calls
+	rep.Calls = c.calls()
 	var ok []*regionInventory
 	for _, ri := range out {
 		rep.Errors = append(rep.Errors, ri.problems...)
@@ -291,6 +295,32 @@ func (s *Sweeper) collect(ctx context.Context, regions []string, rep *Report, pr
 		rep.Errors = append(rep.Errors, c.cas.problems...)
 	}
 	return ok, lbOK
+}
+
+// classifyAll classifies every inventory into rep and returns the CLB
+// snapshots auto-rotation discovers through (none when it is not asked:
+// the inventories are then freed as soon as they are classified).
+func (s *Sweeper) classifyAll(now time.Time, req Request, invs []*regionInventory, lbInvs []*lbInventory, rep *Report) rotation.Snapshots {
+	var snaps rotation.Snapshots
+	if req.AutoRotate {
+		snaps = snapshots(invs)
+	}
+	s.classify(now, req.WarnDays, invs, rep)
+	s.classifyLB(now, req.WarnDays, lbInvs, rep)
+	rep.Counts = countClasses(rep.Certificates)
+	sortCertificates(rep.Certificates)
+	return snaps
+}
+
+// snapshots are the complete CLB inventories of invs, by lane.
+func snapshots(invs []*regionInventory) rotation.Snapshots {
+	out := rotation.Snapshots{}
+	for _, ri := range invs {
+		if ri.snapshot.Complete() {
+			out[rotation.SnapshotKey(rotation.ProductCLB, ri.region)] = ri.snapshot
+		}
+	}
+	return out
 }
 
 // lbSources are the configured ALB and NLB inventories; without a CAS

@@ -49,14 +49,14 @@ func TestInventoryCallCount(t *testing.T) {
 				regions = append(regions, r)
 				cloud.addRegion(r, tt.lbs, tt.listeners, cert("cert-"+r, byte(i+1), days(100), "www.example.com"))
 			}
-			s := &Sweeper{Inventory: cloud}
+			s := &Sweeper{Inventory: cloud.reader()}
 			rep, err := s.Sweep(context.Background(), now, Request{Regions: regions})
 			if err != nil {
 				t.Fatal(err)
 			}
 			want := tt.regions * minimalCalls(tt.lbs, tt.listeners)
 			if got := cloud.total(); got != want {
-				t.Errorf("API requests = %d %v, want the minimum %d", got, cloud.requests, want)
+				t.Errorf("API requests = %d %v, want the minimum %d", got, cloud.CallCounts(), want)
 			}
 			if rep.Listeners != tt.regions*tt.lbs*tt.listeners || rep.Targets != rep.Listeners {
 				t.Errorf("listeners %d targets %d, want %d", rep.Listeners, rep.Targets, tt.regions*tt.lbs*tt.listeners)
@@ -81,14 +81,14 @@ func TestSweepClassifiesAndReports(t *testing.T) {
 		cert("c-unused", 5, days(-30), "old.example.com"),
 	)
 	lb0, lb1 := r.lbs[0].ID, r.lbs[1].ID
-	r.listeners[lb1][0].ServerCertificateID = "c-warn"
-	r.exts[lb0+":443"] = []clb.DomainExtension{
-		{ID: "de-1", Domain: "crit.example.com", ServerCertificateID: "c-crit"},
-		{ID: "de-2", Domain: "*.exp.example.com", ServerCertificateID: "c-exp"},
-		{ID: "de-3", Domain: "ghost.example.com", ServerCertificateID: "c-missing"},
-	}
+	r.setListenerCertificate(lb1, 443, "c-warn")
+	r.addExtensions(lb0, 443,
+		clb.DomainExtension{ID: "de-1", Domain: "crit.example.com", ServerCertificateID: "c-crit"},
+		clb.DomainExtension{ID: "de-2", Domain: "*.exp.example.com", ServerCertificateID: "c-exp"},
+		clb.DomainExtension{ID: "de-3", Domain: "ghost.example.com", ServerCertificateID: "c-missing"},
+	)
 	objs := newObjects()
-	s := &Sweeper{Inventory: cloud, Objects: objs, Bucket: bucket}
+	s := &Sweeper{Inventory: cloud.reader(), Objects: objs, Bucket: bucket}
 	rep, err := s.Sweep(context.Background(), now, Request{Regions: []string{"cn-zhangjiakou"}})
 	if err != nil {
 		t.Fatal(err)
@@ -136,7 +136,7 @@ func TestOneRegionFailingOthersContinue(t *testing.T) {
 		return nil
 	}
 	rec := &notifytest.Recorder{}
-	s := &Sweeper{Inventory: cloud, Notifier: rec}
+	s := &Sweeper{Inventory: cloud.reader(), Notifier: rec}
 	rep, err := s.Sweep(context.Background(), now, Request{Regions: []string{"cn-hangzhou", "cn-shanghai", "cn-nowhere"}})
 	if err != nil {
 		t.Fatalf("a partial failure failed the sweep: %v", err)
@@ -165,7 +165,7 @@ func TestEveryRegionFailing(t *testing.T) {
 	cloud.fail = func(method, region, _ string) error {
 		return fmt.Errorf("ServiceUnavailable: %w", apierr.ErrTransient)
 	}
-	s := &Sweeper{Inventory: cloud, Objects: newObjects(), Bucket: bucket}
+	s := &Sweeper{Inventory: cloud.reader(), Objects: newObjects(), Bucket: bucket}
 	rep, err := s.Sweep(context.Background(), now, Request{Regions: []string{"cn-hangzhou"}})
 	if !errors.Is(err, apierr.ErrTransient) {
 		t.Fatalf("err = %v, want ErrTransient so that FC retries", err)
@@ -195,7 +195,7 @@ func TestThrottlingMidSweep(t *testing.T) {
 		}
 		return nil
 	}
-	s := &Sweeper{Inventory: cloud, Concurrency: 3}
+	s := &Sweeper{Inventory: cloud.reader(), Concurrency: 3}
 	rep, err := s.Sweep(context.Background(), now, Request{Regions: []string{"cn-hangzhou"}})
 	if err != nil {
 		t.Fatal(err)
@@ -233,7 +233,7 @@ func TestAutoRotation(t *testing.T) {
 	}
 	rot := &fakeRotator{}
 	rec := &notifytest.Recorder{}
-	s := &Sweeper{Inventory: cloud, Pairs: pairs, Rotator: rot, Notifier: rec}
+	s := &Sweeper{Inventory: cloud.reader(), Pairs: pairs, Rotator: rot, Notifier: rec}
 	rep, err := s.Sweep(context.Background(), now, Request{Regions: []string{"cn-hangzhou", "cn-beijing", "cn-shanghai", "cn-shenzhen"}, AutoRotate: true})
 	if err != nil {
 		t.Fatal(err)
@@ -277,8 +277,8 @@ func TestProbeDriftAndUnreachable(t *testing.T) {
 	cloud := newCloud()
 	r := cloud.addRegion("cn-hangzhou", 3, 1, cert("c1", 1, days(100), "www.example.com"), cert("c2", 2, days(100), "*.api.example.com"))
 	a0, a1, a2 := r.lbs[0].Address, r.lbs[1].Address, r.lbs[2].Address
-	r.exts[r.lbs[0].ID+":443"] = []clb.DomainExtension{{ID: "de-1", Domain: "*.api.example.com", ServerCertificateID: "c2"}}
-	r.listeners[r.lbs[2].ID] = append(r.listeners[r.lbs[2].ID], clb.Listener{LoadBalancerID: r.lbs[2].ID, Port: 8443, Protocol: "https", Status: "stopped", ServerCertificateID: "c1"})
+	r.addExtensions(r.lbs[0].ID, 443, clb.DomainExtension{ID: "de-1", Domain: "*.api.example.com", ServerCertificateID: "c2"})
+	r.addListener(clb.Listener{LoadBalancerID: r.lbs[2].ID, Port: 8443, Protocol: "https", Status: "stopped", ServerCertificateID: "c1"})
 	prober := &mapProber{served: map[string]string{
 		a0 + ":443/":                      strings.ToUpper(strings.ReplaceAll(fp(1), ":", "")), // same, other format
 		a0 + ":443/probe.api.example.com": fp(7),                                               // drift on the SNI extension
@@ -286,7 +286,7 @@ func TestProbeDriftAndUnreachable(t *testing.T) {
 		// a2 unreachable
 	}}
 	rec := &notifytest.Recorder{}
-	s := &Sweeper{Inventory: cloud, Prober: prober, Notifier: rec}
+	s := &Sweeper{Inventory: cloud.reader(), Prober: prober, Notifier: rec}
 	rep, err := s.Sweep(context.Background(), now, Request{Regions: []string{"cn-hangzhou"}, Probe: true})
 	if err != nil {
 		t.Fatal(err)
@@ -311,7 +311,7 @@ func TestNotificationDeduplicatedAcrossRuns(t *testing.T) {
 	cloud.addRegion("cn-beijing", 1, 1, cert("c1-bj", 1, days(29), "www.example.com"), cert("c9", 9, days(300), "x.example.com"))
 	objs := newObjects()
 	rec := &notifytest.Recorder{}
-	s := &Sweeper{Inventory: cloud, Objects: objs, Bucket: bucket, Notifier: rec}
+	s := &Sweeper{Inventory: cloud.reader(), Objects: objs, Bucket: bucket, Notifier: rec}
 	req := Request{Regions: []string{"cn-hangzhou", "cn-beijing"}}
 	sweep := func(at time.Time) Report {
 		t.Helper()
@@ -368,7 +368,7 @@ func TestReportWriteFailure(t *testing.T) {
 	cloud.addRegion("cn-hangzhou", 1, 1, cert("c1", 1, days(100), "www.example.com"))
 	objs := newObjects()
 	objs.failPut = fmt.Errorf("oss: put: %w", apierr.ErrAccessDenied)
-	s := &Sweeper{Inventory: cloud, Objects: objs, Bucket: bucket}
+	s := &Sweeper{Inventory: cloud.reader(), Objects: objs, Bucket: bucket}
 	rep, err := s.Sweep(context.Background(), now, Request{Regions: []string{"cn-hangzhou"}})
 	if err == nil || !errors.Is(err, apierr.ErrAccessDenied) {
 		t.Fatalf("err = %v, want the write failure", err)
@@ -379,7 +379,7 @@ func TestReportWriteFailure(t *testing.T) {
 }
 
 func TestSweepRejectsInvalidRequest(t *testing.T) {
-	s := &Sweeper{Inventory: newCloud()}
+	s := &Sweeper{Inventory: newCloud().reader()}
 	_, err := s.Sweep(context.Background(), now, Request{WarnDays: []int{0}, Regions: []string{"cn-hangzhou"}})
 	if !errors.Is(err, apierr.ErrInvalid) || !strings.Contains(err.Error(), "warnDays[0]") {
 		t.Errorf("err = %v", err)
@@ -402,7 +402,7 @@ func TestDeadlineCutsTheInventoryShortWithOneProblem(t *testing.T) {
 		return nil
 	}
 	objs := newObjects()
-	s := &Sweeper{Inventory: cloud, Objects: objs, Bucket: bucket, Concurrency: 1}
+	s := &Sweeper{Inventory: cloud.reader(), Objects: objs, Bucket: bucket, Concurrency: 1}
 	rep, err := s.Sweep(ctx, now, Request{Regions: []string{"cn-hangzhou"}})
 	if err != nil {
 		t.Fatalf("a cut-short sweep still reports: %v", err)
@@ -427,7 +427,7 @@ func TestNotificationFailureLeaksNoToken(t *testing.T) {
 	cloud := newCloud()
 	cloud.addRegion("cn-hangzhou", 1, 1, cert("c1", 1, days(3), "www.example.com"))
 	objs := newObjects()
-	s := &Sweeper{Inventory: cloud, Objects: objs, Bucket: bucket, Notifier: n}
+	s := &Sweeper{Inventory: cloud.reader(), Objects: objs, Bucket: bucket, Notifier: n}
 	rep, err := s.Sweep(context.Background(), now, Request{Regions: []string{"cn-hangzhou"}})
 	if err != nil {
 		t.Fatalf("a failing notification failed the sweep: %v", err)
@@ -495,7 +495,7 @@ func TestFannedOutGroupsKeepTheirOwnFiles(t *testing.T) {
 	for _, g := range []struct{ group, region string }{{"asia", "cn-hangzhou"}, {"eu", "eu-central-1"}} {
 		inv := newCloud()
 		inv.addRegion(g.region, 1, 1, cert("c-"+g.group, 1, days(100), g.group+".example.com"))
-		sw := &Sweeper{Inventory: inv, Objects: objs, Bucket: bucket}
+		sw := &Sweeper{Inventory: inv.reader(), Objects: objs, Bucket: bucket}
 		rep, err := sw.Sweep(context.Background(), now, Request{Regions: []string{g.region}, Group: g.group})
 		if err != nil {
 			t.Fatal(err)

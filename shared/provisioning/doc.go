@@ -41,7 +41,7 @@
 // # Behaviour
 //
 // Apply loads and validates every referenced pair first (through
-// PairLoader, the rotation's own loader), then finds the instance by name
+// PairLoader: pairs.Load, the rotation's own loader), then finds the instance by name
 // and ownership tag, creates what is missing (CreateLoadBalancer carries a
 // ClientToken derived from the instance spec, so a retried invocation cannot
 // create a second instance), updates what differs (backend weights, listener

@@ -49,7 +49,7 @@ func (p Pair) MarshalJSON() ([]byte, error) {
 }
 
 // PairLoader loads and validates a pair by name exactly as the rotation
-// does (rotation.LoadPair). Errors that retrying cannot fix (missing pair,
+// does (pairs.Load). Errors that retrying cannot fix (missing pair,
 // bad PEM, key mismatch, expiring) must answer apierr.Permanent.
 type PairLoader interface {
 	LoadPair(ctx context.Context, name string, now time.Time) (Pair, error)

@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 	"sync"
+
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/pairs"
 )
 
 // pipeline runs one rotation of a loaded pair with the work on different
@@ -397,8 +399,8 @@ func incompleteReason(late error) string {
 }
 
 // rotatePipelined rotates a loaded pair through the pipeline.
-func (r *Rotator) rotatePipelined(ctx context.Context, res Result, m *material, d Deploy, deployFile string) (Result, error) {
-	lanes, explicit, err := r.lanesOf(d, deployFile)
+func (r *Rotator) rotatePipelined(ctx context.Context, res Result, m *material, d pairs.Deploy, deployFile string, snaps Snapshots) (Result, error) {
+	lanes, explicit, err := r.lanesOf(d, deployFile, snaps)
 	if err != nil {
 		return reject(res, err)
 	}

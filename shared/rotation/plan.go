@@ -13,6 +13,8 @@ import (
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/certs"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/inventory"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/pairs"
 )
 
 // material is a validated pair as the rotation uses it.
@@ -106,6 +108,9 @@ type regionPlan struct {
 	// skipped are the places left alone because they serve a certificate
 	// that expires after the pair (never rotate backwards).
 	skipped []SkippedTarget
+	// base is the caller's complete snapshot of the lane (Request.Snapshots),
+	// nil when there is none: discovery then lists the whole lane.
+	base *inventory.Snapshot
 }
 
 // planSink receives a region's facts as planning learns them, so that the
@@ -135,11 +140,11 @@ func (collectSink) extensionsFinal(context.Context, string, string, int) {}
 // each product: discovery's regions, then the explicit targets' others,
 // sorted), and the explicit targets of each lane. An explicit target of a
 // product that is not configured is refused.
-func (r *Rotator) lanesOf(d Deploy, deployFile string) ([]*regionPlan, map[string][]clb.Target, error) {
+func (r *Rotator) lanesOf(d pairs.Deploy, deployFile string, snaps Snapshots) ([]*regionPlan, map[string][]clb.Target, error) {
 	explicit := map[string][]clb.Target{}
 	for i, t := range d.Targets {
 		if _, ok := r.product(t.Type); !ok {
-			return nil, nil, &PairError{File: deployFile, Problem: fmt.Sprintf("targets[%d] (%s) is of type %s, which this deployment does not rotate", i, t, t.Type),
+			return nil, nil, &certs.Error{File: deployFile, Problem: fmt.Sprintf("targets[%d] (%s) is of type %s, which this deployment does not rotate", i, t, t.Type),
 				Fix: "configure the product's endpoint and permissions, or remove the target", Err: ErrUnknownTarget}
 		}
 		k := laneKey(productName(t.Type), t.Region)
@@ -151,7 +156,7 @@ func (r *Rotator) lanesOf(d Deploy, deployFile string) ([]*regionPlan, map[strin
 		add := func(reg string) {
 			if reg != "" && !seen[reg] {
 				seen[reg] = true
-				lanes = append(lanes, &regionPlan{product: prod.Name, port: prod.Port, region: reg})
+				lanes = append(lanes, &regionPlan{product: prod.Name, port: prod.Port, region: reg, base: snaps.usable(laneKey(prod.Name, reg))})
 			}
 		}
 		if d.DiscoverEnabled() {
@@ -186,8 +191,8 @@ func productName(typ string) string {
 // discovery is on, every listener default certificate and domain extension
 // whose current certificate's domains are all covered by the new
 // certificate.
-func (r *Rotator) plan(ctx context.Context, m *material, d Deploy, deployFile string) ([]*regionPlan, error) {
-	plans, explicit, err := r.lanesOf(d, deployFile)
+func (r *Rotator) plan(ctx context.Context, m *material, d pairs.Deploy, deployFile string, snaps Snapshots) ([]*regionPlan, error) {
+	plans, explicit, err := r.lanesOf(d, deployFile, snaps)
 	if err != nil {
 		return nil, err
 	}
@@ -198,53 +203,6 @@ func (r *Rotator) plan(ctx context.Context, m *material, d Deploy, deployFile st
 		return nil, errors.Join(errs...)
 	}
 	return plans, nil
-}
-
-// planRegion fills p: the region's certificates (choosing an existing one
-// with the pair's fingerprint), its explicit targets (each must exist) and,
-// when discover is set, the discovered ones, telling sink as it goes. On a
-// discovery failure p holds what was planned before it.
-func (r *Rotator) planRegion(ctx context.Context, p *regionPlan, m *material, discover, force bool, explicit []clb.Target, deployFile string, sink planSink) error {
-	region := p.region
-	// The certificates and the load balancers are independent: list them
-	// concurrently (one round on the critical path instead of two).
-	var lbs []Instance
-	var certErr, lbErr error
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		if p.certs, certErr = p.port.Certificates(ctx, region); certErr != nil {
-			certErr = fmt.Errorf("rotation: list server certificates in %s: %w", region, certErr)
-		}
-	}()
-	if lbs, lbErr = p.port.Instances(ctx, region); lbErr != nil {
-		lbErr = fmt.Errorf("rotation: list load balancers in %s: %w", region, lbErr)
-	}
-	wg.Wait()
-	if certErr != nil {
-		return certErr
-	}
-	if lbErr != nil {
-		return lbErr
-	}
-	chooseExisting(p, m)
-	pl := newPlanner(p, m, lbs, force, deployFile, sink)
-	// Explicit targets first: each must exist, and is checked before any write.
-	for _, et := range explicit {
-		if err := r.planExplicit(ctx, pl, et); err != nil {
-			return err
-		}
-	}
-	sink.explicitChecked(p.lane())
-	if !discover {
-		return nil
-	}
-	err := r.planDiscovered(ctx, pl, lbs)
-	pl.mu.Lock()
-	defer pl.mu.Unlock()
-	sort.Slice(p.targets, func(i, j int) bool { return p.targets[i].key() < p.targets[j].key() })
-	return err
 }
 
 // planner collects one region's targets (mu guards p's targets, skipped
@@ -344,7 +302,7 @@ func (r *Rotator) planExplicit(ctx context.Context, pl *planner, et clb.Target) 
 			return unknownTarget(deployFile, et, "no domain extension for "+et.Domain+" on that listener")
 		}
 		if !certs.Covers(m.domains, []string{ext.Domain}) {
-			return &PairError{File: deployFile, Problem: fmt.Sprintf("target %s: the certificate (%s) does not cover %s",
+			return &certs.Error{File: deployFile, Problem: fmt.Sprintf("target %s: the certificate (%s) does not cover %s",
 				et, strings.Join(m.domains, ", "), ext.Domain), Fix: "add the domain to the certificate or remove the target", Err: apierr.ErrInvalid}
 		}
 		t.Domain, t.extID, t.from, t.extNames = ext.Domain, ext.ID, ext.CertificateID, nil
@@ -358,73 +316,6 @@ func (r *Rotator) planExplicit(ctx context.Context, pl *planner, et clb.Target) 
 	return nil
 }
 
-// planDiscovered adds every listener default certificate and domain
-// extension whose certificate the pair replaces (all its domains covered),
-// except places another pair's deploy.yaml pins and places that would
-// rotate backwards; it records the region's inventory for cleanup. The
-// listener default targets are added (and final) as soon as the listeners
-// are listed; each listener's extension targets as soon as its extensions
-// are, while the other listings still run. A listing that fails does not
-// stop the others: the errors are returned joined.
-func (r *Rotator) planDiscovered(ctx context.Context, pl *planner, lbs []Instance) error {
-	p, region := pl.p, pl.p.region
-	pl.mu.Lock()
-	p.inventory = map[string]string{}
-	pl.mu.Unlock()
-	if len(lbs) == 0 {
-		pl.sink.listenersFinal(ctx, p.lane())
-		return nil
-	}
-	ids := make([]string, 0, len(lbs))
-	for _, lb := range lbs {
-		ids = append(ids, lb.ID)
-	}
-	listeners, err := p.port.Listeners(ctx, region, ids)
-	if err != nil {
-		return fmt.Errorf("rotation: list %s listeners in %s: %w", p.product, region, err)
-	}
-	pinned := map[string]bool{}
-	for _, t := range r.Config.Pinned {
-		pinned[(&target{Target: t, product: productName(t.Type), listenerID: t.ListenerID}).key()] = true
-	}
-	defaults := make([]*target, len(listeners)) // a listener's default target, if any
-	pl.mu.Lock()
-	for i, l := range listeners {
-		p.inventory[listenerPlace(l.LoadBalancerID, l.Port)] = l.CertificateID
-		if !pl.qualifies(l.CertificateID) {
-			continue
-		}
-		t := &target{Target: clb.Target{Region: region, LoadBalancerID: l.LoadBalancerID, ListenerPort: l.Port}, product: p.product, port: p.port, listenerID: l.ID,
-			address: pl.lbByID[l.LoadBalancerID].Address, status: l.Status, from: l.CertificateID, facts: make(chan struct{})}
-		if pl.consider(ctx, t, pinned) {
-			defaults[i] = t
-		}
-	}
-	pl.mu.Unlock()
-	pl.sink.listenersFinal(ctx, p.lane())
-
-	listed := make([]bool, len(listeners))
-	errs := forEach(ctx, len(listeners), r.concurrency(), func(ctx context.Context, i int) error {
-		l := listeners[i]
-		exts, err := p.port.SNI(ctx, region, l)
-		if err != nil {
-			return fmt.Errorf("rotation: list domain extensions of %s/%s:%d: %w", region, l.LoadBalancerID, l.Port, err)
-		}
-		listed[i] = true
-		pl.extensionsListed(ctx, l, exts, defaults[i], pinned)
-		return nil
-	})
-	// A default target whose listener's extensions are not known is never
-	// probed (its SNI could be an extension's); its facts end here.
-	for i, t := range defaults {
-		if t != nil && !listed[i] {
-			t.noFacts = true
-			close(t.facts)
-		}
-	}
-	return errors.Join(errs...)
-}
-
 // consider plans a discovered target unless it is pinned to another pair or
 // would rotate backwards; it reports whether t itself was added. The caller
 // holds pl.mu.
@@ -436,29 +327,6 @@ func (pl *planner) consider(ctx context.Context, t *target, pinned map[string]bo
 	_, dup := pl.found[t.key()]
 	pl.add(ctx, t)
 	return !dup
-}
-
-// extensionsListed records listener l's extensions: the inventory, its
-// default target's extension domains (def, nil when it has none) and the
-// extension targets; then the listener's extension targets are final.
-func (pl *planner) extensionsListed(ctx context.Context, l TLSListener, exts []SNICertificate, def *target, pinned map[string]bool) {
-	region := pl.p.region
-	pl.mu.Lock()
-	for _, ext := range exts {
-		pl.p.inventory[extPlace(ext.ID)] = ext.CertificateID
-	}
-	if def != nil {
-		def.extNames = extDomains(exts)
-		close(def.facts)
-	}
-	for _, ext := range exts {
-		if !ext.Default && pl.qualifies(ext.CertificateID) && certs.Covers(pl.m.domains, []string{ext.Domain}) {
-			pl.consider(ctx, &target{Target: clb.Target{Region: region, LoadBalancerID: l.LoadBalancerID, ListenerPort: l.Port, Domain: ext.Domain},
-				product: pl.p.product, port: pl.p.port, extID: ext.ID, listenerID: l.ID, address: pl.lbByID[l.LoadBalancerID].Address, status: l.Status, from: ext.CertificateID}, pinned)
-		}
-	}
-	pl.mu.Unlock()
-	pl.sink.extensionsFinal(ctx, pl.p.lane(), l.LoadBalancerID, l.Port)
 }
 
 // expiresAfter reports whether c expires after the pair and is not the
@@ -481,7 +349,7 @@ func skippedTarget(t *target, c clb.ServerCertificate, m *material, deployFile s
 const expiryLayout = "2006-01-02 15:04 UTC"
 
 func unknownTarget(file string, t clb.Target, why string) error {
-	return &PairError{File: file, Problem: fmt.Sprintf("target %s does not exist: %s", t, why),
+	return &certs.Error{File: file, Problem: fmt.Sprintf("target %s does not exist: %s", t, why),
 		Fix: "correct or remove the target", Err: ErrUnknownTarget}
 }
 
@@ -503,58 +371,6 @@ func extDomains(exts []SNICertificate) []string {
 		out = append(out, e.Domain)
 	}
 	return out
-}
-
-// listListeners lists the HTTPS listeners of the load balancers lbs and,
-// concurrently, each listener's domain extensions (extsOf[i] are
-// listeners[i]'s).
-func (r *Rotator) listListeners(ctx context.Context, port TargetPort, region string, lbs []Instance) (listeners []TLSListener, extsOf [][]SNICertificate, err error) {
-	if len(lbs) == 0 {
-		return nil, nil, nil
-	}
-	ids := make([]string, 0, len(lbs))
-	for _, lb := range lbs {
-		ids = append(ids, lb.ID)
-	}
-	listeners, err = port.Listeners(ctx, region, ids)
-	if err != nil {
-		return nil, nil, fmt.Errorf("rotation: list HTTPS listeners in %s: %w", region, err)
-	}
-	extsOf = make([][]SNICertificate, len(listeners))
-	errs := forEach(ctx, len(listeners), r.concurrency(), func(ctx context.Context, i int) error {
-		l := listeners[i]
-		exts, err := port.SNI(ctx, region, l)
-		if err != nil {
-			return fmt.Errorf("rotation: list domain extensions of %s/%s:%d: %w", region, l.LoadBalancerID, l.Port, err)
-		}
-		extsOf[i] = exts
-		return nil
-	})
-	if len(errs) > 0 {
-		return nil, nil, errors.Join(errs...)
-	}
-	return listeners, extsOf, nil
-}
-
-// referencedCertificates lists every certificate id referenced by a listener
-// or a domain extension in the region.
-func (r *Rotator) referencedCertificates(ctx context.Context, port TargetPort, region string) (map[string]bool, error) {
-	lbs, err := port.Instances(ctx, region)
-	if err != nil {
-		return nil, fmt.Errorf("rotation: list load balancers in %s: %w", region, err)
-	}
-	listeners, extsOf, err := r.listListeners(ctx, port, region, lbs)
-	if err != nil {
-		return nil, err
-	}
-	refs := map[string]bool{}
-	for i, l := range listeners {
-		refs[l.CertificateID] = true
-		for _, e := range extsOf[i] {
-			refs[e.CertificateID] = true
-		}
-	}
-	return refs, nil
 }
 
 // label names an ALB or NLB target's product and listener in its printed

@@ -7,50 +7,6 @@ import (
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
 )
 
-// ObjectReader reads the certificate bucket. Get must refuse an object
-// larger than maxSize without reading it (an error that Is apierr.ErrInvalid)
-// and report a missing object with an error that Is apierr.ErrNotFound.
-type ObjectReader interface {
-	Get(ctx context.Context, bucket, key string, maxSize int64) ([]byte, error)
-	// ListKeys returns the keys of every object under prefix (all pages).
-	ListKeys(ctx context.Context, bucket, prefix string) ([]string, error)
-}
-
-// objectStore is the shape of the OSS adapter: Get plus a List that returns
-// the adapter's own object info type O.
-type objectStore[O any] interface {
-	Get(ctx context.Context, bucket, key string, maxSize int64) ([]byte, error)
-	List(ctx context.Context, bucket, prefix string) ([]O, error)
-}
-
-// AdaptObjects turns a store whose List returns its own object type (such as
-// *aliyun.OSS with aliyun.ObjectInfo) into an ObjectReader; key extracts the
-// object key: rotation.AdaptObjects(oss, func(o aliyun.ObjectInfo) string { return o.Key }).
-func AdaptObjects[O any](s objectStore[O], key func(O) string) ObjectReader {
-	return adapted[O]{s: s, key: key}
-}
-
-type adapted[O any] struct {
-	s   objectStore[O]
-	key func(O) string
-}
-
-func (a adapted[O]) Get(ctx context.Context, bucket, k string, maxSize int64) ([]byte, error) {
-	return a.s.Get(ctx, bucket, k, maxSize)
-}
-
-func (a adapted[O]) ListKeys(ctx context.Context, bucket, prefix string) ([]string, error) {
-	objs, err := a.s.List(ctx, bucket, prefix)
-	if err != nil {
-		return nil, err
-	}
-	keys := make([]string, 0, len(objs))
-	for _, o := range objs {
-		keys = append(keys, a.key(o))
-	}
-	return keys, nil
-}
-
 // CertificateStore manages the server certificates of a region.
 type CertificateStore interface {
 	ListServerCertificates(ctx context.Context, region string) ([]clb.ServerCertificate, error)

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"time"
 
-	"github.com/slb-cert-rotator/slb-cert-rotator/shared/certs"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/outcome"
 )
 
@@ -184,11 +183,6 @@ func (r Result) Counts() (targets, switched, rolledBack, deleted, errs int) {
 	}
 	return len(r.Targets), switched, rolledBack, len(r.Deleted), len(r.Errors)
 }
-
-// PairError is a permanent problem with the pair or its deploy file: the
-// one refusal type, certs.Error, naming the file, the problem and the fix.
-// It answers errors.Is(err, apierr.ErrInvalid).
-type PairError = certs.Error
 
 // ErrUnknownTarget is reported (wrapped) for an explicit target that does not
 // exist.

@@ -11,14 +11,17 @@ import (
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/certs"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/config"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/lease"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/pairs"
 )
 
-// Defaults applied when the Config leaves a value at zero.
+// Defaults applied when the Config leaves a value at zero: the
+// environment's own defaults (package config holds every default).
 const (
-	DefaultPrefix       = "certs/"
-	DefaultConcurrency  = 5
-	DefaultProbeTimeout = 5 * time.Second
+	DefaultPrefix       = config.DefaultCertPrefix
+	DefaultConcurrency  = config.DefaultConcurrency
+	DefaultProbeTimeout = config.DefaultProbeTimeout
 	// probeAttempts is how many handshakes may see the old certificate
 	// before a target is rolled back (a frontend may take a moment).
 	probeAttempts = 3
@@ -60,7 +63,7 @@ type Config struct {
 // dependencies are.
 type Rotator struct {
 	Config  Config
-	Objects ObjectReader
+	Objects pairs.ObjectReader
 	SLB     SLB
 	// Products are the load-balancer products rotated, each through its
 	// port; nil is CLB only, through CLBPort{SLB}.
@@ -82,6 +85,11 @@ type Request struct {
 	// Owner names this invocation in the cross-instance lock
 	// (lease.NewOwner(FC request id)); "" gets a random owner.
 	Owner string
+	// Snapshots are inventories the caller already holds (an expiry
+	// sweep's), by lane: discovery uses a complete one to find the places
+	// that may serve the pair's domains and re-reads only those under the
+	// lock (see Snapshots).
+	Snapshots Snapshots
 }
 
 func (r *Rotator) prefix() string {
@@ -141,7 +149,7 @@ func (r *Rotator) Rotate(ctx context.Context, now time.Time, req Request) (Resul
 	}
 	dry := req.DryRun || r.Config.DryRun
 	if r.Locks == nil || dry {
-		return r.rotateLoaded(ctx, res, m, d, deployFile, dry)
+		return r.rotateLoaded(ctx, res, m, d, deployFile, dry, req.Snapshots)
 	}
 	// Serialise across instances from here on (planning and writes); a pair
 	// that ended "waiting" or "rejected" above took no lock. What is applied
@@ -164,7 +172,7 @@ func (r *Rotator) Rotate(ctx context.Context, now time.Time, req Request) (Resul
 	case status != "":
 		out = res.end(status, reason)
 	default:
-		out, err = r.rotateLoaded(ctx, res, m, d, deployFile, dry)
+		out, err = r.rotateLoaded(ctx, res, m, d, deployFile, dry, req.Snapshots)
 	}
 	if rerr := lk.Release(ctx); rerr != nil {
 		out.Errors = append(out.Errors, rerr.Error())
@@ -174,9 +182,9 @@ func (r *Rotator) Rotate(ctx context.Context, now time.Time, req Request) (Resul
 
 // resolve names the pair a request is about (and the key's layout), or
 // gives the result that ends it unread (ignored, rejected).
-func (r *Rotator) resolve(bucket string, req Request) (string, Layout, *Result) {
+func (r *Rotator) resolve(bucket string, req Request) (string, pairs.Layout, *Result) {
 	prefix := r.prefix()
-	end := func(s Status, reason string) (string, Layout, *Result) {
+	end := func(s Status, reason string) (string, pairs.Layout, *Result) {
 		res := Ended(s, reason)
 		return "", "", &res
 	}
@@ -185,16 +193,16 @@ func (r *Rotator) resolve(bucket string, req Request) (string, Layout, *Result) 
 		if !r.Accepts(bucket, req.Key) {
 			return end(StatusIgnored, "object outside CERT_BUCKET/CERT_PREFIX ("+r.Config.Bucket+"/"+prefix+"): not read")
 		}
-		ref, ok := ParseKey(prefix, req.Key)
+		ref, ok := pairs.ParseKey(prefix, req.Key)
 		if !ok {
 			return end(StatusIgnored, "not a file of a certificate pair: "+req.Key)
 		}
-		if ref.File == DeployFileName {
+		if ref.File == pairs.DeployFileName {
 			return ref.Name, "", nil
 		}
 		return ref.Name, ref.Layout, nil
 	case req.Name != "":
-		if !validName(req.Name) {
+		if !pairs.ValidName(req.Name) {
 			return end(StatusRejected, fmt.Sprintf("invalid pair name %q", req.Name))
 		}
 		if r.Config.Bucket != "" && bucket != r.Config.Bucket {
@@ -208,15 +216,15 @@ func (r *Rotator) resolve(bucket string, req Request) (string, Layout, *Result) 
 // rotateLoaded plans, uploads, switches, verifies and cleans up a loaded
 // pair (under the pair's locks): pipelined (pipeline.go), or, for a dry
 // run, the whole plan and nothing written.
-func (r *Rotator) rotateLoaded(ctx context.Context, res Result, m *material, d Deploy, deployFile string, dry bool) (Result, error) {
+func (r *Rotator) rotateLoaded(ctx context.Context, res Result, m *material, d pairs.Deploy, deployFile string, dry bool, snaps Snapshots) (Result, error) {
 	res.Status = StatusFailed // until the outcome is known
 	res.Fingerprint, res.SHA256, res.Domains = m.fingerprint, m.sha256, m.domains
 	na := m.notAfter.UTC()
 	res.NotAfter = &na
 	if !dry {
-		return r.rotatePipelined(ctx, res, m, d, deployFile)
+		return r.rotatePipelined(ctx, res, m, d, deployFile, snaps)
 	}
-	plans, err := r.plan(ctx, m, d, deployFile)
+	plans, err := r.plan(ctx, m, d, deployFile, snaps)
 	if err != nil {
 		return reject(res, err)
 	}
@@ -327,7 +335,7 @@ func planned(res Result, plans []*regionPlan) Result {
 // reject turns a permanent error into a rejected result; anything else is
 // returned so that the invocation is retried.
 func reject(res Result, err error) (Result, error) {
-	var pe *PairError
+	var pe *certs.Error
 	if errors.As(err, &pe) || apierr.Permanent(err) {
 		res.Status = StatusRejected
 		res.Reason = err.Error()

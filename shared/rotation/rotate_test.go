@@ -139,6 +139,11 @@ func TestRotateHappyPath(t *testing.T) {
 	if again.Status != rotation.StatusUnchanged || !again.Regions[zjk].Reused || again.Regions[zjk].ServerCertificateID != newID {
 		t.Errorf("second rotation = %s %+v", again.Status, again.Regions)
 	}
+	// It says why nothing moved: the places serve this certificate already
+	// (not that nothing serves the domains).
+	if want := "already serves this certificate"; !strings.Contains(again.Reason, want) {
+		t.Errorf("second rotation's reason %q lacks %q", again.Reason, want)
+	}
 	if got := w.slb.Calls("UploadServerCertificate"); got != 1 {
 		t.Errorf("uploads after duplicate event = %d; want 1", got)
 	}
@@ -620,23 +625,6 @@ func TestRotateName(t *testing.T) {
 	w.objs.Delete(bucket, "certs/www/cert.pem")
 	if res, err = w.r.RotateName(context.Background(), w.now, bucket, "www"); err != nil || res.Status != rotation.StatusRotated {
 		t.Errorf("status %s err %v", res.Status, err)
-	}
-}
-
-func TestLoadPair(t *testing.T) {
-	objs := &rotationtest.Objects{}
-	p := issue(t, "www.example.com")
-	objs.Put(bucket, "certs/www/www.crt", p.CertPEM)
-	objs.Put(bucket, "certs/www/www.key", p.KeyPEM)
-	b, err := rotation.LoadPair(context.Background(), objs, bucket, "certs/", "www", time.Now(), certstestOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if b.FingerprintSHA1 != p.FingerprintSHA1 {
-		t.Errorf("fingerprint %s; want %s", b.FingerprintSHA1, p.FingerprintSHA1)
-	}
-	if _, err := rotation.LoadPair(context.Background(), objs, bucket, "certs/", "api", time.Now(), certstestOptions()); !errors.Is(err, rotation.ErrIncomplete) {
-		t.Errorf("missing pair: err = %v; want ErrIncomplete", err)
 	}
 }
 

@@ -39,7 +39,7 @@ func finalStatus(targets []TargetResult) (Status, string) {
 	}
 	switch {
 	case left == 0 && unchanged == len(targets):
-		return StatusUnchanged, ""
+		return StatusUnchanged, alreadyServing(len(targets))
 	case left == 0:
 		return StatusRotated, ""
 	case serving > 0:
@@ -70,4 +70,14 @@ func describeTarget(t TargetResult) string {
 		s += " (" + t.Domain + ")"
 	}
 	return s
+}
+
+// alreadyServing is the reason of a rotation whose every target already
+// served the pair's certificate (a second event of the same upload, or a
+// sweep that found the fleet current).
+func alreadyServing(n int) string {
+	if n == 1 {
+		return "the one place that serves these domains already serves this certificate"
+	}
+	return fmt.Sprintf("all %d places that serve these domains already serve this certificate", n)
 }

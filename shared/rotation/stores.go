@@ -64,7 +64,7 @@ func (r *Rotator) storeRefs(ctx context.Context, group []*regionPlan, outs []*ta
 			laneRefs = inventoryReferences(p, outs, seen[p.lane()])
 		} else {
 			var err error
-			if laneRefs, err = r.referencedCertificates(ctx, p.port, p.region); err != nil {
+			if laneRefs, err = r.referencedCertificates(ctx, p.port, p.region, p.base); err != nil {
 				return nil, err
 			}
 		}
@@ -81,7 +81,7 @@ func (r *Rotator) storeRefs(ctx context.Context, group []*regionPlan, outs []*ta
 			if planned[laneKey(prod.Name, region)] || storeKey(prod.Port, prod.Name, region) != key {
 				continue
 			}
-			more, err := r.referencedCertificates(ctx, prod.Port, region)
+			more, err := r.referencedCertificates(ctx, prod.Port, region, nil)
 			if err != nil {
 				return nil, err
 			}

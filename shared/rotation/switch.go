@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/inventory"
 )
 
 // targetOutcome is what happened to one target during the switch phases.
@@ -163,7 +164,7 @@ type verifyJob struct {
 }
 
 // verifyJobs groups outs into listings: the listener targets of a region
-// by batch load balancers (sorted; the port's ReadBatch), the extension
+// by batch load balancers (sorted; inventory.Batches: the port's ReadBatch), the extension
 // targets by listener. Each chunk is its own call so that the chunks run
 // concurrently.
 func verifyJobs(outs []*targetOutcome) []*verifyJob {
@@ -200,9 +201,8 @@ func verifyJobs(outs []*targetOutcome) []*verifyJob {
 	for _, lane := range lanes {
 		ids, t := lbsOf[lane], laneOf[lane]
 		sort.Strings(ids)
-		batch := readBatch(t.port)
-		for start := 0; start < len(ids); start += batch {
-			j := &verifyJob{region: t.Region, lane: lane, port: t.port, lbIDs: ids[start:min(start+batch, len(ids))]}
+		for _, batch := range inventory.Batches(t.port, ids) {
+			j := &verifyJob{region: t.Region, lane: lane, port: t.port, lbIDs: batch}
 			for _, id := range j.lbIDs {
 				j.outs = append(j.outs, outsOfLB[lane+"\x00"+id]...)
 			}

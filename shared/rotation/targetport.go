@@ -6,6 +6,7 @@ import (
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/inventory"
 )
 
 // The rotation plans, switches, verifies, rolls back and cleans up targets
@@ -13,38 +14,13 @@ import (
 // TargetPort: one per load-balancer product. The algorithm only knows the
 // product-neutral shapes below; CLBPort is the Classic Load Balancer's.
 
-// Instance is one load balancer as the rotation sees it.
-type Instance struct {
-	ID string
-	// Address is what a TLS handshake dials (a VIP or a DNS name).
-	Address string
-}
-
-// TLSListener is one TLS-terminating listener and its default certificate.
-type TLSListener struct {
-	LoadBalancerID string
-	Port           int
-	// ID names the listener where the product does (ALB, NLB); "" on CLB,
-	// whose listeners are named by load balancer and port.
-	ID     string
-	Status string
-	// CertificateID is the default certificate's id in the product's store.
-	CertificateID string
-}
-
-// SNICertificate is one SNI certificate of a listener: a CLB domain
-// extension, an ALB or NLB additional certificate.
-type SNICertificate struct {
-	// ID names the SNI place (a CLB domain extension id).
-	ID            string
-	Domain        string
-	CertificateID string
-	// Default marks a domain answered by the listener's default certificate
-	// because no SNI certificate holds it (an ALB or NLB SNI certificate
-	// superseded by a default that covers its domains): it is read back,
-	// never a target.
-	Default bool
-}
+// Instance, TLSListener and SNICertificate are the inventory's shapes
+// (package inventory): what the rotation plans from.
+type (
+	Instance       = inventory.Instance
+	TLSListener    = inventory.TLSListener
+	SNICertificate = inventory.SNICertificate
+)
 
 // Place is what a switch points at a certificate: the default certificate
 // of listener (LoadBalancerID, ListenerPort, ListenerID) when SNIID is
@@ -62,39 +38,30 @@ type Place struct {
 // Errors answer apierr (ErrNotFound for a listener that does not exist,
 // ErrConflict for a certificate in use, ErrQuota, ErrTransient).
 type TargetPort interface {
-	// Certificates lists the certificates of the store the product's
-	// listeners reference in region.
-	Certificates(ctx context.Context, region string) ([]clb.ServerCertificate, error)
+	// Reader is the read side: Certificates, Instances, Listeners (at most
+	// ReadBatch load balancers per call), SNI, ReadBatch.
+	inventory.Reader
 	// Upload stores a certificate (tags mark it ours and name its pair).
 	Upload(ctx context.Context, region, name, certPEM, keyPEM string, tags map[string]string) (clb.ServerCertificate, error)
 	// Delete removes a stored certificate (ErrConflict while referenced).
 	Delete(ctx context.Context, region, id string) error
-	// Instances lists the region's load balancers.
-	Instances(ctx context.Context, region string) ([]Instance, error)
-	// Listeners lists the TLS listeners of the load balancers lbIDs (at most
-	// ReadBatch of them per call is what the rotation asks for at once).
-	Listeners(ctx context.Context, region string, lbIDs []string) ([]TLSListener, error)
-	// SNI lists the SNI certificates of listener l.
-	SNI(ctx context.Context, region string, l TLSListener) ([]SNICertificate, error)
 	// Listener describes the listener of lbID with id listenerID (when the
 	// product names listeners) or on port, and its SNI certificates
 	// (ErrNotFound when there is none).
 	Listener(ctx context.Context, region, lbID string, port int, listenerID string) (TLSListener, []SNICertificate, error)
 	// Switch points place at certificate to (from is what it references now).
 	Switch(ctx context.Context, place Place, from, to string) error
-	// ReadBatch is how many load balancers one Listeners call covers.
-	ReadBatch() int
 }
 
-// CLBPort is the Classic Load Balancer's TargetPort over the SLB API.
+// CLBPort is the Classic Load Balancer's TargetPort over the SLB API: the
+// reads are inventory.CLB's.
 type CLBPort struct{ SLB SLB }
 
-// clbReadBatch: DescribeLoadBalancerListeners accepts 10 ids per call.
-const clbReadBatch = 10
+func (c CLBPort) reader() inventory.CLB { return inventory.CLB{API: c.SLB} }
 
 // Certificates lists the region's server certificates.
 func (c CLBPort) Certificates(ctx context.Context, region string) ([]clb.ServerCertificate, error) {
-	return c.SLB.ListServerCertificates(ctx, region)
+	return c.reader().Certificates(ctx, region)
 }
 
 // Upload uploads a server certificate.
@@ -109,28 +76,21 @@ func (c CLBPort) Delete(ctx context.Context, region, id string) error {
 
 // Instances lists the region's load balancers.
 func (c CLBPort) Instances(ctx context.Context, region string) ([]Instance, error) {
-	lbs, err := c.SLB.ListLoadBalancers(ctx, region)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]Instance, len(lbs))
-	for i, lb := range lbs {
-		out[i] = Instance{ID: lb.ID, Address: lb.Address}
-	}
-	return out, nil
+	return c.reader().Instances(ctx, region)
 }
 
 // Listeners lists the HTTPS listeners of lbIDs.
 func (c CLBPort) Listeners(ctx context.Context, region string, lbIDs []string) ([]TLSListener, error) {
-	ls, err := c.SLB.ListHTTPSListeners(ctx, region, lbIDs)
-	return clbListeners(ls), err
+	return c.reader().Listeners(ctx, region, lbIDs)
 }
 
 // SNI lists the domain extensions of l.
 func (c CLBPort) SNI(ctx context.Context, region string, l TLSListener) ([]SNICertificate, error) {
-	exts, err := c.SLB.ListDomainExtensions(ctx, region, l.LoadBalancerID, l.Port)
-	return clbExtensions(exts), err
+	return c.reader().SNI(ctx, region, l)
 }
+
+// ReadBatch is inventory.CLB's.
+func (c CLBPort) ReadBatch() int { return c.reader().ReadBatch() }
 
 // Listener describes the HTTPS listener on lbID:port.
 func (c CLBPort) Listener(ctx context.Context, region, lbID string, port int, _ string) (TLSListener, []SNICertificate, error) {
@@ -138,7 +98,7 @@ func (c CLBPort) Listener(ctx context.Context, region, lbID string, port int, _ 
 	if err != nil {
 		return TLSListener{}, nil, err
 	}
-	return clbListeners([]clb.Listener{l})[0], clbExtensions(exts), nil
+	return TLSListener{LoadBalancerID: l.LoadBalancerID, Port: l.Port, Status: l.Status, CertificateID: l.ServerCertificateID}, inventory.CLBExtensions(exts), nil
 }
 
 // Switch sets a listener's or a domain extension's certificate.
@@ -147,25 +107,6 @@ func (c CLBPort) Switch(ctx context.Context, p Place, _, to string) error {
 		return c.SLB.SetDomainExtensionCertificate(ctx, p.Region, p.SNIID, to)
 	}
 	return c.SLB.SetListenerCertificate(ctx, p.Region, p.LoadBalancerID, p.ListenerPort, to)
-}
-
-// ReadBatch is 10 load balancers per listing.
-func (CLBPort) ReadBatch() int { return clbReadBatch }
-
-func clbListeners(ls []clb.Listener) []TLSListener {
-	out := make([]TLSListener, len(ls))
-	for i, l := range ls {
-		out[i] = TLSListener{LoadBalancerID: l.LoadBalancerID, Port: l.Port, Status: l.Status, CertificateID: l.ServerCertificateID}
-	}
-	return out
-}
-
-func clbExtensions(exts []clb.DomainExtension) []SNICertificate {
-	out := make([]SNICertificate, len(exts))
-	for i, e := range exts {
-		out[i] = SNICertificate{ID: e.ID, Domain: e.Domain, CertificateID: e.ServerCertificateID}
-	}
-	return out
 }
 
 // Product names for Product.Name and deploy.yaml's target type.
@@ -250,12 +191,3 @@ var ErrKeyType = fmt.Errorf("the product does not accept this key type: %w", api
 // accepts reports whether lane p can take m (an ECDSA pair needs a port
 // that serves ECDSA).
 func (p *regionPlan) accepts(m *material) bool { return !m.ecdsa || takesECDSA(p.port) }
-
-// readBatch is how many load balancers one verification listing of port
-// names.
-func readBatch(port TargetPort) int {
-	if b := port.ReadBatch(); b > 0 {
-		return b
-	}
-	return 1
-}

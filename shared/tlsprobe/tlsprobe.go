@@ -15,10 +15,12 @@ import (
 	"time"
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/certs"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/config"
 )
 
-// DefaultTimeout applies when Probe is given no timeout.
-const DefaultTimeout = 5 * time.Second
+// DefaultTimeout applies when Probe is given no timeout: PROBE_TIMEOUT's
+// default (package config holds every default).
+const DefaultTimeout = config.DefaultProbeTimeout
 
 // Result is what one handshake saw.
 type Result struct {

@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/config"
-	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/pairs"
 )
 
 // The project's own rules for s.yaml, beyond what the fc3 schema can see
@@ -212,7 +212,7 @@ func (o ossFilter) matches(key string) bool {
 }
 
 // checkOSSCoverage checks rotate-on-upload's OSS triggers against the pair
-// file names the code accepts (rotation.PairFileKeys, the README's bucket
+// file names the code accepts (pairs.FileKeys, the README's bucket
 // layout): each accepted name fires exactly one trigger, every trigger fires
 // for some accepted name, and what the functions write themselves (locks,
 // reports) fires none.
@@ -234,7 +234,7 @@ func checkOSSCoverage(props map[string]any) []string {
 		name, _ := m["triggerName"].(string)
 		filters = append(filters, ossFilter{name, prefix, suffix})
 	}
-	accepted := rotation.PairFileKeys(config.DefaultCertPrefix, "example.com")
+	accepted := pairs.FileKeys(config.DefaultCertPrefix, "example.com")
 	for _, k := range accepted {
 		var fired []string
 		for _, f := range filters {

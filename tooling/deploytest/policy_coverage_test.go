@@ -10,7 +10,9 @@ import (
 	"testing"
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/expiry"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/inventory"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/issuance"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/pairs"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/provisioning"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation"
 )
@@ -88,15 +90,15 @@ func TestPoliciesCoverPorts(t *testing.T) {
 		}
 		return out
 	}
-	rotate := ports((*rotation.SLB)(nil), (*rotation.ObjectReader)(nil), (*lease.Store)(nil))
+	rotate := ports((*rotation.SLB)(nil), (*pairs.ObjectReader)(nil), (*lease.Store)(nil))
 	wiring := map[string][]reflect.Type{
 		// with the target ports of CLB, ALB and NLB (LB_PRODUCTS)
 		"rotate-on-upload": append(ports((*rotation.TargetPort)(nil)), rotate...),
 		// the sweep, plus auto-rotation with the rotation's ports
-		"expiry-check": append(ports((*expiry.Inventory)(nil), (*expiry.LBInventory)(nil), (*expiry.CertStore)(nil), (*expiry.Objects)(nil)), rotate...),
-		// the provisioner, its pair loader (rotation.LoadPair) and its instance lock
+		"expiry-check": append(ports((*inventory.Reader)(nil), (*expiry.LBInventory)(nil), (*expiry.CertStore)(nil), (*expiry.Objects)(nil)), rotate...),
+		// the provisioner, its pair loader (pairs.Load) and its instance lock
 		"provision": append(ports((*provisioning.Instances)(nil), (*provisioning.Backends)(nil), (*provisioning.Listeners)(nil),
-			(*provisioning.DomainExtensions)(nil), (*provisioning.Certificates)(nil)), ports((*rotation.ObjectReader)(nil), (*lease.Store)(nil))...),
+			(*provisioning.DomainExtensions)(nil), (*provisioning.Certificates)(nil)), ports((*pairs.ObjectReader)(nil), (*lease.Store)(nil))...),
 		// the renewal: its bucket, DNS and the pair's lease lock
 		"renew-certificates": ports((*issuance.Objects)(nil), (*issuance.DNS)(nil), (*lease.Store)(nil)),
 	}

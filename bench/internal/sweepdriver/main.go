@@ -44,6 +44,7 @@ import (
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/aliyun"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/expiry"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/inventory"
 )
 
 // output is what the driver prints.
@@ -131,8 +132,8 @@ func run() error {
 	}
 	start := time.Now()
 	rec := &recorder{start: start, addrs: map[string]bool{}}
-	inv := &timedInventory{Inventory: aliyun.NewSLB(creds, aliyun.SLBOptions{Endpoint: os.Getenv("SWEEP_SLB_ENDPOINT")}), rec: rec}
-	s := &expiry.Sweeper{Inventory: inv, Concurrency: conc, ProbeTimeout: probeTimeout, ProbeConcurrency: probeConc}
+	inv := &timedInventory{CLBAPI: aliyun.NewSLB(creds, aliyun.SLBOptions{Endpoint: os.Getenv("SWEEP_SLB_ENDPOINT")}), rec: rec}
+	s := &expiry.Sweeper{Inventory: inventory.CLB{API: inv}, Concurrency: conc, ProbeTimeout: probeTimeout, ProbeConcurrency: probeConc}
 	mode := os.Getenv("SWEEP_PROBE")
 	switch mode {
 	case "", "off", "0":
@@ -233,28 +234,28 @@ func (r *recorder) fill(o *output) {
 
 // timedInventory records when the last inventory call ended.
 type timedInventory struct {
-	expiry.Inventory
+	inventory.CLBAPI
 	rec *recorder
 }
 
 func (t *timedInventory) ListServerCertificates(ctx context.Context, region string) ([]clb.ServerCertificate, error) {
 	defer t.rec.invDone()
-	return t.Inventory.ListServerCertificates(ctx, region)
+	return t.CLBAPI.ListServerCertificates(ctx, region)
 }
 
 func (t *timedInventory) ListLoadBalancers(ctx context.Context, region string) ([]clb.LoadBalancer, error) {
 	defer t.rec.invDone()
-	return t.Inventory.ListLoadBalancers(ctx, region)
+	return t.CLBAPI.ListLoadBalancers(ctx, region)
 }
 
 func (t *timedInventory) ListHTTPSListeners(ctx context.Context, region string, lbIDs []string) ([]clb.Listener, error) {
 	defer t.rec.invDone()
-	return t.Inventory.ListHTTPSListeners(ctx, region, lbIDs)
+	return t.CLBAPI.ListHTTPSListeners(ctx, region, lbIDs)
 }
 
 func (t *timedInventory) ListDomainExtensions(ctx context.Context, region, lbID string, port int) ([]clb.DomainExtension, error) {
 	defer t.rec.invDone()
-	return t.Inventory.ListDomainExtensions(ctx, region, lbID, port)
+	return t.CLBAPI.ListDomainExtensions(ctx, region, lbID, port)
 }
 
 // vmHWM reads the peak resident set size (kB) from /proc/self/status; 0

@@ -135,7 +135,7 @@ func (s *SLB) DeleteLoadBalancer(_ context.Context, region, id string) error {
 	s.lbs = append(s.lbs[:i], s.lbs[i+1:]...)
 	delete(s.backends, id)
 	s.listeners = without(s.listeners, func(l clb.Listener) bool { return l.LoadBalancerID == id })
-	s.exts = without(s.exts, func(e clb.DomainExtension) bool { return e.LoadBalancerID == id })
+	s.dropExts(func(e clb.DomainExtension) bool { return e.LoadBalancerID == id })
 	return nil
 }
 

@@ -128,7 +128,7 @@ func (s *SLB) DeleteListener(_ context.Context, region, lbID string, port int) e
 		return notFound(fmt.Sprintf("listener %s:%d", lbID, port))
 	}
 	s.listeners = append(s.listeners[:i], s.listeners[i+1:]...)
-	s.exts = without(s.exts, func(e clb.DomainExtension) bool {
+	s.dropExts(func(e clb.DomainExtension) bool {
 		return e.Region == region && e.LoadBalancerID == lbID && e.ListenerPort == port
 	})
 	return nil
@@ -150,7 +150,7 @@ func (s *SLB) CreateDomainExtension(_ context.Context, region, lbID string, port
 	}
 	s.next++
 	id := fmt.Sprintf("de-%04d", s.next)
-	s.exts = append(s.exts, clb.DomainExtension{ID: id, Region: region, LoadBalancerID: lbID, ListenerPort: port, Domain: domain, ServerCertificateID: certID})
+	s.addExt(clb.DomainExtension{ID: id, Region: region, LoadBalancerID: lbID, ListenerPort: port, Domain: domain, ServerCertificateID: certID})
 	return id, nil
 }
 
@@ -161,13 +161,10 @@ func (s *SLB) DeleteDomainExtension(_ context.Context, region, extID string) err
 	if err := s.enter("DeleteDomainExtension"); err != nil {
 		return err
 	}
-	for i, e := range s.exts {
-		if e.ID == extID && e.Region == region {
-			s.exts = append(s.exts[:i], s.exts[i+1:]...)
-			return nil
-		}
+	if s.dropExts(func(e clb.DomainExtension) bool { return e.ID == extID && e.Region == region }) == 0 {
+		return notFound("domain extension " + extID)
 	}
-	return notFound("domain extension " + extID)
+	return nil
 }
 
 // Serving is what a TLS handshake with address:port and serverName would

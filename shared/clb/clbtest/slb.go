@@ -12,6 +12,7 @@ import (
 	"encoding/hex"
 	"encoding/pem"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -32,6 +33,7 @@ type SLB struct {
 	lbs       []clb.LoadBalancer
 	listeners []clb.Listener
 	exts      []clb.DomainExtension
+	extsAt    map[string][]int // indexes into exts by listener (extKey)
 	next      int
 	calls     map[string]int
 	writes    []string
@@ -44,6 +46,13 @@ type SLB struct {
 	// Fail, when set, is called before every action; an error it returns
 	// is the action's result.
 	Fail func(action string) error
+	// FailCall, when set, is called before every listing with its region
+	// and detail (the load balancer ids joined by "," of a listener listing,
+	// "lb:port" of an extension listing, "" otherwise), after Fail.
+	FailCall func(action, region, detail string) error
+	// MaxListenerIDs, when set, refuses a listener listing of more load
+	// balancers (the API's own limit, for tests of a caller's batching).
+	MaxListenerIDs int
 	// Clock gives CreateTime to uploads (default time.Now).
 	Clock func() time.Time
 	// StartPolls is the DescribeHTTPSListener call, counted from
@@ -52,13 +61,16 @@ type SLB struct {
 	StartPolls int
 }
 
-// enter counts a call of action, logs it when it is a write, and returns
+// enter counts one call of action (see count).
+func (s *SLB) enter(action string) error { return s.count(action, 1) }
+
+// count counts n calls of action, logs it when it is a write, and returns
 // the error the fault hooks give it (FailOn first, then Fail).
-func (s *SLB) enter(action string) error {
+func (s *SLB) count(action string, n int) error {
 	if s.calls == nil {
 		s.calls = map[string]int{}
 	}
-	s.calls[action]++
+	s.calls[action] += n
 	if IsWrite(action) {
 		s.writes = append(s.writes, action)
 	}
@@ -70,6 +82,21 @@ func (s *SLB) enter(action string) error {
 	}
 	return nil
 }
+
+// enterPages counts pages calls of a listing (the API's pages) and asks
+// Fail and FailCall.
+func (s *SLB) enterPages(action, region, detail string, pages int) error {
+	if err := s.count(action, pages); err != nil {
+		return err
+	}
+	if s.FailCall != nil {
+		return s.FailCall(action, region, detail)
+	}
+	return nil
+}
+
+// pages is how many pages of size a listing of n items takes (at least one).
+func pages(n, size int) int { return max(1, (n+size-1)/size) }
 
 // inRegion returns the elements of xs in region (a new slice).
 func inRegion[T any](xs []T, region string, regionOf func(T) string) []T {
@@ -202,7 +229,7 @@ func (s *SLB) AddExtension(e clb.DomainExtension) string {
 		s.next++
 		e.ID = fmt.Sprintf("de-%04d", s.next)
 	}
-	s.exts = append(s.exts, e)
+	s.addExt(e)
 	return e.ID
 }
 
@@ -241,7 +268,7 @@ func (s *SLB) ExtensionCertificate(extID string) string {
 func (s *SLB) ListServerCertificates(_ context.Context, region string) ([]clb.ServerCertificate, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.enter("DescribeServerCertificates"); err != nil {
+	if err := s.enterPages("DescribeServerCertificates", region, "", 1); err != nil {
 		return nil, err
 	}
 	return inRegion(s.certs, region, certRegion), nil
@@ -316,36 +343,44 @@ func (s *SLB) DeleteServerCertificate(_ context.Context, region, id string) erro
 	return nil
 }
 
-// ListLoadBalancers lists a region's load balancers (DescribeLoadBalancers).
+// ListLoadBalancers lists a region's load balancers; it counts one
+// DescribeLoadBalancers call per page of 100.
 func (s *SLB) ListLoadBalancers(_ context.Context, region string) ([]clb.LoadBalancer, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.enter("DescribeLoadBalancers"); err != nil {
+	out := inRegion(s.lbs, region, lbRegion)
+	if err := s.enterPages("DescribeLoadBalancers", region, "", pages(len(out), 100)); err != nil {
 		return nil, err
 	}
-	return inRegion(s.lbs, region, lbRegion), nil
+	return out, nil
 }
 
 // ListHTTPSListeners lists the HTTPS listeners of lbIDs. Like the
 // adapter it counts one DescribeLoadBalancerListeners call per 10 load
-// balancer ids (none for no id).
+// balancer ids and cursor page of 100 listeners (none for no id).
 func (s *SLB) ListHTTPSListeners(_ context.Context, region string, lbIDs []string) ([]clb.Listener, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for i := 0; i < len(lbIDs); i += 10 {
-		if err := s.enter("DescribeLoadBalancerListeners"); err != nil {
-			return nil, err
-		}
-	}
-	want := map[string]bool{}
-	for _, id := range lbIDs {
-		want[id] = true
+	if s.MaxListenerIDs > 0 && len(lbIDs) > s.MaxListenerIDs {
+		return nil, fmt.Errorf("fake slb: LoadBalancerId.N takes at most %d ids, got %d: %w", s.MaxListenerIDs, len(lbIDs), apierr.ErrInvalid)
 	}
 	var out []clb.Listener
-	for _, l := range s.listeners {
-		if l.Region == region && want[l.LoadBalancerID] {
-			out = append(out, l)
+	for i := 0; i < len(lbIDs); i += 10 {
+		group := lbIDs[i:min(i+10, len(lbIDs))]
+		want := map[string]bool{}
+		for _, id := range group {
+			want[id] = true
 		}
+		var got []clb.Listener
+		for _, l := range s.listeners {
+			if l.Region == region && want[l.LoadBalancerID] {
+				got = append(got, l)
+			}
+		}
+		if err := s.enterPages("DescribeLoadBalancerListeners", region, strings.Join(group, ","), pages(len(got), 100)); err != nil {
+			return nil, err
+		}
+		out = append(out, got...)
 	}
 	return out, nil
 }
@@ -354,7 +389,7 @@ func (s *SLB) ListHTTPSListeners(_ context.Context, region string, lbIDs []strin
 func (s *SLB) ListDomainExtensions(_ context.Context, region, lbID string, port int) ([]clb.DomainExtension, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.enter("DescribeDomainExtensions"); err != nil {
+	if err := s.enterPages("DescribeDomainExtensions", region, lbID+":"+strconv.Itoa(port), 1); err != nil {
 		return nil, err
 	}
 	return s.extsOf(region, lbID, port), nil
@@ -362,12 +397,41 @@ func (s *SLB) ListDomainExtensions(_ context.Context, region, lbID string, port 
 
 func (s *SLB) extsOf(region, lbID string, port int) []clb.DomainExtension {
 	var out []clb.DomainExtension
-	for _, e := range s.exts {
-		if e.Region == region && e.LoadBalancerID == lbID && e.ListenerPort == port {
-			out = append(out, e)
-		}
+	for _, i := range s.extsAt[extKey(region, lbID, port)] {
+		out = append(out, s.exts[i])
 	}
 	return out
+}
+
+// extKey is the key of a listener in the extension index extsAt.
+func extKey(region, lbID string, port int) string {
+	return region + "/" + lbID + "/" + strconv.Itoa(port)
+}
+
+// addExt stores a domain extension and indexes it by its listener.
+func (s *SLB) addExt(e clb.DomainExtension) {
+	if s.extsAt == nil {
+		s.extsAt = map[string][]int{}
+	}
+	k := extKey(e.Region, e.LoadBalancerID, e.ListenerPort)
+	s.extsAt[k] = append(s.extsAt[k], len(s.exts))
+	s.exts = append(s.exts, e)
+}
+
+// dropExts deletes the domain extensions drop reports, rebuilds the index
+// (the positions of the others shift) and returns how many went.
+func (s *SLB) dropExts(drop func(clb.DomainExtension) bool) int {
+	n := len(s.exts)
+	s.exts = without(s.exts, drop)
+	if len(s.exts) == n {
+		return 0
+	}
+	s.extsAt = make(map[string][]int, len(s.extsAt))
+	for i, e := range s.exts {
+		k := extKey(e.Region, e.LoadBalancerID, e.ListenerPort)
+		s.extsAt[k] = append(s.extsAt[k], i)
+	}
+	return n - len(s.exts)
 }
 
 // DescribeHTTPSListener reads one listener and its domain extensions; a

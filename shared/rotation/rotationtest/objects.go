@@ -12,10 +12,10 @@ import (
 	"sync"
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
-	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/pairs"
 )
 
-// Objects is an in-memory bucket store implementing rotation.ObjectReader.
+// Objects is an in-memory bucket store implementing pairs.ObjectReader.
 type Objects struct {
 	mu   sync.Mutex
 	data map[string][]byte
@@ -24,7 +24,7 @@ type Objects struct {
 	Err error
 }
 
-var _ rotation.ObjectReader = (*Objects)(nil)
+var _ pairs.ObjectReader = (*Objects)(nil)
 
 // Put stores an object.
 func (o *Objects) Put(bucket, key string, data []byte) {
@@ -50,7 +50,7 @@ func (o *Objects) Gets() []string {
 	return append([]string(nil), o.gets...)
 }
 
-// Get implements rotation.ObjectReader.
+// Get implements pairs.ObjectReader.
 func (o *Objects) Get(_ context.Context, bucket, key string, maxSize int64) ([]byte, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -68,7 +68,7 @@ func (o *Objects) Get(_ context.Context, bucket, key string, maxSize int64) ([]b
 	return append([]byte(nil), d...), nil
 }
 
-// ListKeys implements rotation.ObjectReader.
+// ListKeys implements pairs.ObjectReader.
 func (o *Objects) ListKeys(_ context.Context, bucket, prefix string) ([]string, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()

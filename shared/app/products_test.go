@@ -1,4 +1,4 @@
-package compose
+package app
 
 import (
 	"reflect"
@@ -44,7 +44,7 @@ func TestProducts(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			lbs := LoadBalancerPorts(cfg, aliyun.Credentials{AccessKeyID: "ak", AccessKeySecret: "secret"})
+			lbs := New(cfg, nil).LoadBalancerPorts(aliyun.Credentials{AccessKeyID: "ak", AccessKeySecret: "secret"})
 			if got := names(lbs); !reflect.DeepEqual(got, tc.ports) {
 				t.Fatalf("LoadBalancerPorts = %v, want %v", got, tc.ports)
 			}

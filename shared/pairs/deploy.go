@@ -1,4 +1,4 @@
-package rotation
+package pairs
 
 import (
 	"bytes"
@@ -9,6 +9,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/certs"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
 )
 
@@ -44,7 +45,7 @@ func ParseDeploy(file string, data []byte) (Deploy, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&d); err != nil && !errors.Is(err, io.EOF) {
-		return Deploy{}, &PairError{File: file, Problem: "is not valid deploy YAML: " + err.Error(),
+		return Deploy{}, &certs.Error{File: file, Problem: "is not valid deploy YAML: " + err.Error(),
 			Fix: "fields are targets (type, region, loadBalancerId, listenerPort, listenerId, domain, additional), discover, keep and force"}
 	}
 	for i, t := range d.Targets {
@@ -53,17 +54,17 @@ func ParseDeploy(file string, data []byte) (Deploy, error) {
 		}
 	}
 	if d.Keep != nil && *d.Keep < 0 {
-		return Deploy{}, &PairError{File: file, Problem: fmt.Sprintf("keep is %d", *d.Keep), Fix: "use 0 or more"}
+		return Deploy{}, &certs.Error{File: file, Problem: fmt.Sprintf("keep is %d", *d.Keep), Fix: "use 0 or more"}
 	}
 	return d, nil
 }
 
 // checkTarget validates one deploy.yaml target (field is its path).
 func checkTarget(file, field string, t clb.Target) error {
-	bad := func(problem, fix string) error { return &PairError{File: file, Problem: field + problem, Fix: fix} }
-	lb := t.Type == ProductALB || t.Type == ProductNLB
+	bad := func(problem, fix string) error { return &certs.Error{File: file, Problem: field + problem, Fix: fix} }
+	lb := t.Type == clb.ProductALB || t.Type == clb.ProductNLB
 	switch {
-	case t.Type != "" && t.Type != ProductCLB && !lb:
+	case t.Type != "" && t.Type != clb.ProductCLB && !lb:
 		return bad(fmt.Sprintf(".type %q is not a load-balancer product", t.Type), "use clb, alb or nlb (default clb)")
 	case strings.TrimSpace(t.Region) == "":
 		return bad(".region is missing", "set the region of the load balancer, e.g. cn-zhangjiakou")

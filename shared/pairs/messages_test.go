@@ -1,4 +1,4 @@
-package rotation_test
+package pairs_test
 
 import (
 	"bytes"
@@ -8,13 +8,13 @@ import (
 	"time"
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/certs"
-	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/pairs"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation/rotationtest"
 )
 
-// TestLoadPairMessages: each message names its subject once (the file or
+// TestLoadMessages: each message names its subject once (the file or
 // the folder) and leaves naming the pair to whoever wraps it.
-func TestLoadPairMessages(t *testing.T) {
+func TestLoadMessages(t *testing.T) {
 	tests := []struct {
 		name    string
 		objects map[string][]byte
@@ -25,11 +25,11 @@ func TestLoadPairMessages(t *testing.T) {
 			"certs/example.com/privkey.pem":   []byte("k"),
 		}, "certs/example.com/fullchain.pem: the file is larger than 64 KiB"},
 		{"key missing", map[string][]byte{"certs/example.com/fullchain.pem": []byte("c")},
-			"rotation: the key (privkey.pem, key.pem or example.com.key) is missing next to certs/example.com/fullchain.pem"},
+			"pairs: the key (privkey.pem, key.pem or example.com.key) is missing next to certs/example.com/fullchain.pem"},
 		{"certificate missing", map[string][]byte{"certs/example.com/privkey.pem": []byte("k")},
-			"rotation: the certificate (fullchain.pem, cert.pem or example.com.crt) is missing next to certs/example.com/privkey.pem"},
+			"pairs: the certificate (fullchain.pem, cert.pem or example.com.crt) is missing next to certs/example.com/privkey.pem"},
 		{"nothing", map[string][]byte{},
-			"rotation: neither a certificate nor a key is stored under certs/example.com/ or as certs/example.com.pem"},
+			"pairs: neither a certificate nor a key is stored under certs/example.com/ or as certs/example.com.pem"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -37,7 +37,7 @@ func TestLoadPairMessages(t *testing.T) {
 			for k, v := range tt.objects {
 				objs.Put("bkt", k, v)
 			}
-			_, err := rotation.LoadPair(context.Background(), objs, "bkt", "certs/", "example.com", time.Now(), certs.Options{})
+			_, err := pairs.Load(context.Background(), objs, "bkt", "certs/", "example.com", time.Now(), certs.Options{})
 			if err == nil || !strings.HasPrefix(err.Error(), tt.want) {
 				t.Fatalf("err = %v, want it to start with %q", err, tt.want)
 			}

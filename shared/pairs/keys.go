@@ -1,4 +1,4 @@
-package rotation
+package pairs
 
 import (
 	"context"
@@ -14,11 +14,11 @@ var (
 	keyFileNames  = []string{"privkey.pem", "key.pem", "{name}.key"}
 )
 
-// PairFileKeys lists every object key that holds a half (or the bundle) of
+// FileKeys lists every object key that holds a half (or the bundle) of
 // pair name under prefix: the names the README's bucket layout accepts. It
 // is the one source of truth s.yaml's OSS triggers are checked against
 // (tooling/deploytest): each of these keys must fire the trigger.
-func PairFileKeys(prefix, name string) []string {
+func FileKeys(prefix, name string) []string {
 	var keys []string
 	for _, p := range append(append([]string(nil), certFileNames...), keyFileNames...) {
 		keys = append(keys, prefix+name+"/"+strings.ReplaceAll(p, "{name}", name))
@@ -38,8 +38,8 @@ const (
 	LayoutBundle Layout = "bundle" // certs/<name>.pem
 )
 
-// PairRef names a pair in the bucket and the objects that hold it.
-type PairRef struct {
+// Ref names a pair in the bucket and the objects that hold it.
+type Ref struct {
 	Name   string `json:"name"`
 	Layout Layout `json:"layout"`
 	// CertKey and KeyKey are the object keys of the two halves (both equal
@@ -52,7 +52,7 @@ type PairRef struct {
 }
 
 // Complete reports whether both halves are present.
-func (p PairRef) Complete() bool { return p.CertKey != "" && p.KeyKey != "" }
+func (p Ref) Complete() bool { return p.CertKey != "" && p.KeyKey != "" }
 
 // KeyRef is what an object key says about the pair it belongs to.
 type KeyRef struct {
@@ -73,7 +73,7 @@ func ParseKey(prefix, key string) (KeyRef, bool) {
 	rest := key[len(prefix):]
 	if i := strings.IndexByte(rest, '/'); i >= 0 {
 		name, file := rest[:i], rest[i+1:]
-		if !validName(name) || file == "" || strings.Contains(file, "/") {
+		if !ValidName(name) || file == "" || strings.Contains(file, "/") {
 			return KeyRef{}, false
 		}
 		if file == DeployFileName || matchesAny(file, name, certFileNames) || matchesAny(file, name, keyFileNames) {
@@ -82,13 +82,15 @@ func ParseKey(prefix, key string) (KeyRef, bool) {
 		return KeyRef{}, false
 	}
 	name, found := strings.CutSuffix(rest, ".pem")
-	if !found || !validName(name) {
+	if !found || !ValidName(name) {
 		return KeyRef{}, false
 	}
 	return KeyRef{Name: name, Layout: LayoutBundle}, true
 }
 
-func validName(name string) bool {
+// ValidName reports whether name can be a pair's name: not empty or blank,
+// not "." or "..", without "/" or NUL.
+func ValidName(name string) bool {
 	return name != "" && name != "." && name != ".." && strings.TrimSpace(name) != "" &&
 		!strings.ContainsAny(name, "/\x00")
 }
@@ -105,13 +107,13 @@ func matchesAny(file, name string, patterns []string) bool {
 // resolvePair finds the objects of pair name among keys (the listing of
 // prefix+name). When layout is empty, the folder layout wins if it holds
 // any half, else the bundle.
-func resolvePair(prefix, name string, layout Layout, keys []string) PairRef {
+func resolvePair(prefix, name string, layout Layout, keys []string) Ref {
 	present := make(map[string]bool, len(keys))
 	for _, k := range keys {
 		present[k] = true
 	}
 	dir := prefix + name + "/"
-	ref := PairRef{Name: name, Layout: LayoutDir}
+	ref := Ref{Name: name, Layout: LayoutDir}
 	if present[dir+DeployFileName] {
 		ref.DeployKey = dir + DeployFileName
 	}
@@ -139,14 +141,14 @@ func resolvePair(prefix, name string, layout Layout, keys []string) PairRef {
 	return ref
 }
 
-// ListPairs returns the pairs stored under prefix in bucket, sorted by name,
+// List returns the pairs stored under prefix in bucket, sorted by name,
 // with the keys of their objects. Incomplete pairs are included (see
-// PairRef.Complete); a name with both layouts is reported once, with the
+// Ref.Complete); a name with both layouts is reported once, with the
 // folder layout.
-func ListPairs(ctx context.Context, store ObjectReader, bucket, prefix string) ([]PairRef, error) {
+func List(ctx context.Context, store ObjectReader, bucket, prefix string) ([]Ref, error) {
 	keys, err := store.ListKeys(ctx, bucket, prefix)
 	if err != nil {
-		return nil, fmt.Errorf("rotation: list %s/%s: %w", bucket, prefix, err)
+		return nil, fmt.Errorf("pairs: list %s/%s: %w", bucket, prefix, err)
 	}
 	byName := map[string][]string{}
 	for _, k := range keys {
@@ -161,7 +163,7 @@ func ListPairs(ctx context.Context, store ObjectReader, bucket, prefix string) (
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	out := make([]PairRef, 0, len(names))
+	out := make([]Ref, 0, len(names))
 	for _, n := range names {
 		ref := resolvePair(prefix, n, "", byName[n])
 		if ref.CertKey == "" && ref.KeyKey == "" && ref.DeployKey != "" {
@@ -173,10 +175,10 @@ func ListPairs(ctx context.Context, store ObjectReader, bucket, prefix string) (
 }
 
 // listPair lists the objects of one pair and resolves them.
-func listPair(ctx context.Context, store ObjectReader, bucket, prefix, name string, layout Layout) (PairRef, error) {
+func listPair(ctx context.Context, store ObjectReader, bucket, prefix, name string, layout Layout) (Ref, error) {
 	keys, err := store.ListKeys(ctx, bucket, prefix+name)
 	if err != nil {
-		return PairRef{}, fmt.Errorf("rotation: list %s/%s%s: %w", bucket, prefix, name, err)
+		return Ref{}, fmt.Errorf("pairs: list %s/%s%s: %w", bucket, prefix, name, err)
 	}
 	return resolvePair(prefix, name, layout, keys), nil
 }

@@ -1,4 +1,4 @@
-package rotation
+package pairs
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/certs"
 )
 
 func TestParseKey(t *testing.T) {
@@ -52,7 +54,7 @@ func (l listOnly) Get(context.Context, string, string, int64) ([]byte, error) {
 }
 func (l listOnly) ListKeys(context.Context, string, string) ([]string, error) { return l, nil }
 
-func TestListPairs(t *testing.T) {
+func TestList(t *testing.T) {
 	store := listOnly{
 		"certs/a/fullchain.pem", "certs/a/privkey.pem", "certs/a/deploy.yaml",
 		"certs/b.pem",
@@ -62,11 +64,11 @@ func TestListPairs(t *testing.T) {
 		"certs/x y/key.pem", "certs/x y/fullchain.pem",
 		"certs/readme.txt",
 	}
-	got, err := ListPairs(context.Background(), store, "bkt", "certs/")
+	got, err := List(context.Background(), store, "bkt", "certs/")
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []PairRef{
+	want := []Ref{
 		{Name: "a", Layout: LayoutDir, CertKey: "certs/a/fullchain.pem", KeyKey: "certs/a/privkey.pem", DeployKey: "certs/a/deploy.yaml"},
 		{Name: "b", Layout: LayoutBundle, CertKey: "certs/b.pem", KeyKey: "certs/b.pem"},
 		{Name: "c", Layout: LayoutDir, CertKey: "certs/c/cert.pem"},
@@ -74,7 +76,7 @@ func TestListPairs(t *testing.T) {
 		{Name: "x y", Layout: LayoutDir, CertKey: "certs/x y/fullchain.pem", KeyKey: "certs/x y/key.pem"},
 	}
 	if !reflect.DeepEqual(got, want) {
-		t.Errorf("ListPairs =\n%+v\nwant\n%+v", got, want)
+		t.Errorf("List =\n%+v\nwant\n%+v", got, want)
 	}
 	if got[2].Complete() || !got[0].Complete() {
 		t.Errorf("Complete: c=%v a=%v", got[2].Complete(), got[0].Complete())
@@ -109,9 +111,9 @@ func TestParseDeploy(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			d, err := ParseDeploy("certs/www/deploy.yaml", []byte(tt.yaml))
 			if tt.wantErr != "" {
-				var pe *PairError
+				var pe *certs.Error
 				if !errors.As(err, &pe) || pe.File != "certs/www/deploy.yaml" || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("err = %v; want a PairError naming the file and %q", err, tt.wantErr)
+					t.Fatalf("err = %v; want a certs.Error naming the file and %q", err, tt.wantErr)
 				}
 				return
 			}
@@ -125,42 +127,15 @@ func TestParseDeploy(t *testing.T) {
 	}
 }
 
-func TestProbeName(t *testing.T) {
-	tests := []struct {
-		name    string
-		domain  string
-		exts    []string
-		domains []string
-		want    string
-	}{
-		{"extension", "api.example.com", nil, []string{"www.example.com"}, "api.example.com"},
-		{"wildcard extension", "*.example.com", nil, []string{"*.example.com"}, "www.example.com"},
-		{"default first domain", "", nil, []string{"www.example.com", "example.com"}, "www.example.com"},
-		{"default avoids extension", "", []string{"www.example.com"}, []string{"www.example.com", "example.com"}, "example.com"},
-		{"default wildcard", "", nil, []string{"*.example.com"}, "www.example.com"},
-		{"default wildcard avoids wildcard extension", "", []string{"www.example.com"}, []string{"*.example.com"}, "probe.example.com"},
-		{"everything claimed", "", []string{"*.example.com"}, []string{"*.example.com"}, ""},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			tg := &target{extNames: tt.exts}
-			tg.Domain = tt.domain
-			if got := probeName(tg, &material{domains: tt.domains}); got != tt.want {
-				t.Errorf("probeName = %q; want %q", got, tt.want)
-			}
-		})
-	}
-}
-
-func TestPairFileKeysAreParsed(t *testing.T) {
-	keys := PairFileKeys("certs/", "example.com")
+func TestFileKeysAreParsed(t *testing.T) {
+	keys := FileKeys("certs/", "example.com")
 	want := []string{
 		"certs/example.com/fullchain.pem", "certs/example.com/cert.pem", "certs/example.com/example.com.crt",
 		"certs/example.com/privkey.pem", "certs/example.com/key.pem", "certs/example.com/example.com.key",
 		"certs/example.com.pem",
 	}
 	if !reflect.DeepEqual(keys, want) {
-		t.Errorf("PairFileKeys = %q, want %q", keys, want)
+		t.Errorf("FileKeys = %q, want %q", keys, want)
 	}
 	for _, k := range keys {
 		if ref, ok := ParseKey("certs/", k); !ok || ref.Name != "example.com" {

@@ -1,4 +1,4 @@
-package compose
+package app
 
 import (
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/albnlb"
@@ -9,24 +9,25 @@ import (
 
 // LoadBalancerPorts builds the ALB and NLB ports LB_PRODUCTS asks for, over
 // one CAS adapter (their certificates are shared), from the endpoints of
-// the configuration. Every function that rotates uses it (rotate-on-upload
-// and the expiry check's auto-rotation).
-func LoadBalancerPorts(c config.Config, creds aliyun.Credentials) []rotation.Product {
+// the configuration. Every rotation the root builds uses them
+// (rotate-on-upload and the expiry check's auto-rotation).
+func (r *Root) LoadBalancerPorts(creds aliyun.Credentials) []rotation.Product {
+	c := r.Config
 	var out []rotation.Product
 	var cas *aliyun.CAS
 	store := func() *aliyun.CAS {
 		if cas == nil {
-			cas = aliyun.NewCAS(creds, aliyun.RPCOptions{Endpoint: c.CASEndpoint})
+			cas = aliyun.NewCAS(creds, r.rpc(c.CASEndpoint))
 		}
 		return cas
 	}
 	if c.HasProduct(rotation.ProductALB) {
 		out = append(out, rotation.Product{Name: rotation.ProductALB,
-			Port: albnlb.New(rotation.ProductALB, aliyun.NewALB(creds, aliyun.RPCOptions{Endpoint: c.ALBEndpoint}), store())})
+			Port: albnlb.New(rotation.ProductALB, aliyun.NewALB(creds, r.rpc(c.ALBEndpoint)), store())})
 	}
 	if c.HasProduct(rotation.ProductNLB) {
 		out = append(out, rotation.Product{Name: rotation.ProductNLB,
-			Port: albnlb.New(rotation.ProductNLB, aliyun.NewNLB(creds, aliyun.RPCOptions{Endpoint: c.NLBEndpoint}), store())})
+			Port: albnlb.New(rotation.ProductNLB, aliyun.NewNLB(creds, r.rpc(c.NLBEndpoint)), store())})
 	}
 	return out
 }

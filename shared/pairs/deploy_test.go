@@ -1,11 +1,12 @@
-package rotation_test
+package pairs_test
 
 import (
 	"errors"
 	"strings"
 	"testing"
 
-	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/certs"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/pairs"
 )
 
 // TestParseDeployTargetTypes: deploy.yaml targets name a CLB, ALB or NLB
@@ -30,7 +31,7 @@ func TestParseDeployTargetTypes(t *testing.T) {
 		{"unknown field", "targets: [{type: alb, region: r, loadBalancerId: alb-1, listenerID: lsn-1}]", "field listenerID not found"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := rotation.ParseDeploy(file, []byte(tc.yaml))
+			_, err := pairs.ParseDeploy(file, []byte(tc.yaml))
 			if tc.want == "" {
 				if err != nil {
 					t.Fatalf("refused: %v", err)
@@ -40,7 +41,7 @@ func TestParseDeployTargetTypes(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), file) {
 				t.Fatalf("error %v, want one naming %s and %q", err, file, tc.want)
 			}
-			var pe *rotation.PairError
+			var pe *certs.Error
 			if !errors.As(err, &pe) || pe.Fix == "" {
 				t.Fatalf("error %T without a fix", err)
 			}
