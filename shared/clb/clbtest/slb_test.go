@@ -118,3 +118,82 @@ func TestFaultHooks(t *testing.T) {
 		t.Errorf("writes = %v", got)
 	}
 }
+
+// TestExtensionIndexFollowsWrites: the listings read domain extensions
+// through the index by listener, so every write that adds or removes one
+// (CreateDomainExtension, DeleteDomainExtension, DeleteListener,
+// DeleteLoadBalancer) must keep it true, including the positions of the
+// extensions stored after a removed one.
+func TestExtensionIndexFollowsWrites(t *testing.T) {
+	ctx := context.Background()
+	s, lbID, certID, first := build(t)
+	list := func(lb string, port int) []string {
+		t.Helper()
+		exts, err := s.ListDomainExtensions(ctx, region, lb, port)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, described, err := s.DescribeHTTPSListener(ctx, region, lb, port)
+		if err != nil && !errors.Is(err, apierr.ErrNotFound) {
+			t.Fatal(err)
+		}
+		if err == nil && !reflect.DeepEqual(described, exts) {
+			t.Errorf("%s:%d: described %+v, listed %+v", lb, port, described, exts)
+		}
+		var ids []string
+		for _, e := range exts {
+			ids = append(ids, e.ID+"="+e.Domain)
+		}
+		return ids
+	}
+	mustDo := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustDo(s.CreateHTTPSListener(ctx, region, clb.Listener{LoadBalancerID: lbID, Port: 8443, BackendPort: 80, ServerCertificateID: certID}))
+	second, err := s.CreateDomainExtension(ctx, region, lbID, 8443, "b.example.com", certID)
+	mustDo(err)
+	third, err := s.CreateDomainExtension(ctx, region, lbID, 443, "c.example.com", certID)
+	mustDo(err)
+	if got, want := list(lbID, 443), []string{first + "=api.example.com", third + "=c.example.com"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("443 after creates = %v, want %v", got, want)
+	}
+	if got, want := list(lbID, 8443), []string{second + "=b.example.com"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("8443 after creates = %v, want %v", got, want)
+	}
+
+	// Removing the first extension shifts the others.
+	mustDo(s.DeleteDomainExtension(ctx, region, first))
+	if got, want := list(lbID, 443), []string{third + "=c.example.com"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("443 after deleting %s = %v, want %v", first, got, want)
+	}
+	if got, want := list(lbID, 8443), []string{second + "=b.example.com"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("8443 after deleting %s = %v, want %v", first, got, want)
+	}
+	if err := s.DeleteDomainExtension(ctx, region, first); !errors.Is(err, apierr.ErrNotFound) {
+		t.Errorf("deleting %s again: %v, want ErrNotFound", first, err)
+	}
+
+	// A listener takes its extensions along; a load balancer all of its own.
+	other, err := s.CreateLoadBalancer(ctx, region, clb.LoadBalancer{Name: "other"}, "token-2")
+	mustDo(err)
+	mustDo(s.CreateHTTPSListener(ctx, region, clb.Listener{LoadBalancerID: other.ID, Port: 443, BackendPort: 80, ServerCertificateID: certID}))
+	kept, err := s.CreateDomainExtension(ctx, region, other.ID, 443, "d.example.com", certID)
+	mustDo(err)
+	mustDo(s.DeleteListener(ctx, region, lbID, 8443))
+	if got := list(lbID, 8443); len(got) != 0 {
+		t.Errorf("8443 after deleting its listener = %v, want none", got)
+	}
+	mustDo(s.DeleteLoadBalancer(ctx, region, lbID))
+	if got := list(lbID, 443); len(got) != 0 {
+		t.Errorf("443 after deleting its load balancer = %v, want none", got)
+	}
+	if got, want := list(other.ID, 443), []string{kept + "=d.example.com"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("the other load balancer = %v, want %v", got, want)
+	}
+	if got := s.ExtensionCertificate(third); got != "" {
+		t.Errorf("extension %s outlived its load balancer (certificate %q)", third, got)
+	}
+}
