@@ -6,7 +6,7 @@
 // DissociateAdditionalCertificatesFromListener, ListListenerCertificates and
 // ListAsynJobs. Answers decode into the v1 SDK's services/alb structs.
 //
-// Model:
+// Model (shared with NLB through emulator/lbcore and emulator/lbcert):
 //   - Certificates live in CAS (emulator/cas) and are referenced as
 //     "<CertId>-<casRegion>"; HTTPS and QUIC listeners carry them.
 //   - Every write on a listener (create, UpdateListenerAttribute, associate,

@@ -8,7 +8,7 @@
 // parameters in the form body; answers carry NLB's Success/HttpStatusCode
 // envelope and decode into the SDK's services/nlb structs.
 //
-// Model (shared with ALB through emulator/lbcert):
+// Model (shared with ALB through emulator/lbcore and emulator/lbcert):
 //   - Certificates live in CAS and are referenced as "<CertId>-<casRegion>";
 //     only TCPSSL listeners carry them (exactly one server certificate).
 //   - Every listener write returns a JobId and leaves the listener

@@ -1,18 +1,8 @@
 package nlb
 
 import (
-	"errors"
-	"fmt"
-	"net"
-	"net/http"
-	"sort"
-	"time"
-
-	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/cas"
-	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/dns"
-	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/faults"
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/lbcert"
-	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/loopback"
+	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/lbcore"
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/rpc"
 )
 
@@ -24,208 +14,71 @@ const DNSZone = "nlb.aliyuncsslb.com"
 
 // DefaultConfiguringDuration is how long a write keeps a listener
 // Configuring when Options.ConfiguringDuration is zero.
-const DefaultConfiguringDuration = 2 * time.Second
+const DefaultConfiguringDuration = lbcore.DefaultConfiguringDuration
 
 // DefaultQuota is the number of additional certificates per instance (the
 // default certificates not counted).
 const DefaultQuota = 25
 
 // DefaultRegions are served when Options.Regions is empty.
-var DefaultRegions = []string{"cn-zhangjiakou", "cn-hangzhou", "cn-shanghai", "cn-beijing", "cn-shenzhen", "ap-southeast-1"}
+var DefaultRegions = lbcore.DefaultRegions
 
-// Options configure a Server.
-type Options struct {
-	Accounts []rpc.Account
-	Regions  []string
-	Faults   *faults.Injector
-	// JobFaults decides which jobs end Failed (nil: none).
-	JobFaults *faults.JobFaults
-	Now       func() time.Time
-	// CAS resolves certificate identities; required.
-	CAS *cas.Server
-	// Addresses hands out loopback addresses (nil: loopback.Default).
-	Addresses *loopback.Pool
-	// DNS receives an A record per instance (nil: none).
-	DNS *dns.Store
-	// NoFrontends: never open TLS listeners.
-	NoFrontends bool
-	// ConfiguringDuration is how long each write's job runs (0: default).
-	ConfiguringDuration time.Duration
-	// Quota overrides DefaultQuota.
-	Quota         int
-	MaxRequestLog int
-}
+// Options configure a Server; Quota overrides DefaultQuota (Quotas is not
+// used: NLB has no editions).
+type Options = lbcore.Options
 
-// Server is the emulated NLB. It is an http.Handler and safe for
-// concurrent use.
-type Server struct {
-	opts Options
-	rpc  *rpc.Service
-	core *lbcert.Core // its Mu guards the fields below
+// Server is the emulated NLB: the load-balancer core of emulator/lbcore
+// with NLB's request table. It is an http.Handler and safe for concurrent
+// use.
+type Server struct{ *lbcore.Server }
 
-	regions   map[string]bool
-	lbs       map[string]*loadBalancer
-	lbOrder   []*loadBalancer
-	listeners map[string]*listener
-	closed    bool
+// State is the JSON-able snapshot of the emulator.
+type State = lbcert.State
+
+type obj = map[string]any
+
+// actions is NLB's request table: the core's actions and these.
+var actions = lbcore.Actions(map[string]lbcore.Handler{
+	"CreateLoadBalancer":   createLoadBalancer,
+	"CreateListener":       createListener,
+	"GetListenerAttribute": getListenerAttribute,
+	"DisassociateAdditionalCertificatesWithListener": lbcore.Dissociate("DisassociateAdditionalCertificatesWithListener", "Disassociate"),
+	"ListListenerCertificates":                       listListenerCertificates,
+	"GetJobStatus":                                   getJobStatus,
+})
+
+// product is what NLB does differently from ALB.
+var product = &lbcore.Product{
+	Name: "nlb", API: "Nlb", Host: "nlb.aliyuncs.com", Version: APIVersion, RequestIDPrefix: "0E1B0C47",
+	IDPrefix: "nlb-", DNSZone: DNSZone, Actions: actions,
+	InstanceNotFound: "ResourceNotFound.loadBalancer", ListenerNotFound: "ResourceNotFound.listener",
+	UDPProtocol: "UDP", PortTaken: func(port int) *rpc.Error {
+		return rpc.Errorf(400, "Conflict.Port", "The listener port %d is already used.", port)
+	},
+	TLSProtocol: "TCPSSL", CertProtocols: []string{"TCPSSL"}, CertProtocolsText: "TCPSSL",
+	DefaultCerts: lbcore.Param{Name: "CertificateIds"}, DefaultNoun: "server certificate",
+	AdditionalCerts: lbcore.Param{Name: "AdditionalCertificateIds"},
+	QuotaKind:       func(*lbcore.Instance) string { return "NLB instance" },
+	InstanceView:    instanceView, ListenerView: listenerView,
+	// NLB answers carry the gateway's success envelope.
+	Envelope: map[string]any{"Success": true, "HttpStatusCode": 200, "Code": "200"},
 }
 
 // New builds a server.
 func New(opts Options) (*Server, error) {
-	if opts.CAS == nil {
-		return nil, errors.New("nlb emulator: Options.CAS is required")
-	}
-	if len(opts.Regions) == 0 {
-		opts.Regions = DefaultRegions
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	if opts.Addresses == nil {
-		opts.Addresses = loopback.Default
-	}
-	if opts.ConfiguringDuration <= 0 {
-		opts.ConfiguringDuration = DefaultConfiguringDuration
-	}
 	if opts.Quota <= 0 {
 		opts.Quota = DefaultQuota
 	}
-	svc, err := rpc.New(rpc.Options{Product: "Nlb", Host: "nlb.aliyuncs.com", Version: APIVersion, Accounts: opts.Accounts,
-		Faults: opts.Faults, Now: opts.Now, MaxRequestLog: opts.MaxRequestLog, RequestIDPrefix: "0E1B0C47", IsWrite: IsWrite})
+	opts.Quotas = nil
+	s, err := lbcore.New(product, opts)
 	if err != nil {
-		return nil, fmt.Errorf("nlb emulator: %w", err)
+		return nil, err
 	}
-	s := &Server{opts: opts, rpc: svc, core: lbcert.NewCore(opts.CAS, opts.Now), regions: map[string]bool{},
-		lbs: map[string]*loadBalancer{}, listeners: map[string]*listener{}}
-	for _, r := range opts.Regions {
-		s.regions[r] = true
-	}
-	if opts.DNS != nil {
-		opts.DNS.AddZone(DNSZone)
-	}
-	return s, nil
-}
-
-// Faults returns the fault injector (never nil).
-func (s *Server) Faults() *faults.Injector { return s.rpc.Faults() }
-
-// Requests returns a copy of the request log, oldest first.
-func (s *Server) Requests() []rpc.Record { return s.rpc.Requests() }
-
-// ServeHTTP answers one RPC call.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.rpc.Serve(w, r, s.handle) }
-
-// Close stops every frontend and releases the addresses.
-func (s *Server) Close() error {
-	s.core.Mu.Lock()
-	if !s.closed {
-		for _, lb := range s.lbOrder {
-			s.opts.Addresses.Release(lb.Address, lb.marker)
-		}
-	}
-	s.closed = true
-	s.core.Mu.Unlock()
-	return s.core.Front.CloseAll()
-}
-
-// call is one dispatched action; handlers run with s.core.Mu held.
-type call struct {
-	s      *Server
-	region string
-	p      map[string]string
-	now    time.Time
-	after  []func() *rpc.Error // run after the lock is released (frontends)
-}
-
-type obj = map[string]any
-
-type handler func(c *call) (obj, *rpc.Error)
-
-var actions map[string]handler
-
-func init() {
-	actions = map[string]handler{
-		"CreateLoadBalancer":                             createLoadBalancer,
-		"ListLoadBalancers":                              listLoadBalancers,
-		"CreateListener":                                 createListener,
-		"ListListeners":                                  listListeners,
-		"GetListenerAttribute":                           getListenerAttribute,
-		"UpdateListenerAttribute":                        updateListenerAttribute,
-		"AssociateAdditionalCertificatesWithListener":    associateAdditional,
-		"DisassociateAdditionalCertificatesWithListener": disassociateAdditional,
-		"ListListenerCertificates":                       listListenerCertificates,
-		"GetJobStatus":                                   getJobStatus,
-	}
+	return &Server{s}, nil
 }
 
 // Actions lists the actions the emulator implements, sorted.
-func Actions() []string {
-	out := make([]string, 0, len(actions))
-	for a := range actions {
-		out = append(out, a)
-	}
-	sort.Strings(out)
-	return out
-}
+func Actions() []string { return lbcore.Names(actions) }
 
 // IsWrite reports whether action changes state (all but Get*/List*).
-func IsWrite(action string) bool { return lbcert.IsWrite(actions, action) }
-
-func (s *Server) handle(_ string, p map[string]string) (obj, *rpc.Error) {
-	h, ok := actions[p["Action"]]
-	if !ok {
-		return nil, rpc.UnknownAction()
-	}
-	rid := p["RegionId"]
-	if rid == "" {
-		return nil, rpc.Missing("RegionId")
-	}
-	if !s.regions[rid] {
-		return nil, rpc.Errorf(404, "InvalidRegionId.NotFound", "The specified RegionId %q does not exist.", rid)
-	}
-	resp, aerr := s.run(rid, p, h)
-	if aerr != nil {
-		return nil, aerr
-	}
-	if resp == nil {
-		resp = obj{}
-	}
-	// NLB answers carry the gateway's success envelope.
-	resp["Success"], resp["HttpStatusCode"], resp["Code"] = true, 200, "200"
-	return resp, nil
-}
-
-// run settles due jobs and runs h under the lock, then its frontend work.
-func (s *Server) run(region string, p map[string]string, h handler) (obj, *rpc.Error) {
-	return s.core.Run(func(now time.Time) (obj, []func() *rpc.Error, *rpc.Error) {
-		c := &call{s: s, region: region, p: p, now: now}
-		resp, aerr := h(c)
-		return resp, c.after, aerr
-	})
-}
-
-// scheduleFrontend opens (or closes) l's frontend after the lock is released.
-func (c *call) scheduleFrontend(l *listener, open bool) {
-	s := c.s
-	if s.opts.NoFrontends || l.Protocol != "TCPSSL" {
-		return
-	}
-	id, addr := l.ID, net.JoinHostPort(l.lb.Address, fmt.Sprint(l.Port))
-	banner := "nlb " + l.lb.ID + " " + l.ID
-	c.after = append(c.after, func() *rpc.Error {
-		if !open {
-			s.core.Front.Close(id)
-			return nil
-		}
-		return s.core.OpenFrontend(id, addr, banner)
-	})
-}
-
-// FrontendAddrs lists the "127.0.0.x:port" addresses listening now.
-func (s *Server) FrontendAddrs() []string { return s.core.Front.Addrs() }
-
-// spec is the job of a write on a resource, failing as JobFaults decide.
-func (s *Server) spec(api, op, resType, id string) lbcert.JobSpec {
-	return lbcert.JobSpec{API: api, OperateType: op, ResourceType: resType, ResourceID: id,
-		Duration: s.opts.ConfiguringDuration, Fail: s.opts.JobFaults.Fail(api)}
-}
+func IsWrite(action string) bool { return product.IsWrite(action) }

@@ -185,34 +185,26 @@ func describeHTTPSListenerAttribute(c *call) (obj, *apiError) {
 	return out, nil
 }
 
-func startListener(c *call) (obj, *apiError) {
-	lb, l, aerr := c.listener()
-	if aerr != nil {
-		return nil, aerr
-	}
-	if lb.Status == "locked" {
-		return nil, errorf(400, "ActionNotAllowed", "The load balancer is locked.")
-	}
-	if l.Status != "running" {
-		l.Status = "running"
-		c.s.scheduleFrontend(c, lb, l, true)
-	}
-	return obj{}, nil
-}
+// startListener and stopListener answer Start/StopLoadBalancerListener.
+var startListener, stopListener = setListenerStatus("running"), setListenerStatus("stopped")
 
-func stopListener(c *call) (obj, *apiError) {
-	lb, l, aerr := c.listener()
-	if aerr != nil {
-		return nil, aerr
+// setListenerStatus is the handler that sets a listener's status, opening
+// its frontend when it starts running and closing it when it stops.
+func setListenerStatus(status string) handler {
+	return func(c *call) (obj, *apiError) {
+		lb, l, aerr := c.listener()
+		if aerr != nil {
+			return nil, aerr
+		}
+		if lb.Status == "locked" {
+			return nil, errorf(400, "ActionNotAllowed", "The load balancer is locked.")
+		}
+		if l.Status != status {
+			l.Status = status
+			c.s.scheduleFrontend(c, lb, l, status == "running")
+		}
+		return obj{}, nil
 	}
-	if lb.Status == "locked" {
-		return nil, errorf(400, "ActionNotAllowed", "The load balancer is locked.")
-	}
-	if l.Status != "stopped" {
-		l.Status = "stopped"
-		c.s.scheduleFrontend(c, lb, l, false)
-	}
-	return obj{}, nil
 }
 
 func deleteListener(c *call) (obj, *apiError) {

@@ -2,7 +2,6 @@ package aliyun
 
 import (
 	"context"
-	"time"
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk"
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/auth/credentials"
@@ -17,61 +16,38 @@ const albMaxPage = 100
 // certificates of HTTPS and QUIC listeners, which reference CAS
 // certificates as "<CertId>-<casRegion>". Every write is asynchronous and
 // waited out (see SetDefaultCertificate). Safe for concurrent use.
-type ALB struct {
-	api      *rpcAPI
-	ops      listenerOps
-	pageSize int
-}
+type ALB struct{ lbAdapter }
 
 func init() { alb.GetEndpointMap() }
 
 // NewALB returns an ALB adapter. An unusable Endpoint is reported by every
 // call as an error that Is apierr.ErrInvalid.
 func NewALB(creds Credentials, opts RPCOptions) *ALB {
-	a := &ALB{pageSize: opts.PageSize}
-	if a.pageSize <= 0 || a.pageSize > albMaxPage {
-		a.pageSize = albMaxPage
-	}
-	a.api = newRPCAPI("alb", creds, opts, func(region string) string { return "alb." + region + ".aliyuncs.com" },
+	a := &ALB{newLBAdapter("alb", creds, opts, albMaxPage,
 		func(region string, cfg *sdk.Config, prov credentials.CredentialsProvider) (*sdk.Client, error) {
 			cl, err := alb.NewClientWithOptions(region, cfg, prov)
 			if err != nil {
 				return nil, err
 			}
 			return &cl.Client, nil
-		})
-	a.ops = listenerOps{product: "alb", api: a.api, poll: pollInterval(opts), get: a.GetListener, job: a.job, certs: a.ListListenerCertificates}
+		})}
+	a.ops.get, a.ops.job, a.ops.certs = a.GetListener, a.job, a.ListListenerCertificates
 	return a
-}
-
-func pollInterval(opts RPCOptions) time.Duration {
-	if opts.PollInterval > 0 {
-		return opts.PollInterval
-	}
-	return DefaultPollInterval
 }
 
 // ListLoadBalancers returns every ALB instance of the region (all pages).
 func (a *ALB) ListLoadBalancers(ctx context.Context, region string) ([]LBInstance, error) {
 	var out []LBInstance
-	err := eachPage("alb", "ListLoadBalancers", region, func(token string) (string, error) {
-		var resp *alb.ListLoadBalancersResponse
-		err := a.api.call(ctx, region, "ListLoadBalancers", func(cl *sdk.Client) error {
-			req := alb.CreateListLoadBalancersRequest()
-			req.RegionId = region
-			req.NextToken = token
-			req.MaxResults = requests.NewInteger(a.pageSize)
-			resp = alb.CreateListLoadBalancersResponse()
-			return cl.DoAction(req, resp)
-		})
-		if err != nil {
-			return "", err
-		}
+	err := listPages(ctx, a.api, region, "ListLoadBalancers", func(token string) (requests.AcsRequest, *alb.ListLoadBalancersResponse) {
+		req := alb.CreateListLoadBalancersRequest()
+		req.RegionId, req.NextToken, req.MaxResults = region, token, requests.NewInteger(a.pageSize)
+		return req, alb.CreateListLoadBalancersResponse()
+	}, func(resp *alb.ListLoadBalancersResponse) string {
 		for _, lb := range resp.LoadBalancers {
 			out = append(out, LBInstance{Product: "alb", ID: lb.LoadBalancerId, Name: lb.LoadBalancerName, Region: region,
 				DNSName: lb.DNSName, Edition: lb.LoadBalancerEdition, Status: lb.LoadBalancerStatus})
 		}
-		return resp.NextToken, nil
+		return resp.NextToken
 	})
 	return out, err
 }
@@ -81,26 +57,18 @@ func (a *ALB) ListLoadBalancers(ctx context.Context, region string) ([]LBInstanc
 // it: read ListListenerCertificates).
 func (a *ALB) ListListeners(ctx context.Context, region string) ([]LBListener, error) {
 	var out []LBListener
-	err := eachPage("alb", "ListListeners", region, func(token string) (string, error) {
-		var resp *alb.ListListenersResponse
-		err := a.api.call(ctx, region, "ListListeners", func(cl *sdk.Client) error {
-			req := alb.CreateListListenersRequest()
-			req.RegionId = region
-			req.NextToken = token
-			req.MaxResults = requests.NewInteger(a.pageSize)
-			resp = alb.CreateListListenersResponse()
-			return cl.DoAction(req, resp)
-		})
-		if err != nil {
-			return "", err
-		}
+	err := listPages(ctx, a.api, region, "ListListeners", func(token string) (requests.AcsRequest, *alb.ListListenersResponse) {
+		req := alb.CreateListListenersRequest()
+		req.RegionId, req.NextToken, req.MaxResults = region, token, requests.NewInteger(a.pageSize)
+		return req, alb.CreateListListenersResponse()
+	}, func(resp *alb.ListListenersResponse) string {
 		for _, l := range resp.Listeners {
 			if l.ListenerProtocol == "HTTPS" || l.ListenerProtocol == "QUIC" {
 				out = append(out, LBListener{Product: "alb", ID: l.ListenerId, LoadBalancerID: l.LoadBalancerId, Region: region,
 					Protocol: l.ListenerProtocol, Port: l.ListenerPort, Status: l.ListenerStatus})
 			}
 		}
-		return resp.NextToken, nil
+		return resp.NextToken
 	})
 	return out, err
 }
@@ -133,25 +101,16 @@ func (a *ALB) GetListener(ctx context.Context, region, listenerID string) (LBLis
 // pages).
 func (a *ALB) ListListenerCertificates(ctx context.Context, region, listenerID string) ([]ListenerCertificate, error) {
 	var out []ListenerCertificate
-	err := eachPage("alb", "ListListenerCertificates", region, func(token string) (string, error) {
-		var resp *alb.ListListenerCertificatesResponse
-		err := a.api.call(ctx, region, "ListListenerCertificates", func(cl *sdk.Client) error {
-			req := alb.CreateListListenerCertificatesRequest()
-			req.RegionId = region
-			req.ListenerId = listenerID
-			req.CertificateType = "Server"
-			req.NextToken = token
-			req.MaxResults = requests.NewInteger(a.pageSize)
-			resp = alb.CreateListListenerCertificatesResponse()
-			return cl.DoAction(req, resp)
-		})
-		if err != nil {
-			return "", err
-		}
+	err := listPages(ctx, a.api, region, "ListListenerCertificates", func(token string) (requests.AcsRequest, *alb.ListListenerCertificatesResponse) {
+		req := alb.CreateListListenerCertificatesRequest()
+		req.RegionId, req.ListenerId, req.CertificateType = region, listenerID, "Server"
+		req.NextToken, req.MaxResults = token, requests.NewInteger(a.pageSize)
+		return req, alb.CreateListListenerCertificatesResponse()
+	}, func(resp *alb.ListListenerCertificatesResponse) string {
 		for _, c := range resp.Certificates {
 			out = append(out, ListenerCertificate{ID: c.CertificateId, Default: c.IsDefault, Status: c.Status})
 		}
-		return resp.NextToken, nil
+		return resp.NextToken
 	})
 	return out, err
 }

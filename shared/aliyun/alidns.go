@@ -3,12 +3,9 @@ package aliyun
 import (
 	"context"
 	"errors"
-	"net/http"
 	"strings"
 	"time"
 
-	"github.com/aliyun/alibaba-cloud-sdk-go/sdk"
-	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/auth/credentials"
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/alidns"
 
@@ -45,56 +42,31 @@ type AlidnsOptions struct {
 }
 
 // Alidns is the Alibaba Cloud DNS adapter, safe for concurrent use (one SDK
-// client per call attempt).
-type Alidns struct {
-	creds       Credentials
-	scheme      string
-	domain      string
-	endpointErr error
-	timeout     time.Duration
-	retry       *retrier
-	pacer       *pacer
-	transport   *http.Transport
-}
+// client per call attempt, through the adapters' RPC core, rpcapi.go).
+type Alidns struct{ api *rpcAPI }
 
 // NewAlidns returns an Alidns adapter. An unusable Endpoint is reported by
 // every call as an error that Is apierr.ErrInvalid.
 func NewAlidns(creds Credentials, opts AlidnsOptions) *Alidns {
-	a := &Alidns{creds: creds, timeout: opts.Timeout, retry: newRetrier(opts.Retry), pacer: newPacer(opts.QPS), transport: newBaseTransport()}
-	if a.timeout <= 0 {
-		a.timeout = DefaultSLBTimeout
+	api := newRPCAPI("alidns", creds, RPCOptions{Endpoint: opts.Endpoint, Retry: opts.Retry, Timeout: opts.Timeout, QPS: opts.QPS}, nil, nil)
+	api.refine = func(ae *APIError) {
+		if alidnsNotFound[ae.Code] {
+			ae.Kind = apierr.ErrNotFound
+		}
 	}
-	a.scheme, a.domain, a.endpointErr = parseEndpoint(opts.Endpoint)
-	return a
+	return &Alidns{api: api}
 }
 
 // See the SLB adapter's init: fill the SDK's lazy endpoint map once.
 func init() { alidns.GetEndpointMap() }
 
 func (a *Alidns) client(ctx context.Context) (*alidns.Client, error) {
-	cfg := sdk.NewConfig().WithAutoRetry(false).WithMaxRetryTime(0).WithScheme(a.scheme)
-	var prov credentials.CredentialsProvider
-	if a.creds.SecurityToken != "" {
-		prov = credentials.NewStaticSTSCredentialsProvider(a.creds.AccessKeyID, a.creds.AccessKeySecret, a.creds.SecurityToken)
-	} else {
-		prov = credentials.NewStaticAKCredentialsProvider(a.creds.AccessKeyID, a.creds.AccessKeySecret)
-	}
+	cfg, prov := a.api.sdkConfig()
 	c, err := alidns.NewClientWithOptions(alidnsRegion, cfg, prov)
 	if err != nil {
 		return nil, err
 	}
-	if a.domain != "" {
-		c.Domain = a.domain
-	}
-	c.SetTransport(ctxTransport{ctx: ctx, base: a.transport})
-	timeout := a.timeout
-	if dl, ok := ctx.Deadline(); ok {
-		if left := time.Until(dl); left < timeout {
-			timeout = max(left, time.Millisecond)
-		}
-	}
-	c.SetReadTimeout(timeout)
-	c.SetConnectTimeout(5 * time.Second)
+	a.api.configure(ctx, "", &c.Client)
 	return c, nil
 }
 
@@ -106,47 +78,11 @@ var alidnsNotFound = map[string]bool{
 	"InvalidRR.NoExist":           true,
 }
 
-// do runs op with retries and pacing; it returns nil or an *APIError.
-// beforeRetry, when set, runs before a retry that follows an ambiguous
-// failure; done=true ends the call with its error.
+// do runs op with retries and pacing (per action: Alidns is global); it
+// returns nil or an *APIError. beforeRetry, when set, runs before a retry
+// that follows an ambiguous failure; done=true ends the call with its error.
 func (a *Alidns) do(ctx context.Context, action string, beforeRetry func() (bool, error), op func(c *alidns.Client) error) error {
-	if a.endpointErr != nil {
-		return &APIError{Service: "alidns", Action: action, Code: "InvalidEndpoint", Message: a.endpointErr.Error(), Kind: apierr.ErrInvalid, Attempts: 1}
-	}
-	if err := ctx.Err(); err != nil {
-		return &APIError{Service: "alidns", Action: action, Message: err.Error(), Kind: ctxKind(err), cause: err}
-	}
-	conv := &SLB{creds: a.creds} // toAPIError needs only the secrets to scrub
-	ambiguous := false
-	err := a.retry.doPaced(ctx, a.pacer, action, func(attempt int) error {
-		if attempt > 0 && ambiguous && beforeRetry != nil {
-			if done, herr := beforeRetry(); done {
-				return herr
-			}
-		}
-		c, err := a.client(ctx)
-		if err != nil {
-			return &APIError{Service: "alidns", Action: action, Code: "ClientSetup", Message: cleanMessage(err.Error(), a.creds.secrets()), Kind: apierr.ErrInvalid}
-		}
-		if err = op(c); err == nil {
-			return nil
-		}
-		ae, amb := conv.toAPIError(ctx, action, "", err)
-		ae.Service = "alidns"
-		if alidnsNotFound[ae.Code] {
-			ae.Kind = apierr.ErrNotFound
-		}
-		ambiguous = ambiguous || amb
-		return ae
-	})
-	var ae *APIError
-	if err != nil && !errors.As(err, &ae) {
-		ae = &APIError{Service: "alidns", Action: action, Code: "ClientThrottling", Message: err.Error(), Kind: apierr.ErrTransient}
-		if ctxErr := ctx.Err(); ctxErr != nil {
-			ae.Code, ae.Message, ae.Kind, ae.cause = "", ctxErr.Error(), ctxKind(ctxErr), ctxErr
-		}
-		return ae
-	}
+	_, err := callWith(ctx, a.api, "", action, beforeRetry, func() (*alidns.Client, error) { return a.client(ctx) }, op)
 	return err
 }
 

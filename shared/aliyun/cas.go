@@ -288,10 +288,7 @@ func (c *CAS) DeleteCertificate(ctx context.Context, cert CASCertificate) error 
 		req.CertId = requests.NewInteger64(id)
 		return cl.DoAction(req, cas.CreateDeleteUserCertificateResponse())
 	})
-	if err != nil && errorsIsNotFound(err) {
-		return nil
-	}
-	return err
+	return goneIsNil(err)
 }
 
 // isCode reports whether err is an *APIError with the service code code.

@@ -1,10 +1,16 @@
 package aliyun
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
+	"github.com/aliyun/alibaba-cloud-sdk-go/sdk"
+	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/auth/credentials"
+	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
+	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/responses"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
 )
 
@@ -137,4 +143,51 @@ func eachPage(service, action, region string, fetch func(token string) (next str
 		seen[next] = true
 		token = next
 	}
+}
+
+// listPages reads every page of a NextToken listing of action: request
+// makes a fresh request and response for the page of token ("" first),
+// page takes in what the answer lists and returns its NextToken.
+func listPages[R responses.AcsResponse](ctx context.Context, api *rpcAPI, region, action string,
+	request func(token string) (requests.AcsRequest, R), page func(resp R) (next string)) error {
+	return eachPage(api.service, action, region, func(token string) (string, error) {
+		var resp R
+		err := api.call(ctx, region, action, func(cl *sdk.Client) error {
+			var req requests.AcsRequest
+			req, resp = request(token)
+			return cl.DoAction(req, resp)
+		})
+		if err != nil {
+			return "", err
+		}
+		return page(resp), nil
+	})
+}
+
+// lbAdapter is what the ALB and NLB adapters hold alike: the call core on
+// the product's official host, the listener writes and the page size of
+// every listing.
+type lbAdapter struct {
+	api      *rpcAPI
+	ops      listenerOps
+	pageSize int
+}
+
+// newLBAdapter builds product's lbAdapter ("alb", "nlb") with listings of
+// at most maxPage; the caller sets ops.get, ops.job and ops.certs.
+func newLBAdapter(product string, creds Credentials, opts RPCOptions, maxPage int,
+	newClient func(string, *sdk.Config, credentials.CredentialsProvider) (*sdk.Client, error)) lbAdapter {
+	pageSize := opts.PageSize
+	if pageSize <= 0 || pageSize > maxPage {
+		pageSize = maxPage
+	}
+	api := newRPCAPI(product, creds, opts, func(region string) string { return product + "." + region + ".aliyuncs.com" }, newClient)
+	return lbAdapter{api: api, pageSize: pageSize, ops: listenerOps{product: product, api: api, poll: pollInterval(opts)}}
+}
+
+func pollInterval(opts RPCOptions) time.Duration {
+	if opts.PollInterval > 0 {
+		return opts.PollInterval
+	}
+	return DefaultPollInterval
 }

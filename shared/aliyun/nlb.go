@@ -21,54 +21,38 @@ const (
 // guarantees of ALB's (the SNI removal action is
 // DisassociateAdditionalCertificatesWithListener here, jobs are read with
 // GetJobStatus). Safe for concurrent use.
-type NLB struct {
-	api      *rpcAPI
-	ops      listenerOps
-	pageSize int
-}
+type NLB struct{ lbAdapter }
 
 func init() { nlb.GetEndpointMap() }
 
 // NewNLB returns an NLB adapter. An unusable Endpoint is reported by every
 // call as an error that Is apierr.ErrInvalid.
 func NewNLB(creds Credentials, opts RPCOptions) *NLB {
-	n := &NLB{pageSize: opts.PageSize}
-	if n.pageSize <= 0 || n.pageSize > nlbMaxPage {
-		n.pageSize = nlbMaxPage
-	}
-	n.api = newRPCAPI("nlb", creds, opts, func(region string) string { return "nlb." + region + ".aliyuncs.com" },
+	n := &NLB{newLBAdapter("nlb", creds, opts, nlbMaxPage,
 		func(region string, cfg *sdk.Config, prov credentials.CredentialsProvider) (*sdk.Client, error) {
 			cl, err := nlb.NewClientWithOptions(region, cfg, prov)
 			if err != nil {
 				return nil, err
 			}
 			return &cl.Client, nil
-		})
-	n.ops = listenerOps{product: "nlb", api: n.api, poll: pollInterval(opts), get: n.GetListener, job: n.job, certs: n.ListListenerCertificates}
+		})}
+	n.ops.get, n.ops.job, n.ops.certs = n.GetListener, n.job, n.ListListenerCertificates
 	return n
 }
 
 // ListLoadBalancers returns every NLB instance of the region (all pages).
 func (n *NLB) ListLoadBalancers(ctx context.Context, region string) ([]LBInstance, error) {
 	var out []LBInstance
-	err := eachPage("nlb", "ListLoadBalancers", region, func(token string) (string, error) {
-		var resp *nlb.ListLoadBalancersResponse
-		err := n.api.call(ctx, region, "ListLoadBalancers", func(cl *sdk.Client) error {
-			req := nlb.CreateListLoadBalancersRequest()
-			req.RegionId = region
-			req.NextToken = token
-			req.MaxResults = requests.NewInteger(n.pageSize)
-			resp = nlb.CreateListLoadBalancersResponse()
-			return cl.DoAction(req, resp)
-		})
-		if err != nil {
-			return "", err
-		}
+	err := listPages(ctx, n.api, region, "ListLoadBalancers", func(token string) (requests.AcsRequest, *nlb.ListLoadBalancersResponse) {
+		req := nlb.CreateListLoadBalancersRequest()
+		req.RegionId, req.NextToken, req.MaxResults = region, token, requests.NewInteger(n.pageSize)
+		return req, nlb.CreateListLoadBalancersResponse()
+	}, func(resp *nlb.ListLoadBalancersResponse) string {
 		for _, lb := range resp.LoadBalancers {
 			out = append(out, LBInstance{Product: "nlb", ID: lb.LoadBalancerId, Name: lb.LoadBalancerName, Region: region,
 				DNSName: lb.DNSName, Status: lb.LoadBalancerStatus})
 		}
-		return resp.NextToken, nil
+		return resp.NextToken
 	})
 	return out, err
 }
@@ -77,28 +61,19 @@ func (n *NLB) ListLoadBalancers(ctx context.Context, region string) ([]LBInstanc
 // default certificate (all pages).
 func (n *NLB) ListListeners(ctx context.Context, region string) ([]LBListener, error) {
 	var out []LBListener
-	err := eachPage("nlb", "ListListeners", region, func(token string) (string, error) {
-		var resp *nlb.ListListenersResponse
-		err := n.api.call(ctx, region, "ListListeners", func(cl *sdk.Client) error {
-			req := nlb.CreateListListenersRequest()
-			req.RegionId = region
-			req.ListenerProtocol = "TCPSSL"
-			req.NextToken = token
-			req.MaxResults = requests.NewInteger(n.pageSize)
-			resp = nlb.CreateListListenersResponse()
-			return cl.DoAction(req, resp)
-		})
-		if err != nil {
-			return "", err
-		}
+	err := listPages(ctx, n.api, region, "ListListeners", func(token string) (requests.AcsRequest, *nlb.ListListenersResponse) {
+		req := nlb.CreateListListenersRequest()
+		req.RegionId, req.ListenerProtocol = region, "TCPSSL"
+		req.NextToken, req.MaxResults = token, requests.NewInteger(n.pageSize)
+		return req, nlb.CreateListListenersResponse()
+	}, func(resp *nlb.ListListenersResponse) string {
 		for _, l := range resp.Listeners {
-			if l.ListenerProtocol != "TCPSSL" {
-				continue
+			if l.ListenerProtocol == "TCPSSL" {
+				out = append(out, LBListener{Product: "nlb", ID: l.ListenerId, LoadBalancerID: l.LoadBalancerId, Region: region,
+					Protocol: l.ListenerProtocol, Port: l.ListenerPort, Status: l.ListenerStatus, DefaultCertificate: first(l.CertificateIds)})
 			}
-			out = append(out, LBListener{Product: "nlb", ID: l.ListenerId, LoadBalancerID: l.LoadBalancerId, Region: region,
-				Protocol: l.ListenerProtocol, Port: l.ListenerPort, Status: l.ListenerStatus, DefaultCertificate: first(l.CertificateIds)})
 		}
-		return resp.NextToken, nil
+		return resp.NextToken
 	})
 	return out, err
 }
@@ -133,25 +108,16 @@ func (n *NLB) GetListener(ctx context.Context, region, listenerID string) (LBLis
 // pages of at most 50).
 func (n *NLB) ListListenerCertificates(ctx context.Context, region, listenerID string) ([]ListenerCertificate, error) {
 	var out []ListenerCertificate
-	err := eachPage("nlb", "ListListenerCertificates", region, func(token string) (string, error) {
-		var resp *nlb.ListListenerCertificatesResponse
-		err := n.api.call(ctx, region, "ListListenerCertificates", func(cl *sdk.Client) error {
-			req := nlb.CreateListListenerCertificatesRequest()
-			req.RegionId = region
-			req.ListenerId = listenerID
-			req.CertType = "Server"
-			req.NextToken = token
-			req.MaxResults = requests.NewInteger(min(n.pageSize, nlbMaxCertsPage))
-			resp = nlb.CreateListListenerCertificatesResponse()
-			return cl.DoAction(req, resp)
-		})
-		if err != nil {
-			return "", err
-		}
+	err := listPages(ctx, n.api, region, "ListListenerCertificates", func(token string) (requests.AcsRequest, *nlb.ListListenerCertificatesResponse) {
+		req := nlb.CreateListListenerCertificatesRequest()
+		req.RegionId, req.ListenerId, req.CertType = region, listenerID, "Server"
+		req.NextToken, req.MaxResults = token, requests.NewInteger(min(n.pageSize, nlbMaxCertsPage))
+		return req, nlb.CreateListListenerCertificatesResponse()
+	}, func(resp *nlb.ListListenerCertificatesResponse) string {
 		for _, c := range resp.Certificates {
 			out = append(out, ListenerCertificate{ID: c.CertificateId, Default: c.IsDefault, Status: c.Status})
 		}
-		return resp.NextToken, nil
+		return resp.NextToken
 	})
 	return out, err
 }

@@ -44,24 +44,29 @@ type RPCOptions struct {
 // listener being written (the pacer slows them if the API throttles).
 const DefaultPollInterval = 250 * time.Millisecond
 
-// rpcAPI is the call machinery shared by the ALB, NLB and CAS adapters: a
-// fresh SDK client per attempt (the SDK client is not goroutine safe),
-// retries and adaptive pacing per (region, action), errors converted into
-// *APIError without any request parameter or secret.
+// rpcAPI is the call machinery of every RPC adapter (SLB, ALB, NLB, CAS,
+// Alidns): a fresh SDK client per attempt (the SDK client is not goroutine
+// safe), retries and adaptive pacing per (region, action), the handling of
+// ambiguous failures (callWith), errors converted into *APIError without
+// any request parameter or secret.
 type rpcAPI struct {
-	service     string // "alb", "nlb", "cas"
+	service     string // "slb", "alb", "nlb", "cas", "alidns"
 	creds       Credentials
 	scheme      string
 	domain      string // override template, "" = official
 	endpointErr error
-	official    func(region string) string // official host of a region
+	official    func(region string) string // official host of a region (nil: the SDK's endpoint resolution)
 	newClient   func(region string, cfg *sdk.Config, prov credentials.CredentialsProvider) (*sdk.Client, error)
+	refine      func(ae *APIError) // adjusts a converted error of the service (nil: none)
 	timeout     time.Duration
 	retry       *retrier
 	pacer       *pacer
 	transport   *http.Transport
 }
 
+// newRPCAPI builds the machinery of service; official and newClient serve
+// callers of call and callAmbig (SLB and Alidns build their own typed
+// clients with sdkConfig and configure, and pass nil).
 func newRPCAPI(service string, creds Credentials, opts RPCOptions, official func(string) string,
 	newClient func(string, *sdk.Config, credentials.CredentialsProvider) (*sdk.Client, error)) *rpcAPI {
 	a := &rpcAPI{service: service, creds: creds, official: official, newClient: newClient, timeout: opts.Timeout,
@@ -73,22 +78,22 @@ func newRPCAPI(service string, creds Credentials, opts RPCOptions, official func
 	return a
 }
 
-// client builds a fresh SDK client for one attempt of one call.
-func (a *rpcAPI) client(ctx context.Context, region string) (*sdk.Client, error) {
+// sdkConfig is the configuration and the credentials of a fresh client:
+// the SDK's own retries off, the adapter's scheme.
+func (a *rpcAPI) sdkConfig() (*sdk.Config, credentials.CredentialsProvider) {
 	cfg := sdk.NewConfig().WithAutoRetry(false).WithMaxRetryTime(0).WithScheme(a.scheme)
-	var prov credentials.CredentialsProvider
 	if a.creds.SecurityToken != "" {
-		prov = credentials.NewStaticSTSCredentialsProvider(a.creds.AccessKeyID, a.creds.AccessKeySecret, a.creds.SecurityToken)
-	} else {
-		prov = credentials.NewStaticAKCredentialsProvider(a.creds.AccessKeyID, a.creds.AccessKeySecret)
+		return cfg, credentials.NewStaticSTSCredentialsProvider(a.creds.AccessKeyID, a.creds.AccessKeySecret, a.creds.SecurityToken)
 	}
-	c, err := a.newClient(region, cfg, prov)
-	if err != nil {
-		return nil, err
-	}
+	return cfg, credentials.NewStaticAKCredentialsProvider(a.creds.AccessKeyID, a.creds.AccessKeySecret)
+}
+
+// configure points a fresh client at the endpoint of region and bounds
+// its request by the ctx (read timeout shortened to the deadline).
+func (a *rpcAPI) configure(ctx context.Context, region string, c *sdk.Client) {
 	if a.domain != "" {
 		c.Domain = strings.ReplaceAll(a.domain, "{region}", region)
-	} else {
+	} else if a.official != nil {
 		c.Domain = a.official(region)
 	}
 	c.SetTransport(ctxTransport{ctx: ctx, base: a.transport})
@@ -100,6 +105,16 @@ func (a *rpcAPI) client(ctx context.Context, region string) (*sdk.Client, error)
 	}
 	c.SetReadTimeout(timeout)
 	c.SetConnectTimeout(5 * time.Second)
+}
+
+// sdkClient builds a fresh SDK client for one attempt of one call.
+func (a *rpcAPI) sdkClient(ctx context.Context, region string) (*sdk.Client, error) {
+	cfg, prov := a.sdkConfig()
+	c, err := a.newClient(region, cfg, prov)
+	if err != nil {
+		return nil, err
+	}
+	a.configure(ctx, region, c)
 	return c, nil
 }
 
@@ -113,10 +128,22 @@ func (a *rpcAPI) call(ctx context.Context, region, action string, op rpcOp) erro
 }
 
 // callAmbig is call with a hook run before every retry that follows an
-// ambiguous failure (the request may have taken effect): done=true ends the
-// call with the hook's error instead of repeating op. The bool reports that
-// the hook ended the call. See SLB.doAmbig, whose contract this is.
+// ambiguous failure (see callWith).
 func (a *rpcAPI) callAmbig(ctx context.Context, region, action string, beforeRetry func() (bool, error), op rpcOp) (bool, error) {
+	return callWith(ctx, a, region, action, beforeRetry, func() (*sdk.Client, error) { return a.sdkClient(ctx, region) }, op)
+}
+
+// callWith runs op on a fresh client from build per attempt, with the
+// retries and the pacing of a. Before every retry that follows an
+// ambiguous failure (the request may have taken effect), beforeRetry runs
+// (when set); if it returns done=true the attempt ends with its error
+// instead of calling op (a nil error ends the call). The returned bool
+// reports that the call ended that way: the last attempt was the hook's,
+// not op's. Every attempt waits for its slot of the (region, action) pacer
+// (the action alone for a global service, region ""). It returns nil or an
+// *APIError.
+func callWith[C any](ctx context.Context, a *rpcAPI, region, action string, beforeRetry func() (done bool, err error),
+	build func() (C, error), op func(C) error) (bool, error) {
 	if a.endpointErr != nil {
 		return false, &APIError{Service: a.service, Action: action, Region: region, Code: "InvalidEndpoint",
 			Message: a.endpointErr.Error(), Kind: apierr.ErrInvalid, Attempts: 1}
@@ -124,8 +151,15 @@ func (a *rpcAPI) callAmbig(ctx context.Context, region, action string, beforeRet
 	if err := ctx.Err(); err != nil {
 		return false, &APIError{Service: a.service, Action: action, Region: region, Message: err.Error(), Kind: ctxKind(err), cause: err}
 	}
+	key := action
+	if region != "" {
+		key = region + "/" + action
+	}
 	ambiguous, hookDone := false, false
-	err := a.retry.doPaced(ctx, a.pacer, region+"/"+action, func(attempt int) error {
+	err := a.retry.doPaced(ctx, a.pacer, key, func(attempt int) error {
+		// Only the attempt that ends the call decides how it ended: a hook
+		// that failed on an earlier attempt must not turn a later
+		// successful write into "found by the hook".
 		hookDone = false
 		if attempt > 0 && ambiguous && beforeRetry != nil {
 			if done, herr := beforeRetry(); done {
@@ -133,7 +167,7 @@ func (a *rpcAPI) callAmbig(ctx context.Context, region, action string, beforeRet
 				return herr
 			}
 		}
-		c, err := a.client(ctx, region)
+		c, err := build()
 		if err != nil {
 			return &APIError{Service: a.service, Action: action, Region: region, Code: "ClientSetup",
 				Message: cleanMessage(err.Error(), a.creds.secrets()), Kind: apierr.ErrInvalid}
@@ -142,12 +176,17 @@ func (a *rpcAPI) callAmbig(ctx context.Context, region, action string, beforeRet
 			return nil
 		}
 		ae, amb := sdkError(ctx, a.service, action, region, a.creds.secrets(), err)
+		if a.refine != nil {
+			a.refine(ae)
+		}
 		ambiguous = ambiguous || amb
 		return ae
 	})
 	if err != nil {
 		var ae *APIError
 		if !errors.As(err, &ae) {
+			// no attempt was made: the pacer had no slot before the
+			// deadline, or the ctx ended while waiting for one
 			ae = &APIError{Service: a.service, Action: action, Region: region, Code: "ClientThrottling",
 				Message: err.Error(), Kind: apierr.ErrTransient}
 			if ctxErr := ctx.Err(); ctxErr != nil {

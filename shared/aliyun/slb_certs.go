@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
+	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/responses"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/slb"
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
@@ -138,16 +140,11 @@ func pickUploaded(list []clb.ServerCertificate, name, fp string) (clb.ServerCert
 // exist (any more) is not an error. A certificate still in use gives an
 // error that Is apierr.ErrConflict.
 func (s *SLB) DeleteServerCertificate(ctx context.Context, region, id string) error {
-	err := s.do(ctx, region, "DeleteServerCertificate", func(c *slb.Client) error {
+	return s.deleteGone(ctx, region, "DeleteServerCertificate", func() (requests.AcsRequest, responses.AcsResponse) {
 		req := slb.CreateDeleteServerCertificateRequest()
-		req.RegionId = region
-		req.ServerCertificateId = id
-		return c.DoAction(req, slb.CreateDeleteServerCertificateResponse())
+		req.RegionId, req.ServerCertificateId = region, id
+		return req, slb.CreateDeleteServerCertificateResponse()
 	})
-	if err != nil && errorsIsNotFound(err) {
-		return nil
-	}
-	return err
 }
 
 // LeafFingerprint is the SHA-1 of the first certificate's DER in certPEM as
@@ -203,4 +200,20 @@ func firstNonEmpty(s ...string) string {
 	return ""
 }
 
-func errorsIsNotFound(err error) bool { return errors.Is(err, apierr.ErrNotFound) }
+// goneIsNil is the answer of a delete: what does not exist (any more) is
+// deleted.
+func goneIsNil(err error) error {
+	if errors.Is(err, apierr.ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
+// deleteGone runs a delete action, a fresh request from build per attempt;
+// a resource that does not exist (any more) is not an error.
+func (s *SLB) deleteGone(ctx context.Context, region, action string, build func() (requests.AcsRequest, responses.AcsResponse)) error {
+	return goneIsNil(s.do(ctx, region, action, func(c *slb.Client) error {
+		req, resp := build()
+		return c.DoAction(req, resp)
+	}))
+}

@@ -1,6 +1,7 @@
 package aliyun
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"maps"
@@ -8,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
+	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/responses"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/slb"
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
@@ -159,16 +161,11 @@ func (s *SLB) CreateLoadBalancer(ctx context.Context, region string, spec LoadBa
 // DeleteLoadBalancer deletes a load balancer; one that does not exist (any
 // more) is not an error, so a retried destroy converges.
 func (s *SLB) DeleteLoadBalancer(ctx context.Context, region, id string) error {
-	err := s.do(ctx, region, "DeleteLoadBalancer", func(c *slb.Client) error {
+	return s.deleteGone(ctx, region, "DeleteLoadBalancer", func() (requests.AcsRequest, responses.AcsResponse) {
 		req := slb.CreateDeleteLoadBalancerRequest()
-		req.RegionId = region
-		req.LoadBalancerId = id
-		return c.DoAction(req, slb.CreateDeleteLoadBalancerResponse())
+		req.RegionId, req.LoadBalancerId = region, id
+		return req, slb.CreateDeleteLoadBalancerResponse()
 	})
-	if err != nil && errorsIsNotFound(err) {
-		return nil
-	}
-	return err
 }
 
 // maxBackendsPerCall is the AddBackendServers limit per request.
@@ -183,46 +180,39 @@ type backendJSON struct {
 // AddBackendServers attaches backend servers (20 per request); a server
 // already attached gets the new weight (the service's Add semantics).
 func (s *SLB) AddBackendServers(ctx context.Context, region, lbID string, b []clb.Backend) error {
-	for start := 0; start < len(b); start += maxBackendsPerCall {
-		chunk := b[start:min(start+maxBackendsPerCall, len(b))]
-		items := make([]backendJSON, 0, len(chunk))
-		for _, x := range chunk {
-			typ := x.Type
-			if typ == "" {
-				typ = "ecs"
-			}
-			items = append(items, backendJSON{ServerID: x.ServerID, Weight: strconv.Itoa(x.Weight), Type: typ})
-		}
-		body, _ := json.Marshal(items)
-		err := s.do(ctx, region, "AddBackendServers", func(c *slb.Client) error {
-			req := slb.CreateAddBackendServersRequest()
-			req.RegionId = region
-			req.LoadBalancerId = lbID
-			req.BackendServers = string(body)
-			return c.DoAction(req, slb.CreateAddBackendServersResponse())
-		})
-		if err != nil {
-			return err
-		}
+	items := make([]backendJSON, 0, len(b))
+	for _, x := range b {
+		items = append(items, backendJSON{ServerID: x.ServerID, Weight: strconv.Itoa(x.Weight), Type: cmp.Or(x.Type, "ecs")})
 	}
-	return nil
+	return s.backendCalls(ctx, region, "AddBackendServers", items, func(body string) (requests.AcsRequest, responses.AcsResponse) {
+		req := slb.CreateAddBackendServersRequest()
+		req.RegionId, req.LoadBalancerId, req.BackendServers = region, lbID, body
+		return req, slb.CreateAddBackendServersResponse()
+	})
 }
 
 // RemoveBackendServers detaches backend servers by id (20 per request).
 func (s *SLB) RemoveBackendServers(ctx context.Context, region, lbID string, ids []string) error {
-	for start := 0; start < len(ids); start += maxBackendsPerCall {
-		chunk := ids[start:min(start+maxBackendsPerCall, len(ids))]
-		items := make([]backendJSON, 0, len(chunk))
-		for _, id := range chunk {
-			items = append(items, backendJSON{ServerID: id})
-		}
-		body, _ := json.Marshal(items)
-		err := s.do(ctx, region, "RemoveBackendServers", func(c *slb.Client) error {
-			req := slb.CreateRemoveBackendServersRequest()
-			req.RegionId = region
-			req.LoadBalancerId = lbID
-			req.BackendServers = string(body)
-			return c.DoAction(req, slb.CreateRemoveBackendServersResponse())
+	items := make([]backendJSON, 0, len(ids))
+	for _, id := range ids {
+		items = append(items, backendJSON{ServerID: id})
+	}
+	return s.backendCalls(ctx, region, "RemoveBackendServers", items, func(body string) (requests.AcsRequest, responses.AcsResponse) {
+		req := slb.CreateRemoveBackendServersRequest()
+		req.RegionId, req.LoadBalancerId, req.BackendServers = region, lbID, body
+		return req, slb.CreateRemoveBackendServersResponse()
+	})
+}
+
+// backendCalls sends items maxBackendsPerCall at a time, as the JSON
+// BackendServers of action; build makes a fresh request per attempt.
+func (s *SLB) backendCalls(ctx context.Context, region, action string, items []backendJSON,
+	build func(body string) (requests.AcsRequest, responses.AcsResponse)) error {
+	for start := 0; start < len(items); start += maxBackendsPerCall {
+		body, _ := json.Marshal(items[start:min(start+maxBackendsPerCall, len(items))])
+		err := s.do(ctx, region, action, func(c *slb.Client) error {
+			req, resp := build(string(body))
+			return c.DoAction(req, resp)
 		})
 		if err != nil {
 			return err

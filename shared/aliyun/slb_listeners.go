@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
+	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/responses"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/slb"
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
@@ -244,17 +245,11 @@ func (s *SLB) StopListener(ctx context.Context, region, lbID string, port int) e
 // DeleteListener deletes a listener; one that does not exist (any more) is
 // not an error.
 func (s *SLB) DeleteListener(ctx context.Context, region, lbID string, port int) error {
-	err := s.do(ctx, region, "DeleteLoadBalancerListener", func(c *slb.Client) error {
+	return s.deleteGone(ctx, region, "DeleteLoadBalancerListener", func() (requests.AcsRequest, responses.AcsResponse) {
 		req := slb.CreateDeleteLoadBalancerListenerRequest()
-		req.RegionId = region
-		req.LoadBalancerId = lbID
-		req.ListenerPort = requests.NewInteger(port)
-		return c.DoAction(req, slb.CreateDeleteLoadBalancerListenerResponse())
+		req.RegionId, req.LoadBalancerId, req.ListenerPort = region, lbID, requests.NewInteger(port)
+		return req, slb.CreateDeleteLoadBalancerListenerResponse()
 	})
-	if err != nil && errorsIsNotFound(err) {
-		return nil
-	}
-	return err
 }
 
 // CreateDomainExtension adds an SNI certificate for domain to an HTTPS
@@ -281,16 +276,11 @@ func (s *SLB) CreateDomainExtension(ctx context.Context, region, lbID string, po
 // DeleteDomainExtension deletes a domain extension; one that does not exist
 // (any more) is not an error.
 func (s *SLB) DeleteDomainExtension(ctx context.Context, region, extID string) error {
-	err := s.do(ctx, region, "DeleteDomainExtension", func(c *slb.Client) error {
+	return s.deleteGone(ctx, region, "DeleteDomainExtension", func() (requests.AcsRequest, responses.AcsResponse) {
 		req := slb.CreateDeleteDomainExtensionRequest()
-		req.RegionId = region
-		req.DomainExtensionId = extID
-		return c.DoAction(req, slb.CreateDeleteDomainExtensionResponse())
+		req.RegionId, req.DomainExtensionId = region, extID
+		return req, slb.CreateDeleteDomainExtensionResponse()
 	})
-	if err != nil && errorsIsNotFound(err) {
-		return nil
-	}
-	return err
 }
 
 func domainExt(region, lbID string, port int, d slb.DomainExtension) clb.DomainExtension {
