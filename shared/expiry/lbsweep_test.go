@@ -48,7 +48,7 @@ func newLBFleet() *lbFleet {
 }
 
 func (f *lbFleet) sweeper() *Sweeper {
-	return &Sweeper{Inventory: f.clb.reader(), ALB: f.alb, NLB: f.nlb, CAS: f.cas}
+	return &Sweeper{Inventory: f.clb.reader(), ALB: lbPort(ProductALB, f.alb, f.cas), NLB: lbPort(ProductNLB, f.nlb, f.cas), CAS: f.cas}
 }
 
 // entry finds the report entry of a product's certificate.
@@ -159,14 +159,14 @@ func TestLBSweepCallCounts(t *testing.T) {
 		regions             []string
 		instances, ports    int
 		casRegions          int
-		wantALBListCalls    int // ListLoadBalancers + ListListeners per region
+		wantALBListCalls    int // ListLoadBalancers per region + ListListeners per region with instances
 		wantListenerCertCnt int
 	}{
 		{"one region", []string{"cn-hangzhou"}, 3, 2, 1, 2, 6},
 		{"two China regions share one CAS listing", []string{"cn-hangzhou", "cn-beijing"}, 2, 1, 1, 4, 4},
 		{"China and international", []string{"cn-hangzhou", "eu-central-1"}, 1, 1, 2, 4, 2},
 		{"150 instances: two pages of instances and listeners", []string{"cn-hangzhou"}, 150, 1, 1, 4, 150},
-		{"a region without instances", []string{"cn-hangzhou", "cn-shanghai"}, 0, 0, 0, 4, 0},
+		{"a region without instances", []string{"cn-hangzhou", "cn-shanghai"}, 0, 0, 0, 2, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -192,7 +192,7 @@ func TestLBSweepCallCounts(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			rep, err := (&Sweeper{Inventory: clbWith.reader(), ALB: alb, NLB: nlb, CAS: cas}).Sweep(context.Background(), now, Request{Regions: tt.regions})
+			rep, err := (&Sweeper{Inventory: clbWith.reader(), ALB: lbPort(ProductALB, alb, cas), NLB: lbPort(ProductNLB, nlb, cas), CAS: cas}).Sweep(context.Background(), now, Request{Regions: tt.regions})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -212,8 +212,10 @@ func TestLBSweepCallCounts(t *testing.T) {
 			if albList != tt.wantALBListCalls || alb.requests["ListListenerCertificates"] != tt.wantListenerCertCnt {
 				t.Errorf("ALB requests %v, want %d listings and %d listener certificate reads", alb.requests, tt.wantALBListCalls, tt.wantListenerCertCnt)
 			}
-			if nlb.total() != 2*len(tt.regions) {
-				t.Errorf("NLB requests %v, want 2 listings per region", nlb.requests)
+			// No NLB instance: one listing of instances per region, no
+			// listing of listeners (there is no load balancer to list them of).
+			if nlb.total() != len(tt.regions) || nlb.requests["ListLoadBalancers"] != len(tt.regions) {
+				t.Errorf("NLB requests %v, want 1 listing of instances per region", nlb.requests)
 			}
 			if len(cas.requests) != tt.casRegions {
 				t.Errorf("CAS listed %v, want each of %d CAS regions once", cas.requests, tt.casRegions)
@@ -224,7 +226,7 @@ func TestLBSweepCallCounts(t *testing.T) {
 				}
 			}
 			if rep.Calls["alb.ListListenerCertificates"] != tt.wantListenerCertCnt || rep.Calls["cas.ListCertificates"] != tt.casRegions ||
-				rep.Calls["nlb.ListListeners"] != len(tt.regions) {
+				rep.Calls["nlb.ListLoadBalancers"] != len(tt.regions) || rep.Calls["nlb.ListListeners"] != 0 {
 				t.Errorf("report calls %v", rep.Calls)
 			}
 		})

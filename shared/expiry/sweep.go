@@ -46,10 +46,13 @@ type Sweeper struct {
 	// snapshots are handed to auto-rotation.
 	Inventory inventory.Reader
 	// ALB and NLB, when set, add their listeners to the sweep (each in
-	// every region of the request), their certificates resolved through
-	// CAS, which is then required.
-	ALB      LBInventory
-	NLB      LBInventory
+	// every region of the request): the albnlb ports (albnlb.New), read
+	// through the same collector, each listener once when the reader is an
+	// inventory.ListenerReader. Their certificates are resolved through
+	// CAS (one listing per CAS region per sweep), which is then required.
+	// Their complete snapshots are handed to auto-rotation too.
+	ALB      inventory.Reader
+	NLB      inventory.Reader
 	CAS      CertStore
 	Objects  Objects
 	Bucket   string
@@ -267,7 +270,7 @@ func (s *Sweeper) collect(ctx context.Context, regions []string, rep *Report, pr
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				lbOut[i*len(srcs)+j] = c.lbRegion(ctx, src, r, n)
+				lbOut[i*len(srcs)+j] = c.lbRegion(ctx, src, r)
 			}()
 		}
 	}
@@ -297,13 +300,13 @@ func (s *Sweeper) collect(ctx context.Context, regions []string, rep *Report, pr
 	return ok, lbOK
 }
 
-// classifyAll classifies every inventory into rep and returns the CLB
+// classifyAll classifies every inventory into rep and returns the
 // snapshots auto-rotation discovers through (none when it is not asked:
 // the inventories are then freed as soon as they are classified).
 func (s *Sweeper) classifyAll(now time.Time, req Request, invs []*regionInventory, lbInvs []*lbInventory, rep *Report) rotation.Snapshots {
 	var snaps rotation.Snapshots
 	if req.AutoRotate {
-		snaps = snapshots(invs)
+		snaps = snapshots(invs, lbInvs)
 	}
 	s.classify(now, req.WarnDays, invs, rep)
 	s.classifyLB(now, req.WarnDays, lbInvs, rep)
@@ -312,12 +315,18 @@ func (s *Sweeper) classifyAll(now time.Time, req Request, invs []*regionInventor
 	return snaps
 }
 
-// snapshots are the complete CLB inventories of invs, by lane.
-func snapshots(invs []*regionInventory) rotation.Snapshots {
+// snapshots are the complete inventories of invs (CLB) and lbInvs (ALB,
+// NLB: only when every CAS listing their reads used answered), by lane.
+func snapshots(invs []*regionInventory, lbInvs []*lbInventory) rotation.Snapshots {
 	out := rotation.Snapshots{}
 	for _, ri := range invs {
 		if ri.snapshot.Complete() {
 			out[rotation.SnapshotKey(rotation.ProductCLB, ri.region)] = ri.snapshot
+		}
+	}
+	for _, li := range lbInvs {
+		if li.snapshot.Complete() && !li.casMissed {
+			out[rotation.SnapshotKey(li.product, li.region)] = li.snapshot
 		}
 	}
 	return out

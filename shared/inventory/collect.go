@@ -2,7 +2,6 @@ package inventory
 
 import (
 	"context"
-	"slices"
 	"sort"
 	"sync"
 
@@ -87,6 +86,9 @@ type Handlers struct {
 	// Certificate resolves a certificate id for a ListenerReader's reads
 	// (nil: the snapshot's Certificates).
 	Certificate func(id string) (clb.ServerCertificate, bool)
+	// Read receives each ListenerReader read that answered (after
+	// Listeners and SNI for its listener).
+	Read func(rd ListenerRead)
 }
 
 // Collect inventories one product in one region: certificates and
@@ -249,9 +251,13 @@ func (c *Collector) readEach(ctx context.Context, r ListenerReader, s *Snapshot,
 		s.Held = map[string][]HeldCertificate{}
 	}
 	want := c.wanted(s, ls, h)
+	wanted := make(map[string]bool, len(want))
+	for _, l := range want {
+		wanted[l.Key()] = true
+	}
 	var listed []TLSListener
 	for _, l := range ls {
-		if !slices.Contains(want, l) && l.CertificateID != "" {
+		if !wanted[l.Key()] && l.CertificateID != "" {
 			listed = append(listed, l)
 		}
 	}
@@ -285,6 +291,9 @@ func (c *Collector) readEach(ctx context.Context, r ListenerReader, s *Snapshot,
 		}
 		if made && h.SNI != nil {
 			h.SNI(l, rd.SNI, err)
+		}
+		if made && err == nil && h.Read != nil {
+			h.Read(rd)
 		}
 	})
 	s.Listeners = append(s.Listeners, listed...)
