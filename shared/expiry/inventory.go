@@ -71,6 +71,11 @@ var lbCallNames = map[string]string{
 // calls are the calls made, under the report's names.
 func (c *collector) calls() map[string]int {
 	out := map[string]int{}
+	if c.cas != nil {
+		for k, v := range c.cas.coll.Calls() {
+			out[k] += v
+		}
+	}
 	for k, v := range c.coll.Calls() {
 		if n, ok := clbCallNames[k]; ok {
 			k = n

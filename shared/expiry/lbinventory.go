@@ -78,9 +78,12 @@ type lbSource struct {
 }
 
 // casListing lists every CAS region at most once per sweep, whichever
-// product and region asks first.
+// product and region asks first. Its listings have a bound of their own
+// (one per CAS region at a time): a listener read asks for one while it
+// holds a slot of the sweep's bound, so sharing that bound could leave
+// every slot waiting for a listing that never gets one.
 type casListing struct {
-	c       *collector
+	coll    *inventory.Collector
 	store   CertStore
 	mu      sync.Mutex
 	regions map[string]*casRegionList
@@ -107,7 +110,7 @@ func (l *casListing) get(ctx context.Context, casRegion string) map[string]aliyu
 	l.mu.Unlock()
 	r.once.Do(func() {
 		var list []aliyun.CASCertificate
-		r.err = l.c.call(ctx, "cas.ListCertificates", func() (err error) {
+		_, r.err = l.coll.Do(ctx, "cas.ListCertificates", func() (err error) {
 			list, err = l.store.ListCertificates(ctx, casRegion)
 			return err
 		})

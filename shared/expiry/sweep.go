@@ -255,7 +255,7 @@ func (s *Sweeper) collect(ctx context.Context, regions []string, rep *Report, pr
 	c := &collector{clb: s.Inventory, coll: inventory.NewCollector(n), probes: probes}
 	srcs := s.lbSources(rep)
 	if len(srcs) > 0 {
-		c.cas = &casListing{c: c, store: s.CAS, regions: map[string]*casRegionList{}}
+		c.cas = &casListing{coll: inventory.NewCollector(1), store: s.CAS, regions: map[string]*casRegionList{}}
 	}
 	out := make([]*regionInventory, len(regions))
 	lbOut := make([]*lbInventory, len(regions)*len(srcs))
