@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
 )
@@ -432,5 +433,24 @@ func failOn(method, listener string, err error) func(string, string, string) err
 			return err
 		}
 		return nil
+	}
+}
+
+// TestLBSweepWithOneSlot: a listener read resolves its certificates in the
+// CAS listing while it holds a slot of the sweep's bound; the listing has a
+// bound of its own, so a sweep with Concurrency 1 still completes (sharing
+// the one slot, the listing would wait for the read that waits for it).
+func TestLBSweepWithOneSlot(t *testing.T) {
+	f := newLBFleet()
+	s := f.sweeper()
+	s.Concurrency = 1
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	rep, err := s.Sweep(ctx, now, Request{Regions: []string{"cn-hangzhou"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Errors) != 0 || len(rep.Certificates) != 6 || rep.Calls["cas.ListCertificates"] != 1 {
+		t.Errorf("errors %+v, %d entries, calls %v: want the whole fleet, CAS listed once", rep.Errors, len(rep.Certificates), rep.Calls)
 	}
 }
