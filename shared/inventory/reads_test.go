@@ -102,7 +102,11 @@ func TestListenerReaderReadsEachListenerOnce(t *testing.T) {
 			defer mu.Unlock()
 			seen[l.ID] += fmt.Sprintf("S%d", len(sni))
 		},
-		Read:          func(rd inventory.ListenerRead) { mu.Lock(); seen[rd.Listener.ID] += fmt.Sprintf("R%d", len(rd.Held)); mu.Unlock() },
+		Read: func(rd inventory.ListenerRead) {
+			mu.Lock()
+			seen[rd.Listener.ID] += fmt.Sprintf("R%d", len(rd.Held))
+			mu.Unlock()
+		},
 		ListenersDone: func() { mu.Lock(); order = append(order, fmt.Sprint(len(seen))); mu.Unlock() },
 	}
 	s := coll.Prefixed("alb.").Collect(context.Background(), r, region, h)
