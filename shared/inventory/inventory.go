@@ -1,13 +1,14 @@
 // Package inventory is the one inventory of a region: what a load-balancer
 // product serves there (its certificate store, its instances, their TLS
 // listeners with the default certificate, and each listener's SNI
-// certificates), read through the small Reader port and collected by one
-// Collector that bounds and counts the calls and streams what it learns to
-// its consumer as each listing answers.
+// certificates), read through the small Reader port (and, for a product
+// whose one read of a listener tells all it holds, ListenerReader) and
+// collected by one Collector that bounds and counts the calls and streams
+// what it learns to its consumer as each listing answers.
 //
 // Two use cases consume it: the rotation (planning, cleanup's reference
 // check, and the listings it re-reads under its lock) and the expiry sweep
-// (the report and the probes); the sweep hands its snapshots to the
+// (the report and the probes of CLB, ALB and NLB); the sweep hands its snapshots to the
 // auto-rotations it runs (see package rotation, Request.Snapshots).
 package inventory
 
