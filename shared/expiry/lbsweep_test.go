@@ -454,3 +454,22 @@ func TestLBSweepWithOneSlot(t *testing.T) {
 		t.Errorf("errors %+v, %d entries, calls %v: want the whole fleet, CAS listed once", rep.Errors, len(rep.Certificates), rep.Calls)
 	}
 }
+
+// TestLBSweepReaderWithoutHoldings: an ALB inventory that cannot tell what
+// each listener holds (a plain inventory.Reader) is reported, not swept as
+// if it served nothing; NLB and CLB go on.
+func TestLBSweepReaderWithoutHoldings(t *testing.T) {
+	f := newLBFleet()
+	s := f.sweeper()
+	s.ALB = f.clb.reader()
+	rep, err := s.Sweep(context.Background(), now, Request{Regions: []string{"cn-hangzhou"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Errors) != 1 || rep.Errors[0].Product != ProductALB || !strings.Contains(rep.Errors[0].Error, "ListenerReader") {
+		t.Errorf("errors %+v, want the ALB inventory named", rep.Errors)
+	}
+	if _, ok := entry(rep, ProductNLB, f.nlbCrit); !ok {
+		t.Errorf("NLB not swept: %+v", rep.Certificates)
+	}
+}

@@ -333,14 +333,21 @@ func snapshots(invs []*regionInventory, lbInvs []*lbInventory) rotation.Snapshot
 }
 
 // lbSources are the configured ALB and NLB inventories; without a CAS
-// they cannot be classified, which is reported once.
+// they cannot be classified, which is reported once. A reader that does not
+// tell what each listener holds (inventory.ListenerReader, as the albnlb
+// ports do) is reported and left out.
 func (s *Sweeper) lbSources(rep *Report) []lbSource {
 	var srcs []lbSource
-	if s.ALB != nil {
-		srcs = append(srcs, lbSource{ProductALB, s.ALB})
-	}
-	if s.NLB != nil {
-		srcs = append(srcs, lbSource{ProductNLB, s.NLB})
+	for _, src := range []lbSource{{ProductALB, s.ALB}, {ProductNLB, s.NLB}} {
+		if src.inv == nil {
+			continue
+		}
+		if _, ok := src.inv.(inventory.ListenerReader); !ok {
+			rep.Errors = append(rep.Errors, Problem{Stage: "listeners", Product: src.product,
+				Error: fmt.Sprintf("expiry: the %s inventory (%T) does not read what each listener holds (inventory.ListenerReader): its listeners are not swept; wire the albnlb port", src.product, src.inv)})
+			continue
+		}
+		srcs = append(srcs, src)
 	}
 	if len(srcs) > 0 && s.CAS == nil {
 		rep.Errors = append(rep.Errors, Problem{Stage: "certificates", Product: "cas",
