@@ -9,12 +9,37 @@ import (
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/aliyun"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/inventory"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation"
 )
 
 // Listeners lists the TLS listeners (ALB HTTPS and QUIC, NLB TCPSSL) of the
-// load balancers lbIDs with their default certificates.
+// load balancers lbIDs with their default certificates (ALB's listing does
+// not give it: each listener is read for it).
 func (p *Port) Listeners(ctx context.Context, region string, lbIDs []string) ([]rotation.TLSListener, error) {
+	ls, err := p.BareListeners(ctx, region, lbIDs)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]rotation.TLSListener, 0, len(ls))
+	for _, l := range ls {
+		if l.CertificateID == "" { // ALB's listing does not give it
+			cs, err := p.LB.ListListenerCertificates(ctx, region, l.ID)
+			if err != nil {
+				return out, err
+			}
+			l.CertificateID = defaultOf(held(l, cs))
+		}
+		out = append(out, l)
+	}
+	return out, nil
+}
+
+// BareListeners lists the TLS listeners of the load balancers lbIDs (one
+// listing of the region), with the default certificate where the listing
+// gives it (NLB).
+func (p *Port) BareListeners(ctx context.Context, region string, lbIDs []string) ([]rotation.TLSListener, error) {
 	want := make(map[string]bool, len(lbIDs))
 	for _, id := range lbIDs {
 		want[id] = true
@@ -25,24 +50,54 @@ func (p *Port) Listeners(ctx context.Context, region string, lbIDs []string) ([]
 	}
 	var out []rotation.TLSListener
 	for _, l := range ls {
-		if !want[l.LoadBalancerID] {
-			continue
+		if want[l.LoadBalancerID] {
+			out = append(out, rotation.TLSListener{LoadBalancerID: l.LoadBalancerID, Port: l.Port, ID: l.ID, Status: l.Status,
+				Protocol: l.Protocol, CertificateID: l.DefaultCertificate})
 		}
-		def := l.DefaultCertificate
-		if def == "" { // ALB's listing does not give it
-			cs, err := p.LB.ListListenerCertificates(ctx, region, l.ID)
-			if err != nil {
-				return out, err
-			}
-			for _, c := range cs {
-				if c.Default {
-					def = c.ID
-				}
-			}
-		}
-		out = append(out, rotation.TLSListener{LoadBalancerID: l.LoadBalancerID, Port: l.Port, ID: l.ID, Status: l.Status, CertificateID: def})
 	}
 	return out, nil
+}
+
+// ReadListener reads l once (ListListenerCertificates): its default
+// certificate, every certificate it holds and its SNI places, each
+// certificate's domains resolved by cert (else by what the port listed).
+func (p *Port) ReadListener(ctx context.Context, region string, l rotation.TLSListener, cert func(string) (clb.ServerCertificate, bool)) (inventory.ListenerRead, error) {
+	cs, err := p.LB.ListListenerCertificates(ctx, region, l.ID)
+	if err != nil {
+		return inventory.ListenerRead{Listener: l}, err
+	}
+	hs := held(l, cs)
+	l.CertificateID = defaultOf(hs)
+	domains := func(id string) ([]string, bool) {
+		if c, ok := cert(id); ok && len(c.Domains()) > 0 {
+			return c.Domains(), true
+		}
+		return p.domains(id)
+	}
+	return inventory.ListenerRead{Listener: l, Held: hs, SNI: places(l, hs, domains)}, nil
+}
+
+// held are the certificates of a listing of l's certificates (the
+// listing's default alone when the read lists none).
+func held(l rotation.TLSListener, cs []aliyun.ListenerCertificate) []inventory.HeldCertificate {
+	if len(cs) == 0 && l.CertificateID != "" {
+		return []inventory.HeldCertificate{{CertificateID: l.CertificateID, Default: true, Status: "Associated"}}
+	}
+	out := make([]inventory.HeldCertificate, len(cs))
+	for i, c := range cs {
+		out[i] = inventory.HeldCertificate{CertificateID: c.ID, Default: c.Default, Status: c.Status}
+	}
+	return out
+}
+
+func defaultOf(hs []inventory.HeldCertificate) string {
+	def := ""
+	for _, h := range hs {
+		if h.Default {
+			def = h.CertificateID
+		}
+	}
+	return def
 }
 
 // SNI lists l's additional certificates, one place per domain each holds
@@ -53,37 +108,43 @@ func (p *Port) SNI(ctx context.Context, region string, l rotation.TLSListener) (
 	if err != nil {
 		return nil, err
 	}
+	return places(l, held(rotation.TLSListener{}, cs), p.domains), nil
+}
+
+// places are l's SNI places from what it holds (see SNI); domains
+// resolves a certificate's DNS names.
+func places(l rotation.TLSListener, hs []inventory.HeldCertificate, domains func(string) ([]string, bool)) []rotation.SNICertificate {
 	var out []rotation.SNICertificate
 	held := map[string]bool{}
 	def := ""
-	for _, c := range cs {
+	for _, c := range hs {
 		if c.Default {
-			def = c.ID
+			def = c.CertificateID
 			continue
 		}
 		if c.Status == "Dissociating" {
 			continue
 		}
-		domains, ok := p.domains(c.ID)
+		ds, ok := domains(c.CertificateID)
 		if !ok {
-			out = append(out, rotation.SNICertificate{ID: l.ID + "|" + c.ID, CertificateID: c.ID})
+			out = append(out, rotation.SNICertificate{ID: l.ID + "|" + c.CertificateID, CertificateID: c.CertificateID})
 			continue
 		}
-		for _, d := range domains {
+		for _, d := range ds {
 			held[strings.ToLower(d)] = true
-			out = append(out, rotation.SNICertificate{ID: sniID(l.ID, d), Domain: d, CertificateID: c.ID})
+			out = append(out, rotation.SNICertificate{ID: sniID(l.ID, d), Domain: d, CertificateID: c.CertificateID})
 		}
 	}
 	// The default's domains no SNI certificate holds are read back as
 	// default-answered places (where a superseded SNI certificate was).
-	if domains, ok := p.domains(def); ok {
-		for _, d := range domains {
+	if ds, ok := domains(def); ok {
+		for _, d := range ds {
 			if !held[strings.ToLower(d)] {
 				out = append(out, rotation.SNICertificate{ID: sniID(l.ID, d), Domain: d, CertificateID: def, Default: true})
 			}
 		}
 	}
-	return out, nil
+	return out
 }
 
 // domains are the DNS names of a CAS certificate the port has listed.
@@ -102,16 +163,17 @@ func (p *Port) domains(id string) ([]string, bool) {
 func sniID(listenerID, domain string) string { return listenerID + "|" + strings.ToLower(domain) }
 
 // Listener finds the TLS listener of lbID with id listenerID (or, without
-// one, on port) and its SNI places (ErrNotFound when there is none).
+// one, on port) and its SNI places (ErrNotFound when there is none): one
+// listing and one read of the listener.
 func (p *Port) Listener(ctx context.Context, region, lbID string, port int, listenerID string) (rotation.TLSListener, []rotation.SNICertificate, error) {
-	ls, err := p.Listeners(ctx, region, []string{lbID})
+	ls, err := p.BareListeners(ctx, region, []string{lbID})
 	if err != nil {
 		return rotation.TLSListener{}, nil, err
 	}
 	for _, l := range ls {
 		if listenerID != "" && l.ID == listenerID && (port == 0 || l.Port == port) || listenerID == "" && l.Port == port {
-			sni, err := p.SNI(ctx, region, l)
-			return l, sni, err
+			rd, err := p.ReadListener(ctx, region, l, func(string) (clb.ServerCertificate, bool) { return clb.ServerCertificate{}, false })
+			return rd.Listener, rd.SNI, err
 		}
 	}
 	return rotation.TLSListener{}, nil, fmt.Errorf("%s: no TLS listener on %s:%d in %s: %w", p.Product, lbID, port, region, apierr.ErrNotFound)
@@ -159,7 +221,10 @@ func (p *Port) Switch(ctx context.Context, pl rotation.Place, from, to string) e
 	return nil
 }
 
-var _ rotation.TargetPort = (*Port)(nil)
+var (
+	_ rotation.TargetPort      = (*Port)(nil)
+	_ inventory.ListenerReader = (*Port)(nil)
+)
 
 // Compile-time check that the adapters fit.
 var (

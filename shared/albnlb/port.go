@@ -75,9 +75,10 @@ func (p *Port) lookup(id string) (aliyun.CASCertificate, bool) {
 	return c, ok
 }
 
-// stored is a CAS certificate in the rotation's certificate shape; the
-// ownership tags are set only on ours (aliyun.CASCertificate.Ours).
-func stored(c aliyun.CASCertificate) clb.ServerCertificate {
+// Stored is a CAS certificate in the inventory's certificate shape (ID the
+// "<CertId>-<casRegion>" identity, Region the CAS region); the ownership
+// tags are set only on ours (aliyun.CASCertificate.Ours).
+func Stored(c aliyun.CASCertificate) clb.ServerCertificate {
 	tags := map[string]string{}
 	if c.Ours() {
 		tags[clb.OwnerTagKey] = clb.OwnerTagValue
@@ -95,7 +96,7 @@ func (p *Port) Certificates(ctx context.Context, region string) ([]clb.ServerCer
 	p.remember(cs...)
 	out := make([]clb.ServerCertificate, len(cs))
 	for i, c := range cs {
-		out[i] = stored(c)
+		out[i] = Stored(c)
 	}
 	return out, nil
 }
@@ -112,7 +113,7 @@ func (p *Port) Upload(ctx context.Context, region, name, certPEM, keyPEM string,
 		return clb.ServerCertificate{}, err
 	}
 	p.remember(c)
-	return stored(c), nil
+	return Stored(c), nil
 }
 
 // Delete deletes one of our CAS certificates (CAS refuses one a listener of

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/albnlb"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/aliyun"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/config"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/expiry"
@@ -63,11 +64,12 @@ func (r *Root) Sweeper(ctx context.Context) (*expiry.Sweeper, error) {
 	}
 	cfg := r.Config
 	rot := r.rotator(c)
+	cas := aliyun.NewCAS(c.creds, r.rpc(cfg.CASEndpoint))
 	return &expiry.Sweeper{
 		Inventory:        rotation.CLBPort{SLB: c.slb},
-		ALB:              aliyun.NewALB(c.creds, r.rpc(cfg.ALBEndpoint)),
-		NLB:              aliyun.NewNLB(c.creds, r.rpc(cfg.NLBEndpoint)),
-		CAS:              aliyun.NewCAS(c.creds, r.rpc(cfg.CASEndpoint)),
+		ALB:              albnlb.New(rotation.ProductALB, aliyun.NewALB(c.creds, r.rpc(cfg.ALBEndpoint)), cas),
+		NLB:              albnlb.New(rotation.ProductNLB, aliyun.NewNLB(c.creds, r.rpc(cfg.NLBEndpoint)), cas),
+		CAS:              cas,
 		Objects:          c.oss,
 		Bucket:           cfg.CertBucket,
 		Pairs:            expiry.BucketPairs{Objects: rot.Objects, Bucket: cfg.CertBucket, Prefix: cfg.CertPrefix, MinValidDays: cfg.MinValidDays},

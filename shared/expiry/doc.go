@@ -38,10 +38,13 @@
 // 10,000 calls: the domain extensions dominate. They run with bounded
 // concurrency (Sweeper.Concurrency) and the adapters' throttling backoff.
 //
-// The CLB inventory is package inventory's (one Collector per sweep over
-// Sweeper.Inventory, an inventory.Reader; the same Collector bounds and
-// counts the ALB, NLB and CAS reads). Auto-rotation does not inventory a
-// region again: each rotation gets the sweep's complete snapshots
+// Every product's inventory is package inventory's: one Collector per sweep
+// over Sweeper.Inventory (CLB) and Sweeper.ALB, Sweeper.NLB (the albnlb
+// ports, each listener read once), counting ALB and NLB under their
+// product's prefix; the CAS listings (one per CAS region) are counted with
+// them under a bound of their own. Auto-rotation does not inventory a
+// region again: each rotation gets the sweep's complete snapshots of every
+// product
 // (rotation.Request.Snapshots), re-reads under its lock only the load
 // balancers and listeners that may hold its places, and the snapshots
 // record what it switched before the next pair runs.

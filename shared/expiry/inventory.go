@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
@@ -58,12 +59,28 @@ var clbCallNames = map[string]string{
 	inventory.CallSNI:          "ListDomainExtensions",
 }
 
+// lbCallNames are the report's names of an ALB or NLB port's calls
+// (counted under "<product>."): the adapter methods they make.
+var lbCallNames = map[string]string{
+	inventory.CallInstances: "ListLoadBalancers",
+	inventory.CallListeners: "ListListeners",
+	inventory.CallListener:  "ListListenerCertificates",
+	inventory.CallSNI:       "ListListenerCertificates",
+}
+
 // calls are the calls made, under the report's names.
 func (c *collector) calls() map[string]int {
 	out := map[string]int{}
+	if c.cas != nil {
+		for k, v := range c.cas.coll.Calls() {
+			out[k] += v
+		}
+	}
 	for k, v := range c.coll.Calls() {
 		if n, ok := clbCallNames[k]; ok {
 			k = n
+		} else if product, call, ok := strings.Cut(k, "."); ok && lbCallNames[call] != "" {
+			k = product + "." + lbCallNames[call]
 		}
 		out[k] += v
 	}
@@ -165,16 +182,6 @@ func (c *collector) walkProblems(ctx context.Context, ri *regionInventory, s *in
 		ri.problem("inventory", region, "", fmt.Errorf("expiry: inventory of %s cut short (%d of %d listeners, %d groups of load balancers not listed): %w",
 			region, done, len(s.Listeners), s.UnlistedBatches, err))
 	}
-}
-
-// pool runs f on n goroutines and waits for them (ALB and NLB listings).
-func (c *collector) pool(n int, f func()) {
-	var wg sync.WaitGroup
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func() { defer wg.Done(); f() }()
-	}
-	wg.Wait()
 }
 
 func (ri *regionInventory) fail(stage, region, subject string, err error) {

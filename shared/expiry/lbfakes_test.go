@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/albnlb"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/aliyun"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
 )
@@ -24,7 +25,9 @@ type fakeLBRegion struct {
 	certs     map[string][]aliyun.ListenerCertificate // by listener id
 }
 
-// fakeLB implements LBInventory for one product and counts requests.
+// fakeLB is the ALB or NLB API the albnlb port consumes (albnlb.Listeners),
+// for one product; it counts requests. The sweep reads through the port
+// (lbPort); the writes let a rotation run over it.
 type fakeLB struct {
 	product  string
 	mu       sync.Mutex
@@ -92,6 +95,58 @@ func (f *fakeLB) ListListenerCertificates(_ context.Context, region, listenerID 
 	return append([]aliyun.ListenerCertificate(nil), r.certs[listenerID]...), nil
 }
 
+// SetDefaultCertificate points a listener's default at certID.
+func (f *fakeLB) SetDefaultCertificate(_ context.Context, region, listenerID, certID string) error {
+	return f.write("SetDefaultCertificate", region, listenerID, func(cs []aliyun.ListenerCertificate) []aliyun.ListenerCertificate {
+		for i := range cs {
+			if cs[i].Default {
+				cs[i].ID = certID
+				return cs
+			}
+		}
+		return append(cs, aliyun.ListenerCertificate{ID: certID, Default: true, Status: "Associated"})
+	})
+}
+
+// AssociateAdditionalCertificate adds certID as an additional certificate.
+func (f *fakeLB) AssociateAdditionalCertificate(_ context.Context, region, listenerID, certID string) error {
+	return f.write("AssociateAdditionalCertificate", region, listenerID, func(cs []aliyun.ListenerCertificate) []aliyun.ListenerCertificate {
+		for _, c := range cs {
+			if c.ID == certID && !c.Default {
+				return cs
+			}
+		}
+		return append(cs, aliyun.ListenerCertificate{ID: certID, Status: "Associated"})
+	})
+}
+
+// DissociateAdditionalCertificate removes the additional certificate certID.
+func (f *fakeLB) DissociateAdditionalCertificate(_ context.Context, region, listenerID, certID string) error {
+	return f.write("DissociateAdditionalCertificate", region, listenerID, func(cs []aliyun.ListenerCertificate) []aliyun.ListenerCertificate {
+		out := cs[:0]
+		for _, c := range cs {
+			if c.Default || c.ID != certID {
+				out = append(out, c)
+			}
+		}
+		return out
+	})
+}
+
+func (f *fakeLB) write(method, region, listenerID string, change func([]aliyun.ListenerCertificate) []aliyun.ListenerCertificate) error {
+	if _, err := f.hit(method, region, listenerID, 1); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r := f.regions[region]
+	if r == nil || r.certs[listenerID] == nil {
+		return fmt.Errorf("ResourceNotFound.Listener: %s: %w", listenerID, apierr.ErrNotFound)
+	}
+	r.certs[listenerID] = change(r.certs[listenerID])
+	return nil
+}
+
 func (f *fakeLB) total() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -133,7 +188,8 @@ func (f *fakeLB) addInstance(region, id string, ports []int, certs [][]string) [
 	return ids
 }
 
-// fakeCAS implements CertStore: certificates by CAS region.
+// fakeCAS is the CAS API of the albnlb port and the sweep's CertStore:
+// certificates by CAS region.
 type fakeCAS struct {
 	mu       sync.Mutex
 	certs    map[string][]aliyun.CASCertificate
@@ -171,4 +227,35 @@ func (f *fakeCAS) add(region string, id int64, seed byte, notAfter time.Time, do
 	defer f.mu.Unlock()
 	f.certs[casRegion] = append(f.certs[casRegion], c)
 	return c.Identity
+}
+
+// UploadCertificate stores a certificate under our CAS name (its content is
+// not parsed: the fake knows no fingerprint of it).
+func (f *fakeCAS) UploadCertificate(_ context.Context, region, pair, _, _ string) (aliyun.CASCertificate, error) {
+	casRegion := aliyun.CASRegion(region)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	id := int64(1000 + len(f.certs[casRegion]))
+	c := aliyun.CASCertificate{CertID: id, Region: casRegion, Identity: aliyun.CASIdentity(id, casRegion), Name: pair}
+	f.certs[casRegion] = append(f.certs[casRegion], c)
+	return c, nil
+}
+
+// DeleteCertificate removes a certificate (gone: nil).
+func (f *fakeCAS) DeleteCertificate(_ context.Context, cert aliyun.CASCertificate) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	list := f.certs[cert.Region]
+	for i, c := range list {
+		if c.Identity == cert.Identity {
+			f.certs[cert.Region] = append(list[:i:i], list[i+1:]...)
+			break
+		}
+	}
+	return nil
+}
+
+// lbPort is the albnlb port of product over the fakes: what the sweep reads.
+func lbPort(product string, lb *fakeLB, cas *fakeCAS) *albnlb.Port {
+	return albnlb.New(product, lb, cas)
 }

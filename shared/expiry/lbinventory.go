@@ -6,8 +6,10 @@ import (
 	"sort"
 	"sync"
 
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/albnlb"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/aliyun"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/inventory"
 )
 
 // Products of a report entry.
@@ -62,18 +64,26 @@ type lbInventory struct {
 	listeners int
 	problems  []Problem
 	failed    bool
+	// snapshot is the product's inventory of the region; handed to
+	// auto-rotation when complete and every CAS listing it used answered
+	// (casMissed unset: its SNI places know their domains).
+	snapshot  *inventory.Snapshot
+	casMissed bool
 }
 
 // lbSource is one configured ALB or NLB inventory.
 type lbSource struct {
 	product string
-	inv     LBInventory
+	inv     inventory.Reader
 }
 
 // casListing lists every CAS region at most once per sweep, whichever
-// product and region asks first.
+// product and region asks first. Its listings have a bound of their own
+// (one per CAS region at a time): a listener read asks for one while it
+// holds a slot of the sweep's bound, so sharing that bound could leave
+// every slot waiting for a listing that never gets one.
 type casListing struct {
-	c       *collector
+	coll    *inventory.Collector
 	store   CertStore
 	mu      sync.Mutex
 	regions map[string]*casRegionList
@@ -85,6 +95,7 @@ type casRegionList struct {
 	once  sync.Once
 	certs map[string]aliyun.CASCertificate
 	err   error
+	ready bool // the listing answered (guarded by casListing.mu)
 }
 
 // get returns the certificates of a CAS region by identity (nil when the
@@ -99,7 +110,7 @@ func (l *casListing) get(ctx context.Context, casRegion string) map[string]aliyu
 	l.mu.Unlock()
 	r.once.Do(func() {
 		var list []aliyun.CASCertificate
-		r.err = l.c.call(ctx, "cas.ListCertificates", func() (err error) {
+		_, r.err = l.coll.Do(ctx, "cas.ListCertificates", func() (err error) {
 			list, err = l.store.ListCertificates(ctx, casRegion)
 			return err
 		})
@@ -111,133 +122,142 @@ func (l *casListing) get(ctx context.Context, casRegion string) map[string]aliyu
 			l.mu.Unlock()
 			return
 		}
-		r.certs = make(map[string]aliyun.CASCertificate, len(list))
+		certs := make(map[string]aliyun.CASCertificate, len(list))
 		for _, cc := range list {
-			r.certs[cc.Identity] = cc
+			certs[cc.Identity] = cc
 		}
+		r.certs = certs
+		l.mu.Lock()
+		r.ready = true
+		l.mu.Unlock()
 	})
 	return r.certs
 }
 
-// lbRegion inventories one product in one region: instances and listeners
-// (in parallel), then each listener's certificates, then their CAS
-// records; each resolved place is offered to the probes.
-func (c *collector) lbRegion(ctx context.Context, src lbSource, region string, workers int) *lbInventory {
+// lbRegion inventories one product in one region through the sweep's
+// collector (its calls counted under "<product>."): the instances, then
+// the listeners (one listing), then each listener read once (the port's
+// inventory.ListenerReader: its default and additional certificates),
+// each certificate resolved in the CAS listing of its identity's CAS
+// region; each place is offered to the probes as its listener is read.
+func (c *collector) lbRegion(ctx context.Context, src lbSource, region string) *lbInventory {
 	li := &lbInventory{product: src.product, region: region}
-	var (
-		lbs       []aliyun.LBInstance
-		listeners []aliyun.LBListener
-		lbErr     error
-		lsErr     error
-		wg        sync.WaitGroup
-	)
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		lbErr = c.call(ctx, src.product+".ListLoadBalancers", func() (err error) {
-			lbs, err = src.inv.ListLoadBalancers(ctx, region)
-			return err
-		})
-	}()
-	go func() {
-		defer wg.Done()
-		lsErr = c.call(ctx, src.product+".ListListeners", func() (err error) {
-			listeners, err = src.inv.ListListeners(ctx, region)
-			return err
-		})
-	}()
-	wg.Wait()
-	if lbErr != nil {
-		li.fail("loadbalancers", "", fmt.Errorf("expiry: list %s instances in %s: %w", src.product, region, lbErr))
-	}
-	if lsErr != nil {
-		li.fail("listeners", "", fmt.Errorf("expiry: list %s listeners in %s: %w", src.product, region, lsErr))
-	}
-	if li.failed {
+	coll := c.coll.Prefixed(src.product + ".")
+	s := coll.Top(ctx, src.inv, region, false, true)
+	li.snapshot = s
+	if s.Failed() {
+		li.fail("loadbalancers", "", fmt.Errorf("expiry: list %s instances in %s: %w", src.product, region, s.Failures[0].Err))
 		return li
 	}
-	dns := make(map[string]string, len(lbs))
-	for _, lb := range lbs {
-		dns[lb.ID] = lb.DNSName
+	dns := make(map[string]string, len(s.Instances))
+	ids := make([]string, len(s.Instances))
+	for i, in := range s.Instances {
+		dns[in.ID], ids[i] = in.Address, in.ID
 	}
-	sort.Slice(listeners, func(i, j int) bool { return listeners[i].ID < listeners[j].ID })
-	li.listeners = len(listeners)
-
-	var (
-		mu   sync.Mutex
-		done int
-	)
-	jobs := make(chan aliyun.LBListener)
-	go func() {
-		defer close(jobs)
-		for _, l := range listeners {
-			select {
-			case jobs <- l:
-			case <-ctx.Done():
-				return
+	var mu sync.Mutex
+	coll.Walk(ctx, src.inv, s, ids, inventory.Handlers{
+		Certificate: func(id string) (clb.ServerCertificate, bool) {
+			cc, listed := c.cas.resolve(ctx, id)
+			if !listed {
+				mu.Lock()
+				li.casMissed = true
+				mu.Unlock()
 			}
-		}
-	}()
-	c.pool(workers, func() {
-		for l := range jobs {
-			if ctx.Err() != nil {
-				continue
+			if cc == nil {
+				return clb.ServerCertificate{}, false
 			}
-			served, problem := c.lbListener(ctx, src, region, l, dns[l.LoadBalancerID])
+			return albnlb.Stored(*cc), true
+		},
+		Read: func(rd inventory.ListenerRead) {
+			served := c.lbServed(ctx, src.product, region, rd, dns[rd.Listener.LoadBalancerID])
 			mu.Lock()
-			done++
 			li.targets = append(li.targets, served...)
-			if problem != nil {
-				li.problems = append(li.problems, *problem)
-			}
 			mu.Unlock()
-		}
+		},
 	})
-	if err := ctx.Err(); err != nil && done < len(listeners) {
-		li.problem("inventory", "", fmt.Errorf("expiry: %s inventory of %s cut short (%d of %d listeners): %w", src.product, region, done, len(listeners), err))
+	li.walkProblems(ctx, s)
+	if !li.failed {
+		s.Certificates = c.cas.stored(aliyun.CASRegion(region))
 	}
 	return li
 }
 
-// lbListener lists one listener's certificates and resolves them in CAS.
-func (c *collector) lbListener(ctx context.Context, src lbSource, region string, l aliyun.LBListener, address string) ([]lbServed, *Problem) {
-	base := Place{Product: src.product, Region: region, LoadBalancerID: l.LoadBalancerID, ListenerID: l.ID, ListenerPort: l.Port, Protocol: l.Protocol}
-	var lcs []aliyun.ListenerCertificate
-	err := c.call(ctx, src.product+".ListListenerCertificates", func() (err error) {
-		lcs, err = src.inv.ListListenerCertificates(ctx, region, l.ID)
-		return err
-	})
-	if err != nil {
-		p := newProblem("listeners", region, base.String(), fmt.Errorf("expiry: list certificates of %s listener %s in %s: %w", src.product, l.ID, region, err))
-		p.Product = src.product
-		return nil, &p
+// walkProblems reports the listings of s that failed (the listeners'
+// listing fails the product's region), and a walk the context cut short.
+func (li *lbInventory) walkProblems(ctx context.Context, s *inventory.Snapshot) {
+	li.listeners = len(s.Listeners) + s.UnlistedSNI
+	for _, f := range s.Failures {
+		switch f.Part {
+		case inventory.PartListeners:
+			li.fail("listeners", "", fmt.Errorf("expiry: list %s listeners in %s: %w", li.product, li.region, f.Err))
+		case inventory.PartSNI:
+			l := f.Listener
+			base := Place{Product: li.product, Region: li.region, LoadBalancerID: l.LoadBalancerID, ListenerID: l.ID, ListenerPort: l.Port, Protocol: l.Protocol}
+			li.problem("listeners", base.String(), fmt.Errorf("expiry: list certificates of %s listener %s in %s: %w", li.product, l.ID, li.region, f.Err))
+		}
 	}
-	if len(lcs) == 0 && l.DefaultCertificate != "" {
-		lcs = []aliyun.ListenerCertificate{{ID: l.DefaultCertificate, Default: true, Status: "Associated"}}
+	if err := ctx.Err(); err != nil && (s.UnlistedSNI > 0 || s.UnlistedBatches > 0) {
+		li.problem("inventory", "", fmt.Errorf("expiry: %s inventory of %s cut short (%d of %d listeners): %w",
+			li.product, li.region, len(s.Listeners), li.listeners, err))
 	}
+}
+
+// lbServed are the places of one read listener: its default and every
+// additional certificate, resolved in CAS, each offered to the probes.
+func (c *collector) lbServed(ctx context.Context, product, region string, rd inventory.ListenerRead, address string) []lbServed {
+	l := rd.Listener
+	base := Place{Product: product, Region: region, LoadBalancerID: l.LoadBalancerID, ListenerID: l.ID, ListenerPort: l.Port, Protocol: l.Protocol}
 	running := l.Status == "" || l.Status == "Running" || l.Status == aliyun.Configuring
-	out := make([]lbServed, 0, len(lcs))
-	for _, lc := range lcs {
+	out := make([]lbServed, 0, len(rd.Held))
+	for _, h := range rd.Held {
 		p := base
 		p.Role = RoleAdditional
-		if lc.Default {
+		if h.Default {
 			p.Role = RoleDefault
 		}
-		s := lbServed{place: p, certID: lc.ID, address: address,
-			running: running && (lc.Default || lc.Status == "" || lc.Status == "Associated")}
-		if _, casRegion, perr := aliyun.ParseCASIdentity(lc.ID); perr == nil {
-			certs := c.cas.get(ctx, casRegion)
-			if cc, ok := certs[lc.ID]; ok {
-				s.cert = &cc
-			}
-			s.casFailed = certs == nil
-		}
+		s := lbServed{place: p, certID: h.CertificateID, address: address,
+			running: running && (h.Default || h.Status == "" || h.Status == "Associated")}
+		var listed bool
+		s.cert, listed = c.cas.resolve(ctx, h.CertificateID)
+		s.casFailed = !listed
 		out = append(out, s)
 		if c.probes != nil {
 			c.probes.offerLB(s)
 		}
 	}
-	return out, nil
+	return out
+}
+
+// resolve finds a CAS identity in the listing of its CAS region (listed
+// on first use). listed is false only when that listing failed; an id
+// that is no CAS identity is not found, and listed.
+func (l *casListing) resolve(ctx context.Context, id string) (cert *aliyun.CASCertificate, listed bool) {
+	_, casRegion, err := aliyun.ParseCASIdentity(id)
+	if err != nil {
+		return nil, true
+	}
+	certs := l.get(ctx, casRegion)
+	if cc, ok := certs[id]; ok {
+		return &cc, true
+	}
+	return nil, certs != nil
+}
+
+// stored is the listing of a CAS region in the inventory's certificate
+// shape (nil when it failed or is not complete).
+func (l *casListing) stored(casRegion string) []clb.ServerCertificate {
+	l.mu.Lock()
+	r := l.regions[casRegion]
+	l.mu.Unlock()
+	if r == nil || !r.ready {
+		return nil
+	}
+	var out []clb.ServerCertificate
+	for _, cc := range r.certs {
+		out = append(out, albnlb.Stored(cc))
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
 }
 
 func (li *lbInventory) fail(stage, subject string, err error) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/notify/notifytest"
@@ -49,7 +50,7 @@ func newLBFleet() *lbFleet {
 }
 
 func (f *lbFleet) sweeper() *Sweeper {
-	return &Sweeper{Inventory: f.clb.reader(), ALB: f.alb, NLB: f.nlb, CAS: f.cas}
+	return &Sweeper{Inventory: f.clb.reader(), ALB: lbPort(ProductALB, f.alb, f.cas), NLB: lbPort(ProductNLB, f.nlb, f.cas), CAS: f.cas}
 }
 
 // entry finds the report entry of a product's certificate.
@@ -160,14 +161,14 @@ func TestLBSweepCallCounts(t *testing.T) {
 		regions             []string
 		instances, ports    int
 		casRegions          int
-		wantALBListCalls    int // ListLoadBalancers + ListListeners per region
+		wantALBListCalls    int // ListLoadBalancers per region + ListListeners per region with instances
 		wantListenerCertCnt int
 	}{
 		{"one region", []string{"cn-hangzhou"}, 3, 2, 1, 2, 6},
 		{"two China regions share one CAS listing", []string{"cn-hangzhou", "cn-beijing"}, 2, 1, 1, 4, 4},
 		{"China and international", []string{"cn-hangzhou", "eu-central-1"}, 1, 1, 2, 4, 2},
 		{"150 instances: two pages of instances and listeners", []string{"cn-hangzhou"}, 150, 1, 1, 4, 150},
-		{"a region without instances", []string{"cn-hangzhou", "cn-shanghai"}, 0, 0, 0, 4, 0},
+		{"a region without instances", []string{"cn-hangzhou", "cn-shanghai"}, 0, 0, 0, 2, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -193,7 +194,7 @@ func TestLBSweepCallCounts(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			rep, err := (&Sweeper{Inventory: clbWith.reader(), ALB: alb, NLB: nlb, CAS: cas}).Sweep(context.Background(), now, Request{Regions: tt.regions})
+			rep, err := (&Sweeper{Inventory: clbWith.reader(), ALB: lbPort(ProductALB, alb, cas), NLB: lbPort(ProductNLB, nlb, cas), CAS: cas}).Sweep(context.Background(), now, Request{Regions: tt.regions})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -213,8 +214,10 @@ func TestLBSweepCallCounts(t *testing.T) {
 			if albList != tt.wantALBListCalls || alb.requests["ListListenerCertificates"] != tt.wantListenerCertCnt {
 				t.Errorf("ALB requests %v, want %d listings and %d listener certificate reads", alb.requests, tt.wantALBListCalls, tt.wantListenerCertCnt)
 			}
-			if nlb.total() != 2*len(tt.regions) {
-				t.Errorf("NLB requests %v, want 2 listings per region", nlb.requests)
+			// No NLB instance: one listing of instances per region, no
+			// listing of listeners (there is no load balancer to list them of).
+			if nlb.total() != len(tt.regions) || nlb.requests["ListLoadBalancers"] != len(tt.regions) {
+				t.Errorf("NLB requests %v, want 1 listing of instances per region", nlb.requests)
 			}
 			if len(cas.requests) != tt.casRegions {
 				t.Errorf("CAS listed %v, want each of %d CAS regions once", cas.requests, tt.casRegions)
@@ -225,7 +228,7 @@ func TestLBSweepCallCounts(t *testing.T) {
 				}
 			}
 			if rep.Calls["alb.ListListenerCertificates"] != tt.wantListenerCertCnt || rep.Calls["cas.ListCertificates"] != tt.casRegions ||
-				rep.Calls["nlb.ListListeners"] != len(tt.regions) {
+				rep.Calls["nlb.ListLoadBalancers"] != len(tt.regions) || rep.Calls["nlb.ListListeners"] != 0 {
 				t.Errorf("report calls %v", rep.Calls)
 			}
 		})
@@ -431,5 +434,43 @@ func failOn(method, listener string, err error) func(string, string, string) err
 			return err
 		}
 		return nil
+	}
+}
+
+// TestLBSweepWithOneSlot: a listener read resolves its certificates in the
+// CAS listing while it holds a slot of the sweep's bound; the listing has a
+// bound of its own, so a sweep with Concurrency 1 still completes (sharing
+// the one slot, the listing would wait for the read that waits for it).
+func TestLBSweepWithOneSlot(t *testing.T) {
+	f := newLBFleet()
+	s := f.sweeper()
+	s.Concurrency = 1
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	rep, err := s.Sweep(ctx, now, Request{Regions: []string{"cn-hangzhou"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Errors) != 0 || len(rep.Certificates) != 6 || rep.Calls["cas.ListCertificates"] != 1 {
+		t.Errorf("errors %+v, %d entries, calls %v: want the whole fleet, CAS listed once", rep.Errors, len(rep.Certificates), rep.Calls)
+	}
+}
+
+// TestLBSweepReaderWithoutHoldings: an ALB inventory that cannot tell what
+// each listener holds (a plain inventory.Reader) is reported, not swept as
+// if it served nothing; NLB and CLB go on.
+func TestLBSweepReaderWithoutHoldings(t *testing.T) {
+	f := newLBFleet()
+	s := f.sweeper()
+	s.ALB = f.clb.reader()
+	rep, err := s.Sweep(context.Background(), now, Request{Regions: []string{"cn-hangzhou"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Errors) != 1 || rep.Errors[0].Product != ProductALB || !strings.Contains(rep.Errors[0].Error, "ListenerReader") {
+		t.Errorf("errors %+v, want the ALB inventory named", rep.Errors)
+	}
+	if _, ok := entry(rep, ProductNLB, f.nlbCrit); !ok {
+		t.Errorf("NLB not swept: %+v", rep.Certificates)
 	}
 }

@@ -71,18 +71,6 @@ type (
 	ProbeFunc   = rotation.ProbeFunc
 )
 
-// LBInventory is the read side of an ALB or NLB adapter the sweep needs;
-// *aliyun.ALB and *aliyun.NLB satisfy it. Each method pages internally.
-type LBInventory interface {
-	ListLoadBalancers(ctx context.Context, region string) ([]aliyun.LBInstance, error)
-	// ListListeners lists the certificate listeners of a region (ALB HTTPS
-	// and QUIC, NLB TCPSSL).
-	ListListeners(ctx context.Context, region string) ([]aliyun.LBListener, error)
-	// ListListenerCertificates lists a listener's default and additional
-	// server certificates.
-	ListListenerCertificates(ctx context.Context, region, listenerID string) ([]aliyun.ListenerCertificate, error)
-}
-
 // CertStore lists the certificates ALB and NLB reference, with their
 // expiry and domains (CAS's detail call does not give the expiry; its
 // listing does); *aliyun.CAS satisfies it. region may be a load balancer's

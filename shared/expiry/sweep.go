@@ -46,10 +46,13 @@ type Sweeper struct {
 	// snapshots are handed to auto-rotation.
 	Inventory inventory.Reader
 	// ALB and NLB, when set, add their listeners to the sweep (each in
-	// every region of the request), their certificates resolved through
-	// CAS, which is then required.
-	ALB      LBInventory
-	NLB      LBInventory
+	// every region of the request): the albnlb ports (albnlb.New), read
+	// through the same collector, each listener once when the reader is an
+	// inventory.ListenerReader. Their certificates are resolved through
+	// CAS (one listing per CAS region per sweep), which is then required.
+	// Their complete snapshots are handed to auto-rotation too.
+	ALB      inventory.Reader
+	NLB      inventory.Reader
 	CAS      CertStore
 	Objects  Objects
 	Bucket   string
@@ -252,7 +255,7 @@ func (s *Sweeper) collect(ctx context.Context, regions []string, rep *Report, pr
 	c := &collector{clb: s.Inventory, coll: inventory.NewCollector(n), probes: probes}
 	srcs := s.lbSources(rep)
 	if len(srcs) > 0 {
-		c.cas = &casListing{c: c, store: s.CAS, regions: map[string]*casRegionList{}}
+		c.cas = &casListing{coll: inventory.NewCollector(1), store: s.CAS, regions: map[string]*casRegionList{}}
 	}
 	out := make([]*regionInventory, len(regions))
 	lbOut := make([]*lbInventory, len(regions)*len(srcs))
@@ -267,7 +270,7 @@ func (s *Sweeper) collect(ctx context.Context, regions []string, rep *Report, pr
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				lbOut[i*len(srcs)+j] = c.lbRegion(ctx, src, r, n)
+				lbOut[i*len(srcs)+j] = c.lbRegion(ctx, src, r)
 			}()
 		}
 	}
@@ -297,13 +300,13 @@ func (s *Sweeper) collect(ctx context.Context, regions []string, rep *Report, pr
 	return ok, lbOK
 }
 
-// classifyAll classifies every inventory into rep and returns the CLB
+// classifyAll classifies every inventory into rep and returns the
 // snapshots auto-rotation discovers through (none when it is not asked:
 // the inventories are then freed as soon as they are classified).
 func (s *Sweeper) classifyAll(now time.Time, req Request, invs []*regionInventory, lbInvs []*lbInventory, rep *Report) rotation.Snapshots {
 	var snaps rotation.Snapshots
 	if req.AutoRotate {
-		snaps = snapshots(invs)
+		snaps = snapshots(invs, lbInvs)
 	}
 	s.classify(now, req.WarnDays, invs, rep)
 	s.classifyLB(now, req.WarnDays, lbInvs, rep)
@@ -312,26 +315,39 @@ func (s *Sweeper) classifyAll(now time.Time, req Request, invs []*regionInventor
 	return snaps
 }
 
-// snapshots are the complete CLB inventories of invs, by lane.
-func snapshots(invs []*regionInventory) rotation.Snapshots {
+// snapshots are the complete inventories of invs (CLB) and lbInvs (ALB,
+// NLB: only when every CAS listing their reads used answered), by lane.
+func snapshots(invs []*regionInventory, lbInvs []*lbInventory) rotation.Snapshots {
 	out := rotation.Snapshots{}
 	for _, ri := range invs {
 		if ri.snapshot.Complete() {
 			out[rotation.SnapshotKey(rotation.ProductCLB, ri.region)] = ri.snapshot
 		}
 	}
+	for _, li := range lbInvs {
+		if li.snapshot.Complete() && !li.casMissed {
+			out[rotation.SnapshotKey(li.product, li.region)] = li.snapshot
+		}
+	}
 	return out
 }
 
 // lbSources are the configured ALB and NLB inventories; without a CAS
-// they cannot be classified, which is reported once.
+// they cannot be classified, which is reported once. A reader that does not
+// tell what each listener holds (inventory.ListenerReader, as the albnlb
+// ports do) is reported and left out.
 func (s *Sweeper) lbSources(rep *Report) []lbSource {
 	var srcs []lbSource
-	if s.ALB != nil {
-		srcs = append(srcs, lbSource{ProductALB, s.ALB})
-	}
-	if s.NLB != nil {
-		srcs = append(srcs, lbSource{ProductNLB, s.NLB})
+	for _, src := range []lbSource{{ProductALB, s.ALB}, {ProductNLB, s.NLB}} {
+		if src.inv == nil {
+			continue
+		}
+		if _, ok := src.inv.(inventory.ListenerReader); !ok {
+			rep.Errors = append(rep.Errors, Problem{Stage: "listeners", Product: src.product,
+				Error: fmt.Sprintf("expiry: the %s inventory (%T) does not read what each listener holds (inventory.ListenerReader): its listeners are not swept; wire the albnlb port", src.product, src.inv)})
+			continue
+		}
+		srcs = append(srcs, src)
 	}
 	if len(srcs) > 0 && s.CAS == nil {
 		rep.Errors = append(rep.Errors, Problem{Stage: "certificates", Product: "cas",

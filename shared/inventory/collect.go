@@ -14,20 +14,29 @@ const (
 	CallInstances    = "Instances"
 	CallListeners    = "Listeners"
 	CallSNI          = "SNI"
+	// CallListener is one read of a listener by a ListenerReader.
+	CallListener = "Listener"
 )
 
 // Collector makes the reads of inventories with one bound on concurrent
 // calls (shared by every region and product it collects) and counts them.
 // It is safe for concurrent use.
 type Collector struct {
-	sem   chan struct{}
-	mu    sync.Mutex
-	calls map[string]int
+	sem    chan struct{}
+	mu     *sync.Mutex
+	calls  map[string]int
+	prefix string
 }
 
 // NewCollector bounds concurrent calls to limit (at least 1).
 func NewCollector(limit int) *Collector {
-	return &Collector{sem: make(chan struct{}, max(1, limit)), calls: map[string]int{}}
+	return &Collector{sem: make(chan struct{}, max(1, limit)), mu: &sync.Mutex{}, calls: map[string]int{}}
+}
+
+// Prefixed is a view of c that shares its bound and its counts and counts
+// its calls under prefix+name (one product's calls among others').
+func (c *Collector) Prefixed(prefix string) *Collector {
+	return &Collector{sem: c.sem, mu: c.mu, calls: c.calls, prefix: c.prefix + prefix}
 }
 
 // Limit is the bound on concurrent calls.
@@ -57,7 +66,7 @@ func (c *Collector) Do(ctx context.Context, name string, f func() error) (made b
 	}
 	defer func() { <-c.sem }()
 	c.mu.Lock()
-	c.calls[name]++
+	c.calls[c.prefix+name]++
 	c.mu.Unlock()
 	return true, f()
 }
@@ -74,6 +83,12 @@ type Handlers struct {
 	WantSNI func(l TLSListener) bool
 	// SNI receives each listener's SNI listing (or its error) as it answers.
 	SNI func(l TLSListener, sni []SNICertificate, err error)
+	// Certificate resolves a certificate id for a ListenerReader's reads
+	// (nil: the snapshot's Certificates).
+	Certificate func(id string) (clb.ServerCertificate, bool)
+	// Read receives each ListenerReader read that answered (after
+	// Listeners and SNI for its listener).
+	Read func(rd ListenerRead)
 }
 
 // Collect inventories one product in one region: certificates and
@@ -134,6 +149,8 @@ func (c *Collector) Top(ctx context.Context, r Reader, region string, certs, ins
 // Walk lists the listeners of the load balancers ids (sorted, in batches
 // of r.ReadBatch(), the batches concurrently) into s, then the SNI of each
 // listener h wants, concurrently; every call under the Collector's bound.
+// A ListenerReader's listeners are listed bare and each wanted one is read
+// once instead (readEach).
 func (c *Collector) Walk(ctx context.Context, r Reader, s *Snapshot, ids []string, h Handlers) {
 	if s.SNI == nil {
 		s.SNI = map[string][]SNICertificate{}
@@ -141,11 +158,16 @@ func (c *Collector) Walk(ctx context.Context, r Reader, s *Snapshot, ids []strin
 	ids = append([]string(nil), ids...)
 	sort.Strings(ids)
 	var mu sync.Mutex // guards s
+	lr, reads := r.(ListenerReader)
 	var listeners []TLSListener
 	pool(c, Batches(r, ids), func(batch []string) {
 		var ls []TLSListener
 		made, err := c.Do(ctx, CallListeners, func() (err error) {
-			ls, err = r.Listeners(ctx, s.Region, batch)
+			if reads {
+				ls, err = lr.BareListeners(ctx, s.Region, batch)
+			} else {
+				ls, err = r.Listeners(ctx, s.Region, batch)
+			}
 			return err
 		})
 		mu.Lock()
@@ -158,24 +180,40 @@ func (c *Collector) Walk(ctx context.Context, r Reader, s *Snapshot, ids []strin
 			listeners = append(listeners, ls...)
 		}
 		mu.Unlock()
-		if made && err == nil && h.Listeners != nil {
+		if made && err == nil && h.Listeners != nil && !reads {
 			h.Listeners(ls)
 		}
 	})
 	sortListeners(listeners)
+	if reads {
+		c.readEach(ctx, lr, s, listeners, h)
+		return
+	}
 	s.Listeners = append(s.Listeners, listeners...)
 	sortListeners(s.Listeners)
 	if h.ListenersDone != nil {
 		h.ListenersDone()
 	}
+	c.listSNI(ctx, r, s, c.wanted(s, listeners, h), h)
+}
+
+// wanted are the listeners of ls whose SNI h wants (s is partial when it
+// leaves one out).
+func (c *Collector) wanted(s *Snapshot, ls []TLSListener, h Handlers) []TLSListener {
 	var want []TLSListener
-	for _, l := range listeners {
+	for _, l := range ls {
 		if h.WantSNI == nil || h.WantSNI(l) {
 			want = append(want, l)
 		} else {
 			s.Partial = true
 		}
 	}
+	return want
+}
+
+// listSNI lists the SNI of every listener of want, concurrently.
+func (c *Collector) listSNI(ctx context.Context, r Reader, s *Snapshot, want []TLSListener, h Handlers) {
+	var mu sync.Mutex // guards s
 	pool(c, want, func(l TLSListener) {
 		var sni []SNICertificate
 		made, err := c.Do(ctx, CallSNI, func() (err error) {
@@ -196,6 +234,85 @@ func (c *Collector) Walk(ctx context.Context, r Reader, s *Snapshot, ids []strin
 			h.SNI(l, sni, err)
 		}
 	})
+}
+
+// readEach reads every listener of ls h wants once, concurrently, into s
+// (its default certificate, what it holds, its SNI places), telling h
+// each listener then its SNI as its read answers, and ListenersDone once
+// every read answered. A listener h does not want is kept as listed when
+// the listing named its default certificate (an unread one is left out:
+// s is partial). A failed read is a PartSNI failure; the listener is kept.
+func (c *Collector) readEach(ctx context.Context, r ListenerReader, s *Snapshot, ls []TLSListener, h Handlers) {
+	cert := h.Certificate
+	if cert == nil {
+		cert = certIndex(s.Certificates)
+	}
+	if s.Held == nil {
+		s.Held = map[string][]HeldCertificate{}
+	}
+	want := c.wanted(s, ls, h)
+	wanted := make(map[string]bool, len(want))
+	for _, l := range want {
+		wanted[l.Key()] = true
+	}
+	var listed []TLSListener
+	for _, l := range ls {
+		if !wanted[l.Key()] && l.CertificateID != "" {
+			listed = append(listed, l)
+		}
+	}
+	if len(listed) > 0 && h.Listeners != nil {
+		h.Listeners(listed)
+	}
+	var mu sync.Mutex // guards s
+	pool(c, want, func(l TLSListener) {
+		var rd ListenerRead
+		made, err := c.Do(ctx, CallListener, func() (err error) {
+			rd, err = r.ReadListener(ctx, s.Region, l, cert)
+			return err
+		})
+		if made && err == nil {
+			l = rd.Listener
+		}
+		mu.Lock()
+		switch {
+		case !made:
+			s.UnlistedSNI++
+		case err != nil:
+			s.Failures = append(s.Failures, Failure{Part: PartSNI, Listener: l, Err: err})
+			listed = append(listed, l)
+		default:
+			listed = append(listed, l)
+			s.SNI[l.Key()], s.Held[l.Key()] = rd.SNI, rd.Held
+		}
+		mu.Unlock()
+		if made && err == nil && h.Listeners != nil {
+			h.Listeners([]TLSListener{l})
+		}
+		if made && h.SNI != nil {
+			h.SNI(l, rd.SNI, err)
+		}
+		if made && err == nil && h.Read != nil {
+			h.Read(rd)
+		}
+	})
+	s.Listeners = append(s.Listeners, listed...)
+	sortListeners(s.Listeners)
+	if h.ListenersDone != nil {
+		h.ListenersDone()
+	}
+}
+
+// certIndex resolves ids among certs.
+func certIndex(certs []clb.ServerCertificate) func(string) (clb.ServerCertificate, bool) {
+	byID := make(map[string]clb.ServerCertificate, len(certs))
+	for _, c := range certs {
+		byID[c.ID] = c
+	}
+	return func(id string) (clb.ServerCertificate, bool) {
+		c, ok := byID[id]
+		return c, ok
+	}
 }
 
 // pool runs f for every item on as many goroutines as the bound allows

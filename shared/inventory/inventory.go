@@ -1,13 +1,14 @@
 // Package inventory is the one inventory of a region: what a load-balancer
 // product serves there (its certificate store, its instances, their TLS
 // listeners with the default certificate, and each listener's SNI
-// certificates), read through the small Reader port and collected by one
-// Collector that bounds and counts the calls and streams what it learns to
-// its consumer as each listing answers.
+// certificates), read through the small Reader port (and, for a product
+// whose one read of a listener tells all it holds, ListenerReader) and
+// collected by one Collector that bounds and counts the calls and streams
+// what it learns to its consumer as each listing answers.
 //
 // Two use cases consume it: the rotation (planning, cleanup's reference
 // check, and the listings it re-reads under its lock) and the expiry sweep
-// (the report and the probes); the sweep hands its snapshots to the
+// (the report and the probes of CLB, ALB and NLB); the sweep hands its snapshots to the
 // auto-rotations it runs (see package rotation, Request.Snapshots).
 package inventory
 
@@ -34,6 +35,9 @@ type TLSListener struct {
 	// whose listeners are named by load balancer and port.
 	ID     string
 	Status string
+	// Protocol is the listener's protocol where the product names several
+	// TLS ones (ALB HTTPS and QUIC, NLB TCPSSL); "" on CLB.
+	Protocol string
 	// CertificateID is the default certificate's id in the product's store.
 	CertificateID string
 }
@@ -58,6 +62,41 @@ type SNICertificate struct {
 	// superseded by a default that covers its domains): it is read back,
 	// never a target.
 	Default bool
+}
+
+// HeldCertificate is one certificate a listener holds, as a product that
+// attaches certificates to listeners lists them (ALB, NLB: the default and
+// every additional certificate, whatever its domains).
+type HeldCertificate struct {
+	CertificateID string
+	Default       bool
+	// Status is the association's state as the product reports it
+	// ("Associated", "Associating", "Dissociating"; "" when not given).
+	Status string
+}
+
+// ListenerRead is what one read of a listener gave: the listener with its
+// default certificate, every certificate it holds, and its SNI places.
+type ListenerRead struct {
+	Listener TLSListener
+	Held     []HeldCertificate
+	SNI      []SNICertificate
+}
+
+// ListenerReader is implemented by a Reader whose one read of a listener
+// tells everything it holds (ALB, NLB: ListListenerCertificates gives the
+// default and the additional certificates), while its listing may not name
+// the default certificate (ALB's does not). The Collector then lists the
+// listeners bare and reads each one once (ReadListener) instead of calling
+// Listeners and SNI: Listeners would read each listener for its default,
+// and SNI read it again.
+type ListenerReader interface {
+	// BareListeners lists the TLS listeners of lbIDs without reading them
+	// (CertificateID set only where the listing gives it).
+	BareListeners(ctx context.Context, region string, lbIDs []string) ([]TLSListener, error)
+	// ReadListener reads l once. cert resolves a certificate id in the
+	// product's store (the SNI places are one per domain of a certificate).
+	ReadListener(ctx context.Context, region string, l TLSListener, cert func(id string) (clb.ServerCertificate, bool)) (ListenerRead, error)
 }
 
 // Reader is the read side of one load-balancer product in a region. Errors
@@ -118,7 +157,10 @@ type Snapshot struct {
 	Listeners []TLSListener
 	// SNI holds, by TLSListener.Key, the SNI certificates of every listener
 	// whose listing answered (a failed one is a Failure instead).
-	SNI      map[string][]SNICertificate
+	SNI map[string][]SNICertificate
+	// Held holds, by TLSListener.Key, every certificate a listener read by
+	// a ListenerReader holds (nil for other readers).
+	Held     map[string][]HeldCertificate
 	Failures []Failure
 	// UnlistedBatches and UnlistedSNI count the listings the context ended
 	// before they were made.
@@ -199,6 +241,12 @@ func (s *Snapshot) Copy() *Snapshot {
 	c.SNI = make(map[string][]SNICertificate, len(s.SNI))
 	for k, v := range s.SNI {
 		c.SNI[k] = append([]SNICertificate(nil), v...)
+	}
+	if s.Held != nil {
+		c.Held = make(map[string][]HeldCertificate, len(s.Held))
+		for k, v := range s.Held {
+			c.Held[k] = append([]HeldCertificate(nil), v...)
+		}
 	}
 	return &c
 }

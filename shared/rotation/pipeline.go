@@ -442,11 +442,14 @@ func (r *Rotator) rotatePipelined(ctx context.Context, res Result, m *material, 
 
 	res.Regions = map[string]RegionResult{}
 	plans := make([]*regionPlan, 0, len(pp.regions))
+	discovered := map[string]*regionPlan{}
 	for _, rr := range pp.regions {
 		res.Skipped = append(res.Skipped, rr.plan.skipped...)
 		if rr.targets > 0 {
 			res.Regions[rr.plan.lane()] = RegionResult{ServerCertificateID: rr.plan.certID, Reused: rr.plan.reused}
 			plans = append(plans, rr.plan)
+		} else if rr.err == nil && rr.plan.inventory != nil {
+			discovered[rr.plan.lane()] = rr.plan
 		}
 	}
 	keep := r.Config.Keep
@@ -454,7 +457,7 @@ func (r *Rotator) rotatePipelined(ctx context.Context, res Result, m *material, 
 		keep = *d.Keep
 	}
 	late, incomplete := pp.lateErrors()
-	return r.finish(ctx, res, m, keep, plans, pp.sortedOuts(), pp.seen, late, incomplete)
+	return r.finish(ctx, res, m, keep, plans, pp.sortedOuts(), pp.seen, late, incomplete, discovered)
 }
 
 // start waits until every region is decided, uploads the pair in each

@@ -241,7 +241,8 @@ func (r *Rotator) rotateLoaded(ctx context.Context, res Result, m *material, d p
 // cleanup of the regions whose inventory is complete, the status. late is
 // the discovery failures after the first switches (incomplete: their
 // regions): the rotation is then at best partial and returns an error.
-func (r *Rotator) finish(ctx context.Context, res Result, m *material, keep int, plans []*regionPlan, outs []*targetOutcome, seen observation, late error, incomplete map[string]bool) (Result, error) {
+// discovered are the lanes discovered without error that hold no target.
+func (r *Rotator) finish(ctx context.Context, res Result, m *material, keep int, plans []*regionPlan, outs []*targetOutcome, seen observation, late error, incomplete map[string]bool, discovered map[string]*regionPlan) (Result, error) {
 	if err := collectOutcomes(&res, outs); err != nil {
 		res.Status, res.Reason = finalStatus(res.Targets)
 		if res.Status != StatusPartial {
@@ -265,7 +266,7 @@ func (r *Rotator) finish(ctx context.Context, res Result, m *material, keep int,
 		if p.certID == "" || anyIncomplete(group, incomplete) {
 			continue
 		}
-		refs, err := r.storeRefs(ctx, group, outs, seen)
+		refs, err := r.storeRefs(ctx, group, outs, seen, discovered)
 		if err != nil {
 			res.Errors = append(res.Errors, fmt.Sprintf("cleanup in %s: %v", p.region, err))
 			continue

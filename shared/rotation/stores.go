@@ -52,9 +52,11 @@ func anyIncomplete(group []*regionPlan, incomplete map[string]bool) bool {
 
 // storeRefs are the certificate ids referenced by every listener that
 // uses the group's store: each planned lane's inventory after the switches
-// (or a fresh listing where discovery did not run), and a fresh listing of
-// every other lane (product x configured region) sharing the store.
-func (r *Rotator) storeRefs(ctx context.Context, group []*regionPlan, outs []*targetOutcome, seen observation) (map[string]bool, error) {
+// (or a fresh listing where discovery did not run), and of every other
+// lane (product x configured region) sharing the store, the inventory its
+// discovery took under the lock (discovered: it held no target) or else a
+// fresh listing.
+func (r *Rotator) storeRefs(ctx context.Context, group []*regionPlan, outs []*targetOutcome, seen observation, discovered map[string]*regionPlan) (map[string]bool, error) {
 	refs := map[string]bool{}
 	planned := map[string]bool{}
 	for _, p := range group {
@@ -78,7 +80,14 @@ func (r *Rotator) storeRefs(ctx context.Context, group []*regionPlan, outs []*ta
 	}
 	for _, prod := range r.products() {
 		for _, region := range r.storeRegions(group) {
-			if planned[laneKey(prod.Name, region)] || storeKey(prod.Port, prod.Name, region) != key {
+			lane := laneKey(prod.Name, region)
+			if planned[lane] || storeKey(prod.Port, prod.Name, region) != key {
+				continue
+			}
+			if q := discovered[lane]; q != nil {
+				for id := range inventoryReferences(q, nil, seen[lane]) {
+					refs[id] = true
+				}
 				continue
 			}
 			more, err := r.referencedCertificates(ctx, prod.Port, region, nil)

@@ -68,13 +68,12 @@ var portActions = map[string][]string{
 	"FindRecords":  {"alidns:DescribeSubDomainRecords"},
 	"AddRecord":    {"alidns:AddDomainRecord", "alidns:DescribeSubDomainRecords"}, // looks up after a lost answer or a duplicate
 	"DeleteRecord": {"alidns:DeleteDomainRecord"},
-	// ALB and NLB read side of the sweep (one port for both products, so
-	// both services' actions), CAS listing; keyed <Port>.<Method> because
-	// the method names are also SLB's
-	"LBInventory.ListLoadBalancers":        {"alb:ListLoadBalancers", "nlb:ListLoadBalancers"},
-	"LBInventory.ListListeners":            {"alb:ListListeners", "nlb:ListListeners"},
-	"LBInventory.ListListenerCertificates": {"alb:ListListenerCertificates", "nlb:ListListenerCertificates"},
-	"CertStore.ListCertificates":           {"yundun-cert:ListUserCertificateOrder"},
+	// ALB and NLB listeners read once each (inventory.ListenerReader, the
+	// albnlb ports of the rotation and the sweep), the sweep's CAS listing
+	// (keyed <Port>.<Method>)
+	"BareListeners":              {"alb:ListListeners", "nlb:ListListeners"},
+	"ReadListener":               {"alb:ListListenerCertificates", "nlb:ListListenerCertificates"},
+	"CertStore.ListCertificates": {"yundun-cert:ListUserCertificateOrder"},
 }
 
 // TestPoliciesCoverPorts checks that each function's policy allows every
@@ -93,9 +92,9 @@ func TestPoliciesCoverPorts(t *testing.T) {
 	rotate := ports((*rotation.SLB)(nil), (*pairs.ObjectReader)(nil), (*lease.Store)(nil))
 	wiring := map[string][]reflect.Type{
 		// with the target ports of CLB, ALB and NLB (LB_PRODUCTS)
-		"rotate-on-upload": append(ports((*rotation.TargetPort)(nil)), rotate...),
+		"rotate-on-upload": append(ports((*rotation.TargetPort)(nil), (*inventory.ListenerReader)(nil)), rotate...),
 		// the sweep, plus auto-rotation with the rotation's ports
-		"expiry-check": append(ports((*inventory.Reader)(nil), (*expiry.LBInventory)(nil), (*expiry.CertStore)(nil), (*expiry.Objects)(nil)), rotate...),
+		"expiry-check": append(ports((*inventory.Reader)(nil), (*inventory.ListenerReader)(nil), (*expiry.CertStore)(nil), (*expiry.Objects)(nil)), rotate...),
 		// the provisioner, its pair loader (pairs.Load) and its instance lock
 		"provision": append(ports((*provisioning.Instances)(nil), (*provisioning.Backends)(nil), (*provisioning.Listeners)(nil),
 			(*provisioning.DomainExtensions)(nil), (*provisioning.Certificates)(nil)), ports((*pairs.ObjectReader)(nil), (*lease.Store)(nil))...),
