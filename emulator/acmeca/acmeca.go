@@ -226,7 +226,11 @@ func (c *CA) intercept(next http.Handler) http.Handler {
 				return
 			}
 		}
-		rec := &statusRecorder{ResponseWriter: w, retryAfter: act == "challenge"}
+		if act == "challenge" {
+			answerChallenge(next, w, r)
+			return
+		}
+		rec := &statusRecorder{ResponseWriter: w}
 		next.ServeHTTP(rec, r)
 		if act == "newOrder" && rec.status == http.StatusCreated {
 			c.mu.Lock()
@@ -283,21 +287,15 @@ func writeProblem(w http.ResponseWriter, p Problem) {
 	w.Write(body)
 }
 
-// statusRecorder keeps the status; with retryAfter it adds "Retry-After:
-// 1" to an answer without one (Pebble sends none with a challenge that is
-// still processing, and clients then wait their own default of seconds).
+// statusRecorder keeps the status of an answer.
 type statusRecorder struct {
 	http.ResponseWriter
-	status     int
-	retryAfter bool
+	status int
 }
 
 func (s *statusRecorder) WriteHeader(code int) {
 	if s.status == 0 {
 		s.status = code
-		if s.retryAfter && s.Header().Get("Retry-After") == "" {
-			s.Header().Set("Retry-After", "1")
-		}
 	}
 	s.ResponseWriter.WriteHeader(code)
 }
