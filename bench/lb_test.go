@@ -9,6 +9,7 @@ import (
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/aliyun"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/certs/certstest"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation"
 )
 
@@ -34,7 +35,7 @@ func (l *local) seedLBListeners(b *testing.B, kind string, n int) {
 	}
 	for i := range n {
 		var lb string
-		if kind == rotation.ProductALB {
+		if kind == clb.ProductALB {
 			if lb, err = l.Cloud.ALB.SeedLoadBalancer(lbRegion, fmt.Sprintf("alb-%d", i), "Standard"); err == nil {
 				_, err = l.Cloud.ALB.SeedListener(lbRegion, lb, 443, "HTTPS", id)
 			}
@@ -104,9 +105,9 @@ func benchLB(b *testing.B, l *local, r *rotation.Rotator, job LBJob, cleanupFrom
 // Goal ratio <= 1.2.
 func BenchmarkRotateALBListener(b *testing.B) {
 	l := startLocal(b, emulator.Options{Latency: latency, LBConfiguring: 2 * time.Second, Regions: []string{lbRegion}}, aliyun.RetryPolicy{})
-	l.seedLBListeners(b, rotation.ProductALB, 1)
+	l.seedLBListeners(b, clb.ProductALB, 1)
 	job := LBJob{ALB: 1, Concurrency: 16, Configuring: 2 * time.Second, Lock: true}
-	benchLB(b, l, l.lbRotator(rotation.ProductALB), job, 3, "one ALB listener, +20 ms per call, 2 s Configuring, with the lock", 1.2)
+	benchLB(b, l, l.lbRotator(clb.ProductALB), job, 3, "one ALB listener, +20 ms per call, 2 s Configuring, with the lock", 1.2)
 }
 
 // BenchmarkRotateMixed50: one drop reaching 50 listeners (20 CLB listeners
@@ -117,9 +118,9 @@ func BenchmarkRotateALBListener(b *testing.B) {
 func BenchmarkRotateMixed50(b *testing.B) {
 	l := startLocal(b, emulator.Options{Latency: latency, LBConfiguring: 2 * time.Second, Regions: []string{lbRegion}}, aliyun.RetryPolicy{})
 	l.seedListeners(b, lbRegion, 2, 10)
-	l.seedLBListeners(b, rotation.ProductALB, 15)
-	l.seedLBListeners(b, rotation.ProductNLB, 15)
+	l.seedLBListeners(b, clb.ProductALB, 15)
+	l.seedLBListeners(b, clb.ProductNLB, 15)
 	job := LBJob{CLB: 20, ALB: 15, NLB: 15, Concurrency: 16, Configuring: 2 * time.Second, Lock: true}
-	r := l.lbRotator(rotation.ProductCLB, rotation.ProductALB, rotation.ProductNLB)
+	r := l.lbRotator(clb.ProductCLB, clb.ProductALB, clb.ProductNLB)
 	benchLB(b, l, r, job, 2, "50 listeners (20 CLB, 15 ALB, 15 NLB), +20 ms per call, 2 s Configuring, with the lock", 1.3)
 }

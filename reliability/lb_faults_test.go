@@ -18,6 +18,7 @@ import (
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/rpc"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/aliyun"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/certs/certstest"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/tlsprobe"
 )
@@ -79,7 +80,7 @@ func seedLBFleet(t *testing.T, e *env) *lbFleet {
 // functions/rotate-on-upload wires them, and the prober resolving the
 // ALB/NLB names through the cloud's DNS (PROBE_RESOLVER).
 func (e *env) lbRotator() *rotation.Rotator {
-	return e.WithProducts(e.rotator(e.SLB), rotation.ProductCLB, rotation.ProductALB, rotation.ProductNLB)
+	return e.WithProducts(e.rotator(e.SLB), clb.ProductCLB, clb.ProductALB, clb.ProductNLB)
 }
 
 // TestReliabilitySeededLBFaults rotates one pair to a CLB fleet (three

@@ -15,6 +15,7 @@ import (
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/albnlb"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/aliyun"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/certs/certstest"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/tlsprobe"
 )
@@ -99,11 +100,11 @@ func (e *Env) WithProducts(r *rotation.Rotator, products ...string) *rotation.Ro
 	r.Products = nil
 	for _, p := range products {
 		switch p {
-		case rotation.ProductCLB:
+		case clb.ProductCLB:
 			r.Products = append(r.Products, rotation.Product{Name: p, Port: rotation.CLBPort{SLB: r.SLB}})
-		case rotation.ProductALB:
+		case clb.ProductALB:
 			r.Products = append(r.Products, rotation.Product{Name: p, Port: albnlb.New(p, aliyun.NewALB(e.Creds, rpc(e.Cloud.ALBEndpoint())), cas)})
-		case rotation.ProductNLB:
+		case clb.ProductNLB:
 			r.Products = append(r.Products, rotation.Product{Name: p, Port: albnlb.New(p, aliyun.NewNLB(e.Creds, rpc(e.Cloud.NLBEndpoint())), cas)})
 		default:
 			panic(fmt.Sprintf("localcloudtest: unknown product %q", p))

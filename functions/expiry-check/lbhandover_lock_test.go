@@ -74,7 +74,7 @@ func TestALBHandOverDecidedUnderTheLock(t *testing.T) {
 	sw.Rotator = rotatorFunc(func(ctx context.Context, now time.Time, name string, pinned []clb.Target, snaps rotation.Snapshots) (expiry.RotationOutcome, error) {
 		handed = &snaps
 		old := ""
-		for _, e := range snaps[rotation.SnapshotKey(rotation.ProductALB, region)].SNI[snapKey(snaps, region, alb1.ListenerID)] {
+		for _, e := range snaps[rotation.SnapshotKey(clb.ProductALB, region)].SNI[snapKey(snaps, region, alb1.ListenerID)] {
 			if !e.Default {
 				old = e.CertificateID
 			}
@@ -115,7 +115,7 @@ func TestALBHandOverDecidedUnderTheLock(t *testing.T) {
 
 // snapKey is the key of listener id's entry in the ALB snapshot of region.
 func snapKey(snaps rotation.Snapshots, region, id string) string {
-	s := snaps[rotation.SnapshotKey(rotation.ProductALB, region)]
+	s := snaps[rotation.SnapshotKey(clb.ProductALB, region)]
 	if s == nil {
 		return ""
 	}

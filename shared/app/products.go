@@ -3,6 +3,7 @@ package app
 import (
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/albnlb"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/aliyun"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/config"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation"
 )
@@ -21,13 +22,13 @@ func (r *Root) LoadBalancerPorts(creds aliyun.Credentials) []rotation.Product {
 		}
 		return cas
 	}
-	if c.HasProduct(rotation.ProductALB) {
-		out = append(out, rotation.Product{Name: rotation.ProductALB,
-			Port: albnlb.New(rotation.ProductALB, aliyun.NewALB(creds, r.rpc(c.ALBEndpoint)), store())})
+	if c.HasProduct(clb.ProductALB) {
+		out = append(out, rotation.Product{Name: clb.ProductALB,
+			Port: albnlb.New(clb.ProductALB, aliyun.NewALB(creds, r.rpc(c.ALBEndpoint)), store())})
 	}
-	if c.HasProduct(rotation.ProductNLB) {
-		out = append(out, rotation.Product{Name: rotation.ProductNLB,
-			Port: albnlb.New(rotation.ProductNLB, aliyun.NewNLB(creds, r.rpc(c.NLBEndpoint)), store())})
+	if c.HasProduct(clb.ProductNLB) {
+		out = append(out, rotation.Product{Name: clb.ProductNLB,
+			Port: albnlb.New(clb.ProductNLB, aliyun.NewNLB(creds, r.rpc(c.NLBEndpoint)), store())})
 	}
 	return out
 }
@@ -40,8 +41,8 @@ func Products(c config.Config, slb rotation.SLB, lbs []rotation.Product) []rotat
 		return nil
 	}
 	var out []rotation.Product
-	if c.HasProduct(rotation.ProductCLB) || len(c.Products) == 0 {
-		out = append(out, rotation.Product{Name: rotation.ProductCLB, Port: rotation.CLBPort{SLB: slb}})
+	if c.HasProduct(clb.ProductCLB) || len(c.Products) == 0 {
+		out = append(out, rotation.Product{Name: clb.ProductCLB, Port: rotation.CLBPort{SLB: slb}})
 	}
 	return append(out, lbs...)
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/albnlb"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/aliyun"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/config"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/expiry"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation"
@@ -67,8 +68,8 @@ func (r *Root) Sweeper(ctx context.Context) (*expiry.Sweeper, error) {
 	cas := aliyun.NewCAS(c.creds, r.rpc(cfg.CASEndpoint))
 	return &expiry.Sweeper{
 		Inventory:        rotation.CLBPort{SLB: c.slb},
-		ALB:              albnlb.New(rotation.ProductALB, aliyun.NewALB(c.creds, r.rpc(cfg.ALBEndpoint)), cas),
-		NLB:              albnlb.New(rotation.ProductNLB, aliyun.NewNLB(c.creds, r.rpc(cfg.NLBEndpoint)), cas),
+		ALB:              albnlb.New(clb.ProductALB, aliyun.NewALB(c.creds, r.rpc(cfg.ALBEndpoint)), cas),
+		NLB:              albnlb.New(clb.ProductNLB, aliyun.NewNLB(c.creds, r.rpc(cfg.NLBEndpoint)), cas),
 		CAS:              cas,
 		Objects:          c.oss,
 		Bucket:           cfg.CertBucket,

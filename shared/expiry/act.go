@@ -114,17 +114,17 @@ func places(c Certificate) []clb.Target {
 func placeKeys(t clb.Target) []string {
 	typ, d := t.Type, strings.ToLower(t.Domain)
 	if typ == "" {
-		typ = ProductCLB
+		typ = clb.ProductCLB
 	}
 	role := "" // a CLB extension is named by its domain alone
-	if t.Additional && typ != ProductCLB {
+	if t.Additional && typ != clb.ProductCLB {
 		role = "+"
 	}
 	var keys []string
 	if t.ListenerPort != 0 || t.ListenerID == "" {
 		keys = append(keys, fmt.Sprintf("%s/%s/%s/%d/%s%s", typ, t.Region, t.LoadBalancerID, t.ListenerPort, role, d))
 	}
-	if t.ListenerID != "" && typ != ProductCLB {
+	if t.ListenerID != "" && typ != clb.ProductCLB {
 		keys = append(keys, fmt.Sprintf("%s/%s/listener:%s/%s%s", typ, t.Region, t.ListenerID, role, d))
 	}
 	return keys

@@ -24,9 +24,9 @@ func TestAutoRotationReachesALBAndNLB(t *testing.T) {
 	}{
 		{"discovery", clb.Target{}, "shop-new,mq-new",
 			map[string]string{"shop-new": "shop", "mq-new": "mq"}},
-		{"pinned by listener id", clb.Target{Type: ProductALB, Region: "cn-hangzhou", LoadBalancerID: "alb-1", ListenerID: "lsn-alb-1-443"}, "shop-new,mq-new,shop-pinned",
+		{"pinned by listener id", clb.Target{Type: clb.ProductALB, Region: "cn-hangzhou", LoadBalancerID: "alb-1", ListenerID: "lsn-alb-1-443"}, "shop-new,mq-new,shop-pinned",
 			map[string]string{"shop-pinned": "shop", "mq-new": "mq"}},
-		{"pinned by port", clb.Target{Type: ProductALB, Region: "cn-hangzhou", LoadBalancerID: "alb-1", ListenerPort: 443}, "shop-new,mq-new,shop-pinned",
+		{"pinned by port", clb.Target{Type: clb.ProductALB, Region: "cn-hangzhou", LoadBalancerID: "alb-1", ListenerPort: 443}, "shop-new,mq-new,shop-pinned",
 			map[string]string{"shop-pinned": "shop", "mq-new": "mq"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -59,7 +59,7 @@ func TestAutoRotationReachesALBAndNLB(t *testing.T) {
 			if len(got) != len(tc.actions) || strings.Join(rot.names, ",") != strings.Join(actionOrder(tc.rotated, tc.actions), ",") {
 				t.Errorf("rotated %v, actions %+v; want the pairs %v", rot.names, rep.Actions, tc.actions)
 			}
-			if c, ok := entry(rep, ProductALB, f.albWarn); !ok || c.Replacement != pairFor(tc.actions, "shop") {
+			if c, ok := entry(rep, clb.ProductALB, f.albWarn); !ok || c.Replacement != pairFor(tc.actions, "shop") {
 				t.Errorf("ALB certificate's replacement %q, want %q", c.Replacement, pairFor(tc.actions, "shop"))
 			}
 		})

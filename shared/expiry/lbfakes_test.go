@@ -9,6 +9,7 @@ import (
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/albnlb"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/aliyun"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
 )
 
 // fakeLBPage is the page size of the fake ALB/NLB listings (requests are
@@ -170,11 +171,11 @@ func (f *fakeLB) addInstance(region, id string, ports []int, certs [][]string) [
 	}
 	r.instances = append(r.instances, aliyun.LBInstance{Product: f.product, ID: id, Region: region,
 		DNSName: id + "." + region + "." + f.product + ".example.net", Status: "Active"})
-	protocol := map[string]string{ProductALB: "HTTPS", ProductNLB: "TCPSSL"}[f.product]
+	protocol := map[string]string{clb.ProductALB: "HTTPS", clb.ProductNLB: "TCPSSL"}[f.product]
 	var ids []string
 	for i, port := range ports {
 		protocol := protocol
-		if f.product == ProductALB && port == quicPort {
+		if f.product == clb.ProductALB && port == quicPort {
 			protocol = "QUIC"
 		}
 		lid := fmt.Sprintf("lsn-%s-%d", id, port)

@@ -12,13 +12,6 @@ import (
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/inventory"
 )
 
-// Products of a report entry.
-const (
-	ProductCLB = "clb"
-	ProductALB = "alb"
-	ProductNLB = "nlb"
-)
-
 // Roles of an ALB or NLB place.
 const (
 	RoleDefault    = "default"

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/notify/notifytest"
 )
 
@@ -33,7 +34,7 @@ type lbFleet struct {
 
 func newLBFleet() *lbFleet {
 	const region = "cn-hangzhou"
-	f := &lbFleet{clb: newCloud(), alb: newFakeLB(ProductALB), nlb: newFakeLB(ProductNLB), cas: newFakeCAS()}
+	f := &lbFleet{clb: newCloud(), alb: newFakeLB(clb.ProductALB), nlb: newFakeLB(clb.ProductNLB), cas: newFakeCAS()}
 	f.clb.addRegion(region, 1, 1, cert("clb-ok", 1, days(100), "www.example.com"))
 	f.albWarn = f.cas.add(region, 11, 11, days(20), "shop.example.com")
 	f.albExp = f.cas.add(region, 12, 12, days(-2), "old.example.com")
@@ -50,7 +51,7 @@ func newLBFleet() *lbFleet {
 }
 
 func (f *lbFleet) sweeper() *Sweeper {
-	return &Sweeper{Inventory: f.clb.reader(), ALB: lbPort(ProductALB, f.alb, f.cas), NLB: lbPort(ProductNLB, f.nlb, f.cas), CAS: f.cas}
+	return &Sweeper{Inventory: f.clb.reader(), ALB: lbPort(clb.ProductALB, f.alb, f.cas), NLB: lbPort(clb.ProductNLB, f.nlb, f.cas), CAS: f.cas}
 }
 
 // entry finds the report entry of a product's certificate.
@@ -80,15 +81,15 @@ func TestLBSweepClassifiesEveryProductInOneReport(t *testing.T) {
 		product, id, class string
 		places             []string
 	}{
-		{ProductCLB, "clb-ok", ClassOK, nil},
-		{ProductALB, f.albWarn, ClassWarn, []string{"alb cn-hangzhou/alb-1 listener " + f.albListener + ":443 (default)"}},
-		{ProductALB, f.albExp, ClassExpired, []string{"alb cn-hangzhou/alb-1 listener " + f.albListener + ":443 (additional)"}},
-		{ProductALB, f.albOK, ClassOK, []string{
+		{clb.ProductCLB, "clb-ok", ClassOK, nil},
+		{clb.ProductALB, f.albWarn, ClassWarn, []string{"alb cn-hangzhou/alb-1 listener " + f.albListener + ":443 (default)"}},
+		{clb.ProductALB, f.albExp, ClassExpired, []string{"alb cn-hangzhou/alb-1 listener " + f.albListener + ":443 (additional)"}},
+		{clb.ProductALB, f.albOK, ClassOK, []string{
 			"alb cn-hangzhou/alb-1 listener " + f.albListener + ":443 (additional)",
 			"alb cn-hangzhou/alb-1 listener " + f.albQUIC + ":4433 (default)",
 			"alb cn-hangzhou/alb-1 listener " + f.albListener2 + ":8443 (default)"}},
-		{ProductNLB, f.nlbCrit, ClassCritical, []string{"nlb cn-hangzhou/nlb-1 listener " + f.nlbListener + ":443 (default)"}},
-		{ProductNLB, f.albOK, ClassOK, []string{"nlb cn-hangzhou/nlb-1 listener " + f.nlbListener + ":443 (additional)"}},
+		{clb.ProductNLB, f.nlbCrit, ClassCritical, []string{"nlb cn-hangzhou/nlb-1 listener " + f.nlbListener + ":443 (default)"}},
+		{clb.ProductNLB, f.albOK, ClassOK, []string{"nlb cn-hangzhou/nlb-1 listener " + f.nlbListener + ":443 (additional)"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.product+" "+tt.id, func(t *testing.T) {
@@ -106,7 +107,7 @@ func TestLBSweepClassifiesEveryProductInOneReport(t *testing.T) {
 			if fmt.Sprint(places) != fmt.Sprint(tt.places) {
 				t.Errorf("places %q, want %q", places, tt.places)
 			}
-			if tt.product != ProductCLB && (c.Region != "cn-hangzhou" || len(c.Targets) != 0 || len(c.Domains) == 0 || c.ExpireTime.IsZero()) {
+			if tt.product != clb.ProductCLB && (c.Region != "cn-hangzhou" || len(c.Targets) != 0 || len(c.Domains) == 0 || c.ExpireTime.IsZero()) {
 				t.Errorf("entry %+v: want the CAS region, domains and expiry and no CLB targets", c)
 			}
 		})
@@ -173,7 +174,7 @@ func TestLBSweepCallCounts(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			clbOnly, clbWith := newCloud(), newCloud()
-			alb, nlb, cas := newFakeLB(ProductALB), newFakeLB(ProductNLB), newFakeCAS()
+			alb, nlb, cas := newFakeLB(clb.ProductALB), newFakeLB(clb.ProductNLB), newFakeCAS()
 			for i, r := range tt.regions {
 				for _, c := range []*fakeCloud{clbOnly, clbWith} {
 					c.addRegion(r, 12, 1, cert("clb-"+r, byte(i+1), days(100), "www.example.com"))
@@ -194,7 +195,7 @@ func TestLBSweepCallCounts(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			rep, err := (&Sweeper{Inventory: clbWith.reader(), ALB: lbPort(ProductALB, alb, cas), NLB: lbPort(ProductNLB, nlb, cas), CAS: cas}).Sweep(context.Background(), now, Request{Regions: tt.regions})
+			rep, err := (&Sweeper{Inventory: clbWith.reader(), ALB: lbPort(clb.ProductALB, alb, cas), NLB: lbPort(clb.ProductNLB, nlb, cas), CAS: cas}).Sweep(context.Background(), now, Request{Regions: tt.regions})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -249,14 +250,14 @@ func TestLBSweepFailingProductOrRegionContinues(t *testing.T) {
 		{
 			name:    "ALB instances refused",
 			setup:   func(f *lbFleet) { f.alb.fail = failOn("ListLoadBalancers", "", denied) },
-			problem: Problem{Stage: "loadbalancers", Product: ProductALB, Region: "cn-hangzhou"},
+			problem: Problem{Stage: "loadbalancers", Product: clb.ProductALB, Region: "cn-hangzhou"},
 			absent:  []string{"alb"},
 			present: []string{"clb", "nlb"},
 		},
 		{
 			name:    "NLB listeners throttled",
 			setup:   func(f *lbFleet) { f.nlb.fail = failOn("ListListeners", "", throttled) },
-			problem: Problem{Stage: "listeners", Product: ProductNLB, Region: "cn-hangzhou", Transient: true},
+			problem: Problem{Stage: "listeners", Product: clb.ProductNLB, Region: "cn-hangzhou", Transient: true},
 			absent:  []string{"nlb"},
 			present: []string{"clb", "alb"},
 		},
@@ -265,7 +266,7 @@ func TestLBSweepFailingProductOrRegionContinues(t *testing.T) {
 			setup: func(f *lbFleet) {
 				f.alb.fail = failOn("ListListenerCertificates", f.albListener2, throttled)
 			},
-			problem: Problem{Stage: "listeners", Product: ProductALB, Region: "cn-hangzhou", Transient: true},
+			problem: Problem{Stage: "listeners", Product: clb.ProductALB, Region: "cn-hangzhou", Transient: true},
 			present: []string{"clb", "alb", "nlb"},
 		},
 		{
@@ -340,7 +341,7 @@ func TestLBSweepUnknownCertificateReported(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rep.Errors) != 1 || rep.Errors[0].Product != ProductALB || !strings.Contains(rep.Errors[0].Error, "999-cn-hangzhou") {
+	if len(rep.Errors) != 1 || rep.Errors[0].Product != clb.ProductALB || !strings.Contains(rep.Errors[0].Error, "999-cn-hangzhou") {
 		t.Errorf("errors %+v, want the unknown certificate named once", rep.Errors)
 	}
 }
@@ -467,10 +468,10 @@ func TestLBSweepReaderWithoutHoldings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rep.Errors) != 1 || rep.Errors[0].Product != ProductALB || !strings.Contains(rep.Errors[0].Error, "ListenerReader") {
+	if len(rep.Errors) != 1 || rep.Errors[0].Product != clb.ProductALB || !strings.Contains(rep.Errors[0].Error, "ListenerReader") {
 		t.Errorf("errors %+v, want the ALB inventory named", rep.Errors)
 	}
-	if _, ok := entry(rep, ProductNLB, f.nlbCrit); !ok {
+	if _, ok := entry(rep, clb.ProductNLB, f.nlbCrit); !ok {
 		t.Errorf("NLB not swept: %+v", rep.Certificates)
 	}
 }

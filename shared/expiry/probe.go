@@ -206,7 +206,7 @@ func (p *probeRun) probeOne(q *addrQueue, pt probeTarget) {
 		p.counts.OutOfTime++
 		return
 	}
-	f := ProbeFinding{Product: ProductCLB, Target: t, Listener: pt.place, Address: q.address, ServerName: sni, Expected: pt.expected}
+	f := ProbeFinding{Product: clb.ProductCLB, Target: t, Listener: pt.place, Address: q.address, ServerName: sni, Expected: pt.expected}
 	if pt.place != nil {
 		f.Product = pt.place.Product
 	}

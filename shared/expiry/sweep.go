@@ -321,7 +321,7 @@ func snapshots(invs []*regionInventory, lbInvs []*lbInventory) rotation.Snapshot
 	out := rotation.Snapshots{}
 	for _, ri := range invs {
 		if ri.snapshot.Complete() {
-			out[rotation.SnapshotKey(rotation.ProductCLB, ri.region)] = ri.snapshot
+			out[rotation.SnapshotKey(clb.ProductCLB, ri.region)] = ri.snapshot
 		}
 	}
 	for _, li := range lbInvs {
@@ -338,7 +338,7 @@ func snapshots(invs []*regionInventory, lbInvs []*lbInventory) rotation.Snapshot
 // ports do) is reported and left out.
 func (s *Sweeper) lbSources(rep *Report) []lbSource {
 	var srcs []lbSource
-	for _, src := range []lbSource{{ProductALB, s.ALB}, {ProductNLB, s.NLB}} {
+	for _, src := range []lbSource{{clb.ProductALB, s.ALB}, {clb.ProductNLB, s.NLB}} {
 		if src.inv == nil {
 			continue
 		}
@@ -384,7 +384,7 @@ func (s *Sweeper) classify(now time.Time, warnDays []int, invs []*regionInventor
 				i = len(rep.Certificates)
 				idx[k] = i
 				rep.Certificates = append(rep.Certificates, Certificate{
-					Product: ProductCLB, Region: ri.region, ID: sc.ID, Name: sc.Name, Fingerprint: sc.Fingerprint, CommonName: sc.CommonName,
+					Product: clb.ProductCLB, Region: ri.region, ID: sc.ID, Name: sc.Name, Fingerprint: sc.Fingerprint, CommonName: sc.CommonName,
 					Domains: sc.Domains(), ExpireTime: sc.ExpireTime.UTC(), DaysLeft: DaysLeft(now, sc.ExpireTime),
 					Class: Classify(now, sc.ExpireTime, warnDays), Ours: sc.Ours(), Targets: []clb.Target{},
 				})

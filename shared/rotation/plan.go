@@ -69,7 +69,7 @@ func listenerPlace(lbID string, port int) string { return "l/" + lbID + "/" + st
 func extPlace(extID string) string { return "e/" + extID }
 
 func (t *target) key() string {
-	if t.product != "" && t.product != ProductCLB {
+	if t.product != "" && t.product != clb.ProductCLB {
 		return t.product + ":" + t.Region + "/" + t.listenerKey() + "/" + strings.ToLower(t.Domain)
 	}
 	return t.Region + "/" + t.LoadBalancerID + "/" + fmt.Sprint(t.ListenerPort) + "/" + strings.ToLower(t.Domain)
@@ -181,7 +181,7 @@ func (r *Rotator) lanesOf(d pairs.Deploy, deployFile string, snaps Snapshots) ([
 // productName is a deploy.yaml target type as a product name ("" is CLB).
 func productName(typ string) string {
 	if typ == "" {
-		return ProductCLB
+		return clb.ProductCLB
 	}
 	return typ
 }
@@ -281,7 +281,7 @@ func (r *Rotator) planExplicit(ctx context.Context, pl *planner, et clb.Target) 
 	}
 	l, exts, err := pl.p.port.Listener(ctx, region, et.LoadBalancerID, et.ListenerPort, et.ListenerID)
 	if errors.Is(err, apierr.ErrNotFound) {
-		if pl.p.product != ProductCLB {
+		if pl.p.product != clb.ProductCLB {
 			return unknownTarget(deployFile, et, "no TLS listener with that id or port")
 		}
 		return unknownTarget(deployFile, et, "no HTTPS listener on that port")
@@ -376,7 +376,7 @@ func extDomains(exts []SNICertificate) []string {
 // label names an ALB or NLB target's product and listener in its printed
 // form (clb.Target.String), so that every message says which it is.
 func label(t *target) {
-	if t.product != "" && t.product != ProductCLB {
+	if t.product != "" && t.product != clb.ProductCLB {
 		t.Type, t.ListenerID = t.product, t.listenerID
 	}
 }

@@ -58,7 +58,7 @@ func snapshotFleet(t *testing.T, w *world, fc fleetCerts) (oldID, otherID, later
 func snapshotOf(w *world, region string) rotation.Snapshots {
 	coll := inventory.NewCollector(5)
 	s := coll.Collect(context.Background(), rotation.CLBPort{SLB: w.slb}, region, inventory.Handlers{})
-	return rotation.Snapshots{rotation.SnapshotKey(rotation.ProductCLB, region): s}
+	return rotation.Snapshots{rotation.SnapshotKey(clb.ProductCLB, region): s}
 }
 
 func listings(calls map[string]int) int {

@@ -109,16 +109,9 @@ func (c CLBPort) Switch(ctx context.Context, p Place, _, to string) error {
 	return c.SLB.SetListenerCertificate(ctx, p.Region, p.LoadBalancerID, p.ListenerPort, to)
 }
 
-// Product names for Product.Name and deploy.yaml's target type.
-const (
-	ProductCLB = "clb"
-	ProductALB = "alb"
-	ProductNLB = "nlb"
-)
-
 // Product is one load-balancer product the rotation works through.
 type Product struct {
-	Name string // ProductCLB, ProductALB or ProductNLB
+	Name string // clb.ProductCLB, clb.ProductALB or clb.ProductNLB
 	Port TargetPort
 }
 
@@ -127,13 +120,13 @@ func (r *Rotator) products() []Product {
 	if len(r.Products) > 0 {
 		return r.Products
 	}
-	return []Product{{Name: ProductCLB, Port: CLBPort{SLB: r.SLB}}}
+	return []Product{{Name: clb.ProductCLB, Port: CLBPort{SLB: r.SLB}}}
 }
 
 // product finds a configured product by name ("" is CLB).
 func (r *Rotator) product(name string) (Product, bool) {
 	if name == "" {
-		name = ProductCLB
+		name = clb.ProductCLB
 	}
 	for _, p := range r.products() {
 		if p.Name == name {
@@ -146,7 +139,7 @@ func (r *Rotator) product(name string) (Product, bool) {
 // laneKey names one product in one region: the region alone for CLB (so
 // CLB results and keys read as before), else "<product>/<region>".
 func laneKey(product, region string) string {
-	if product == "" || product == ProductCLB {
+	if product == "" || product == clb.ProductCLB {
 		return region
 	}
 	return product + "/" + region
@@ -158,7 +151,7 @@ func (t *target) lane() string { return laneKey(t.product, t.Region) }
 
 // productLabel is the product a result names ("" for CLB).
 func (t *target) productLabel() string {
-	if t.product == ProductCLB {
+	if t.product == clb.ProductCLB {
 		return ""
 	}
 	return t.product
