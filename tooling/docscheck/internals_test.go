@@ -238,15 +238,34 @@ func rows(lines []numbered) int {
 }
 
 // check returns one problem per backticked name of the lines that names no
-// path of the repository or no declaration of the package it names.
+// path of the repository or no declaration of the package it names. A table
+// row is checked on its own; the lines of a prose paragraph together.
 func (r *repo) check(lines []numbered) []string {
 	var problems []string
-	for _, l := range lines {
-		for _, p := range r.checkLine(l.text) {
-			problems = append(problems, fmt.Sprintf("docs/internals.md:%d: %s", l.n, p))
+	for _, u := range units(lines) {
+		for _, p := range r.checkLine(u.text) {
+			problems = append(problems, fmt.Sprintf("docs/internals.md:%d: %s", u.n, p))
 		}
 	}
 	return problems
+}
+
+// units joins consecutive prose lines (a paragraph) into one, numbered by
+// its first line; table rows and headings stay single.
+func units(lines []numbered) []numbered {
+	var out []numbered
+	prose := false
+	for i, l := range lines {
+		t := strings.TrimSpace(l.text)
+		isProse := !strings.HasPrefix(t, "|") && !strings.HasPrefix(t, "#")
+		if isProse && prose && lines[i-1].n == l.n-1 {
+			out[len(out)-1].text += " " + t
+			continue
+		}
+		out = append(out, l)
+		prose = isProse
+	}
+	return out
 }
 
 // checkLine checks one line's spans: first its paths and package-qualified
@@ -498,10 +517,17 @@ func TestCheckReportsWrongRows(t *testing.T) {
 		{"file not in the package", "| x | `shared/expiry`: `inventory.go`, `lbinventory2.go` |", "`lbinventory2.go`: no such file in shared/expiry"},
 		{"file name without a package", "| x | `provisioner.go` |", "`provisioner.go`: a file name with no package named"},
 		{"glob matching nothing", "| x | `functions/*/handler2.go` |", "no such path"},
+		{"paragraph: true across lines", "The fake (`shared/clb/clbtest`) has\n`SLB.FailOn` and `slb.go`.", ""},
+		{"paragraph: wrong across lines", "The fake (`shared/clb/clbtest`) has\n`SLB.FailNever`.", "`SLB.FailNever`: not declared in shared/clb/clbtest"},
+		{"rows are not joined", "| x | `shared/clb/clbtest` |\n| y | `SLB.FailNever` |", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := strings.Join(r.check([]numbered{{1, tt.row}}), "\n")
+			var lines []numbered
+			for i, l := range strings.Split(tt.row, "\n") {
+				lines = append(lines, numbered{i + 1, l})
+			}
+			got := strings.Join(r.check(lines), "\n")
 			switch {
 			case tt.want == "" && got != "":
 				t.Errorf("a true row reported: %s", got)
