@@ -3,14 +3,13 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator"
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/fcrt"
+	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/fcrt/fcrttest"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/certs/certstest"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/outcome"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/tlsprobe"
@@ -122,12 +121,7 @@ func expirySpec(t *testing.T, cloud *emulator.Cloud, region string) fcrt.Functio
 		if s.Resource != "expiry-check" {
 			continue
 		}
-		s.Binary = filepath.Join(t.TempDir(), "bootstrap")
-		cmd := exec.Command("go", "build", "-o", s.Binary, ".")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("build expiry-check: %v\n%s", err, out)
-		}
+		s.Binary = fcrttest.BuildFunction(t, ".")
 		return s
 	}
 	t.Fatal("s.yaml has no expiry-check resource")

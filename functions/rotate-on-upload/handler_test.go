@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator"
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/faults"
+	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/fcrt/fcrttest"
 	ossemu "github.com/slb-cert-rotator/slb-cert-rotator/emulator/oss"
 	slbemu "github.com/slb-cert-rotator/slb-cert-rotator/emulator/slb"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/aliyun"
@@ -66,29 +66,12 @@ type cloud struct {
 	// ossFault, when set, decides the OSS emulator's fault per action.
 	ossFault atomic.Pointer[func(action string) ossemu.Fault]
 	h        *Handler
-	logs     *syncBuffer
+	logs     *fcrttest.Log
 	sts      slbemu.Account
 	// results collects every result returned, for the secret scan.
 	mu      sync.Mutex
 	results []string
 	pairs   []certstest.Pair
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func newCloud(t *testing.T, regions ...string) *cloud {
@@ -110,7 +93,7 @@ func newCloud(t *testing.T, regions ...string) *cloud {
 	for _, a := range accounts {
 		ossAccounts = append(ossAccounts, ossemu.Account{AccessKeyID: a.AccessKeyID, AccessKeySecret: a.AccessKeySecret, SecurityToken: a.SecurityToken})
 	}
-	c := &cloud{t: t, slb: s, inj: inj, logs: &syncBuffer{}, sts: accounts[1]}
+	c := &cloud{t: t, slb: s, inj: inj, logs: &fcrttest.Log{}, sts: accounts[1]}
 	o := ossemu.New(ossemu.Options{Accounts: ossAccounts, Faults: func(action string) ossemu.Fault {
 		if f := c.ossFault.Load(); f != nil {
 			return (*f)(action)
@@ -740,7 +723,7 @@ func TestHandlerOnLocalCloud(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	var logs syncBuffer
+	var logs fcrttest.Log
 	h := &Handler{
 		Config: config.Config{CertBucket: bucket, CertPrefix: "certs/", Regions: []string{zjk}, MinValidDays: 7, KeepSuperseded: 1,
 			ProbeTimeout: time.Second, Concurrency: 5, SLBEndpoint: cl.SLBEndpoint(), OSSEndpoint: cl.OSSEndpoint(), OSSRegion: zjk, OSSSignature: "v4"},

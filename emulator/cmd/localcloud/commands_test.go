@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator"
+	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/fcrt/fcrttest"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/certs/certstest"
 )
 
@@ -60,8 +61,8 @@ func TestJudge(t *testing.T) {
 func TestStartStopLeavesNothing(t *testing.T) {
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "localcloud")
-	build(t, bin, ".")
-	build(t, filepath.Join(dir, "dist", "echo", "bootstrap"), "../../fcrt/testdata/echofn")
+	fcrttest.BuildTo(t, bin, ".")
+	fcrttest.BuildTo(t, filepath.Join(dir, "dist", "echo", "bootstrap"), "../../fcrt/testdata/echofn")
 	y, err := os.ReadFile("../../testdata/s.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -105,7 +106,7 @@ func TestStartStopLeavesNothing(t *testing.T) {
 		t.Fatalf("stop: %v\n%s", err, out)
 	}
 	for name, p := range map[string]int{"cloud": pid, "function": fn.PID, "process the function spawned": grandchild} {
-		if !gone(p) {
+		if !fcrttest.ProcessGone(p) {
 			t.Errorf("%s (pid %d) still runs after stop", name, p)
 		}
 	}
@@ -124,7 +125,7 @@ func TestStartStopLeavesNothing(t *testing.T) {
 // rotate-on-upload, and the outcome is reported.
 func TestBucketCommands(t *testing.T) {
 	dir := t.TempDir()
-	build(t, filepath.Join(dir, "dist", "rotate-on-upload", "bootstrap"), "../../../functions/rotate-on-upload")
+	fcrttest.BuildTo(t, filepath.Join(dir, "dist", "rotate-on-upload", "bootstrap"), "../../../functions/rotate-on-upload")
 	y, err := os.ReadFile("../../../s.yaml")
 	if err != nil {
 		t.Fatal(err)
