@@ -20,6 +20,7 @@ import (
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator"
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/faults"
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/fcrt/fcrttest"
+	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/localcloudtest"
 	ossemu "github.com/slb-cert-rotator/slb-cert-rotator/emulator/oss"
 	slbemu "github.com/slb-cert-rotator/slb-cert-rotator/emulator/slb"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/aliyun"
@@ -699,30 +700,13 @@ func TestHandlerSampleEvents(t *testing.T) {
 // address base, and 127.0.0.2:443 may be taken by another package's local
 // cloud running at the same time), so the handshake is reported skipped.
 func TestHandlerOnLocalCloud(t *testing.T) {
-	cl, err := emulator.Start(emulator.Options{Seed: 3, NoFrontends: true, Bucket: bucket, Regions: []string{zjk}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cl.Close() })
+	lc := localcloudtest.Start(t, localcloudtest.Options{Cloud: emulator.Options{Seed: 3, NoFrontends: true, Bucket: bucket, Regions: []string{zjk}}})
+	cl := lc.Cloud
 	ak, secret, token := cl.STSCredentials()
 	old := testCA.Issue(t, certstest.Options{Domains: []string{"www.example.com"}, NotAfter: time.Now().Add(30 * 24 * time.Hour)})
 	p := testCA.Issue(t, certstest.Options{Domains: []string{"www.example.com"}, Chain: true})
-	oldID, err := cl.SLB.SeedServerCertificate(zjk, "old", string(old.CertPEM), string(old.KeyPEM), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lb, err := cl.SLB.SeedLoadBalancer(zjk, "SLB1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cl.SLB.SeedHTTPSListener(zjk, lb, 443, oldID, true); err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range map[string][]byte{"certs/www/fullchain.pem": p.CertPEM, "certs/www/privkey.pem": p.KeyPEM} {
-		if err := cl.OSS.PutObject(bucket, k, v); err != nil {
-			t.Fatal(err)
-		}
-	}
+	lc.SeedListener(t, zjk, "old", "SLB1", 443, old)
+	lc.PutPair(t, "www", p)
 	var logs fcrttest.Log
 	h := &Handler{
 		Config: config.Config{CertBucket: bucket, CertPrefix: "certs/", Regions: []string{zjk}, MinValidDays: 7, KeepSuperseded: 1,
