@@ -14,7 +14,6 @@ import (
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/certs/certstest"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb/clbtest"
-	"github.com/slb-cert-rotator/slb-cert-rotator/shared/outcome"
 )
 
 type env struct {
@@ -210,12 +209,7 @@ func TestApplyCorrectsDrift(t *testing.T) {
 }
 
 func TestFailureRollsBackWhatThisCallCreated(t *testing.T) {
-	tests := []struct {
-		name       string
-		err        error
-		wantStatus outcome.Status
-		wantErr    bool
-	}{
+	tests := []faultCase{
 		{"quota (permanent)", fmt.Errorf("fake: too many listeners: %w", apierr.ErrQuota), StatusRejected, false},
 		{"server error (transient)", fmt.Errorf("fake: 503: %w", apierr.ErrTransient), StatusFailed, true},
 	}
