@@ -59,15 +59,7 @@ func TestJudge(t *testing.T) {
 // ends it, its function processes and what they spawned, and removes the
 // pid and env files.
 func TestStartStopLeavesNothing(t *testing.T) {
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "localcloud")
-	fcrttest.BuildTo(t, bin, ".")
-	fcrttest.BuildTo(t, filepath.Join(dir, "dist", "echo", "bootstrap"), "../../fcrt/testdata/echofn")
-	y, err := os.ReadFile("../../testdata/s.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.WriteFile(filepath.Join(dir, "s.yaml"), y, 0o644)
+	dir, bin := project(t)
 	files := []string{"-env-file", filepath.Join(dir, "c.env"), "-pid-file", filepath.Join(dir, "c.pid"), "-log-file", filepath.Join(dir, "c.log")}
 	runBin := func(args ...string) (string, error) {
 		cmd := exec.Command(bin, args...)

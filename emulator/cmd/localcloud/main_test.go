@@ -17,16 +17,27 @@ import (
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/fcrt/fcrttest"
 )
 
-func TestLocalcloudStartsAndStopsClean(t *testing.T) {
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "localcloud")
+// project builds the localcloud binary and the echo function into a
+// temporary project folder with the emulator's test s.yaml; it returns the
+// folder and the binary.
+func project(t *testing.T) (dir, bin string) {
+	t.Helper()
+	dir = t.TempDir()
+	bin = filepath.Join(dir, "localcloud")
 	fcrttest.BuildTo(t, bin, ".")
 	fcrttest.BuildTo(t, filepath.Join(dir, "dist", "echo", "bootstrap"), "../../fcrt/testdata/echofn")
 	y, err := os.ReadFile("../../testdata/s.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	os.WriteFile(filepath.Join(dir, "s.yaml"), y, 0o644)
+	if err := os.WriteFile(filepath.Join(dir, "s.yaml"), y, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir, bin
+}
+
+func TestLocalcloudStartsAndStopsClean(t *testing.T) {
+	dir, bin := project(t)
 	envFile, addrFile := filepath.Join(dir, "cloud.env"), filepath.Join(dir, "addr.json")
 
 	cmd := exec.Command(bin, "-env-file", envFile, "-addr-file", addrFile, "-s-yaml", filepath.Join(dir, "s.yaml"), "-quiet", "-seed", "3", "-lb-fleet", "1")
