@@ -1,18 +1,14 @@
 package emulator
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -20,6 +16,8 @@ import (
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/auth/credentials"
 	sdkslb "github.com/aliyun/alibaba-cloud-sdk-go/services/slb"
 	sdkoss "github.com/aliyun/aliyun-oss-go-sdk/oss"
+
+	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/fcrt/fcrttest"
 )
 
 // project copies testdata/s.yaml into a temporary directory and builds
@@ -34,24 +32,8 @@ func project(t *testing.T) string {
 	if err := os.WriteFile(filepath.Join(dir, "s.yaml"), y, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command("go", "build", "-o", filepath.Join(dir, "dist", "echo", "bootstrap"), "./fcrt/testdata/echofn")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build echofn: %v\n%s", err, out)
-	}
+	fcrttest.BuildTo(t, filepath.Join(dir, "dist", "echo", "bootstrap"), "./fcrt/testdata/echofn")
 	return filepath.Join(dir, "s.yaml")
-}
-
-func pidGone(pid int) bool {
-	if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
-		return true
-	}
-	st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return true
-	}
-	f := strings.Fields(string(st[bytes.LastIndexByte(st, ')')+1:]))
-	return len(f) > 0 && f[0] == "Z"
 }
 
 func getJSON(t *testing.T, url string, v any) []byte {
@@ -191,12 +173,12 @@ func TestCloudEndToEnd(t *testing.T) {
 	}
 	closed = true
 	for range 200 {
-		if pidGone(out.PID) {
+		if fcrttest.ProcessGone(out.PID) {
 			break
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	if !pidGone(out.PID) {
+	if !fcrttest.ProcessGone(out.PID) {
 		t.Fatalf("function process %d survived Close", out.PID)
 	}
 	if _, err := http.Get(c.OSSEndpoint()); err == nil {

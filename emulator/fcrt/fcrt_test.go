@@ -12,20 +12,19 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	sdkoss "github.com/aliyun/aliyun-oss-go-sdk/oss"
 	"github.com/aliyun/fc-runtime-go-sdk/events"
 
+	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/fcrt/fcrttest"
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/oss"
 )
 
@@ -53,12 +52,7 @@ func echoBinary(t *testing.T) string {
 			return
 		}
 		binPath = filepath.Join(buildDir, "bootstrap")
-		cmd := exec.Command("go", "build", "-o", binPath, "./testdata/echofn")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("build echofn: %v\n%s", err, out)
-		}
+		buildErr = fcrttest.Build(binPath, "./testdata/echofn")
 	})
 	if buildErr != nil {
 		t.Fatal(buildErr)
@@ -188,23 +182,10 @@ func TestFunctionErrors(t *testing.T) {
 	}
 }
 
-// processGone reports whether pid no longer runs (absent or a zombie).
-func processGone(pid int) bool {
-	if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
-		return true
-	}
-	st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return true
-	}
-	fields := strings.Fields(string(st[bytes.LastIndexByte(st, ')')+1:]))
-	return len(fields) > 0 && fields[0] == "Z"
-}
-
 func waitGone(t *testing.T, pid int) {
 	t.Helper()
 	for range 200 {
-		if processGone(pid) {
+		if fcrttest.ProcessGone(pid) {
 			return
 		}
 		time.Sleep(10 * time.Millisecond)
@@ -428,7 +409,7 @@ func TestCloseKillsChildren(t *testing.T) {
 	if err := json.Unmarshal(res, &grandchild); err != nil || grandchild == 0 {
 		t.Fatalf("spawn result %s", res)
 	}
-	if processGone(pid) || processGone(grandchild) {
+	if fcrttest.ProcessGone(pid) || fcrttest.ProcessGone(grandchild) {
 		t.Fatal("processes not running before Close")
 	}
 	if err := rt.Close(); err != nil {
@@ -721,7 +702,7 @@ func TestCloseKillsAllInstances(t *testing.T) {
 		t.Fatalf("pids %v; want 3 running instances", pids)
 	}
 	for _, o := range outs {
-		if !slices.Contains(pids, o.PID) || processGone(o.PID) {
+		if !slices.Contains(pids, o.PID) || fcrttest.ProcessGone(o.PID) {
 			t.Fatalf("instance %d not running before Close (%v)", o.PID, pids)
 		}
 	}

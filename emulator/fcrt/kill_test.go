@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/fcrt/fcrttest"
 )
 
 // waitRunning polls Instances until an instance runs request id.
@@ -47,7 +49,7 @@ func TestKillInstanceAsyncRetried(t *testing.T) {
 	if err := rt.KillInstance("victim", victim.ID); err != nil {
 		t.Fatal(err)
 	}
-	if !processGone(victim.PID) {
+	if !fcrttest.ProcessGone(victim.PID) {
 		t.Fatalf("process %d still runs after KillInstance returned", victim.PID)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)

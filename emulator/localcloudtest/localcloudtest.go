@@ -33,6 +33,9 @@ type Options struct {
 	// QPS is the SLB adapter's configured per-action ceiling (0: adaptive
 	// pacing only).
 	QPS float64
+	// PollInterval is the ALB and NLB adapters' job poll interval (0: the
+	// adapters' default).
+	PollInterval time.Duration
 }
 
 // Env is a running local cloud and the adapters pointed at it.
@@ -93,19 +96,16 @@ func (e *Env) Rotator(cfg rotation.Config, slb rotation.SLB) *rotation.Rotator {
 // the options' retry policy and timeout) and its prober to resolve the
 // instances' DNS names through the cloud's DNS server (PROBE_RESOLVER).
 func (e *Env) WithProducts(r *rotation.Rotator, products ...string) *rotation.Rotator {
-	rpc := func(endpoint string) aliyun.RPCOptions {
-		return aliyun.RPCOptions{Endpoint: endpoint, Retry: e.opts.Retry, Timeout: e.opts.Timeout}
-	}
-	cas := aliyun.NewCAS(e.Creds, rpc(e.Cloud.CASEndpoint()))
+	cas := e.CAS()
 	r.Products = nil
 	for _, p := range products {
 		switch p {
 		case clb.ProductCLB:
 			r.Products = append(r.Products, rotation.Product{Name: p, Port: rotation.CLBPort{SLB: r.SLB}})
 		case clb.ProductALB:
-			r.Products = append(r.Products, rotation.Product{Name: p, Port: albnlb.New(p, aliyun.NewALB(e.Creds, rpc(e.Cloud.ALBEndpoint())), cas)})
+			r.Products = append(r.Products, rotation.Product{Name: p, Port: albnlb.New(p, e.ALB(), cas)})
 		case clb.ProductNLB:
-			r.Products = append(r.Products, rotation.Product{Name: p, Port: albnlb.New(p, aliyun.NewNLB(e.Creds, rpc(e.Cloud.NLBEndpoint())), cas)})
+			r.Products = append(r.Products, rotation.Product{Name: p, Port: albnlb.New(p, e.NLB(), cas)})
 		default:
 			panic(fmt.Sprintf("localcloudtest: unknown product %q", p))
 		}
@@ -161,4 +161,23 @@ func (e *Env) SeedListeners(tb testing.TB, region, certName, lbPrefix string, nL
 		lbs = append(lbs, lb)
 	}
 	return lbs
+}
+
+// SeedListener seeds, without API calls, the certificate c named certName
+// in region and a load balancer lbName with a running HTTPS listener on
+// port serving it; it returns the certificate's and the load balancer's
+// ids.
+func (e *Env) SeedListener(tb testing.TB, region, certName, lbName string, port int, c certstest.Pair) (certID, lbID string) {
+	tb.Helper()
+	certID, err := e.Cloud.SLB.SeedServerCertificate(region, certName, string(c.CertPEM), string(c.KeyPEM), nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if lbID, err = e.Cloud.SLB.SeedLoadBalancer(region, lbName); err != nil {
+		tb.Fatal(err)
+	}
+	if err := e.Cloud.SLB.SeedHTTPSListener(region, lbID, port, certID, true); err != nil {
+		tb.Fatal(err)
+	}
+	return certID, lbID
 }

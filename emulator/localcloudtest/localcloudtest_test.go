@@ -7,6 +7,7 @@ import (
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/certs/certstest"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/config"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation"
 )
 
@@ -35,5 +36,29 @@ func TestRotationOverTheHarness(t *testing.T) {
 		if p := Prober("").Probe(context.Background(), lb.Address, port, "www.example.com", 2*time.Second); p.FingerprintSHA1 != fresh.FingerprintSHA1 {
 			t.Errorf("%s:%d serves %q (%s), want the new pair %s", lb.Address, port, p.FingerprintSHA1, p.Err, fresh.FingerprintSHA1)
 		}
+	}
+}
+
+// TestConfigureAndFleetHelpers: Configure points every endpoint at the
+// cloud and keeps the rest; Getenv answers the cloud's access key; Member
+// and ListenerCerts read the seeded fleet through the adapters.
+func TestConfigureAndFleetHelpers(t *testing.T) {
+	e := Start(t, Options{})
+	cfg := e.Configure(config.Config{CertBucket: "b", OSSSignature: "v4"})
+	if cfg.CertBucket != "b" || cfg.OSSSignature != "v4" || cfg.SLBEndpoint != e.Cloud.SLBEndpoint() || cfg.OSSEndpoint != e.Cloud.OSSEndpoint() ||
+		cfg.OSSRegion != e.Region || cfg.ALBEndpoint != e.Cloud.ALBEndpoint() || cfg.NLBEndpoint != e.Cloud.NLBEndpoint() ||
+		cfg.CASEndpoint != e.Cloud.CASEndpoint() || cfg.ProbeResolver != e.Cloud.DNSAddr() {
+		t.Errorf("Configure = %+v", cfg)
+	}
+	if ak, _ := e.Cloud.Credentials(); e.Getenv("ALIBABA_CLOUD_ACCESS_KEY_ID") != ak || e.Getenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET") == "" || e.Getenv("PATH") != "" {
+		t.Error("Getenv does not answer the cloud's access key only")
+	}
+	fleet, err := e.Cloud.SeedLBFleet(e.Region, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := Member(t, fleet, "nlb")
+	if def, extra := ListenerCerts(t, e.NLB(), e.Region, m.ListenerID); m.Kind != "nlb" || def != m.CertID || len(extra) != 0 {
+		t.Errorf("nlb member %+v: default %s, additional %v", m, def, extra)
 	}
 }

@@ -3,14 +3,14 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator"
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/fcrt"
+	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/fcrt/fcrttest"
+	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/localcloudtest"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/certs/certstest"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/outcome"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/tlsprobe"
@@ -30,12 +30,8 @@ func TestTimerHealsAPairThatNeverFiredAnEvent(t *testing.T) {
 		t.Skip("builds the function binary")
 	}
 	const region = "cn-zhangjiakou"
-	cloud, err := emulator.Start(emulator.Options{Regions: []string{region}, BucketRegion: region, RetryBackoff: 50 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cloud.Close() })
-	bucket, _ := cloud.Bucket()
+	lc := localcloudtest.Start(t, localcloudtest.Options{Cloud: emulator.Options{Regions: []string{region}, BucketRegion: region, RetryBackoff: 50 * time.Millisecond}})
+	cloud, bucket := lc.Cloud, lc.Bucket
 
 	ca := certstest.NewCA(t, "Healing Test CA")
 	start := time.Now().Add(-time.Hour)
@@ -43,24 +39,9 @@ func TestTimerHealsAPairThatNeverFiredAnEvent(t *testing.T) {
 		return ca.Issue(t, certstest.Options{Domains: []string{"www.example.com"}, Chain: true, NotBefore: start, NotAfter: start.AddDate(0, 0, days)})
 	}
 	old, fresh := issue(200), issue(365) // old is far from any warning threshold
-	oldID, err := cloud.SLB.SeedServerCertificate(region, "www-old", string(old.CertPEM), string(old.KeyPEM), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lb, err := cloud.SLB.SeedLoadBalancer(region, "web")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cloud.SLB.SeedHTTPSListener(region, lb, 443, oldID, true); err != nil {
-		t.Fatal(err)
-	}
+	_, lb := lc.SeedListener(t, region, "www-old", "web", 443, old)
 	// No function has an OSS trigger: these puts fire nothing.
-	if err := cloud.OSS.PutObject(bucket, "certs/www/fullchain.pem", fresh.CertPEM); err != nil {
-		t.Fatal(err)
-	}
-	if err := cloud.OSS.PutObject(bucket, "certs/www/privkey.pem", fresh.KeyPEM); err != nil {
-		t.Fatal(err)
-	}
+	lc.PutPair(t, "www", fresh)
 
 	spec := expirySpec(t, cloud, region)
 	if err := cloud.FC.Deploy(spec); err != nil {
@@ -122,12 +103,7 @@ func expirySpec(t *testing.T, cloud *emulator.Cloud, region string) fcrt.Functio
 		if s.Resource != "expiry-check" {
 			continue
 		}
-		s.Binary = filepath.Join(t.TempDir(), "bootstrap")
-		cmd := exec.Command("go", "build", "-o", s.Binary, ".")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("build expiry-check: %v\n%s", err, out)
-		}
+		s.Binary = fcrttest.BuildFunction(t, ".")
 		return s
 	}
 	t.Fatal("s.yaml has no expiry-check resource")

@@ -14,6 +14,7 @@ import (
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator"
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/dns"
+	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/localcloudtest"
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/rpc"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/app"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/certs/certstest"
@@ -33,15 +34,8 @@ import (
 // listener and role, and the notification carries both.
 func TestLocalCloudSweepsALBAndNLB(t *testing.T) {
 	const region = "cn-zhangjiakou"
-	cloud, err := emulator.Start(emulator.Options{Regions: []string{region}, BucketRegion: region})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cloud.Close() })
-	fleet, err := cloud.SeedLBFleet(region, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
+	lc, fleet := fleetCloud(t, region, 0, 2)
+	cloud := lc.Cloud
 	var alb1, alb2, nlb2 emulator.FleetMember
 	for _, m := range fleet {
 		switch m.Kind + m.Domain {
@@ -68,16 +62,8 @@ func TestLocalCloudSweepsALBAndNLB(t *testing.T) {
 	srv := httptest.NewServer(hook)
 	t.Cleanup(srv.Close)
 	bucket, _ := cloud.Bucket()
-	cfg := config.Config{CertBucket: bucket, CertPrefix: "certs/", Regions: []string{region}, FunctionRegion: region,
-		ProbeTimeout: 2 * time.Second, SLBEndpoint: cloud.SLBEndpoint(), OSSEndpoint: cloud.OSSEndpoint(), OSSRegion: region,
-		ALBEndpoint: cloud.ALBEndpoint(), NLBEndpoint: cloud.NLBEndpoint(), CASEndpoint: cloud.CASEndpoint(), ProbeResolver: cloud.DNSAddr(),
-		NotifyKind: "webhook", NotifyURL: srv.URL}
-	ak, secret := cloud.Credentials()
-	env := map[string]string{"ALIBABA_CLOUD_ACCESS_KEY_ID": ak, "ALIBABA_CLOUD_ACCESS_KEY_SECRET": secret}
-	sw, err := app.New(cfg, func(k string) string { return env[k] }).Sweeper(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	sw := wiredSweeper(t, lc, config.Config{CertBucket: bucket, CertPrefix: "certs/", Regions: []string{region}, FunctionRegion: region,
+		ProbeTimeout: 2 * time.Second, NotifyKind: "webhook", NotifyURL: srv.URL})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	before := map[string]int{"alb": len(cloud.ALB.Requests()), "nlb": len(cloud.NLB.Requests()), "cas": len(cloud.CAS.Requests())}
@@ -189,4 +175,29 @@ func (h *hookRecorder) bodies() []string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return append([]string(nil), h.got...)
+}
+
+// fleetCloud starts the local cloud with its bucket and SLB in region and
+// seeds n ALB and n NLB instances whose jobs take configuring; its own ALB,
+// NLB and CAS adapters poll jobs every 10 ms.
+func fleetCloud(t *testing.T, region string, configuring time.Duration, n int) (*localcloudtest.Env, []emulator.FleetMember) {
+	t.Helper()
+	lc := localcloudtest.Start(t, localcloudtest.Options{PollInterval: 10 * time.Millisecond,
+		Cloud: emulator.Options{Regions: []string{region}, BucketRegion: region, LBConfiguring: configuring}})
+	fleet, err := lc.Cloud.SeedLBFleet(region, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return lc, fleet
+}
+
+// wiredSweeper is the sweep as the function wires it (app.Root.Sweeper)
+// with cfg pointed at lc's cloud and its access key in the environment.
+func wiredSweeper(t *testing.T, lc *localcloudtest.Env, cfg config.Config) *expiry.Sweeper {
+	t.Helper()
+	sw, err := app.New(lc.Configure(cfg), lc.Getenv).Sweeper(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sw
 }

@@ -5,10 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/slb-cert-rotator/slb-cert-rotator/emulator"
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/rpc"
-	"github.com/slb-cert-rotator/slb-cert-rotator/shared/aliyun"
-	"github.com/slb-cert-rotator/slb-cert-rotator/shared/app"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/certs"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/certs/certstest"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
@@ -34,15 +31,8 @@ func (f rotatorFunc) RotateName(ctx context.Context, now time.Time, name string,
 // place backwards, so it is left alone and keeps serving the user's.
 func TestALBHandOverDecidedUnderTheLock(t *testing.T) {
 	const region = "cn-zhangjiakou"
-	cloud, err := emulator.Start(emulator.Options{Regions: []string{region}, BucketRegion: region, LBConfiguring: 20 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cloud.Close() })
-	fleet, err := cloud.SeedLBFleet(region, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	lc, fleet := fleetCloud(t, region, 20*time.Millisecond, 1)
+	cloud := lc.Cloud
 	alb1 := fleet[0]
 	const shop = "shop-1.fleet.example.com"
 	bucket, _ := cloud.Bucket()
@@ -57,17 +47,9 @@ func TestALBHandOverDecidedUnderTheLock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := config.Config{CertBucket: bucket, CertPrefix: "certs/", Regions: []string{region}, FunctionRegion: region,
-		MinValidDays: 7, ProbeTimeout: 2 * time.Second, Concurrency: 4, Products: []string{"clb", "alb", "nlb"},
-		SLBEndpoint: cloud.SLBEndpoint(), OSSEndpoint: cloud.OSSEndpoint(), OSSRegion: region,
-		ALBEndpoint: cloud.ALBEndpoint(), NLBEndpoint: cloud.NLBEndpoint(), CASEndpoint: cloud.CASEndpoint(), ProbeResolver: cloud.DNSAddr()}
-	ak, secret := cloud.Credentials()
-	env := map[string]string{"ALIBABA_CLOUD_ACCESS_KEY_ID": ak, "ALIBABA_CLOUD_ACCESS_KEY_SECRET": secret}
-	sw, err := app.New(cfg, func(k string) string { return env[k] }).Sweeper(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	api := aliyun.NewALB(aliyun.Credentials{AccessKeyID: ak, AccessKeySecret: secret}, aliyun.RPCOptions{Endpoint: cloud.ALBEndpoint(), PollInterval: 10 * time.Millisecond})
+	sw := wiredSweeper(t, lc, config.Config{CertBucket: bucket, CertPrefix: "certs/", Regions: []string{region}, FunctionRegion: region,
+		MinValidDays: 7, ProbeTimeout: 2 * time.Second, Concurrency: 4, Products: []string{"clb", "alb", "nlb"}})
+	api := lc.ALB()
 	inner := sw.Rotator
 	var handed *rotation.Snapshots
 	listedBefore := 0

@@ -6,9 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/slb-cert-rotator/slb-cert-rotator/emulator"
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/rpc"
-	"github.com/slb-cert-rotator/slb-cert-rotator/shared/app"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/certs"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/certs/certstest"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/config"
@@ -30,15 +28,8 @@ import (
 // CAS lane it had not planned again); now 52.
 func TestSweepHandsALBAndNLBInventoryToAutoRotation(t *testing.T) {
 	const region = "cn-zhangjiakou"
-	cloud, err := emulator.Start(emulator.Options{Regions: []string{region}, BucketRegion: region, LBConfiguring: 20 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cloud.Close() })
-	fleet, err := cloud.SeedLBFleet(region, 6)
-	if err != nil {
-		t.Fatal(err)
-	}
+	lc, fleet := fleetCloud(t, region, 20*time.Millisecond, 6)
+	cloud := lc.Cloud
 	bucket, _ := cloud.Bucket()
 	served := map[string]string{} // "<DNS name> <SNI>" -> the pair's fingerprint
 	for i, m := range fleet {
@@ -60,16 +51,8 @@ func TestSweepHandsALBAndNLBInventoryToAutoRotation(t *testing.T) {
 		}
 		served[m.DNSName+" "+domain] = certs.FingerprintSHA1(p.Leaf.Raw)
 	}
-	cfg := config.Config{CertBucket: bucket, CertPrefix: "certs/", Regions: []string{region}, FunctionRegion: region,
-		MinValidDays: 7, ProbeTimeout: 2 * time.Second, Concurrency: 4, Products: []string{"clb", "alb", "nlb"},
-		SLBEndpoint: cloud.SLBEndpoint(), OSSEndpoint: cloud.OSSEndpoint(), OSSRegion: region,
-		ALBEndpoint: cloud.ALBEndpoint(), NLBEndpoint: cloud.NLBEndpoint(), CASEndpoint: cloud.CASEndpoint(), ProbeResolver: cloud.DNSAddr()}
-	ak, secret := cloud.Credentials()
-	env := map[string]string{"ALIBABA_CLOUD_ACCESS_KEY_ID": ak, "ALIBABA_CLOUD_ACCESS_KEY_SECRET": secret}
-	sw, err := app.New(cfg, func(k string) string { return env[k] }).Sweeper(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	sw := wiredSweeper(t, lc, config.Config{CertBucket: bucket, CertPrefix: "certs/", Regions: []string{region}, FunctionRegion: region,
+		MinValidDays: 7, ProbeTimeout: 2 * time.Second, Concurrency: 4, Products: []string{"clb", "alb", "nlb"}})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	before := map[string]int{"alb": len(cloud.ALB.Requests()), "nlb": len(cloud.NLB.Requests()), "cas": len(cloud.CAS.Requests())}

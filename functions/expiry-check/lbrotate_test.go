@@ -5,8 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/slb-cert-rotator/slb-cert-rotator/emulator"
-	"github.com/slb-cert-rotator/slb-cert-rotator/shared/app"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/certs"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/certs/certstest"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/config"
@@ -21,15 +19,8 @@ import (
 // the instances' DNS names).
 func TestLocalCloudAutoRotatesALBAndNLB(t *testing.T) {
 	const region = "cn-zhangjiakou"
-	cloud, err := emulator.Start(emulator.Options{Regions: []string{region}, BucketRegion: region, LBConfiguring: 50 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cloud.Close() })
-	fleet, err := cloud.SeedLBFleet(region, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	lc, fleet := fleetCloud(t, region, 50*time.Millisecond, 1)
+	cloud := lc.Cloud
 	bucket, _ := cloud.Bucket()
 	want := map[string]string{} // DNS name -> fingerprint of the pair for its domain
 	for _, m := range fleet {
@@ -42,16 +33,8 @@ func TestLocalCloudAutoRotatesALBAndNLB(t *testing.T) {
 		}
 		want[m.DNSName+" "+m.Domain] = certs.FingerprintSHA1(p.Leaf.Raw)
 	}
-	cfg := config.Config{CertBucket: bucket, CertPrefix: "certs/", Regions: []string{region}, FunctionRegion: region,
-		MinValidDays: 7, ProbeTimeout: 2 * time.Second, Concurrency: 4, Products: []string{"clb", "alb", "nlb"},
-		SLBEndpoint: cloud.SLBEndpoint(), OSSEndpoint: cloud.OSSEndpoint(), OSSRegion: region,
-		ALBEndpoint: cloud.ALBEndpoint(), NLBEndpoint: cloud.NLBEndpoint(), CASEndpoint: cloud.CASEndpoint(), ProbeResolver: cloud.DNSAddr()}
-	ak, secret := cloud.Credentials()
-	env := map[string]string{"ALIBABA_CLOUD_ACCESS_KEY_ID": ak, "ALIBABA_CLOUD_ACCESS_KEY_SECRET": secret}
-	sw, err := app.New(cfg, func(k string) string { return env[k] }).Sweeper(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	sw := wiredSweeper(t, lc, config.Config{CertBucket: bucket, CertPrefix: "certs/", Regions: []string{region}, FunctionRegion: region,
+		MinValidDays: 7, ProbeTimeout: 2 * time.Second, Concurrency: 4, Products: []string{"clb", "alb", "nlb"}})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	rep, err := sw.Sweep(ctx, time.Now(), expiry.Request{Regions: []string{region}, AutoRotate: true})

@@ -172,8 +172,8 @@ func TestSeedPayloadEndToEnd(t *testing.T) {
 	}
 	// CreateLoadBalancer carried the payload-derived token.
 	d, _ := provisioning.Parse(event(t, "provision-apply.json"))
-	want := provisioning.ClientToken(region, provisioning.InstanceSpec{Instance: provisioning.Instance{Name: "SLB1", AddressType: "internet", Spec: "slb.s1.small",
-		PayType: "PayOnDemand", MasterZoneID: "cn-zhangjiakou-a", SlaveZoneID: "cn-zhangjiakou-b"}, Tags: map[string]string{clb.OwnerTagKey: clb.OwnerTagValue}}, 0)
+	want := provisioning.ClientToken(region, clb.LoadBalancerSpec{Name: "SLB1", AddressType: "internet", Spec: "slb.s1.small",
+		PayType: "PayOnDemand", MasterZone: "cn-zhangjiakou-a", SlaveZone: "cn-zhangjiakou-b", Tags: map[string]string{clb.OwnerTagKey: clb.OwnerTagValue}}, 0)
 	found := false
 	for _, r := range c.slb.Requests() {
 		if r.Action == "CreateLoadBalancer" {
@@ -309,7 +309,7 @@ func TestClientTokenGivesOneInstance(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	spec := provisioning.InstanceSpec{Instance: d.LoadBalancer, Tags: map[string]string{clb.OwnerTagKey: clb.OwnerTagValue}}
+	spec := d.InstanceSpec()
 	tok := provisioning.ClientToken(region, spec, 0)
 	a, err := c.svc.Instances.CreateLoadBalancer(ctx, region, spec, tok)
 	if err != nil {

@@ -1,55 +1,22 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator"
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/faults"
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/fcrt"
+	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/fcrt/fcrttest"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/app"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/issuance"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/outcome"
 )
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// buildFunction builds this function's bootstrap into a temporary folder.
-func buildFunction(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "bootstrap")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build renew-certificates: %v\n%s", err, out)
-	}
-	return bin
-}
 
 const fnName = "renew-certificates"
 
@@ -96,8 +63,8 @@ func TestLocalCloud(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the function binary")
 	}
-	bin := buildFunction(t)
-	var logs syncBuffer
+	bin := fcrttest.BuildFunction(t, ".")
+	var logs fcrttest.Log
 	c, err := emulator.Start(emulator.Options{Logs: &logs, RetryBackoff: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -221,7 +188,7 @@ func waitFor(t *testing.T, what string, diagnose func() string, cond func() bool
 
 // diagnose describes the state a wait depends on: the CA's orders, the TXT
 // records, the ACME calls, the async invocations and the function's logs.
-func diagnose(c *emulator.Cloud, logs *syncBuffer) func() string {
+func diagnose(c *emulator.Cloud, logs *fcrttest.Log) func() string {
 	return func() string {
 		stats := c.Faults.Stats()
 		var async []string

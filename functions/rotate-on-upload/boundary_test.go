@@ -10,6 +10,7 @@ import (
 
 	"github.com/aliyun/fc-runtime-go-sdk/fccontext"
 
+	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/fcrt/fcrttest"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/config"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/fclog"
@@ -33,7 +34,7 @@ func TestHandlerBuildError(t *testing.T) {
 		{"transient: FC retries", fmt.Errorf("OSS adapter: %w", apierr.ErrTransient), rotation.StatusFailed, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var logs syncBuffer
+			var logs fcrttest.Log
 			builds := 0
 			h := &Handler{
 				Config: config.Config{CertBucket: bucket, CertPrefix: "certs/"},

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -20,6 +19,8 @@ import (
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator"
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/faults"
+	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/fcrt/fcrttest"
+	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/localcloudtest"
 	ossemu "github.com/slb-cert-rotator/slb-cert-rotator/emulator/oss"
 	slbemu "github.com/slb-cert-rotator/slb-cert-rotator/emulator/slb"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/aliyun"
@@ -66,29 +67,12 @@ type cloud struct {
 	// ossFault, when set, decides the OSS emulator's fault per action.
 	ossFault atomic.Pointer[func(action string) ossemu.Fault]
 	h        *Handler
-	logs     *syncBuffer
+	logs     *fcrttest.Log
 	sts      slbemu.Account
 	// results collects every result returned, for the secret scan.
 	mu      sync.Mutex
 	results []string
 	pairs   []certstest.Pair
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func newCloud(t *testing.T, regions ...string) *cloud {
@@ -110,7 +94,7 @@ func newCloud(t *testing.T, regions ...string) *cloud {
 	for _, a := range accounts {
 		ossAccounts = append(ossAccounts, ossemu.Account{AccessKeyID: a.AccessKeyID, AccessKeySecret: a.AccessKeySecret, SecurityToken: a.SecurityToken})
 	}
-	c := &cloud{t: t, slb: s, inj: inj, logs: &syncBuffer{}, sts: accounts[1]}
+	c := &cloud{t: t, slb: s, inj: inj, logs: &fcrttest.Log{}, sts: accounts[1]}
 	o := ossemu.New(ossemu.Options{Accounts: ossAccounts, Faults: func(action string) ossemu.Fault {
 		if f := c.ossFault.Load(); f != nil {
 			return (*f)(action)
@@ -716,31 +700,14 @@ func TestHandlerSampleEvents(t *testing.T) {
 // address base, and 127.0.0.2:443 may be taken by another package's local
 // cloud running at the same time), so the handshake is reported skipped.
 func TestHandlerOnLocalCloud(t *testing.T) {
-	cl, err := emulator.Start(emulator.Options{Seed: 3, NoFrontends: true, Bucket: bucket, Regions: []string{zjk}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cl.Close() })
+	lc := localcloudtest.Start(t, localcloudtest.Options{Cloud: emulator.Options{Seed: 3, NoFrontends: true, Bucket: bucket, Regions: []string{zjk}}})
+	cl := lc.Cloud
 	ak, secret, token := cl.STSCredentials()
 	old := testCA.Issue(t, certstest.Options{Domains: []string{"www.example.com"}, NotAfter: time.Now().Add(30 * 24 * time.Hour)})
 	p := testCA.Issue(t, certstest.Options{Domains: []string{"www.example.com"}, Chain: true})
-	oldID, err := cl.SLB.SeedServerCertificate(zjk, "old", string(old.CertPEM), string(old.KeyPEM), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lb, err := cl.SLB.SeedLoadBalancer(zjk, "SLB1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cl.SLB.SeedHTTPSListener(zjk, lb, 443, oldID, true); err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range map[string][]byte{"certs/www/fullchain.pem": p.CertPEM, "certs/www/privkey.pem": p.KeyPEM} {
-		if err := cl.OSS.PutObject(bucket, k, v); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var logs syncBuffer
+	lc.SeedListener(t, zjk, "old", "SLB1", 443, old)
+	lc.PutPair(t, "www", p)
+	var logs fcrttest.Log
 	h := &Handler{
 		Config: config.Config{CertBucket: bucket, CertPrefix: "certs/", Regions: []string{zjk}, MinValidDays: 7, KeepSuperseded: 1,
 			ProbeTimeout: time.Second, Concurrency: 5, SLBEndpoint: cl.SLBEndpoint(), OSSEndpoint: cl.OSSEndpoint(), OSSRegion: zjk, OSSSignature: "v4"},

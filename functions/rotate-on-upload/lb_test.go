@@ -14,6 +14,7 @@ import (
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator"
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/faults"
+	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/localcloudtest"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/aliyun"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/app"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/certs"
@@ -29,6 +30,7 @@ import (
 // the seeded ALB (default alb-1, additional shop-1, plus an unrelated
 // additional certificate for other.example.org) and NLB (default nlb-1).
 type lbCloud struct {
+	t       *testing.T
 	c       *emulator.Cloud
 	fleet   []emulator.FleetMember
 	otherID string // the unrelated ALB additional certificate
@@ -43,16 +45,14 @@ var lbDomains = []string{"clb.fleet.example.com", "api.fleet.example.com", "alb-
 
 func newLBCloud(t *testing.T) *lbCloud {
 	t.Helper()
-	c, err := emulator.Start(emulator.Options{Bucket: bucket, Regions: []string{zjk}, LBConfiguring: 300 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
-	lc := &lbCloud{c: c}
+	env := localcloudtest.Start(t, localcloudtest.Options{Cloud: emulator.Options{Bucket: bucket, Regions: []string{zjk}, LBConfiguring: 300 * time.Millisecond}})
+	c := env.Cloud
+	lc := &lbCloud{t: t, c: c, alb: env.ALB(), nlb: env.NLB(), cas: env.CAS()}
+	var err error
 	if lc.fleet, err = c.SeedLBFleet(zjk, 1); err != nil {
 		t.Fatal(err)
 	}
-	seedCLB(t, c)
+	seedCLB(t, env)
 	other := certstest.SelfSigned(t, certstest.Options{Domains: []string{"other.example.org"}, NotBefore: time.Now().Add(-time.Hour)})
 	if lc.otherID, err = c.CAS.Seed(zjk, "users-own", string(other.CertPEM), string(other.KeyPEM)); err != nil {
 		t.Fatal(err)
@@ -61,15 +61,9 @@ func newLBCloud(t *testing.T) *lbCloud {
 		t.Fatal(err)
 	}
 	ak, secret, token := c.STSCredentials()
-	creds := aliyun.Credentials{AccessKeyID: ak, AccessKeySecret: secret, SecurityToken: token}
-	lc.alb = aliyun.NewALB(creds, aliyun.RPCOptions{Endpoint: c.ALBEndpoint()})
-	lc.cas = aliyun.NewCAS(creds, aliyun.RPCOptions{Endpoint: c.CASEndpoint()})
-	lc.nlb = aliyun.NewNLB(creds, aliyun.RPCOptions{Endpoint: c.NLBEndpoint()})
 	lc.h = &Handler{
-		Config: config.Config{CertBucket: bucket, CertPrefix: "certs/", Regions: []string{zjk}, MinValidDays: 7, KeepSuperseded: 1,
-			ProbeTimeout: 3 * time.Second, Concurrency: 5, SLBEndpoint: c.SLBEndpoint(), OSSEndpoint: c.OSSEndpoint(), OSSRegion: zjk, OSSSignature: "v4",
-			ALBEndpoint: c.ALBEndpoint(), NLBEndpoint: c.NLBEndpoint(), CASEndpoint: c.CASEndpoint(), ProbeResolver: c.DNSAddr(),
-			Products: config.DefaultProducts},
+		Config: env.Configure(config.Config{CertBucket: bucket, CertPrefix: "certs/", Regions: []string{zjk}, MinValidDays: 7, KeepSuperseded: 1,
+			ProbeTimeout: 3 * time.Second, Concurrency: 5, OSSSignature: "v4", Products: config.DefaultProducts}),
 		Log: fclog.New(io.Discard, slog.LevelInfo),
 	}
 	wire(lc.h, nil)
@@ -78,37 +72,22 @@ func newLBCloud(t *testing.T) *lbCloud {
 	return lc
 }
 
-func seedCLB(t *testing.T, c *emulator.Cloud) {
+func seedCLB(t *testing.T, env *localcloudtest.Env) {
 	t.Helper()
 	old := testCA.Issue(t, certstest.Options{Domains: []string{"clb.fleet.example.com"}, NotAfter: time.Now().Add(30 * 24 * time.Hour)})
 	api := testCA.Issue(t, certstest.Options{Domains: []string{"api.fleet.example.com"}, NotAfter: time.Now().Add(30 * 24 * time.Hour)})
-	oldID, err := c.SLB.SeedServerCertificate(zjk, "old", string(old.CertPEM), string(old.KeyPEM), nil)
+	_, lb := env.SeedListener(t, zjk, "old", "CLB1", 443, old)
+	apiID, err := env.Cloud.SLB.SeedServerCertificate(zjk, "api", string(api.CertPEM), string(api.KeyPEM), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	apiID, err := c.SLB.SeedServerCertificate(zjk, "api", string(api.CertPEM), string(api.KeyPEM), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lb, err := c.SLB.SeedLoadBalancer(zjk, "CLB1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.SLB.SeedHTTPSListener(zjk, lb, 443, oldID, true); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.SLB.SeedDomainExtension(zjk, lb, 443, "api.fleet.example.com", apiID); err != nil {
+	if _, err := env.Cloud.SLB.SeedDomainExtension(zjk, lb, 443, "api.fleet.example.com", apiID); err != nil {
 		t.Fatal(err)
 	}
 }
 
 func (lc *lbCloud) member(kind string) emulator.FleetMember {
-	for _, m := range lc.fleet {
-		if m.Kind == kind {
-			return m
-		}
-	}
-	panic("no " + kind)
+	return localcloudtest.Member(lc.t, lc.fleet, kind)
 }
 
 // drop stores a pair for domains and runs the handler on its upload event.
@@ -126,18 +105,7 @@ func (lc *lbCloud) drop(t *testing.T, domains ...string) (rotation.Result, error
 
 func (lc *lbCloud) albCerts(t *testing.T) (def string, extra []string) {
 	t.Helper()
-	cs, err := lc.alb.ListListenerCertificates(context.Background(), zjk, lc.member("alb").ListenerID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range cs {
-		if c.Default {
-			def = c.ID
-		} else {
-			extra = append(extra, c.ID)
-		}
-	}
-	return def, extra
+	return localcloudtest.ListenerCerts(t, lc.alb, zjk, lc.member("alb").ListenerID)
 }
 
 // casWithFingerprint counts the CAS certificates holding fp.

@@ -3,29 +3,15 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"github.com/slb-cert-rotator/slb-cert-rotator/shared/lease"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/fcrt"
+	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/fcrt/fcrttest"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/lease"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation"
 )
-
-// buildFunction builds this function's bootstrap into a temporary folder.
-func buildFunction(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "bootstrap")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build rotate-on-upload: %v\n%s", err, out)
-	}
-	return bin
-}
 
 // TestMultiInstanceBothHalvesUploadOnce runs the built function on the local
 // FC with up to 3 instances at once, like FC scaling out for asynchronous
@@ -40,12 +26,12 @@ func TestMultiInstanceBothHalvesUploadOnce(t *testing.T) {
 		t.Skip("builds the function binary")
 	}
 	c := newCloud(t)
-	bin := buildFunction(t)
+	bin := fcrttest.BuildFunction(t, ".")
 	lb := c.seedLB(zjk)
 	c.seedListener(zjk, lb, 443, c.seedCert(zjk, "old", c.issue("www.example.com"), nil))
 	p := c.issue("www.example.com")
 
-	var fnLogs syncBuffer
+	var fnLogs fcrttest.Log
 	rt := fcrt.New(fcrt.Options{
 		Credentials:  fcrt.Credentials{AccessKeyID: c.sts.AccessKeyID, AccessKeySecret: c.sts.AccessKeySecret, SecurityToken: c.sts.SecurityToken},
 		Logs:         &fnLogs,

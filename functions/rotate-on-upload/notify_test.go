@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/fcrt/fcrttest"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/fclog"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/notify/notifytest"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation"
@@ -130,7 +131,7 @@ func TestHandlerNotifies(t *testing.T) {
 // TestHandlerConfigurationError: a bad environment rejects every invocation
 // with the problems by name (no FC retry, no reads), instead of a crash loop.
 func TestHandlerConfigurationError(t *testing.T) {
-	var logs syncBuffer
+	var logs fcrttest.Log
 	h := &Handler{
 		ConfigErr: errors.New("config: CERT_BUCKET: not set; fix: set the bucket that holds the pairs"),
 		Log:       fclog.New(&logs, slog.LevelInfo),

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator"
+	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/localcloudtest"
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/rpc"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/albnlb"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/aliyun"
@@ -15,7 +16,6 @@ import (
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/outcome"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation/rotationtest"
-	"github.com/slb-cert-rotator/slb-cert-rotator/shared/tlsprobe"
 )
 
 // pollInterval is the adapters' job poll interval in these tests.
@@ -33,37 +33,13 @@ type cloud struct {
 
 func startCloud(t *testing.T, configuring time.Duration) *cloud {
 	t.Helper()
-	c, err := emulator.Start(emulator.Options{LBConfiguring: configuring})
+	env := localcloudtest.Start(t, localcloudtest.Options{Cloud: emulator.Options{LBConfiguring: configuring}, Timeout: 5 * time.Second, PollInterval: pollInterval})
+	fleet, err := env.Cloud.SeedLBFleet(env.Region, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { c.Close() })
-	_, region := c.Bucket()
-	fleet, err := c.SeedLBFleet(region, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ak, secret, token := c.STSCredentials()
-	creds := aliyun.Credentials{AccessKeyID: ak, AccessKeySecret: secret, SecurityToken: token}
-	opts := func(ep string) aliyun.RPCOptions {
-		return aliyun.RPCOptions{Endpoint: ep, Timeout: 5 * time.Second, PollInterval: pollInterval}
-	}
-	res := tlsprobe.Prober{Resolver: c.DNSAddr()}
-	return &cloud{c: c, region: region, fleet: fleet,
-		alb: aliyun.NewALB(creds, opts(c.ALBEndpoint())), nlb: aliyun.NewNLB(creds, opts(c.NLBEndpoint())), cas: aliyun.NewCAS(creds, opts(c.CASEndpoint())),
-		prober: rotation.ProbeFunc(func(ctx context.Context, address string, port int, sni string, timeout time.Duration) rotation.ProbeResult {
-			r := res.Probe(ctx, address, port, sni, timeout)
-			return rotation.ProbeResult{Reachable: r.Reachable, FingerprintSHA1: r.FingerprintSHA1, Err: r.Err}
-		})}
-}
-
-func (cl *cloud) member(kind string) emulator.FleetMember {
-	for _, m := range cl.fleet {
-		if m.Kind == kind {
-			return m
-		}
-	}
-	panic("no " + kind)
+	return &cloud{c: env.Cloud, region: env.Region, fleet: fleet, alb: env.ALB(), nlb: env.NLB(), cas: env.CAS(),
+		prober: localcloudtest.Prober(env.Cloud.DNSAddr())}
 }
 
 // rotate drops a pair for domains and rotates it through port.
@@ -89,22 +65,6 @@ func fp(t *testing.T, p certstest.Pair) string {
 	return certs.FingerprintSHA1(p.Leaf.Raw)
 }
 
-func (cl *cloud) listenerCerts(t *testing.T, lb albnlb.Listeners, listenerID string) (def string, extra []string) {
-	t.Helper()
-	cs, err := lb.ListListenerCertificates(context.Background(), cl.region, listenerID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range cs {
-		if c.Default {
-			def = c.ID
-		} else {
-			extra = append(extra, c.ID)
-		}
-	}
-	return def, extra
-}
-
 func (cl *cloud) served(t *testing.T, m emulator.FleetMember, sni string) string {
 	t.Helper()
 	r := cl.prober.Probe(context.Background(), m.DNSName, 443, sni, 3*time.Second)
@@ -122,7 +82,7 @@ func (cl *cloud) served(t *testing.T, m emulator.FleetMember, sni string) string
 // the fleet's certificates (not ours) are not deleted by cleanup.
 func TestALBDefaultAndSNIRotated(t *testing.T) {
 	cl := startCloud(t, 200*time.Millisecond)
-	m := cl.member("alb")
+	m := localcloudtest.Member(t, cl.fleet, "alb")
 	// An unrelated SNI certificate on the same listener.
 	other := certstest.SelfSigned(t, certstest.Options{Domains: []string{"other.example.org"}, NotBefore: time.Now().Add(-time.Hour)})
 	otherID, err := cl.c.CAS.Seed(cl.region, "users-own", string(other.CertPEM), string(other.KeyPEM))
@@ -132,7 +92,7 @@ func TestALBDefaultAndSNIRotated(t *testing.T) {
 	if err := cl.c.ALB.SeedAdditionalCertificates(cl.region, m.ListenerID, otherID); err != nil {
 		t.Fatal(err)
 	}
-	_, before := cl.listenerCerts(t, cl.alb, m.ListenerID)
+	_, before := localcloudtest.ListenerCerts(t, cl.alb, cl.region, m.ListenerID)
 
 	res, pair := cl.rotate(t, rotation.Product{Name: "alb", Port: albnlb.New("alb", cl.alb, cl.cas)}, "alb-1.fleet.example.com", "shop-1.fleet.example.com")
 	if res.Status != outcome.Rotated || len(res.Targets) != 2 {
@@ -147,7 +107,7 @@ func TestALBDefaultAndSNIRotated(t *testing.T) {
 	if _, _, err := aliyun.ParseCASIdentity(newID); err != nil {
 		t.Fatalf("certificate reference %q: %v", newID, err)
 	}
-	def, extra := cl.listenerCerts(t, cl.alb, m.ListenerID)
+	def, extra := localcloudtest.ListenerCerts(t, cl.alb, cl.region, m.ListenerID)
 	if def != newID {
 		t.Fatalf("default %s, want %s", def, newID)
 	}
@@ -189,13 +149,13 @@ func TestALBDefaultAndSNIRotated(t *testing.T) {
 // domain replaces it and never the default certificate.
 func TestSNIOnlyLeavesDefault(t *testing.T) {
 	cl := startCloud(t, 50*time.Millisecond)
-	m := cl.member("alb")
-	defBefore, _ := cl.listenerCerts(t, cl.alb, m.ListenerID)
+	m := localcloudtest.Member(t, cl.fleet, "alb")
+	defBefore, _ := localcloudtest.ListenerCerts(t, cl.alb, cl.region, m.ListenerID)
 	res, pair := cl.rotate(t, rotation.Product{Name: "alb", Port: albnlb.New("alb", cl.alb, cl.cas)}, "shop-1.fleet.example.com")
 	if res.Status != outcome.Rotated || len(res.Targets) != 1 || res.Targets[0].Domain == "" {
 		t.Fatalf("result %s: %+v %v", res.Status, res.Targets, res.Errors)
 	}
-	def, extra := cl.listenerCerts(t, cl.alb, m.ListenerID)
+	def, extra := localcloudtest.ListenerCerts(t, cl.alb, cl.region, m.ListenerID)
 	if def != defBefore || !contains(extra, res.Regions["alb/"+cl.region].ServerCertificateID) || len(extra) != 1 {
 		t.Fatalf("default %s (was %s), additional %v", def, defBefore, extra)
 	}
@@ -208,7 +168,7 @@ func TestSNIOnlyLeavesDefault(t *testing.T) {
 // replaced and served through the instance's DNS name.
 func TestNLBDefaultRotated(t *testing.T) {
 	cl := startCloud(t, 200*time.Millisecond)
-	m := cl.member("nlb")
+	m := localcloudtest.Member(t, cl.fleet, "nlb")
 	res, pair := cl.rotate(t, rotation.Product{Name: "nlb", Port: albnlb.New("nlb", cl.nlb, cl.cas)}, "nlb-1.fleet.example.com")
 	if res.Status != outcome.Rotated || len(res.Targets) != 1 || res.Targets[0].Verified != rotation.VerifiedTLS {
 		t.Fatalf("result %s: %+v %v", res.Status, res.Targets, res.Errors)

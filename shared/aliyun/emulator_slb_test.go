@@ -55,7 +55,7 @@ func TestAgainstLocalSLB(t *testing.T) {
 	ctx := context.Background()
 	const region = "cn-zhangjiakou"
 
-	spec := LoadBalancerSpec{Name: "web", AddressType: "internet", Spec: "slb.s1.small", PayType: "PayOnDemand", Tags: map[string]string{"app": "web"}}
+	spec := clb.LoadBalancerSpec{Name: "web", AddressType: "internet", Spec: "slb.s1.small", PayType: "PayOnDemand", Tags: map[string]string{"app": "web"}}
 	lb, err := s.CreateLoadBalancer(ctx, region, spec, "token-1")
 	if err != nil {
 		t.Fatal(err)

@@ -96,22 +96,10 @@ func (s *SLB) DescribeLoadBalancer(ctx context.Context, region, id string) (clb.
 	return lb, backends, nil
 }
 
-// LoadBalancerSpec describes a load balancer to create.
-type LoadBalancerSpec struct {
-	Name        string
-	AddressType string // internet | intranet
-	Spec        string // e.g. slb.s1.small
-	PayType     string // PayOnDemand
-	MasterZone  string
-	SlaveZone   string
-	Bandwidth   int
-	Tags        map[string]string
-}
-
 // CreateLoadBalancer creates a load balancer. clientToken makes the call
 // idempotent (the same token returns the same instance), so it is retried
 // like a read.
-func (s *SLB) CreateLoadBalancer(ctx context.Context, region string, spec LoadBalancerSpec, clientToken string) (clb.LoadBalancer, error) {
+func (s *SLB) CreateLoadBalancer(ctx context.Context, region string, spec clb.LoadBalancerSpec, clientToken string) (clb.LoadBalancer, error) {
 	var lb clb.LoadBalancer
 	err := s.do(ctx, region, "CreateLoadBalancer", func(c *slb.Client) error {
 		req := slb.CreateCreateLoadBalancerRequest()

@@ -11,7 +11,6 @@ import (
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/aliyun"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/certs"
-	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/lease"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/pairs"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/provisioning"
@@ -28,7 +27,7 @@ func (r *Root) Provisioner(ctx context.Context) (*provisioning.Provisioner, erro
 	}
 	cfg := r.Config
 	return &provisioning.Provisioner{
-		Instances:    instances{c.slb},
+		Instances:    c.slb,
 		Backends:     c.slb,
 		Listeners:    c.slb,
 		Extensions:   c.slb,
@@ -66,17 +65,6 @@ func RequestID(ctx context.Context) string {
 		return fctx.RequestID
 	}
 	return ""
-}
-
-// instances gives *aliyun.SLB the provisioning.Instances shape: the
-// domain's instance spec mapped onto the API's.
-type instances struct{ *aliyun.SLB }
-
-func (a instances) CreateLoadBalancer(ctx context.Context, region string, spec provisioning.InstanceSpec, token string) (clb.LoadBalancer, error) {
-	return a.SLB.CreateLoadBalancer(ctx, region, aliyun.LoadBalancerSpec{
-		Name: spec.Name, AddressType: spec.AddressType, Spec: spec.Spec, PayType: spec.PayType,
-		MasterZone: spec.MasterZoneID, SlaveZone: spec.SlaveZoneID, Bandwidth: spec.Bandwidth, Tags: spec.Tags,
-	}, token)
 }
 
 // pairLoader adapts pairs.Load to provisioning.PairLoader.

@@ -82,6 +82,19 @@ type LoadBalancer struct {
 	Tags        map[string]string
 }
 
+// LoadBalancerSpec is a load balancer to create: what CreateLoadBalancer
+// sends (the service chooses ID, address and status).
+type LoadBalancerSpec struct {
+	Name        string
+	AddressType string // internet | intranet
+	Spec        string // e.g. slb.s1.small
+	PayType     string // PayOnDemand
+	MasterZone  string
+	SlaveZone   string
+	Bandwidth   int // 0 = not sent
+	Tags        map[string]string
+}
+
 // Backend is one backend server attached to a load balancer.
 type Backend struct {
 	ServerID string

@@ -3,12 +3,11 @@ package expiry_test
 import (
 	"context"
 	"encoding/json"
-	"net/http/httptest"
 	"testing"
 	"time"
 
-	emuoss "github.com/slb-cert-rotator/slb-cert-rotator/emulator/oss"
-	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/slb"
+	"github.com/slb-cert-rotator/slb-cert-rotator/emulator"
+	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/localcloudtest"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/aliyun"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/expiry"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/inventory"
@@ -21,20 +20,12 @@ import (
 // pair found in the bucket, verified by a handshake, and the report lands
 // in the bucket.
 func TestLocalCloudAutoRotation(t *testing.T) {
-	const region, bucket = "cn-hangzhou", "certs-bucket"
+	const region, bucket = "cn-zhangjiakou", "certs-bucket"
 	ctx := context.Background()
 	now := time.Now()
-	srv, adapter := localSLB(t, slb.Options{Regions: []string{region}})
-
-	acct := slb.DefaultAccounts()[0]
-	creds := aliyun.Credentials{AccessKeyID: acct.AccessKeyID, AccessKeySecret: acct.AccessKeySecret}
-	ossSrv := emuoss.New(emuoss.Options{Accounts: []emuoss.Account{{AccessKeyID: acct.AccessKeyID, AccessKeySecret: acct.AccessKeySecret}}})
-	hs := httptest.NewServer(ossSrv)
-	t.Cleanup(func() { hs.Close(); ossSrv.Close() })
-	ossSrv.CreateBucket(bucket, region)
-	store, err := aliyun.NewOSS(creds, aliyun.OSSOptions{Endpoint: hs.URL, Region: region, V4: true,
-		Retry: aliyun.RetryPolicy{BaseDelay: time.Millisecond, MaxDelay: 10 * time.Millisecond}})
-	must(t, err)
+	lc := localcloudtest.Start(t, localcloudtest.Options{Cloud: emulator.Options{Regions: []string{region}, Bucket: bucket, BucketRegion: region},
+		Retry: aliyun.RetryPolicy{MaxAttempts: 8, BaseDelay: time.Millisecond, MaxDelay: 20 * time.Millisecond, Seed: 7}})
+	srv, adapter, ossSrv, store := lc.Cloud.SLB, lc.SLB, lc.Cloud.OSS, lc.OSS
 
 	old := pair(t, now.Add(5*24*time.Hour), "www.example.com")
 	fresh := pair(t, now.Add(90*24*time.Hour), "www.example.com")

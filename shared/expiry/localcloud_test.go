@@ -35,11 +35,6 @@ func localSLB(t *testing.T, opts slb.Options) (*slb.Server, *aliyun.SLB) {
 	acct := slb.DefaultAccounts()[0]
 	adapter := aliyun.NewSLB(aliyun.Credentials{AccessKeyID: acct.AccessKeyID, AccessKeySecret: acct.AccessKeySecret},
 		aliyun.SLBOptions{Endpoint: hs.URL, Retry: aliyun.RetryPolicy{MaxAttempts: 8, BaseDelay: time.Millisecond, MaxDelay: 20 * time.Millisecond, Seed: 7}})
-	// Prime the SDK: its first client creation lazily fills a package
-	// map without a lock (services/slb GetEndpointMap), which -race flags
-	// when the sweep's first calls run concurrently. Reported to the
-	// adapter's owner; one sequential call here avoids it.
-	_, _ = adapter.ListServerCertificates(context.Background(), opts.Regions[0])
 	return srv, adapter
 }
 

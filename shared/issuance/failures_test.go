@@ -101,13 +101,7 @@ func TestChallengeFailsValidation(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { blind.Close() })
-	ca, err := acmeca.Start(acmeca.Options{DNSServer: blind.Addr()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ca.Close() })
-	e.ca = ca
-	e.r.CA.(*ACME).HTTPClient = ca.HTTPClient()
+	e.replaceCA(t, acmeca.Options{DNSServer: blind.Addr()})
 	e.drop("www", "domains: [www.example.test]")
 	nr := one(t, e.run(t, time.Now(), "www"))
 	if nr.Status != outcome.Rejected || !strings.Contains(nr.CAError, "_acme-challenge.www.example.test") {

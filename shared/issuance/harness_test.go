@@ -202,6 +202,20 @@ func newEnv(t *testing.T) *env {
 	return e
 }
 
+// replaceCA points the environment at a CA of its own started with opts
+// (closed at cleanup): acme.yaml files dropped from now on name it and the
+// renewer trusts it.
+func (e *env) replaceCA(t *testing.T, opts acmeca.Options) {
+	t.Helper()
+	ca, err := acmeca.Start(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ca.Close() })
+	e.ca = ca
+	e.r.CA.(*ACME).HTTPClient = ca.HTTPClient()
+}
+
 // drop writes certs/<name>/acme.yaml pointing at the local CA.
 func (e *env) drop(name string, yaml string) {
 	e.bucket.Objects.Put(bucket, "certs/"+name+"/acme.yaml", []byte(yaml+"\ndirectory: "+e.ca.DirectoryURL()+"\n"))

@@ -46,13 +46,7 @@ func TestECDSAAndExternalAccountBinding(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	const hmacKey = "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W"
-	ca, err := acmeca.Start(acmeca.Options{DNSServer: e.dns.Addr(), EAB: map[string]string{"kid-1": hmacKey}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ca.Close() })
-	e.ca = ca
-	e.r.CA.(*ACME).HTTPClient = ca.HTTPClient()
+	e.replaceCA(t, acmeca.Options{DNSServer: e.dns.Addr(), EAB: map[string]string{"kid-1": hmacKey}})
 
 	e.drop("ec", "domains: [ec.example.test]\nkey_type: ec256")
 	nr := one(t, e.run(t, time.Now(), "ec"))

@@ -6,29 +6,19 @@ import (
 	"time"
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
-	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb/clbtest"
 )
 
-// fakeSLB is the shared in-memory CLB fitted to the Instances port the way
-// functions/provision fits the adapter: InstanceSpec mapped onto the
-// fake's spec.
-type fakeSLB struct{ *clbtest.SLB }
-
+// The shared in-memory CLB satisfies every port as it is.
 var (
-	_ Instances        = fakeSLB{}
-	_ Backends         = fakeSLB{}
-	_ Listeners        = fakeSLB{}
-	_ DomainExtensions = fakeSLB{}
-	_ Certificates     = fakeSLB{}
+	_ Instances        = (*clbtest.SLB)(nil)
+	_ Backends         = (*clbtest.SLB)(nil)
+	_ Listeners        = (*clbtest.SLB)(nil)
+	_ DomainExtensions = (*clbtest.SLB)(nil)
+	_ Certificates     = (*clbtest.SLB)(nil)
 )
 
-func newFake() fakeSLB { return fakeSLB{&clbtest.SLB{}} }
-
-func (f fakeSLB) CreateLoadBalancer(ctx context.Context, region string, spec InstanceSpec, token string) (clb.LoadBalancer, error) {
-	return f.SLB.CreateLoadBalancer(ctx, region, clb.LoadBalancer{Name: spec.Name, AddressType: spec.AddressType, Spec: spec.Spec,
-		PayType: spec.PayType, MasterZone: spec.MasterZoneID, SlaveZone: spec.SlaveZoneID, Bandwidth: spec.Bandwidth, Tags: spec.Tags}, token)
-}
+func newFake() *clbtest.SLB { return &clbtest.SLB{} }
 
 // fakePairs serves pairs by name.
 type fakePairs struct {

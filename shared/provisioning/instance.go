@@ -13,30 +13,28 @@ import (
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
 )
 
-// InstanceSpec is the instance Apply creates: the payload's instance and
-// the tags it is created with. The adapter maps it onto its API's request.
-type InstanceSpec struct {
-	Instance
-	Tags map[string]string
-}
-
 // ClientToken derives CreateLoadBalancer's idempotency token from the
 // canonical instance spec: the same payload always yields the same token,
 // so a retried invocation cannot create a second instance. attempt > 0
 // yields a fresh token for the case where the service answers a reused
 // token with an instance that no longer exists.
-func ClientToken(region string, spec InstanceSpec, attempt int) string {
+func ClientToken(region string, spec clb.LoadBalancerSpec, attempt int) string {
 	canon := struct {
 		Region, Name, AddressType, Spec, PayType, MasterZone, SlaveZone string
 		Bandwidth, Attempt                                              int
-	}{region, spec.Name, spec.AddressType, spec.Spec, spec.PayType, spec.MasterZoneID, spec.SlaveZoneID, spec.Bandwidth, attempt}
+	}{region, spec.Name, spec.AddressType, spec.Spec, spec.PayType, spec.MasterZone, spec.SlaveZone, spec.Bandwidth, attempt}
 	b, _ := json.Marshal(canon)
 	sum := sha256.Sum256(b)
 	return "scr-" + hex.EncodeToString(sum[:])[:60] // 64 ASCII characters
 }
 
-func (d Desired) instanceSpec() InstanceSpec {
-	return InstanceSpec{Instance: d.LoadBalancer, Tags: map[string]string{clb.OwnerTagKey: clb.OwnerTagValue}}
+// InstanceSpec is the instance Apply creates: the payload's instance
+// with our owner tag.
+func (d Desired) InstanceSpec() clb.LoadBalancerSpec {
+	i := d.LoadBalancer
+	return clb.LoadBalancerSpec{Name: i.Name, AddressType: i.AddressType, Spec: i.Spec, PayType: i.PayType,
+		MasterZone: i.MasterZoneID, SlaveZone: i.SlaveZoneID, Bandwidth: i.Bandwidth,
+		Tags: map[string]string{clb.OwnerTagKey: clb.OwnerTagValue}}
 }
 
 // findInstance finds the instance by name. An instance of that name
@@ -92,9 +90,9 @@ func (r *run) checkImmutable(lb clb.LoadBalancer, d Desired) {
 
 func (r *run) createInstance(ctx context.Context, d Desired) (clb.LoadBalancer, error) {
 	s, region := r.p.Instances, r.region
-	spec := d.instanceSpec()
+	spec := d.InstanceSpec()
 	change := Change{Op: "create", Resource: "load balancer " + spec.Name,
-		Detail: fmt.Sprintf("%s, %s, %s/%s, %s", spec.Spec, spec.PayType, spec.MasterZoneID, spec.SlaveZoneID, spec.AddressType)}
+		Detail: fmt.Sprintf("%s, %s, %s/%s, %s", spec.Spec, spec.PayType, spec.MasterZone, spec.SlaveZone, spec.AddressType)}
 	if r.dry {
 		r.res.Changes = append(r.res.Changes, change)
 		return clb.LoadBalancer{ID: placeholder}, nil

@@ -62,13 +62,17 @@ func TestApplyAndDestroyHoldTheInstanceLock(t *testing.T) {
 	}
 }
 
+// faultCase is a fault injected into Apply and the outcome it must give:
+// the status and whether the error is returned (FC retries).
+type faultCase struct {
+	name       string
+	err        error
+	wantStatus outcome.Status
+	wantErr    bool
+}
+
 func TestApplyWithoutTheLockWritesNothing(t *testing.T) {
-	tests := []struct {
-		name       string
-		err        error
-		wantStatus outcome.Status
-		wantErr    bool
-	}{
+	tests := []faultCase{
 		{"held by another invocation until the deadline", fmt.Errorf("lock held: %w", apierr.ErrTransient), StatusFailed, true},
 		{"the role may not write the lock object", fmt.Errorf("oss: PutObject locks/: %w", apierr.ErrAccessDenied), StatusRejected, false},
 	}

@@ -9,14 +9,13 @@ import (
 // The ports below are the parts of the Classic Load Balancer API
 // provisioning consumes, one per kind of resource; each step of Apply,
 // Plan and Destroy takes only the ones it calls. The aliyun adapter
-// satisfies all five (CreateLoadBalancer through a small mapping of
-// InstanceSpec in the wiring).
+// satisfies all five as it is.
 
 // Instances finds, describes, creates and deletes load balancer instances.
 type Instances interface {
 	ListLoadBalancers(ctx context.Context, region string) ([]clb.LoadBalancer, error)
 	DescribeLoadBalancer(ctx context.Context, region, id string) (clb.LoadBalancer, []clb.Backend, error)
-	CreateLoadBalancer(ctx context.Context, region string, spec InstanceSpec, clientToken string) (clb.LoadBalancer, error)
+	CreateLoadBalancer(ctx context.Context, region string, spec clb.LoadBalancerSpec, clientToken string) (clb.LoadBalancer, error)
 	DeleteLoadBalancer(ctx context.Context, region, id string) error
 }
 

@@ -13,11 +13,11 @@ import (
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/certs/certstest"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
-	"github.com/slb-cert-rotator/slb-cert-rotator/shared/outcome"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb/clbtest"
 )
 
 type env struct {
-	slb   fakeSLB
+	slb   *clbtest.SLB
 	pairs *fakePairs
 	p     *Provisioner
 	now   time.Time
@@ -134,48 +134,48 @@ func TestSecondApplyMakesNoWrite(t *testing.T) {
 func TestApplyCorrectsDrift(t *testing.T) {
 	tests := []struct {
 		name   string
-		drift  func(f fakeSLB, lbID string)
+		drift  func(f *clbtest.SLB, lbID string)
 		change string
-		check  func(t *testing.T, f fakeSLB, lbID string)
+		check  func(t *testing.T, f *clbtest.SLB, lbID string)
 	}{
-		{"backend weight", func(f fakeSLB, id string) {
+		{"backend weight", func(f *clbtest.SLB, id string) {
 			f.AddBackend(id, clb.Backend{ServerID: "i-8vb0seed000000000002", Weight: 30, Type: "ecs"})
-		}, "update backend i-8vb0seed000000000002 (weight 30 -> 100)", func(t *testing.T, f fakeSLB, id string) {
+		}, "update backend i-8vb0seed000000000002 (weight 30 -> 100)", func(t *testing.T, f *clbtest.SLB, id string) {
 			if w := backendOf(f, id, "i-8vb0seed000000000002").Weight; w != 100 {
 				t.Errorf("weight = %d", w)
 			}
 		}},
-		{"extra backend", func(f fakeSLB, id string) {
+		{"extra backend", func(f *clbtest.SLB, id string) {
 			f.AddBackend(id, clb.Backend{ServerID: "i-8vb0extra", Weight: 100})
-		}, "delete backends i-8vb0extra (not in the payload)", func(t *testing.T, f fakeSLB, id string) {
+		}, "delete backends i-8vb0extra (not in the payload)", func(t *testing.T, f *clbtest.SLB, id string) {
 			if bs := f.Backends(id); len(bs) != 2 {
 				t.Errorf("backends = %v", bs)
 			}
 		}},
-		{"listener bandwidth and health check", func(f fakeSLB, id string) {
+		{"listener bandwidth and health check", func(f *clbtest.SLB, id string) {
 			edit(t, f, id, 80, func(l *clb.Listener) { l.Bandwidth, l.HealthCheck = 50, "on" })
-		}, "update listener 80 (bandwidth 50 -> 6, health check on -> off)", func(t *testing.T, f fakeSLB, id string) {
+		}, "update listener 80 (bandwidth 50 -> 6, health check on -> off)", func(t *testing.T, f *clbtest.SLB, id string) {
 			if l, _ := f.Listener(id, 80); l.Bandwidth != 6 || l.HealthCheck != "off" {
 				t.Errorf("listener = %+v", l)
 			}
 		}},
-		{"stopped listener", func(f fakeSLB, id string) {
+		{"stopped listener", func(f *clbtest.SLB, id string) {
 			edit(t, f, id, 80, func(l *clb.Listener) { l.Status = "stopped" })
-		}, "start listener 80", func(t *testing.T, f fakeSLB, id string) {
+		}, "start listener 80", func(t *testing.T, f *clbtest.SLB, id string) {
 			if l, _ := f.Listener(id, 80); l.Status != "running" {
 				t.Errorf("status = %s", l.Status)
 			}
 		}},
-		{"backend port", func(f fakeSLB, id string) {
+		{"backend port", func(f *clbtest.SLB, id string) {
 			edit(t, f, id, 80, func(l *clb.Listener) { l.BackendPort = 8443 })
-		}, "delete listener 80 (backend port 8443 -> 443 needs a new listener)", func(t *testing.T, f fakeSLB, id string) {
+		}, "delete listener 80 (backend port 8443 -> 443 needs a new listener)", func(t *testing.T, f *clbtest.SLB, id string) {
 			if l, _ := f.Listener(id, 80); l.BackendPort != 443 || l.Status != "running" {
 				t.Errorf("listener = %+v", l)
 			}
 		}},
-		{"extra listener", func(f fakeSLB, id string) {
+		{"extra listener", func(f *clbtest.SLB, id string) {
 			f.AddListener(clb.Listener{Region: "cn-zhangjiakou", LoadBalancerID: id, Port: 8443, Status: "running"})
-		}, "delete listener 8443 (not in the payload)", func(t *testing.T, f fakeSLB, id string) {
+		}, "delete listener 8443 (not in the payload)", func(t *testing.T, f *clbtest.SLB, id string) {
 			if _, ok := f.Listener(id, 8443); ok {
 				t.Error("listener 8443 still there")
 			}
@@ -209,12 +209,7 @@ func TestApplyCorrectsDrift(t *testing.T) {
 }
 
 func TestFailureRollsBackWhatThisCallCreated(t *testing.T) {
-	tests := []struct {
-		name       string
-		err        error
-		wantStatus outcome.Status
-		wantErr    bool
-	}{
+	tests := []faultCase{
 		{"quota (permanent)", fmt.Errorf("fake: too many listeners: %w", apierr.ErrQuota), StatusRejected, false},
 		{"server error (transient)", fmt.Errorf("fake: 503: %w", apierr.ErrTransient), StatusFailed, true},
 	}
@@ -271,7 +266,7 @@ func TestRollbackKeepsWhatExistedBefore(t *testing.T) {
 
 func TestClientToken(t *testing.T) {
 	d := seed(t)
-	tok := ClientToken(d.Region, d.instanceSpec(), 0)
+	tok := ClientToken(d.Region, d.InstanceSpec(), 0)
 	if len(tok) != 64 {
 		t.Errorf("token length %d", len(tok))
 	}
@@ -280,12 +275,12 @@ func TestClientToken(t *testing.T) {
 	if want := "scr-20873ac0715dad077c33942f8ff381147224de0b3bf5a1d28f86e20a85b5"; tok != want {
 		t.Errorf("token of the seed payload = %s, want %s (as every earlier version made it)", tok, want)
 	}
-	if ClientToken(d.Region, d.instanceSpec(), 0) != tok {
+	if ClientToken(d.Region, d.InstanceSpec(), 0) != tok {
 		t.Error("token not deterministic")
 	}
-	other := d.instanceSpec()
+	other := d.InstanceSpec()
 	other.Spec = "slb.s2.small"
-	if ClientToken(d.Region, other, 0) == tok || ClientToken(d.Region, d.instanceSpec(), 1) == tok {
+	if ClientToken(d.Region, other, 0) == tok || ClientToken(d.Region, d.InstanceSpec(), 1) == tok {
 		t.Error("token does not depend on the spec or attempt")
 	}
 
@@ -293,7 +288,7 @@ func TestClientToken(t *testing.T) {
 		e := newEnv(t)
 		// The first invocation dies after creating the instance but
 		// before it could record it anywhere (timeout on the reply).
-		lb1, err := e.slb.CreateLoadBalancer(context.Background(), d.Region, d.instanceSpec(), tok)
+		lb1, err := e.slb.CreateLoadBalancer(context.Background(), d.Region, d.InstanceSpec(), tok)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -401,7 +396,7 @@ func TestDomainExtensionsConverge(t *testing.T) {
 func TestApplyRejects(t *testing.T) {
 	t.Run("untagged instance with the same name", func(t *testing.T) {
 		e := newEnv(t)
-		spec := seed(t).instanceSpec()
+		spec := seed(t).InstanceSpec()
 		spec.Tags = nil
 		if _, err := e.slb.CreateLoadBalancer(context.Background(), "cn-zhangjiakou", spec, "manual"); err != nil {
 			t.Fatal(err)
@@ -519,7 +514,7 @@ func TestImmutableDifferencesAreWarnedNotChanged(t *testing.T) {
 }
 
 // backendOf returns a load balancer's backend server by id (zero if absent).
-func backendOf(f fakeSLB, lbID, serverID string) clb.Backend {
+func backendOf(f *clbtest.SLB, lbID, serverID string) clb.Backend {
 	for _, b := range f.Backends(lbID) {
 		if b.ServerID == serverID {
 			return b
@@ -529,7 +524,7 @@ func backendOf(f fakeSLB, lbID, serverID string) clb.Backend {
 }
 
 // edit changes a listener behind the provisioner's back (drift).
-func edit(t *testing.T, f fakeSLB, lbID string, port int, change func(*clb.Listener)) {
+func edit(t *testing.T, f *clbtest.SLB, lbID string, port int, change func(*clb.Listener)) {
 	t.Helper()
 	if !f.EditListener(lbID, port, change) {
 		t.Fatalf("no listener %s:%d to drift", lbID, port)

@@ -12,9 +12,10 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/fcrt/fcrttest"
 )
 
 const (
@@ -126,7 +127,7 @@ func TestFirstHour(t *testing.T) {
 		t.Fatalf("before make local-down: cloud pid %d, function pids %v; want the cloud and its function processes", cloudPID, functionPIDs)
 	}
 	for _, pid := range append([]int{cloudPID}, functionPIDs...) {
-		if alive(pid) {
+		if !fcrttest.ProcessGone(pid) {
 			t.Errorf("process %d still running after make local-down", pid)
 		}
 	}
@@ -195,19 +196,6 @@ func processes(t *testing.T, dir string) (int, []int) {
 		}
 	}
 	return pid, children
-}
-
-// alive: the process exists and is not a zombie.
-func alive(pid int) bool {
-	if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
-		return false
-	}
-	st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	f := strings.Fields(string(st[bytes.LastIndexByte(st, ')')+1:]))
-	return len(f) > 0 && f[0] != "Z"
 }
 
 // copyTree copies the repository's sources (not .git, dist, node_modules or

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator"
+	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/fcrt/fcrttest"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/certs/certstest"
 )
 
@@ -58,15 +59,7 @@ func TestJudge(t *testing.T) {
 // ends it, its function processes and what they spawned, and removes the
 // pid and env files.
 func TestStartStopLeavesNothing(t *testing.T) {
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "localcloud")
-	build(t, bin, ".")
-	build(t, filepath.Join(dir, "dist", "echo", "bootstrap"), "../../fcrt/testdata/echofn")
-	y, err := os.ReadFile("../../testdata/s.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.WriteFile(filepath.Join(dir, "s.yaml"), y, 0o644)
+	dir, bin := project(t)
 	files := []string{"-env-file", filepath.Join(dir, "c.env"), "-pid-file", filepath.Join(dir, "c.pid"), "-log-file", filepath.Join(dir, "c.log")}
 	runBin := func(args ...string) (string, error) {
 		cmd := exec.Command(bin, args...)
@@ -105,7 +98,7 @@ func TestStartStopLeavesNothing(t *testing.T) {
 		t.Fatalf("stop: %v\n%s", err, out)
 	}
 	for name, p := range map[string]int{"cloud": pid, "function": fn.PID, "process the function spawned": grandchild} {
-		if !gone(p) {
+		if !fcrttest.ProcessGone(p) {
 			t.Errorf("%s (pid %d) still runs after stop", name, p)
 		}
 	}
@@ -124,7 +117,7 @@ func TestStartStopLeavesNothing(t *testing.T) {
 // rotate-on-upload, and the outcome is reported.
 func TestBucketCommands(t *testing.T) {
 	dir := t.TempDir()
-	build(t, filepath.Join(dir, "dist", "rotate-on-upload", "bootstrap"), "../../../functions/rotate-on-upload")
+	fcrttest.BuildTo(t, filepath.Join(dir, "dist", "rotate-on-upload", "bootstrap"), "../../../functions/rotate-on-upload")
 	y, err := os.ReadFile("../../../s.yaml")
 	if err != nil {
 		t.Fatal(err)

@@ -4,8 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -15,39 +13,31 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/fcrt/fcrttest"
 )
 
-func build(t *testing.T, out, pkg string) {
+// project builds the localcloud binary and the echo function into a
+// temporary project folder with the emulator's test s.yaml; it returns the
+// folder and the binary.
+func project(t *testing.T) (dir, bin string) {
 	t.Helper()
-	cmd := exec.Command("go", "build", "-o", out, pkg)
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build %s: %v\n%s", pkg, err, b)
-	}
-}
-
-func gone(pid int) bool {
-	if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
-		return true
-	}
-	st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return true
-	}
-	f := strings.Fields(string(st[bytes.LastIndexByte(st, ')')+1:]))
-	return len(f) > 0 && f[0] == "Z"
-}
-
-func TestLocalcloudStartsAndStopsClean(t *testing.T) {
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "localcloud")
-	build(t, bin, ".")
-	build(t, filepath.Join(dir, "dist", "echo", "bootstrap"), "../../fcrt/testdata/echofn")
+	dir = t.TempDir()
+	bin = filepath.Join(dir, "localcloud")
+	fcrttest.BuildTo(t, bin, ".")
+	fcrttest.BuildTo(t, filepath.Join(dir, "dist", "echo", "bootstrap"), "../../fcrt/testdata/echofn")
 	y, err := os.ReadFile("../../testdata/s.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	os.WriteFile(filepath.Join(dir, "s.yaml"), y, 0o644)
+	if err := os.WriteFile(filepath.Join(dir, "s.yaml"), y, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir, bin
+}
+
+func TestLocalcloudStartsAndStopsClean(t *testing.T) {
+	dir, bin := project(t)
 	envFile, addrFile := filepath.Join(dir, "cloud.env"), filepath.Join(dir, "addr.json")
 
 	cmd := exec.Command(bin, "-env-file", envFile, "-addr-file", addrFile, "-s-yaml", filepath.Join(dir, "s.yaml"), "-quiet", "-seed", "3", "-lb-fleet", "1")
@@ -157,12 +147,12 @@ func TestLocalcloudStartsAndStopsClean(t *testing.T) {
 	}
 	for _, pid := range []int{out.PID, grandchild} {
 		for range 200 {
-			if gone(pid) {
+			if fcrttest.ProcessGone(pid) {
 				break
 			}
 			time.Sleep(10 * time.Millisecond)
 		}
-		if !gone(pid) {
+		if !fcrttest.ProcessGone(pid) {
 			t.Fatalf("process %d left behind", pid)
 		}
 	}

@@ -96,7 +96,7 @@ func (s *SLB) DescribeLoadBalancer(_ context.Context, region, id string) (clb.Lo
 // AddressType, Spec, PayType, zones, Bandwidth and Tags) on an address of
 // its own. A client token seen before answers the instance it created,
 // even when that instance has been deleted since (like the service).
-func (s *SLB) CreateLoadBalancer(_ context.Context, region string, spec clb.LoadBalancer, clientToken string) (clb.LoadBalancer, error) {
+func (s *SLB) CreateLoadBalancer(_ context.Context, region string, spec clb.LoadBalancerSpec, clientToken string) (clb.LoadBalancer, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.enter("CreateLoadBalancer"); err != nil {
@@ -109,9 +109,10 @@ func (s *SLB) CreateLoadBalancer(_ context.Context, region string, spec clb.Load
 		return clb.LoadBalancer{ID: id, Name: spec.Name, Region: region}, nil
 	}
 	s.next++
-	lb := spec
-	lb.ID, lb.Region, lb.Status = fmt.Sprintf("lb-%04d", s.next), region, "active"
-	lb.Address = fmt.Sprintf("127.0.0.%d", 10+s.next%200)
+	lb := clb.LoadBalancer{ID: fmt.Sprintf("lb-%04d", s.next), Name: spec.Name, Region: region,
+		Address: fmt.Sprintf("127.0.0.%d", 10+s.next%200), AddressType: spec.AddressType, Status: "active",
+		Spec: spec.Spec, PayType: spec.PayType, MasterZone: spec.MasterZone, SlaveZone: spec.SlaveZone,
+		Bandwidth: spec.Bandwidth, Tags: spec.Tags}
 	if s.tokens == nil {
 		s.tokens = map[string]string{}
 	}

@@ -22,7 +22,7 @@ import (
 )
 
 // SLB is an in-memory Classic Load Balancer with the method set of
-// *aliyun.SLB (CreateLoadBalancer takes its spec as a clb.LoadBalancer).
+// *aliyun.SLB.
 // Its zero value is ready; fields may be set up directly before use;
 // methods are safe for concurrent use. Every method counts one call of the
 // API action the adapter makes (CallCounts) and, for a write, logs it

@@ -21,7 +21,7 @@ func build(t *testing.T) (s *SLB, lbID, certID, extID string) {
 	ctx := context.Background()
 	p := certstest.SelfSigned(t, certstest.Options{Domains: []string{"www.example.com"}})
 	s = &SLB{}
-	lb, err := s.CreateLoadBalancer(ctx, region, clb.LoadBalancer{Name: "web"}, "token-1")
+	lb, err := s.CreateLoadBalancer(ctx, region, clb.LoadBalancerSpec{Name: "web"}, "token-1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +74,7 @@ func TestProvisioningLifecycle(t *testing.T) {
 		t.Errorf("delete a certificate no longer used: %v", err)
 	}
 	// The token answers the deleted instance, as the service does.
-	again, err := s.CreateLoadBalancer(ctx, region, clb.LoadBalancer{Name: "web"}, "token-1")
+	again, err := s.CreateLoadBalancer(ctx, region, clb.LoadBalancerSpec{Name: "web"}, "token-1")
 	if err != nil || again.ID != lbID || len(s.LoadBalancers(region)) != 0 {
 		t.Errorf("reused token = %+v, %v; instances %d", again, err, len(s.LoadBalancers(region)))
 	}
@@ -177,7 +177,7 @@ func TestExtensionIndexFollowsWrites(t *testing.T) {
 	}
 
 	// A listener takes its extensions along; a load balancer all of its own.
-	other, err := s.CreateLoadBalancer(ctx, region, clb.LoadBalancer{Name: "other"}, "token-2")
+	other, err := s.CreateLoadBalancer(ctx, region, clb.LoadBalancerSpec{Name: "other"}, "token-2")
 	mustDo(err)
 	mustDo(s.CreateHTTPSListener(ctx, region, clb.Listener{LoadBalancerID: other.ID, Port: 443, BackendPort: 80, ServerCertificateID: certID}))
 	kept, err := s.CreateDomainExtension(ctx, region, other.ID, 443, "d.example.com", certID)
