@@ -94,11 +94,48 @@ func (p *Port) Certificates(ctx context.Context, region string) ([]clb.ServerCer
 		return nil, err
 	}
 	p.remember(cs...)
+	return storedAll(cs), nil
+}
+
+func storedAll(cs []aliyun.CASCertificate) []clb.ServerCertificate {
 	out := make([]clb.ServerCertificate, len(cs))
 	for i, c := range cs {
 		out[i] = Stored(c)
 	}
-	return out, nil
+	return out
+}
+
+// CASLister is what Store needs from *aliyun.CAS.
+type CASLister interface {
+	ListCertificates(ctx context.Context, region string) ([]aliyun.CASCertificate, error)
+}
+
+// Store is the CAS store ALB and NLB share, read in the inventory's terms
+// (the expiry sweep's expiry.CertStore): its listing as
+// clb.ServerCertificate (Stored), the store a region's certificates live
+// in, and the CAS region a "<CertId>-<casRegion>" identity names.
+type Store struct {
+	CAS CASLister
+}
+
+// Certificates lists the CAS certificates of region's CAS region (one
+// ListCertificates).
+func (s Store) Certificates(ctx context.Context, region string) ([]clb.ServerCertificate, error) {
+	cs, err := s.CAS.ListCertificates(ctx, region)
+	if err != nil {
+		return nil, err
+	}
+	return storedAll(cs), nil
+}
+
+// StoreKey names the CAS region region's certificates live in.
+func (Store) StoreKey(region string) string { return "cas/" + aliyun.CASRegion(region) }
+
+// IdentityRegion is the CAS region an identity "<CertId>-<casRegion>"
+// names; false for anything else (a bare id is no CAS identity).
+func (Store) IdentityRegion(id string) (string, bool) {
+	_, casRegion, err := aliyun.ParseCASIdentity(id)
+	return casRegion, err == nil
 }
 
 // Upload stores the pair in CAS once per content, under the pair's name
@@ -152,7 +189,7 @@ func (p *Port) ReadBatch() int { return 0 }
 
 // StoreKey names the CAS region region's certificates live in: ALB and NLB
 // listeners of every region mapped to it share those certificates.
-func (p *Port) StoreKey(region string) string { return "cas/" + aliyun.CASRegion(region) }
+func (p *Port) StoreKey(region string) string { return Store{}.StoreKey(region) }
 
 // AcceptsECDSA: ALB and NLB serve ECDSA certificates.
 func (p *Port) AcceptsECDSA() bool { return true }

@@ -70,7 +70,7 @@ func (r *Root) Sweeper(ctx context.Context) (*expiry.Sweeper, error) {
 		Inventory:        rotation.CLBPort{SLB: c.slb},
 		ALB:              albnlb.New(clb.ProductALB, aliyun.NewALB(c.creds, r.rpc(cfg.ALBEndpoint)), cas),
 		NLB:              albnlb.New(clb.ProductNLB, aliyun.NewNLB(c.creds, r.rpc(cfg.NLBEndpoint)), cas),
-		CAS:              cas,
+		CAS:              albnlb.Store{CAS: cas},
 		Objects:          c.oss,
 		Bucket:           cfg.CertBucket,
 		Pairs:            expiry.BucketPairs{Objects: rot.Objects, Bucket: cfg.CertBucket, Prefix: cfg.CertPrefix, MinValidDays: cfg.MinValidDays},

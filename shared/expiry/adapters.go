@@ -11,7 +11,6 @@ import (
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/pairs"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation"
-	"github.com/slb-cert-rotator/slb-cert-rotator/shared/tlsprobe"
 )
 
 // BucketPairs finds auto-rotation candidates with the rotation's own
@@ -90,10 +89,3 @@ func (p PairRotator) RotateName(ctx context.Context, now time.Time, name string,
 		(res.Status == rotation.StatusRotated || res.Status == rotation.StatusUnchanged || res.Status == rotation.StatusPlanned)
 	return out, err
 }
-
-// TLSProber probes with tlsprobe.Probe; being a rotation.Prober too, it
-// also verifies the rotations the sweep runs.
-var TLSProber = ProbeFunc(func(ctx context.Context, address string, port int, serverName string, timeout time.Duration) ProbeResult {
-	r := tlsprobe.Probe(ctx, address, port, serverName, timeout)
-	return ProbeResult{Reachable: r.Reachable, FingerprintSHA1: r.FingerprintSHA1, Err: r.Err}
-})

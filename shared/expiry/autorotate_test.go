@@ -9,6 +9,7 @@ import (
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator"
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/localcloudtest"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/aliyun"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/app"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/expiry"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/inventory"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/notify/notifytest"
@@ -45,14 +46,14 @@ func TestLocalCloudAutoRotation(t *testing.T) {
 		Config:  rotation.Config{Bucket: bucket, Prefix: "certs/", Regions: []string{region}, MinValidDays: 7, Keep: 1, ProbeTimeout: 2 * time.Second},
 		Objects: store,
 		SLB:     adapter,
-		Prober:  expiry.TLSProber,
+		Prober:  app.TLSProber(""),
 	}
 	msgs := &notifytest.Recorder{}
 	s := &expiry.Sweeper{
 		Inventory: inventory.CLB{API: adapter}, Objects: store, Bucket: bucket,
 		Pairs:    expiry.BucketPairs{Objects: store, Bucket: bucket, Prefix: "certs/", MinValidDays: 7},
 		Rotator:  expiry.PairRotator{Rotator: rot, Bucket: bucket},
-		Prober:   expiry.TLSProber,
+		Prober:   app.TLSProber(""),
 		Notifier: msgs,
 	}
 	req := expiry.Request{Regions: []string{region}, AutoRotate: true, Probe: true}
@@ -69,7 +70,7 @@ func TestLocalCloudAutoRotation(t *testing.T) {
 	}
 	lbs, err := adapter.ListLoadBalancers(ctx, region)
 	must(t, err)
-	served := expiry.TLSProber.Probe(ctx, lbs[0].Address, 443, "", 2*time.Second)
+	served := app.TLSProber("").Probe(ctx, lbs[0].Address, 443, "", 2*time.Second)
 	if served.FingerprintSHA1 != fresh.FingerprintSHA1 {
 		t.Errorf("after the sweep the listener serves %s, want the fresh pair %s (%s)", served.FingerprintSHA1, fresh.FingerprintSHA1, served.Err)
 	}

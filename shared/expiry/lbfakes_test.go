@@ -260,3 +260,6 @@ func (f *fakeCAS) DeleteCertificate(_ context.Context, cert aliyun.CASCertificat
 func lbPort(product string, lb *fakeLB, cas *fakeCAS) *albnlb.Port {
 	return albnlb.New(product, lb, cas)
 }
+
+// store is the sweep's CertStore over the fake, as shared/app wires it.
+func (f *fakeCAS) store() albnlb.Store { return albnlb.Store{CAS: f} }

@@ -6,8 +6,6 @@ import (
 	"sort"
 	"sync"
 
-	"github.com/slb-cert-rotator/slb-cert-rotator/shared/albnlb"
-	"github.com/slb-cert-rotator/slb-cert-rotator/shared/aliyun"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/inventory"
 )
@@ -40,10 +38,10 @@ func (p Place) String() string {
 // needs.
 type lbServed struct {
 	place   Place
-	certID  string // "<CertId>-<casRegion>"
-	cert    *aliyun.CASCertificate
-	address string // the instance's DNS name
-	running bool   // the listener serves and the certificate is associated
+	certID  string                 // "<CertId>-<casRegion>"
+	cert    *clb.ServerCertificate // resolved in the CAS listing
+	address string                 // the instance's DNS name
+	running bool                   // the listener serves and the certificate is associated
 	// casFailed: the certificate's CAS region could not be listed (one
 	// problem says so), so an unknown certificate is not reported again.
 	casFailed bool
@@ -70,8 +68,8 @@ type lbSource struct {
 	inv     inventory.Reader
 }
 
-// casListing lists every CAS region at most once per sweep, whichever
-// product and region asks first. Its listings have a bound of their own
+// casListing lists every CAS region (store key) at most once per sweep,
+// whichever product and region asks first. Its listings have a bound of their own
 // (one per CAS region at a time): a listener read asks for one while it
 // holds a slot of the sweep's bound, so sharing that bound could leave
 // every slot waiting for a listing that never gets one.
@@ -79,32 +77,33 @@ type casListing struct {
 	coll    *inventory.Collector
 	store   CertStore
 	mu      sync.Mutex
-	regions map[string]*casRegionList
+	regions map[string]*casRegionList // by store key
 	// problems are the failed listings, one per CAS region.
 	problems []Problem
 }
 
 type casRegionList struct {
 	once  sync.Once
-	certs map[string]aliyun.CASCertificate
+	certs map[string]clb.ServerCertificate // by identity
 	err   error
 	ready bool // the listing answered (guarded by casListing.mu)
 }
 
 // get returns the certificates of a CAS region by identity (nil when the
 // listing failed: its problem is recorded once).
-func (l *casListing) get(ctx context.Context, casRegion string) map[string]aliyun.CASCertificate {
+func (l *casListing) get(ctx context.Context, casRegion string) map[string]clb.ServerCertificate {
+	key := l.store.StoreKey(casRegion)
 	l.mu.Lock()
-	r := l.regions[casRegion]
+	r := l.regions[key]
 	if r == nil {
 		r = &casRegionList{}
-		l.regions[casRegion] = r
+		l.regions[key] = r
 	}
 	l.mu.Unlock()
 	r.once.Do(func() {
-		var list []aliyun.CASCertificate
+		var list []clb.ServerCertificate
 		_, r.err = l.coll.Do(ctx, "cas.ListCertificates", func() (err error) {
-			list, err = l.store.ListCertificates(ctx, casRegion)
+			list, err = l.store.Certificates(ctx, casRegion)
 			return err
 		})
 		if r.err != nil {
@@ -115,9 +114,9 @@ func (l *casListing) get(ctx context.Context, casRegion string) map[string]aliyu
 			l.mu.Unlock()
 			return
 		}
-		certs := make(map[string]aliyun.CASCertificate, len(list))
+		certs := make(map[string]clb.ServerCertificate, len(list))
 		for _, cc := range list {
-			certs[cc.Identity] = cc
+			certs[cc.ID] = cc
 		}
 		r.certs = certs
 		l.mu.Lock()
@@ -159,7 +158,7 @@ func (c *collector) lbRegion(ctx context.Context, src lbSource, region string) *
 			if cc == nil {
 				return clb.ServerCertificate{}, false
 			}
-			return albnlb.Stored(*cc), true
+			return *cc, true
 		},
 		Read: func(rd inventory.ListenerRead) {
 			served := c.lbServed(ctx, src.product, region, rd, dns[rd.Listener.LoadBalancerID])
@@ -170,7 +169,7 @@ func (c *collector) lbRegion(ctx context.Context, src lbSource, region string) *
 	})
 	li.walkProblems(ctx, s)
 	if !li.failed {
-		s.Certificates = c.cas.stored(aliyun.CASRegion(region))
+		s.Certificates = c.cas.stored(region)
 	}
 	return li
 }
@@ -200,7 +199,7 @@ func (li *lbInventory) walkProblems(ctx context.Context, s *inventory.Snapshot) 
 func (c *collector) lbServed(ctx context.Context, product, region string, rd inventory.ListenerRead, address string) []lbServed {
 	l := rd.Listener
 	base := Place{Product: product, Region: region, LoadBalancerID: l.LoadBalancerID, ListenerID: l.ID, ListenerPort: l.Port, Protocol: l.Protocol}
-	running := l.Status == "" || l.Status == "Running" || l.Status == aliyun.Configuring
+	running := l.Status == "" || l.Status == inventory.ListenerRunning || l.Status == inventory.ListenerConfiguring
 	out := make([]lbServed, 0, len(rd.Held))
 	for _, h := range rd.Held {
 		p := base
@@ -209,7 +208,7 @@ func (c *collector) lbServed(ctx context.Context, product, region string, rd inv
 			p.Role = RoleDefault
 		}
 		s := lbServed{place: p, certID: h.CertificateID, address: address,
-			running: running && (h.Default || h.Status == "" || h.Status == "Associated")}
+			running: running && (h.Default || h.Status == "" || h.Status == inventory.CertAssociated)}
 		var listed bool
 		s.cert, listed = c.cas.resolve(ctx, h.CertificateID)
 		s.casFailed = !listed
@@ -224,9 +223,9 @@ func (c *collector) lbServed(ctx context.Context, product, region string, rd inv
 // resolve finds a CAS identity in the listing of its CAS region (listed
 // on first use). listed is false only when that listing failed; an id
 // that is no CAS identity is not found, and listed.
-func (l *casListing) resolve(ctx context.Context, id string) (cert *aliyun.CASCertificate, listed bool) {
-	_, casRegion, err := aliyun.ParseCASIdentity(id)
-	if err != nil {
+func (l *casListing) resolve(ctx context.Context, id string) (cert *clb.ServerCertificate, listed bool) {
+	casRegion, ok := l.store.IdentityRegion(id)
+	if !ok {
 		return nil, true
 	}
 	certs := l.get(ctx, casRegion)
@@ -236,18 +235,18 @@ func (l *casListing) resolve(ctx context.Context, id string) (cert *aliyun.CASCe
 	return nil, certs != nil
 }
 
-// stored is the listing of a CAS region in the inventory's certificate
-// shape (nil when it failed or is not complete).
-func (l *casListing) stored(casRegion string) []clb.ServerCertificate {
+// stored is the listing of the CAS region region's certificates live in
+// (nil when it failed or is not complete).
+func (l *casListing) stored(region string) []clb.ServerCertificate {
 	l.mu.Lock()
-	r := l.regions[casRegion]
+	r := l.regions[l.store.StoreKey(region)]
 	l.mu.Unlock()
 	if r == nil || !r.ready {
 		return nil
 	}
 	var out []clb.ServerCertificate
 	for _, cc := range r.certs {
-		out = append(out, albnlb.Stored(cc))
+		out = append(out, cc)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
@@ -266,11 +265,11 @@ func (li *lbInventory) problem(stage, subject string, err error) {
 
 // sniDomain is the name a handshake asks for to reach an additional
 // certificate: its first DNS name.
-func sniDomain(cc *aliyun.CASCertificate) string {
-	if len(cc.SANs) > 0 {
-		return cc.SANs[0]
+func sniDomain(cc *clb.ServerCertificate) string {
+	if ds := cc.Domains(); len(ds) > 0 {
+		return ds[0]
 	}
-	return cc.CommonName
+	return ""
 }
 
 // lbTarget is the clb.Target form of a place, for the probe queue (one

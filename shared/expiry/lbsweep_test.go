@@ -51,7 +51,7 @@ func newLBFleet() *lbFleet {
 }
 
 func (f *lbFleet) sweeper() *Sweeper {
-	return &Sweeper{Inventory: f.clb.reader(), ALB: lbPort(clb.ProductALB, f.alb, f.cas), NLB: lbPort(clb.ProductNLB, f.nlb, f.cas), CAS: f.cas}
+	return &Sweeper{Inventory: f.clb.reader(), ALB: lbPort(clb.ProductALB, f.alb, f.cas), NLB: lbPort(clb.ProductNLB, f.nlb, f.cas), CAS: f.cas.store()}
 }
 
 // entry finds the report entry of a product's certificate.
@@ -195,7 +195,7 @@ func TestLBSweepCallCounts(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			rep, err := (&Sweeper{Inventory: clbWith.reader(), ALB: lbPort(clb.ProductALB, alb, cas), NLB: lbPort(clb.ProductNLB, nlb, cas), CAS: cas}).Sweep(context.Background(), now, Request{Regions: tt.regions})
+			rep, err := (&Sweeper{Inventory: clbWith.reader(), ALB: lbPort(clb.ProductALB, alb, cas), NLB: lbPort(clb.ProductNLB, nlb, cas), CAS: cas.store()}).Sweep(context.Background(), now, Request{Regions: tt.regions})
 			if err != nil {
 				t.Fatal(err)
 			}

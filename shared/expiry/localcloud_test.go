@@ -11,6 +11,7 @@ import (
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/faults"
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/slb"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/aliyun"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/app"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/certs/certstest"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/expiry"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/inventory"
@@ -140,7 +141,7 @@ func TestLocalCloudDriftThrottlingAndFailingRegion(t *testing.T) {
 	// Throttling mid-sweep: a third of the per-listener calls are refused.
 	inj.Set(faults.Rule{Action: "DescribeDomainExtensions", ThrottleRate: 0.34})
 
-	s := &expiry.Sweeper{Inventory: inventory.CLB{API: adapter}, Prober: expiry.TLSProber, ProbeTimeout: 2 * time.Second}
+	s := &expiry.Sweeper{Inventory: inventory.CLB{API: adapter}, Prober: app.TLSProber(""), ProbeTimeout: 2 * time.Second}
 	rep, err := s.Sweep(ctx, now, expiry.Request{Regions: []string{"cn-hangzhou", "cn-shanghai", "cn-nowhere"}, Probe: true})
 	must(t, err)
 

@@ -4,13 +4,12 @@ import (
 	"context"
 	"time"
 
-	"github.com/slb-cert-rotator/slb-cert-rotator/shared/aliyun"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/outcome"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation"
 )
 
-// Objects reads and writes the bucket's reports; *aliyun.OSS satisfies it.
+// Objects reads and writes the bucket's reports (the OSS adapter satisfies it).
 // Get must report a missing object with an error that Is apierr.ErrNotFound.
 type Objects interface {
 	Get(ctx context.Context, bucket, key string, maxSize int64) ([]byte, error)
@@ -71,10 +70,19 @@ type (
 	ProbeFunc   = rotation.ProbeFunc
 )
 
-// CertStore lists the certificates ALB and NLB reference, with their
-// expiry and domains (CAS's detail call does not give the expiry; its
-// listing does); *aliyun.CAS satisfies it. region may be a load balancer's
-// region or a CAS region; the listing is of its CAS region.
+// CertStore is the certificate store ALB and NLB listeners reference
+// (CAS), in the inventory's terms; albnlb.Store over *aliyun.CAS
+// satisfies it.
 type CertStore interface {
-	ListCertificates(ctx context.Context, region string) ([]aliyun.CASCertificate, error)
+	// Certificates lists the store of region's store region (region may be
+	// a load balancer's region or a store region), with each certificate's
+	// expiry, domains, SHA-1 and name: ID is the identity listeners
+	// reference, Region the store region, the owner tag set on ours.
+	Certificates(ctx context.Context, region string) ([]clb.ServerCertificate, error)
+	// StoreKey names the store region's certificates live in: regions with
+	// the same key share one listing.
+	StoreKey(region string) string
+	// IdentityRegion is the store region a listener's certificate identity
+	// names; false when id is no identity of the store.
+	IdentityRegion(id string) (region string, ok bool)
 }

@@ -49,7 +49,8 @@ type Sweeper struct {
 	// every region of the request): the albnlb ports (albnlb.New), read
 	// through the same collector, each listener once when the reader is an
 	// inventory.ListenerReader. Their certificates are resolved through
-	// CAS (one listing per CAS region per sweep), which is then required.
+	// CAS (one listing per CAS region per sweep; albnlb.Store over
+	// *aliyun.CAS), which is then required.
 	// Their complete snapshots are handed to auto-rotation too.
 	ALB      inventory.Reader
 	NLB      inventory.Reader
@@ -418,16 +419,12 @@ func (s *Sweeper) classifyLB(now time.Time, warnDays []int, invs []*lbInventory,
 					continue
 				}
 				cc := t.cert
-				domains := cc.SANs
-				if len(domains) == 0 && cc.CommonName != "" {
-					domains = []string{cc.CommonName}
-				}
 				i = len(rep.Certificates)
 				idx[k] = i
 				rep.Certificates = append(rep.Certificates, Certificate{
-					Product: li.product, Region: cc.Region, ID: cc.Identity, Name: cc.Name, Fingerprint: cc.Fingerprint,
-					CommonName: cc.CommonName, Domains: append([]string{}, domains...), ExpireTime: cc.NotAfter.UTC(),
-					DaysLeft: DaysLeft(now, cc.NotAfter), Class: Classify(now, cc.NotAfter, warnDays), Ours: cc.Ours(),
+					Product: li.product, Region: cc.Region, ID: cc.ID, Name: cc.Name, Fingerprint: cc.Fingerprint,
+					CommonName: cc.CommonName, Domains: append([]string{}, cc.Domains()...), ExpireTime: cc.ExpireTime.UTC(),
+					DaysLeft: DaysLeft(now, cc.ExpireTime), Class: Classify(now, cc.ExpireTime, warnDays), Ours: cc.Ours(),
 					Targets: []clb.Target{}, Listeners: []Place{},
 				})
 			}

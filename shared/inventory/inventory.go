@@ -64,6 +64,14 @@ type SNICertificate struct {
 	Default bool
 }
 
+// Statuses ALB and NLB report for a listener and for a certificate it
+// holds. A Configuring listener still serves (a job runs on it).
+const (
+	ListenerRunning     = "Running"
+	ListenerConfiguring = "Configuring"
+	CertAssociated      = "Associated"
+)
+
 // HeldCertificate is one certificate a listener holds, as a product that
 // attaches certificates to listeners lists them (ALB, NLB: the default and
 // every additional certificate, whatever its domains).

@@ -71,9 +71,11 @@ var portActions = map[string][]string{
 	// ALB and NLB listeners read once each (inventory.ListenerReader, the
 	// albnlb ports of the rotation and the sweep), the sweep's CAS listing
 	// (keyed <Port>.<Method>)
-	"BareListeners":              {"alb:ListListeners", "nlb:ListListeners"},
-	"ReadListener":               {"alb:ListListenerCertificates", "nlb:ListListenerCertificates"},
-	"CertStore.ListCertificates": {"yundun-cert:ListUserCertificateOrder"},
+	"BareListeners":            {"alb:ListListeners", "nlb:ListListeners"},
+	"ReadListener":             {"alb:ListListenerCertificates", "nlb:ListListenerCertificates"},
+	"CertStore.Certificates":   {"yundun-cert:ListUserCertificateOrder"},
+	"CertStore.StoreKey":       {}, // names a CAS region, no call
+	"CertStore.IdentityRegion": {}, // parses an identity, no call
 }
 
 // TestPoliciesCoverPorts checks that each function's policy allows every

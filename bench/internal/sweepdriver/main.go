@@ -42,6 +42,7 @@ import (
 	"time"
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/aliyun"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/app"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/expiry"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/inventory"
@@ -139,7 +140,7 @@ func run() error {
 	case "", "off", "0":
 		mode = "off"
 	case "refuse":
-		s.Prober = rec.wrap(expiry.TLSProber)
+		s.Prober = rec.wrap(app.TLSProber(""))
 	case "blackhole", "1":
 		mode = "blackhole"
 		s.Prober = rec.wrap(expiry.ProbeFunc(blackhole))
