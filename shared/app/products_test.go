@@ -44,9 +44,10 @@ func TestProducts(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			lbs := New(cfg, nil).LoadBalancerPorts(aliyun.Credentials{AccessKeyID: "ak", AccessKeySecret: "secret"})
+			r := New(cfg, nil)
+			lbs := r.loadBalancerPorts(r.lbAdapters(aliyun.Credentials{AccessKeyID: "ak", AccessKeySecret: "secret"}))
 			if got := names(lbs); !reflect.DeepEqual(got, tc.ports) {
-				t.Fatalf("LoadBalancerPorts = %v, want %v", got, tc.ports)
+				t.Fatalf("loadBalancerPorts = %v, want %v", got, tc.ports)
 			}
 			got := Products(cfg, nil, lbs)
 			if !reflect.DeepEqual(names(got), tc.products) {

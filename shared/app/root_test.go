@@ -10,9 +10,11 @@ import (
 
 	"github.com/aliyun/fc-runtime-go-sdk/fccontext"
 
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/albnlb"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/aliyun"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/certs/certstest"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/config"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/expiry"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/notify"
@@ -127,6 +129,18 @@ func TestSweeper(t *testing.T) {
 			rot := pr.Rotator
 			if got := names(rot.Products); !reflect.DeepEqual(got, tc.autoRotatesProducts) || rot.Config.ProbeTimeout != tc.timeout || rot.Locks == nil {
 				t.Errorf("auto-rotation products %v timeout %s locks %v, want %v %s and the lock", got, rot.Config.ProbeTimeout, rot.Locks, tc.autoRotatesProducts, tc.timeout)
+			}
+			sweptALB, _ := s.ALB.(*albnlb.Port)
+			store, _ := s.CAS.(albnlb.Store)
+			for _, p := range rot.Products {
+				port, ok := p.Port.(*albnlb.Port)
+				if !ok {
+					continue
+				}
+				// One set of adapters (clients, pacer, connections) per invocation.
+				if sweptALB == nil || port.CAS != store.CAS || (p.Name == clb.ProductALB && port.LB != sweptALB.LB) {
+					t.Errorf("auto-rotation's %s port builds its own adapters: the sweep's ALB/CAS are not shared", p.Name)
+				}
 			}
 		})
 	}

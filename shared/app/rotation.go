@@ -35,15 +35,15 @@ func (r *Root) Rotator(ctx context.Context) (*rotation.Rotator, error) {
 	if err != nil {
 		return nil, err
 	}
-	return r.rotator(c), nil
+	return r.rotator(c, r.lbAdapters(c.creds)), nil
 }
 
-func (r *Root) rotator(c cloud) *rotation.Rotator {
+func (r *Root) rotator(c cloud, lbs lbAdapters) *rotation.Rotator {
 	return &rotation.Rotator{
 		Config:   RotationConfig(r.Config),
 		Objects:  c.oss,
 		SLB:      c.slb,
-		Products: Products(r.Config, c.slb, r.LoadBalancerPorts(c.creds)),
+		Products: Products(r.Config, c.slb, r.loadBalancerPorts(lbs)),
 		Prober:   r.prober(),
 		Locks:    aliyun.LockStore(c.oss),
 	}
@@ -64,13 +64,13 @@ func (r *Root) Sweeper(ctx context.Context) (*expiry.Sweeper, error) {
 		return nil, err
 	}
 	cfg := r.Config
-	rot := r.rotator(c)
-	cas := aliyun.NewCAS(c.creds, r.rpc(cfg.CASEndpoint))
+	lbs := r.lbAdapters(c.creds) // one set for the sweep and its auto-rotation
+	rot := r.rotator(c, lbs)
 	return &expiry.Sweeper{
 		Inventory:        rotation.CLBPort{SLB: c.slb},
-		ALB:              albnlb.New(clb.ProductALB, aliyun.NewALB(c.creds, r.rpc(cfg.ALBEndpoint)), cas),
-		NLB:              albnlb.New(clb.ProductNLB, aliyun.NewNLB(c.creds, r.rpc(cfg.NLBEndpoint)), cas),
-		CAS:              albnlb.Store{CAS: cas},
+		ALB:              albnlb.New(clb.ProductALB, lbs.alb, lbs.cas),
+		NLB:              albnlb.New(clb.ProductNLB, lbs.nlb, lbs.cas),
+		CAS:              albnlb.Store{CAS: lbs.cas},
 		Objects:          c.oss,
 		Bucket:           cfg.CertBucket,
 		Pairs:            expiry.BucketPairs{Objects: rot.Objects, Bucket: cfg.CertBucket, Prefix: cfg.CertPrefix, MinValidDays: cfg.MinValidDays},
