@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"github.com/aliyun/fc-runtime-go-sdk/events"
-	"github.com/aliyun/fc-runtime-go-sdk/fccontext"
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/app"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/config"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/lease"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/notify"
@@ -196,9 +196,7 @@ func (h *Handler) run(ctx context.Context, w work, rotator func() (Rotator, erro
 		return rotation.Ended(rotation.StatusFailed, err.Error()), fmt.Errorf("rotate-on-upload: %w", err)
 	}
 	req := w.req
-	if fctx, ok := fccontext.FromContext(ctx); ok && fctx != nil {
-		req.Owner = lease.NewOwner(fctx.RequestID)
-	}
+	req.Owner = lease.NewOwner(app.RequestID(ctx))
 	now := time.Now
 	if h.Now != nil {
 		now = h.Now
