@@ -96,7 +96,7 @@ func topError(s *inventory.Snapshot, region string) error {
 // place that may be the pair's are listed again, and only the SNI of those
 // places' listeners and of listeners whose default qualifies now; the
 // inventory is the snapshot's places overridden by what was read again.
-func (r *Rotator) planDiscovered(ctx context.Context, pl *planner, coll *inventory.Collector, lbs []Instance) error {
+func (r *Rotator) planDiscovered(ctx context.Context, pl *planner, coll *inventory.Collector, lbs []inventory.Instance) error {
 	p := pl.p
 	pl.mu.Lock()
 	p.inventory = map[string]string{}
@@ -104,14 +104,14 @@ func (r *Rotator) planDiscovered(ctx context.Context, pl *planner, coll *invento
 	for _, lb := range lbs {
 		ids = append(ids, lb.ID)
 	}
-	var want func(TLSListener) bool
+	var want func(inventory.TLSListener) bool
 	if p.base != nil {
 		for place, id := range p.base.Places() {
 			p.inventory[place] = id
 		}
 		var held map[string]bool
 		ids, held = pl.candidates(p.base)
-		want = func(l TLSListener) bool { return held[l.Key()] || pl.qualifies(l.CertificateID) }
+		want = func(l inventory.TLSListener) bool { return held[l.Key()] || pl.qualifies(l.CertificateID) }
 	}
 	pl.mu.Unlock()
 	if len(ids) == 0 {
@@ -125,10 +125,10 @@ func (r *Rotator) planDiscovered(ctx context.Context, pl *planner, coll *invento
 	defaults := map[string]*target{} // a listener's default target, if any (guarded by pl.mu)
 	snap := &inventory.Snapshot{Region: p.region}
 	coll.Walk(ctx, p.port, snap, ids, inventory.Handlers{
-		Listeners:     func(ls []TLSListener) { pl.listenersListed(ctx, ls, defaults, pinned) },
+		Listeners:     func(ls []inventory.TLSListener) { pl.listenersListed(ctx, ls, defaults, pinned) },
 		ListenersDone: func() { pl.sink.listenersFinal(ctx, p.lane()) },
 		WantSNI:       want,
-		SNI: func(l TLSListener, exts []SNICertificate, err error) {
+		SNI: func(l inventory.TLSListener, exts []inventory.SNICertificate, err error) {
 			if err == nil {
 				pl.extensionsListed(ctx, l, exts, defaults, pinned)
 			}
@@ -196,7 +196,7 @@ func walkError(ctx context.Context, s *inventory.Snapshot, p *regionPlan) error 
 
 // listenersListed records a batch of listeners: the inventory and the
 // listener default targets.
-func (pl *planner) listenersListed(ctx context.Context, ls []TLSListener, defaults map[string]*target, pinned map[string]bool) {
+func (pl *planner) listenersListed(ctx context.Context, ls []inventory.TLSListener, defaults map[string]*target, pinned map[string]bool) {
 	p, region := pl.p, pl.p.region
 	pl.mu.Lock()
 	defer pl.mu.Unlock()
@@ -216,7 +216,7 @@ func (pl *planner) listenersListed(ctx context.Context, ls []TLSListener, defaul
 // extensionsListed records listener l's extensions: the inventory, its
 // default target's extension domains (when it has one) and the extension
 // targets; then the listener's extension targets are final.
-func (pl *planner) extensionsListed(ctx context.Context, l TLSListener, exts []SNICertificate, defaults map[string]*target, pinned map[string]bool) {
+func (pl *planner) extensionsListed(ctx context.Context, l inventory.TLSListener, exts []inventory.SNICertificate, defaults map[string]*target, pinned map[string]bool) {
 	region := pl.p.region
 	pl.mu.Lock()
 	for _, ext := range exts {

@@ -213,15 +213,15 @@ type planner struct {
 	p          *regionPlan
 	m          *material
 	byID       map[string]clb.ServerCertificate
-	lbByID     map[string]Instance
+	lbByID     map[string]inventory.Instance
 	found      map[string]*target
 	skipped    map[string]bool
 	force      bool
 	deployFile string
 }
 
-func newPlanner(p *regionPlan, m *material, lbs []Instance, force bool, deployFile string, sink planSink) *planner {
-	pl := &planner{sink: sink, p: p, m: m, byID: make(map[string]clb.ServerCertificate, len(p.certs)), lbByID: make(map[string]Instance, len(lbs)),
+func newPlanner(p *regionPlan, m *material, lbs []inventory.Instance, force bool, deployFile string, sink planSink) *planner {
+	pl := &planner{sink: sink, p: p, m: m, byID: make(map[string]clb.ServerCertificate, len(p.certs)), lbByID: make(map[string]inventory.Instance, len(lbs)),
 		found: map[string]*target{}, skipped: map[string]bool{}, force: force, deployFile: deployFile}
 	for _, c := range p.certs {
 		pl.byID[c.ID] = c
@@ -353,16 +353,16 @@ func unknownTarget(file string, t clb.Target, why string) error {
 		Fix: "correct or remove the target", Err: ErrUnknownTarget}
 }
 
-func findExtension(exts []SNICertificate, domain string) (SNICertificate, bool) {
+func findExtension(exts []inventory.SNICertificate, domain string) (inventory.SNICertificate, bool) {
 	for _, e := range exts {
 		if !e.Default && strings.EqualFold(e.Domain, domain) {
 			return e, true
 		}
 	}
-	return SNICertificate{}, false
+	return inventory.SNICertificate{}, false
 }
 
-func extDomains(exts []SNICertificate) []string {
+func extDomains(exts []inventory.SNICertificate) []string {
 	out := make([]string, 0, len(exts))
 	for _, e := range exts {
 		if e.Default {

@@ -223,7 +223,7 @@ func (r *Rotator) list(ctx context.Context, j *verifyJob) (map[string]string, er
 		}
 		return got, err
 	}
-	exts, err := j.port.SNI(ctx, j.region, TLSListener{LoadBalancerID: j.lbID, Port: j.listenerPort, ID: j.listenerID})
+	exts, err := j.port.SNI(ctx, j.region, inventory.TLSListener{LoadBalancerID: j.lbID, Port: j.listenerPort, ID: j.listenerID})
 	for _, e := range exts {
 		got[extPlace(e.ID)] = e.CertificateID
 	}
