@@ -201,7 +201,7 @@ func (pl *planner) listenersListed(ctx context.Context, ls []inventory.TLSListen
 	pl.mu.Lock()
 	defer pl.mu.Unlock()
 	for _, l := range ls {
-		p.inventory[listenerPlace(l.LoadBalancerID, l.Port)] = l.CertificateID
+		p.inventory[inventory.PlaceOfListener(l.LoadBalancerID, l.Port)] = l.CertificateID
 		if !pl.qualifies(l.CertificateID) {
 			continue
 		}
@@ -220,7 +220,7 @@ func (pl *planner) extensionsListed(ctx context.Context, l inventory.TLSListener
 	region := pl.p.region
 	pl.mu.Lock()
 	for _, ext := range exts {
-		pl.p.inventory[extPlace(ext.ID)] = ext.CertificateID
+		pl.p.inventory[inventory.PlaceOfSNI(ext.ID)] = ext.CertificateID
 	}
 	if def := defaults[l.Key()]; def != nil {
 		def.extNames = extDomains(exts)

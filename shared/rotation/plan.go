@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -59,14 +58,10 @@ var closedFacts = func() chan struct{} { c := make(chan struct{}); close(c); ret
 // default certificate or a domain extension.
 func (t *target) place() string {
 	if t.extID != "" {
-		return extPlace(t.extID)
+		return inventory.PlaceOfSNI(t.extID)
 	}
-	return listenerPlace(t.LoadBalancerID, t.ListenerPort)
+	return inventory.PlaceOfListener(t.LoadBalancerID, t.ListenerPort)
 }
-
-func listenerPlace(lbID string, port int) string { return "l/" + lbID + "/" + strconv.Itoa(port) }
-
-func extPlace(extID string) string { return "e/" + extID }
 
 func (t *target) key() string {
 	if t.product != "" && t.product != clb.ProductCLB {
@@ -101,7 +96,7 @@ type regionPlan struct {
 	targets []*target
 	certID  string // chosen certificate id ("" until uploaded)
 	reused  bool
-	// inventory maps every place of the region (listenerPlace, extPlace) to
+	// inventory maps every place of the region (inventory.PlaceOfListener, inventory.PlaceOfSNI) to
 	// the certificate it referenced when discovery listed the region; nil
 	// when discovery did not run (explicit targets only).
 	inventory map[string]string
