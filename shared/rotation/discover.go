@@ -144,7 +144,7 @@ func (r *Rotator) planDiscovered(ctx context.Context, pl *planner, coll *invento
 		}
 	}
 	pl.mu.Unlock()
-	return walkError(ctx, snap, p)
+	return walkError(ctx, snap, p.product, p.region, "discovery")
 }
 
 // candidates are the load balancers a snapshot shows holding a place that
@@ -177,19 +177,21 @@ func (pl *planner) candidates(base *inventory.Snapshot) ([]string, map[string]bo
 	return ids, held
 }
 
-// walkError joins a discovery walk's failures as the rotation words them.
-func walkError(ctx context.Context, s *inventory.Snapshot, p *regionPlan) error {
+// walkError joins the failures of a walk of product's lane in region (what
+// the walk was for names it when listings were not made) as the rotation
+// words them.
+func walkError(ctx context.Context, s *inventory.Snapshot, product, region, what string) error {
 	var errs []error
 	for _, f := range s.Failures {
 		switch f.Part {
 		case inventory.PartListeners:
-			errs = append(errs, fmt.Errorf("rotation: list %s listeners in %s: %w", p.product, p.region, f.Err))
+			errs = append(errs, fmt.Errorf("rotation: list %s listeners in %s: %w", product, region, f.Err))
 		case inventory.PartSNI:
-			errs = append(errs, fmt.Errorf("rotation: list domain extensions of %s/%s:%d: %w", p.region, f.Listener.LoadBalancerID, f.Listener.Port, f.Err))
+			errs = append(errs, fmt.Errorf("rotation: list domain extensions of %s/%s:%d: %w", region, f.Listener.LoadBalancerID, f.Listener.Port, f.Err))
 		}
 	}
 	if s.UnlistedBatches+s.UnlistedSNI > 0 {
-		errs = append(errs, fmt.Errorf("rotation: discovery in %s: %d listings not made: %w", p.region, s.UnlistedBatches+s.UnlistedSNI, ctx.Err()))
+		errs = append(errs, fmt.Errorf("rotation: %s in %s: %d listings not made: %w", what, region, s.UnlistedBatches+s.UnlistedSNI, ctx.Err()))
 	}
 	return errors.Join(errs...)
 }
@@ -237,9 +239,9 @@ func (pl *planner) extensionsListed(ctx context.Context, l inventory.TLSListener
 }
 
 // referencedCertificates lists every certificate id referenced by a
-// listener or an SNI place of the lane (product port, region): a fresh
+// listener or an SNI place of the lane (product's port, region): a fresh
 // inventory, united with the caller's snapshot of the lane when there is one.
-func (r *Rotator) referencedCertificates(ctx context.Context, port TargetPort, region string, base *inventory.Snapshot) (map[string]bool, error) {
+func (r *Rotator) referencedCertificates(ctx context.Context, product string, port TargetPort, region string, base *inventory.Snapshot) (map[string]bool, error) {
 	coll := inventory.NewCollector(r.concurrency())
 	s := coll.Top(ctx, port, region, false, true)
 	if err := topError(s, region); err != nil {
@@ -250,20 +252,8 @@ func (r *Rotator) referencedCertificates(ctx context.Context, port TargetPort, r
 		ids[i] = in.ID
 	}
 	coll.Walk(ctx, port, s, ids, inventory.Handlers{})
-	var errs []error
-	for _, f := range s.Failures {
-		switch f.Part {
-		case inventory.PartListeners:
-			errs = append(errs, fmt.Errorf("rotation: list HTTPS listeners in %s: %w", region, f.Err))
-		case inventory.PartSNI:
-			errs = append(errs, fmt.Errorf("rotation: list domain extensions of %s/%s:%d: %w", region, f.Listener.LoadBalancerID, f.Listener.Port, f.Err))
-		}
-	}
-	if s.UnlistedBatches+s.UnlistedSNI > 0 {
-		errs = append(errs, fmt.Errorf("rotation: list references in %s: %w", region, ctx.Err()))
-	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+	if err := walkError(ctx, s, product, region, "listing of references"); err != nil {
+		return nil, err
 	}
 	refs := map[string]bool{}
 	for _, snap := range []*inventory.Snapshot{s, base} {
