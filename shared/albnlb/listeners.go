@@ -81,7 +81,7 @@ func (p *Port) ReadListener(ctx context.Context, region string, l inventory.TLSL
 // listing's default alone when the read lists none).
 func held(l inventory.TLSListener, cs []aliyun.ListenerCertificate) []inventory.HeldCertificate {
 	if len(cs) == 0 && l.CertificateID != "" {
-		return []inventory.HeldCertificate{{CertificateID: l.CertificateID, Default: true, Status: "Associated"}}
+		return []inventory.HeldCertificate{{CertificateID: l.CertificateID, Default: true, Status: inventory.CertAssociated}}
 	}
 	out := make([]inventory.HeldCertificate, len(cs))
 	for i, c := range cs {
