@@ -93,7 +93,7 @@ func TestCollectBatchesBoundsAndStreams(t *testing.T) {
 	if len(events) != 4+1+35 || events[4] != "done" || !strings.HasPrefix(events[5], "sni ") {
 		t.Errorf("events %v: want 4 batches, done, then 35 SNI listings", events)
 	}
-	if sni, ok := s.Answered(s.Listeners[0]); !ok || len(sni) != 1 || sni[0].Domain != "a.example.com" {
+	if sni, ok := s.SNI[s.Listeners[0].Key()]; !ok || len(sni) != 1 || sni[0].Domain != "a.example.com" {
 		t.Errorf("lb-000's SNI %v %v", sni, ok)
 	}
 }
