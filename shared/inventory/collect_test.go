@@ -10,8 +10,8 @@ import (
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb/clbtest"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/inventory"
-	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation/rotationtest"
 )
 
 const region = "cn-hangzhou"
@@ -19,8 +19,8 @@ const region = "cn-hangzhou"
 // fleet seeds n load balancers with one HTTPS listener each (and lb-000's
 // with one extension) in the one fake SLB, which refuses a listener
 // listing of more than 10 load balancers.
-func fleet(n int) *rotationtest.SLB {
-	s := &rotationtest.SLB{MaxListenerIDs: 10}
+func fleet(n int) *clbtest.SLB {
+	s := &clbtest.SLB{MaxListenerIDs: 10}
 	s.AddCertificate(clb.ServerCertificate{ID: "c1", Region: region})
 	for i := range n {
 		id := fmt.Sprintf("lb-%03d", i)
