@@ -128,13 +128,11 @@ func (c *collector) region(ctx context.Context, region string) *regionInventory 
 	ri := &regionInventory{lane: lane{region: region}}
 	s := c.coll.Top(ctx, c.clb, region, true, true)
 	ri.snapshot = s
-	for _, f := range s.Failures {
-		if f.Part == inventory.PartCertificates {
+	for _, f := range s.Failures { // Top records certificates first
+		switch f.Part {
+		case inventory.PartCertificates:
 			ri.fail("certificates", "", fmt.Errorf("expiry: list server certificates in %s: %w", region, f.Err))
-		}
-	}
-	for _, f := range s.Failures {
-		if f.Part == inventory.PartInstances {
+		case inventory.PartInstances:
 			ri.fail("loadbalancers", "", fmt.Errorf("expiry: list load balancers in %s: %w", region, f.Err))
 		}
 	}
