@@ -65,21 +65,18 @@ func holdsAll(s *inventory.Snapshot, explicit []clb.Target) bool {
 	return true
 }
 
-// topError is the failure of a lane's first listings (certificates first).
+// topError is the failure of a lane's first listings (certificates first:
+// Top records them first).
 func topError(s *inventory.Snapshot, region string) error {
-	var certErr, lbErr error
 	for _, f := range s.Failures {
 		switch f.Part {
 		case inventory.PartCertificates:
-			certErr = fmt.Errorf("rotation: list server certificates in %s: %w", region, f.Err)
+			return fmt.Errorf("rotation: list server certificates in %s: %w", region, f.Err)
 		case inventory.PartInstances:
-			lbErr = fmt.Errorf("rotation: list load balancers in %s: %w", region, f.Err)
+			return fmt.Errorf("rotation: list load balancers in %s: %w", region, f.Err)
 		}
 	}
-	if certErr != nil {
-		return certErr
-	}
-	return lbErr
+	return nil
 }
 
 // planDiscovered adds every listener default certificate and domain
