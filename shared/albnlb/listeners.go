@@ -17,12 +17,12 @@ import (
 // Listeners lists the TLS listeners (ALB HTTPS and QUIC, NLB TCPSSL) of the
 // load balancers lbIDs with their default certificates (ALB's listing does
 // not give it: each listener is read for it).
-func (p *Port) Listeners(ctx context.Context, region string, lbIDs []string) ([]rotation.TLSListener, error) {
+func (p *Port) Listeners(ctx context.Context, region string, lbIDs []string) ([]inventory.TLSListener, error) {
 	ls, err := p.BareListeners(ctx, region, lbIDs)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]rotation.TLSListener, 0, len(ls))
+	out := make([]inventory.TLSListener, 0, len(ls))
 	for _, l := range ls {
 		if l.CertificateID == "" { // ALB's listing does not give it
 			cs, err := p.LB.ListListenerCertificates(ctx, region, l.ID)
@@ -39,7 +39,7 @@ func (p *Port) Listeners(ctx context.Context, region string, lbIDs []string) ([]
 // BareListeners lists the TLS listeners of the load balancers lbIDs (one
 // listing of the region), with the default certificate where the listing
 // gives it (NLB).
-func (p *Port) BareListeners(ctx context.Context, region string, lbIDs []string) ([]rotation.TLSListener, error) {
+func (p *Port) BareListeners(ctx context.Context, region string, lbIDs []string) ([]inventory.TLSListener, error) {
 	want := make(map[string]bool, len(lbIDs))
 	for _, id := range lbIDs {
 		want[id] = true
@@ -48,10 +48,10 @@ func (p *Port) BareListeners(ctx context.Context, region string, lbIDs []string)
 	if err != nil {
 		return nil, err
 	}
-	var out []rotation.TLSListener
+	var out []inventory.TLSListener
 	for _, l := range ls {
 		if want[l.LoadBalancerID] {
-			out = append(out, rotation.TLSListener{LoadBalancerID: l.LoadBalancerID, Port: l.Port, ID: l.ID, Status: l.Status,
+			out = append(out, inventory.TLSListener{LoadBalancerID: l.LoadBalancerID, Port: l.Port, ID: l.ID, Status: l.Status,
 				Protocol: l.Protocol, CertificateID: l.DefaultCertificate})
 		}
 	}
@@ -61,7 +61,7 @@ func (p *Port) BareListeners(ctx context.Context, region string, lbIDs []string)
 // ReadListener reads l once (ListListenerCertificates): its default
 // certificate, every certificate it holds and its SNI places, each
 // certificate's domains resolved by cert (else by what the port listed).
-func (p *Port) ReadListener(ctx context.Context, region string, l rotation.TLSListener, cert func(string) (clb.ServerCertificate, bool)) (inventory.ListenerRead, error) {
+func (p *Port) ReadListener(ctx context.Context, region string, l inventory.TLSListener, cert func(string) (clb.ServerCertificate, bool)) (inventory.ListenerRead, error) {
 	cs, err := p.LB.ListListenerCertificates(ctx, region, l.ID)
 	if err != nil {
 		return inventory.ListenerRead{Listener: l}, err
@@ -79,9 +79,9 @@ func (p *Port) ReadListener(ctx context.Context, region string, l rotation.TLSLi
 
 // held are the certificates of a listing of l's certificates (the
 // listing's default alone when the read lists none).
-func held(l rotation.TLSListener, cs []aliyun.ListenerCertificate) []inventory.HeldCertificate {
+func held(l inventory.TLSListener, cs []aliyun.ListenerCertificate) []inventory.HeldCertificate {
 	if len(cs) == 0 && l.CertificateID != "" {
-		return []inventory.HeldCertificate{{CertificateID: l.CertificateID, Default: true, Status: "Associated"}}
+		return []inventory.HeldCertificate{{CertificateID: l.CertificateID, Default: true, Status: inventory.CertAssociated}}
 	}
 	out := make([]inventory.HeldCertificate, len(cs))
 	for i, c := range cs {
@@ -103,18 +103,18 @@ func defaultOf(hs []inventory.HeldCertificate) string {
 // SNI lists l's additional certificates, one place per domain each holds
 // (a certificate CAS has not listed is one place without a domain: the
 // rotation never replaces it). Dissociating ones are left out.
-func (p *Port) SNI(ctx context.Context, region string, l rotation.TLSListener) ([]rotation.SNICertificate, error) {
+func (p *Port) SNI(ctx context.Context, region string, l inventory.TLSListener) ([]inventory.SNICertificate, error) {
 	cs, err := p.LB.ListListenerCertificates(ctx, region, l.ID)
 	if err != nil {
 		return nil, err
 	}
-	return places(l, held(rotation.TLSListener{}, cs), p.domains), nil
+	return places(l, held(inventory.TLSListener{}, cs), p.domains), nil
 }
 
 // places are l's SNI places from what it holds (see SNI); domains
 // resolves a certificate's DNS names.
-func places(l rotation.TLSListener, hs []inventory.HeldCertificate, domains func(string) ([]string, bool)) []rotation.SNICertificate {
-	var out []rotation.SNICertificate
+func places(l inventory.TLSListener, hs []inventory.HeldCertificate, domains func(string) ([]string, bool)) []inventory.SNICertificate {
+	var out []inventory.SNICertificate
 	held := map[string]bool{}
 	def := ""
 	for _, c := range hs {
@@ -127,12 +127,12 @@ func places(l rotation.TLSListener, hs []inventory.HeldCertificate, domains func
 		}
 		ds, ok := domains(c.CertificateID)
 		if !ok {
-			out = append(out, rotation.SNICertificate{ID: l.ID + "|" + c.CertificateID, CertificateID: c.CertificateID})
+			out = append(out, inventory.SNICertificate{ID: l.ID + "|" + c.CertificateID, CertificateID: c.CertificateID})
 			continue
 		}
 		for _, d := range ds {
 			held[strings.ToLower(d)] = true
-			out = append(out, rotation.SNICertificate{ID: sniID(l.ID, d), Domain: d, CertificateID: c.CertificateID})
+			out = append(out, inventory.SNICertificate{ID: sniID(l.ID, d), Domain: d, CertificateID: c.CertificateID})
 		}
 	}
 	// The default's domains no SNI certificate holds are read back as
@@ -140,7 +140,7 @@ func places(l rotation.TLSListener, hs []inventory.HeldCertificate, domains func
 	if ds, ok := domains(def); ok {
 		for _, d := range ds {
 			if !held[strings.ToLower(d)] {
-				out = append(out, rotation.SNICertificate{ID: sniID(l.ID, d), Domain: d, CertificateID: def, Default: true})
+				out = append(out, inventory.SNICertificate{ID: sniID(l.ID, d), Domain: d, CertificateID: def, Default: true})
 			}
 		}
 	}
@@ -165,10 +165,10 @@ func sniID(listenerID, domain string) string { return listenerID + "|" + strings
 // Listener finds the TLS listener of lbID with id listenerID (or, without
 // one, on port) and its SNI places (ErrNotFound when there is none): one
 // listing and one read of the listener.
-func (p *Port) Listener(ctx context.Context, region, lbID string, port int, listenerID string) (rotation.TLSListener, []rotation.SNICertificate, error) {
+func (p *Port) Listener(ctx context.Context, region, lbID string, port int, listenerID string) (inventory.TLSListener, []inventory.SNICertificate, error) {
 	ls, err := p.BareListeners(ctx, region, []string{lbID})
 	if err != nil {
-		return rotation.TLSListener{}, nil, err
+		return inventory.TLSListener{}, nil, err
 	}
 	for _, l := range ls {
 		if listenerID != "" && l.ID == listenerID && (port == 0 || l.Port == port) || listenerID == "" && l.Port == port {
@@ -176,7 +176,7 @@ func (p *Port) Listener(ctx context.Context, region, lbID string, port int, list
 			return rd.Listener, rd.SNI, err
 		}
 	}
-	return rotation.TLSListener{}, nil, fmt.Errorf("%s: no TLS listener on %s:%d in %s: %w", p.Product, lbID, port, region, apierr.ErrNotFound)
+	return inventory.TLSListener{}, nil, fmt.Errorf("%s: no TLS listener on %s:%d in %s: %w", p.Product, lbID, port, region, apierr.ErrNotFound)
 }
 
 // Switch points a default certificate at to, or replaces an additional

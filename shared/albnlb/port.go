@@ -24,7 +24,7 @@ import (
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/aliyun"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
-	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/inventory"
 )
 
 // Listeners is what the port needs from *aliyun.ALB or *aliyun.NLB.
@@ -171,14 +171,14 @@ func (p *Port) OwnedBy(c clb.ServerCertificate, pair string) bool {
 }
 
 // Instances lists the region's instances, addressed by DNS name.
-func (p *Port) Instances(ctx context.Context, region string) ([]rotation.Instance, error) {
+func (p *Port) Instances(ctx context.Context, region string) ([]inventory.Instance, error) {
 	lbs, err := p.LB.ListLoadBalancers(ctx, region)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]rotation.Instance, len(lbs))
+	out := make([]inventory.Instance, len(lbs))
 	for i, lb := range lbs {
-		out[i] = rotation.Instance{ID: lb.ID, Address: lb.DNSName}
+		out[i] = inventory.Instance{ID: lb.ID, Address: lb.DNSName}
 	}
 	return out, nil
 }

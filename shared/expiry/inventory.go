@@ -22,16 +22,48 @@ type served struct {
 	running bool
 }
 
-// regionInventory is what the collect phase keeps of one region.
-type regionInventory struct {
+// lane is what the collect phase keeps of one lane (CLB in a region, or
+// one ALB or NLB product in a region) besides its places.
+type lane struct {
+	product   string // empty for CLB
 	region    string
-	certs     map[string]clb.ServerCertificate
-	targets   []served
 	listeners int
 	problems  []Problem
-	failed    bool // the region as a whole could not be inventoried
-	// snapshot is the region's CLB inventory, handed to auto-rotation.
+	failed    bool // the lane as a whole could not be inventoried
+	// snapshot is the lane's inventory, handed to auto-rotation when
+	// complete.
 	snapshot *inventory.Snapshot
+}
+
+// fail records a problem that fails the whole lane.
+func (l *lane) fail(stage, subject string, err error) {
+	l.failed = true
+	l.problem(stage, subject, err)
+}
+
+func (l *lane) problem(stage, subject string, err error) {
+	p := newProblem(stage, l.region, subject, err)
+	p.Product = l.product
+	l.problems = append(l.problems, p)
+}
+
+// tally adds the lane's problems to rep and, unless the lane failed, its
+// listeners and its targets (how many); it reports whether it did not.
+func (l *lane) tally(rep *Report, targets int) bool {
+	rep.Errors = append(rep.Errors, l.problems...)
+	if l.failed {
+		return false
+	}
+	rep.Listeners += l.listeners
+	rep.Targets += targets
+	return true
+}
+
+// regionInventory is what the collect phase keeps of CLB in one region.
+type regionInventory struct {
+	lane
+	certs   map[string]clb.ServerCertificate
+	targets []served
 }
 
 // collector runs the sweep's inventory calls through one
@@ -93,17 +125,15 @@ func (c *collector) calls() map[string]int {
 // listener; each listener's default certificate is offered to the probes
 // as its batch is listed, its extensions as they are.
 func (c *collector) region(ctx context.Context, region string) *regionInventory {
-	ri := &regionInventory{region: region}
+	ri := &regionInventory{lane: lane{region: region}}
 	s := c.coll.Top(ctx, c.clb, region, true, true)
 	ri.snapshot = s
-	for _, f := range s.Failures {
-		if f.Part == inventory.PartCertificates {
-			ri.fail("certificates", region, "", fmt.Errorf("expiry: list server certificates in %s: %w", region, f.Err))
-		}
-	}
-	for _, f := range s.Failures {
-		if f.Part == inventory.PartInstances {
-			ri.fail("loadbalancers", region, "", fmt.Errorf("expiry: list load balancers in %s: %w", region, f.Err))
+	for _, f := range s.Failures { // Top records certificates first
+		switch f.Part {
+		case inventory.PartCertificates:
+			ri.fail("certificates", "", fmt.Errorf("expiry: list server certificates in %s: %w", region, f.Err))
+		case inventory.PartInstances:
+			ri.fail("loadbalancers", "", fmt.Errorf("expiry: list load balancers in %s: %w", region, f.Err))
 		}
 	}
 	if ri.failed {
@@ -170,27 +200,18 @@ func (c *collector) walkProblems(ctx context.Context, ri *regionInventory, s *in
 	for _, f := range s.Failures {
 		switch f.Part {
 		case inventory.PartListeners:
-			ri.problem("listeners", region, fmt.Sprintf("load balancers %v", f.LoadBalancerIDs),
+			ri.problem("listeners", fmt.Sprintf("load balancers %v", f.LoadBalancerIDs),
 				fmt.Errorf("expiry: list HTTPS listeners of %d load balancers in %s: %w", len(f.LoadBalancerIDs), region, f.Err))
 		case inventory.PartSNI:
 			base := clb.Target{Region: region, LoadBalancerID: f.Listener.LoadBalancerID, ListenerPort: f.Listener.Port}
-			ri.problem("extensions", region, base.String(), fmt.Errorf("expiry: list domain extensions of %s: %w", base, f.Err))
+			ri.problem("extensions", base.String(), fmt.Errorf("expiry: list domain extensions of %s: %w", base, f.Err))
 		}
 	}
 	done := len(s.Listeners) - s.UnlistedSNI
 	if err := ctx.Err(); err != nil && (s.UnlistedSNI > 0 || s.UnlistedBatches > 0) {
-		ri.problem("inventory", region, "", fmt.Errorf("expiry: inventory of %s cut short (%d of %d listeners, %d groups of load balancers not listed): %w",
+		ri.problem("inventory", "", fmt.Errorf("expiry: inventory of %s cut short (%d of %d listeners, %d groups of load balancers not listed): %w",
 			region, done, len(s.Listeners), s.UnlistedBatches, err))
 	}
-}
-
-func (ri *regionInventory) fail(stage, region, subject string, err error) {
-	ri.failed = true
-	ri.problem(stage, region, subject, err)
-}
-
-func (ri *regionInventory) problem(stage, region, subject string, err error) {
-	ri.problems = append(ri.problems, newProblem(stage, region, subject, err))
 }
 
 func newProblem(stage, region, subject string, err error) Problem {

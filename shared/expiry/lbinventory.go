@@ -49,16 +49,11 @@ type lbServed struct {
 
 // lbInventory is what the collect phase keeps of one product in one region.
 type lbInventory struct {
-	product   string
-	region    string
-	targets   []lbServed
-	listeners int
-	problems  []Problem
-	failed    bool
-	// snapshot is the product's inventory of the region; handed to
-	// auto-rotation when complete and every CAS listing it used answered
-	// (casMissed unset: its SNI places know their domains).
-	snapshot  *inventory.Snapshot
+	lane
+	targets []lbServed
+	// casMissed: a CAS listing the lane used failed, so its SNI places do
+	// not all know their domains and its snapshot is not handed to
+	// auto-rotation.
 	casMissed bool
 }
 
@@ -133,7 +128,7 @@ func (l *casListing) get(ctx context.Context, casRegion string) map[string]clb.S
 // each certificate resolved in the CAS listing of its identity's CAS
 // region; each place is offered to the probes as its listener is read.
 func (c *collector) lbRegion(ctx context.Context, src lbSource, region string) *lbInventory {
-	li := &lbInventory{product: src.product, region: region}
+	li := &lbInventory{lane: lane{product: src.product, region: region}}
 	coll := c.coll.Prefixed(src.product + ".")
 	s := coll.Top(ctx, src.inv, region, false, true)
 	li.snapshot = s
@@ -250,17 +245,6 @@ func (l *casListing) stored(region string) []clb.ServerCertificate {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
-}
-
-func (li *lbInventory) fail(stage, subject string, err error) {
-	li.failed = true
-	li.problem(stage, subject, err)
-}
-
-func (li *lbInventory) problem(stage, subject string, err error) {
-	p := newProblem(stage, li.region, subject, err)
-	p.Product = li.product
-	li.problems = append(li.problems, p)
 }
 
 // sniDomain is the name a handshake asks for to reach an additional

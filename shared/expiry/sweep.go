@@ -279,20 +279,14 @@ func (s *Sweeper) collect(ctx context.Context, regions []string, rep *Report, pr
 	rep.Calls = c.calls()
 	var ok []*regionInventory
 	for _, ri := range out {
-		rep.Errors = append(rep.Errors, ri.problems...)
-		if !ri.failed {
+		if ri.tally(rep, len(ri.targets)) {
 			ok = append(ok, ri)
-			rep.Listeners += ri.listeners
-			rep.Targets += len(ri.targets)
 		}
 	}
 	var lbOK []*lbInventory
 	for _, li := range lbOut {
-		rep.Errors = append(rep.Errors, li.problems...)
-		if !li.failed {
+		if li.tally(rep, len(li.targets)) {
 			lbOK = append(lbOK, li)
-			rep.Listeners += li.listeners
-			rep.Targets += len(li.targets)
 		}
 	}
 	if c.cas != nil {

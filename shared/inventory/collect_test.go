@@ -10,8 +10,8 @@ import (
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb/clbtest"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/inventory"
-	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation/rotationtest"
 )
 
 const region = "cn-hangzhou"
@@ -19,8 +19,8 @@ const region = "cn-hangzhou"
 // fleet seeds n load balancers with one HTTPS listener each (and lb-000's
 // with one extension) in the one fake SLB, which refuses a listener
 // listing of more than 10 load balancers.
-func fleet(n int) *rotationtest.SLB {
-	s := &rotationtest.SLB{MaxListenerIDs: 10}
+func fleet(n int) *clbtest.SLB {
+	s := &clbtest.SLB{MaxListenerIDs: 10}
 	s.AddCertificate(clb.ServerCertificate{ID: "c1", Region: region})
 	for i := range n {
 		id := fmt.Sprintf("lb-%03d", i)
@@ -93,7 +93,7 @@ func TestCollectBatchesBoundsAndStreams(t *testing.T) {
 	if len(events) != 4+1+35 || events[4] != "done" || !strings.HasPrefix(events[5], "sni ") {
 		t.Errorf("events %v: want 4 batches, done, then 35 SNI listings", events)
 	}
-	if sni, ok := s.Answered(s.Listeners[0]); !ok || len(sni) != 1 || sni[0].Domain != "a.example.com" {
+	if sni, ok := s.SNI[s.Listeners[0].Key()]; !ok || len(sni) != 1 || sni[0].Domain != "a.example.com" {
 		t.Errorf("lb-000's SNI %v %v", sni, ok)
 	}
 }

@@ -194,12 +194,6 @@ func (s *Snapshot) Complete() bool {
 	return s != nil && len(s.Failures) == 0 && s.UnlistedBatches == 0 && s.UnlistedSNI == 0 && !s.Partial
 }
 
-// Answered reports whether l's SNI listing answered, and its certificates.
-func (s *Snapshot) Answered(l TLSListener) ([]SNICertificate, bool) {
-	sni, ok := s.SNI[l.Key()]
-	return sni, ok
-}
-
 // Instance finds a load balancer by id.
 func (s *Snapshot) Instance(id string) (Instance, bool) {
 	for _, in := range s.Instances {
@@ -238,26 +232,6 @@ func PlaceOfListener(lbID string, port int) string { return "l/" + lbID + "/" + 
 
 // PlaceOfSNI names an SNI place.
 func PlaceOfSNI(id string) string { return "e/" + id }
-
-// Copy is a deep copy (a consumer may then change it: Set, SetSNI).
-func (s *Snapshot) Copy() *Snapshot {
-	c := *s
-	c.Certificates = append([]clb.ServerCertificate(nil), s.Certificates...)
-	c.Instances = append([]Instance(nil), s.Instances...)
-	c.Listeners = append([]TLSListener(nil), s.Listeners...)
-	c.Failures = append([]Failure(nil), s.Failures...)
-	c.SNI = make(map[string][]SNICertificate, len(s.SNI))
-	for k, v := range s.SNI {
-		c.SNI[k] = append([]SNICertificate(nil), v...)
-	}
-	if s.Held != nil {
-		c.Held = make(map[string][]HeldCertificate, len(s.Held))
-		for k, v := range s.Held {
-			c.Held[k] = append([]HeldCertificate(nil), v...)
-		}
-	}
-	return &c
-}
 
 func sortListeners(ls []TLSListener) {
 	sort.Slice(ls, func(i, j int) bool {

@@ -9,8 +9,8 @@ import (
 	"testing"
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb/clbtest"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation"
-	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation/rotationtest"
 )
 
 // TestRotateCallCounts pins the exact API calls per action of a rotation,
@@ -303,7 +303,7 @@ func hasCert(w *world, id string) bool {
 // attachingSLB attaches a certificate to lb-2:8443 just before it is
 // deleted (someone else used it after the rotation's inventory).
 type attachingSLB struct {
-	*rotationtest.SLB
+	*clbtest.SLB
 	once sync.Once
 }
 
@@ -316,7 +316,7 @@ func (a *attachingSLB) DeleteServerCertificate(ctx context.Context, region, id s
 
 // ignoringSLB accepts listener switches without applying them.
 type ignoringSLB struct {
-	*rotationtest.SLB
+	*clbtest.SLB
 }
 
 func (ignoringSLB) SetListenerCertificate(context.Context, string, string, int, string) error {

@@ -9,22 +9,22 @@ import (
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/certs"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/certs/certstest"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/lease"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/lease/leasetest"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation"
-	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation/rotationtest"
 )
 
 // meddlingLocks runs another instance's whole rotation the first time this
 // invocation touches the lock store: between its first read of the pair and
 // the lock being held.
 type meddlingLocks struct {
-	*rotationtest.Locks
+	*leasetest.Store
 	once   sync.Once
 	meddle func()
 }
 
 func (m *meddlingLocks) List(ctx context.Context, bucket, prefix string) ([]lease.Object, error) {
 	m.once.Do(m.meddle)
-	return m.Locks.List(ctx, bucket, prefix)
+	return m.Store.List(ctx, bucket, prefix)
 }
 
 // Decide under the lock: another instance rotates a newer pair (an
@@ -40,7 +40,7 @@ func TestRotateDecidesUnderTheLock(t *testing.T) {
 	newer := testCA.Issue(t, certstest.Options{Domains: []string{"www.example.com"}, Chain: true, NotAfter: w.now.Add(90 * 24 * time.Hour)})
 	w.putPair("www", older)
 
-	store := &meddlingLocks{Locks: &rotationtest.Locks{}}
+	store := &meddlingLocks{Store: &leasetest.Store{}}
 	store.meddle = func() {
 		// What the other instance leaves behind: the newer pair in the
 		// bucket, uploaded and served, and its lock released.

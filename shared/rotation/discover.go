@@ -65,21 +65,18 @@ func holdsAll(s *inventory.Snapshot, explicit []clb.Target) bool {
 	return true
 }
 
-// topError is the failure of a lane's first listings (certificates first).
+// topError is the failure of a lane's first listings (certificates first:
+// Top records them first).
 func topError(s *inventory.Snapshot, region string) error {
-	var certErr, lbErr error
 	for _, f := range s.Failures {
 		switch f.Part {
 		case inventory.PartCertificates:
-			certErr = fmt.Errorf("rotation: list server certificates in %s: %w", region, f.Err)
+			return fmt.Errorf("rotation: list server certificates in %s: %w", region, f.Err)
 		case inventory.PartInstances:
-			lbErr = fmt.Errorf("rotation: list load balancers in %s: %w", region, f.Err)
+			return fmt.Errorf("rotation: list load balancers in %s: %w", region, f.Err)
 		}
 	}
-	if certErr != nil {
-		return certErr
-	}
-	return lbErr
+	return nil
 }
 
 // planDiscovered adds every listener default certificate and domain
@@ -96,7 +93,7 @@ func topError(s *inventory.Snapshot, region string) error {
 // place that may be the pair's are listed again, and only the SNI of those
 // places' listeners and of listeners whose default qualifies now; the
 // inventory is the snapshot's places overridden by what was read again.
-func (r *Rotator) planDiscovered(ctx context.Context, pl *planner, coll *inventory.Collector, lbs []Instance) error {
+func (r *Rotator) planDiscovered(ctx context.Context, pl *planner, coll *inventory.Collector, lbs []inventory.Instance) error {
 	p := pl.p
 	pl.mu.Lock()
 	p.inventory = map[string]string{}
@@ -104,14 +101,14 @@ func (r *Rotator) planDiscovered(ctx context.Context, pl *planner, coll *invento
 	for _, lb := range lbs {
 		ids = append(ids, lb.ID)
 	}
-	var want func(TLSListener) bool
+	var want func(inventory.TLSListener) bool
 	if p.base != nil {
 		for place, id := range p.base.Places() {
 			p.inventory[place] = id
 		}
 		var held map[string]bool
 		ids, held = pl.candidates(p.base)
-		want = func(l TLSListener) bool { return held[l.Key()] || pl.qualifies(l.CertificateID) }
+		want = func(l inventory.TLSListener) bool { return held[l.Key()] || pl.qualifies(l.CertificateID) }
 	}
 	pl.mu.Unlock()
 	if len(ids) == 0 {
@@ -125,10 +122,10 @@ func (r *Rotator) planDiscovered(ctx context.Context, pl *planner, coll *invento
 	defaults := map[string]*target{} // a listener's default target, if any (guarded by pl.mu)
 	snap := &inventory.Snapshot{Region: p.region}
 	coll.Walk(ctx, p.port, snap, ids, inventory.Handlers{
-		Listeners:     func(ls []TLSListener) { pl.listenersListed(ctx, ls, defaults, pinned) },
+		Listeners:     func(ls []inventory.TLSListener) { pl.listenersListed(ctx, ls, defaults, pinned) },
 		ListenersDone: func() { pl.sink.listenersFinal(ctx, p.lane()) },
 		WantSNI:       want,
-		SNI: func(l TLSListener, exts []SNICertificate, err error) {
+		SNI: func(l inventory.TLSListener, exts []inventory.SNICertificate, err error) {
 			if err == nil {
 				pl.extensionsListed(ctx, l, exts, defaults, pinned)
 			}
@@ -144,7 +141,7 @@ func (r *Rotator) planDiscovered(ctx context.Context, pl *planner, coll *invento
 		}
 	}
 	pl.mu.Unlock()
-	return walkError(ctx, snap, p)
+	return walkError(ctx, snap, p.product, p.region, "discovery")
 }
 
 // candidates are the load balancers a snapshot shows holding a place that
@@ -177,31 +174,33 @@ func (pl *planner) candidates(base *inventory.Snapshot) ([]string, map[string]bo
 	return ids, held
 }
 
-// walkError joins a discovery walk's failures as the rotation words them.
-func walkError(ctx context.Context, s *inventory.Snapshot, p *regionPlan) error {
+// walkError joins the failures of a walk of product's lane in region (what
+// the walk was for names it when listings were not made) as the rotation
+// words them.
+func walkError(ctx context.Context, s *inventory.Snapshot, product, region, what string) error {
 	var errs []error
 	for _, f := range s.Failures {
 		switch f.Part {
 		case inventory.PartListeners:
-			errs = append(errs, fmt.Errorf("rotation: list %s listeners in %s: %w", p.product, p.region, f.Err))
+			errs = append(errs, fmt.Errorf("rotation: list %s listeners in %s: %w", product, region, f.Err))
 		case inventory.PartSNI:
-			errs = append(errs, fmt.Errorf("rotation: list domain extensions of %s/%s:%d: %w", p.region, f.Listener.LoadBalancerID, f.Listener.Port, f.Err))
+			errs = append(errs, fmt.Errorf("rotation: list domain extensions of %s/%s:%d: %w", region, f.Listener.LoadBalancerID, f.Listener.Port, f.Err))
 		}
 	}
 	if s.UnlistedBatches+s.UnlistedSNI > 0 {
-		errs = append(errs, fmt.Errorf("rotation: discovery in %s: %d listings not made: %w", p.region, s.UnlistedBatches+s.UnlistedSNI, ctx.Err()))
+		errs = append(errs, fmt.Errorf("rotation: %s in %s: %d listings not made: %w", what, region, s.UnlistedBatches+s.UnlistedSNI, ctx.Err()))
 	}
 	return errors.Join(errs...)
 }
 
 // listenersListed records a batch of listeners: the inventory and the
 // listener default targets.
-func (pl *planner) listenersListed(ctx context.Context, ls []TLSListener, defaults map[string]*target, pinned map[string]bool) {
+func (pl *planner) listenersListed(ctx context.Context, ls []inventory.TLSListener, defaults map[string]*target, pinned map[string]bool) {
 	p, region := pl.p, pl.p.region
 	pl.mu.Lock()
 	defer pl.mu.Unlock()
 	for _, l := range ls {
-		p.inventory[listenerPlace(l.LoadBalancerID, l.Port)] = l.CertificateID
+		p.inventory[inventory.PlaceOfListener(l.LoadBalancerID, l.Port)] = l.CertificateID
 		if !pl.qualifies(l.CertificateID) {
 			continue
 		}
@@ -216,11 +215,11 @@ func (pl *planner) listenersListed(ctx context.Context, ls []TLSListener, defaul
 // extensionsListed records listener l's extensions: the inventory, its
 // default target's extension domains (when it has one) and the extension
 // targets; then the listener's extension targets are final.
-func (pl *planner) extensionsListed(ctx context.Context, l TLSListener, exts []SNICertificate, defaults map[string]*target, pinned map[string]bool) {
+func (pl *planner) extensionsListed(ctx context.Context, l inventory.TLSListener, exts []inventory.SNICertificate, defaults map[string]*target, pinned map[string]bool) {
 	region := pl.p.region
 	pl.mu.Lock()
 	for _, ext := range exts {
-		pl.p.inventory[extPlace(ext.ID)] = ext.CertificateID
+		pl.p.inventory[inventory.PlaceOfSNI(ext.ID)] = ext.CertificateID
 	}
 	if def := defaults[l.Key()]; def != nil {
 		def.extNames = extDomains(exts)
@@ -237,9 +236,9 @@ func (pl *planner) extensionsListed(ctx context.Context, l TLSListener, exts []S
 }
 
 // referencedCertificates lists every certificate id referenced by a
-// listener or an SNI place of the lane (product port, region): a fresh
+// listener or an SNI place of the lane (product's port, region): a fresh
 // inventory, united with the caller's snapshot of the lane when there is one.
-func (r *Rotator) referencedCertificates(ctx context.Context, port TargetPort, region string, base *inventory.Snapshot) (map[string]bool, error) {
+func (r *Rotator) referencedCertificates(ctx context.Context, product string, port TargetPort, region string, base *inventory.Snapshot) (map[string]bool, error) {
 	coll := inventory.NewCollector(r.concurrency())
 	s := coll.Top(ctx, port, region, false, true)
 	if err := topError(s, region); err != nil {
@@ -250,20 +249,8 @@ func (r *Rotator) referencedCertificates(ctx context.Context, port TargetPort, r
 		ids[i] = in.ID
 	}
 	coll.Walk(ctx, port, s, ids, inventory.Handlers{})
-	var errs []error
-	for _, f := range s.Failures {
-		switch f.Part {
-		case inventory.PartListeners:
-			errs = append(errs, fmt.Errorf("rotation: list HTTPS listeners in %s: %w", region, f.Err))
-		case inventory.PartSNI:
-			errs = append(errs, fmt.Errorf("rotation: list domain extensions of %s/%s:%d: %w", region, f.Listener.LoadBalancerID, f.Listener.Port, f.Err))
-		}
-	}
-	if s.UnlistedBatches+s.UnlistedSNI > 0 {
-		errs = append(errs, fmt.Errorf("rotation: list references in %s: %w", region, ctx.Err()))
-	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+	if err := walkError(ctx, s, product, region, "listing of references"); err != nil {
+		return nil, err
 	}
 	refs := map[string]bool{}
 	for _, snap := range []*inventory.Snapshot{s, base} {

@@ -12,7 +12,6 @@ import (
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/lease"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/lease/leasetest"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation"
-	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation/rotationtest"
 )
 
 // lockKey is the first generation of pair www's lock.
@@ -21,10 +20,10 @@ const lockKey = "locks/www/g00000000000000000001"
 // fastLock keeps the waits of the tests short.
 var fastLock = lease.Options{BaseDelay: 2 * time.Millisecond, MaxDelay: 10 * time.Millisecond, Margin: 50 * time.Millisecond}
 
-func lockWorld(t *testing.T) (*world, *rotationtest.Locks) {
+func lockWorld(t *testing.T) (*world, *leasetest.Store) {
 	t.Helper()
 	w := newWorld(t)
-	s := &rotationtest.Locks{}
+	s := &leasetest.Store{}
 	w.r.Locks = s
 	w.r.Config.Lock = fastLock
 	return w, s

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/inventory"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/pairs"
 )
 
@@ -110,7 +111,7 @@ func (pp *pipeline) added(_ context.Context, t *target) {
 	if t.extID == "" {
 		rr.pendingListeners = append(rr.pendingListeners, o)
 	} else {
-		k := listenerPlace(t.LoadBalancerID, t.ListenerPort)
+		k := inventory.PlaceOfListener(t.LoadBalancerID, t.ListenerPort)
 		rr.pendingExts[k] = append(rr.pendingExts[k], o)
 	}
 	pp.cond.Signal()
@@ -128,7 +129,7 @@ func (pp *pipeline) listenersFinal(ctx context.Context, region string) {
 }
 
 func (pp *pipeline) extensionsFinal(ctx context.Context, region, lbID string, port int) {
-	k := listenerPlace(lbID, port)
+	k := inventory.PlaceOfListener(lbID, port)
 	pp.mu.Lock()
 	rr := pp.byName[region]
 	outs := rr.pendingExts[k]

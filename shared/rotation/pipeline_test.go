@@ -11,15 +11,15 @@ import (
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb/clbtest"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation"
-	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation/rotationtest"
 )
 
 // orderedSLB makes calls wait for events of the rotation, so that a test
 // can require an overlap: a call that waits for an event that, without the
 // overlap, only comes after it, times out (and says so).
 type orderedSLB struct {
-	*rotationtest.SLB
+	*clbtest.SLB
 	mu       sync.Mutex
 	switched chan struct{} // closed at the first accepted switch
 	verified chan struct{} // closed at the first verification listing
@@ -34,7 +34,7 @@ type orderedSLB struct {
 	holdSet string
 }
 
-func newOrderedSLB(s *rotationtest.SLB) *orderedSLB {
+func newOrderedSLB(s *clbtest.SLB) *orderedSLB {
 	return &orderedSLB{SLB: s, switched: make(chan struct{}), verified: make(chan struct{})}
 }
 

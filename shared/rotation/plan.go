@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -59,14 +58,10 @@ var closedFacts = func() chan struct{} { c := make(chan struct{}); close(c); ret
 // default certificate or a domain extension.
 func (t *target) place() string {
 	if t.extID != "" {
-		return extPlace(t.extID)
+		return inventory.PlaceOfSNI(t.extID)
 	}
-	return listenerPlace(t.LoadBalancerID, t.ListenerPort)
+	return inventory.PlaceOfListener(t.LoadBalancerID, t.ListenerPort)
 }
-
-func listenerPlace(lbID string, port int) string { return "l/" + lbID + "/" + strconv.Itoa(port) }
-
-func extPlace(extID string) string { return "e/" + extID }
 
 func (t *target) key() string {
 	if t.product != "" && t.product != clb.ProductCLB {
@@ -101,7 +96,7 @@ type regionPlan struct {
 	targets []*target
 	certID  string // chosen certificate id ("" until uploaded)
 	reused  bool
-	// inventory maps every place of the region (listenerPlace, extPlace) to
+	// inventory maps every place of the region (inventory.PlaceOfListener, inventory.PlaceOfSNI) to
 	// the certificate it referenced when discovery listed the region; nil
 	// when discovery did not run (explicit targets only).
 	inventory map[string]string
@@ -213,15 +208,15 @@ type planner struct {
 	p          *regionPlan
 	m          *material
 	byID       map[string]clb.ServerCertificate
-	lbByID     map[string]Instance
+	lbByID     map[string]inventory.Instance
 	found      map[string]*target
 	skipped    map[string]bool
 	force      bool
 	deployFile string
 }
 
-func newPlanner(p *regionPlan, m *material, lbs []Instance, force bool, deployFile string, sink planSink) *planner {
-	pl := &planner{sink: sink, p: p, m: m, byID: make(map[string]clb.ServerCertificate, len(p.certs)), lbByID: make(map[string]Instance, len(lbs)),
+func newPlanner(p *regionPlan, m *material, lbs []inventory.Instance, force bool, deployFile string, sink planSink) *planner {
+	pl := &planner{sink: sink, p: p, m: m, byID: make(map[string]clb.ServerCertificate, len(p.certs)), lbByID: make(map[string]inventory.Instance, len(lbs)),
 		found: map[string]*target{}, skipped: map[string]bool{}, force: force, deployFile: deployFile}
 	for _, c := range p.certs {
 		pl.byID[c.ID] = c
@@ -353,16 +348,16 @@ func unknownTarget(file string, t clb.Target, why string) error {
 		Fix: "correct or remove the target", Err: ErrUnknownTarget}
 }
 
-func findExtension(exts []SNICertificate, domain string) (SNICertificate, bool) {
+func findExtension(exts []inventory.SNICertificate, domain string) (inventory.SNICertificate, bool) {
 	for _, e := range exts {
 		if !e.Default && strings.EqualFold(e.Domain, domain) {
 			return e, true
 		}
 	}
-	return SNICertificate{}, false
+	return inventory.SNICertificate{}, false
 }
 
-func extDomains(exts []SNICertificate) []string {
+func extDomains(exts []inventory.SNICertificate) []string {
 	out := make([]string, 0, len(exts))
 	for _, e := range exts {
 		if e.Default {

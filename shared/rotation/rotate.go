@@ -252,8 +252,7 @@ func (r *Rotator) finish(ctx context.Context, res Result, m *material, keep int,
 			err = fmt.Errorf("%w (%s: %w)", err, res.Reason, ErrNotServed)
 		}
 		if late != nil {
-			res.Reason = joinReasons(res.Reason, incompleteReason(late))
-			res.Errors = append(res.Errors, incompleteReason(late))
+			noteIncomplete(&res, late)
 			err = errors.Join(err, late)
 		}
 		return res, err
@@ -282,8 +281,7 @@ func (r *Rotator) finish(ctx context.Context, res Result, m *material, keep int,
 		if res.Status == StatusRotated || res.Status == StatusUnchanged {
 			res.Status = StatusPartial
 		}
-		res.Reason = joinReasons(res.Reason, incompleteReason(late))
-		res.Errors = append(res.Errors, incompleteReason(late))
+		noteIncomplete(&res, late)
 		return res, fmt.Errorf("rotation: discovery incomplete: %w", late)
 	}
 	if res.Status == StatusFailed || res.Status == StatusPartial && notServed(res.Targets) {
@@ -294,11 +292,16 @@ func (r *Rotator) finish(ctx context.Context, res Result, m *material, keep int,
 	return res, nil
 }
 
-func joinReasons(a, b string) string {
-	if a == "" {
-		return b
+// noteIncomplete adds to res's reason and errors that discovery did not
+// finish (late: the listings that failed).
+func noteIncomplete(res *Result, late error) {
+	why := incompleteReason(late)
+	if res.Reason != "" {
+		res.Reason += "; " + why
+	} else {
+		res.Reason = why
 	}
-	return a + "; " + b
+	res.Errors = append(res.Errors, why)
 }
 
 // nothingToDo ends a rotation that found no target: unchanged, with the

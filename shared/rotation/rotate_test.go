@@ -13,6 +13,7 @@ import (
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/certs/certstest"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb/clbtest"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation/rotationtest"
 )
@@ -27,7 +28,7 @@ var testCA = certstest.NewCA(nil, "Rotation Test CA")
 
 // world is a fake cloud with one load balancer per entry of lbs.
 type world struct {
-	slb    *rotationtest.SLB
+	slb    *clbtest.SLB
 	objs   *rotationtest.Objects
 	prober *rotationtest.Prober
 	r      *rotation.Rotator
@@ -39,7 +40,7 @@ func newWorld(t *testing.T, regions ...string) *world {
 	if len(regions) == 0 {
 		regions = []string{zjk}
 	}
-	s := &rotationtest.SLB{}
+	s := &clbtest.SLB{}
 	w := &world{slb: s, objs: &rotationtest.Objects{}, prober: &rotationtest.Prober{SLB: s}, now: time.Now()}
 	w.r = &rotation.Rotator{
 		Config:  rotation.Config{Bucket: bucket, Prefix: "certs/", Regions: regions, MinValidDays: 7, Keep: 1, ProbeRetryDelay: time.Millisecond},
@@ -57,7 +58,7 @@ func issue(t *testing.T, domains ...string) certstest.Pair {
 // seedCert stores pair p as an existing certificate in region.
 func (w *world) seedCert(t *testing.T, region, name string, p certstest.Pair, ours bool) string {
 	t.Helper()
-	c, err := rotationtest.CertificateFromPEM(region, name, string(p.CertPEM))
+	c, err := clbtest.CertificateFromPEM(region, name, string(p.CertPEM))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -342,7 +343,7 @@ func TestRotateScenarios(t *testing.T) {
 			setup: func(t *testing.T, w *world) string {
 				w.r.Config.Keep = 1
 				mk := func(name string, ours bool, age time.Duration) string {
-					c, _ := rotationtest.CertificateFromPEM(zjk, name, string(issue(t, "www.example.com").CertPEM))
+					c, _ := clbtest.CertificateFromPEM(zjk, name, string(issue(t, "www.example.com").CertPEM))
 					c.CreateTime = w.now.Add(-age)
 					c.Tags = map[string]string{}
 					if ours {
@@ -358,7 +359,7 @@ func TestRotateScenarios(t *testing.T) {
 				mk("api-20210101-00000005", true, 6*time.Hour)  // another pair's: kept
 				// Pair "www " (a look-alike name with the same base) uploaded this
 				// one and tagged it: not ours to clean up, kept.
-				la, _ := rotationtest.CertificateFromPEM(zjk, "www-20190101-00000007", string(issue(t, "www.example.com").CertPEM))
+				la, _ := clbtest.CertificateFromPEM(zjk, "www-20190101-00000007", string(issue(t, "www.example.com").CertPEM))
 				la.CreateTime = w.now.Add(-8 * time.Hour)
 				la.Tags = map[string]string{clb.OwnerTagKey: clb.OwnerTagValue, clb.PairTagKey: clb.PairTagValue("www ")}
 				w.slb.AddCertificate(la)
@@ -573,13 +574,13 @@ func TestRotateConcurrentHalvesUploadOnce(t *testing.T) {
 // racingSLB simulates another instance uploading the same pair at the same
 // moment (with a lower id).
 type racingSLB struct {
-	*rotationtest.SLB
+	*clbtest.SLB
 	once sync.Once
 }
 
 func (r *racingSLB) UploadServerCertificate(ctx context.Context, region, name, certPEM, keyPEM string, tags map[string]string) (clb.ServerCertificate, error) {
 	r.once.Do(func() {
-		c, _ := rotationtest.CertificateFromPEM(region, name, certPEM)
+		c, _ := clbtest.CertificateFromPEM(region, name, certPEM)
 		c.ID, c.Tags = "cert-0000", tags
 		r.SLB.AddCertificate(c)
 	})

@@ -66,7 +66,7 @@ func (r *Rotator) storeRefs(ctx context.Context, group []*regionPlan, outs []*ta
 			laneRefs = inventoryReferences(p, outs, seen[p.lane()])
 		} else {
 			var err error
-			if laneRefs, err = r.referencedCertificates(ctx, p.port, p.region, p.base); err != nil {
+			if laneRefs, err = r.referencedCertificates(ctx, p.product, p.port, p.region, p.base); err != nil {
 				return nil, err
 			}
 		}
@@ -90,7 +90,7 @@ func (r *Rotator) storeRefs(ctx context.Context, group []*regionPlan, outs []*ta
 				}
 				continue
 			}
-			more, err := r.referencedCertificates(ctx, prod.Port, region, nil)
+			more, err := r.referencedCertificates(ctx, prod.Name, prod.Port, region, nil)
 			if err != nil {
 				return nil, err
 			}

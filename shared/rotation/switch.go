@@ -219,13 +219,13 @@ func (r *Rotator) list(ctx context.Context, j *verifyJob) (map[string]string, er
 	if j.lbIDs != nil {
 		ls, err := j.port.Listeners(ctx, j.region, j.lbIDs)
 		for _, l := range ls {
-			got[listenerPlace(l.LoadBalancerID, l.Port)] = l.CertificateID
+			got[inventory.PlaceOfListener(l.LoadBalancerID, l.Port)] = l.CertificateID
 		}
 		return got, err
 	}
-	exts, err := j.port.SNI(ctx, j.region, TLSListener{LoadBalancerID: j.lbID, Port: j.listenerPort, ID: j.listenerID})
+	exts, err := j.port.SNI(ctx, j.region, inventory.TLSListener{LoadBalancerID: j.lbID, Port: j.listenerPort, ID: j.listenerID})
 	for _, e := range exts {
-		got[extPlace(e.ID)] = e.CertificateID
+		got[inventory.PlaceOfSNI(e.ID)] = e.CertificateID
 	}
 	return got, err
 }

@@ -14,14 +14,6 @@ import (
 // TargetPort: one per load-balancer product. The algorithm only knows the
 // product-neutral shapes below; CLBPort is the Classic Load Balancer's.
 
-// Instance, TLSListener and SNICertificate are the inventory's shapes
-// (package inventory): what the rotation plans from.
-type (
-	Instance       = inventory.Instance
-	TLSListener    = inventory.TLSListener
-	SNICertificate = inventory.SNICertificate
-)
-
 // Place is what a switch points at a certificate: the default certificate
 // of listener (LoadBalancerID, ListenerPort, ListenerID) when SNIID is
 // empty, else the SNI place SNIID (Domain is its domain).
@@ -48,7 +40,7 @@ type TargetPort interface {
 	// Listener describes the listener of lbID with id listenerID (when the
 	// product names listeners) or on port, and its SNI certificates
 	// (ErrNotFound when there is none).
-	Listener(ctx context.Context, region, lbID string, port int, listenerID string) (TLSListener, []SNICertificate, error)
+	Listener(ctx context.Context, region, lbID string, port int, listenerID string) (inventory.TLSListener, []inventory.SNICertificate, error)
 	// Switch points place at certificate to (from is what it references now).
 	Switch(ctx context.Context, place Place, from, to string) error
 }
@@ -75,17 +67,17 @@ func (c CLBPort) Delete(ctx context.Context, region, id string) error {
 }
 
 // Instances lists the region's load balancers.
-func (c CLBPort) Instances(ctx context.Context, region string) ([]Instance, error) {
+func (c CLBPort) Instances(ctx context.Context, region string) ([]inventory.Instance, error) {
 	return c.reader().Instances(ctx, region)
 }
 
 // Listeners lists the HTTPS listeners of lbIDs.
-func (c CLBPort) Listeners(ctx context.Context, region string, lbIDs []string) ([]TLSListener, error) {
+func (c CLBPort) Listeners(ctx context.Context, region string, lbIDs []string) ([]inventory.TLSListener, error) {
 	return c.reader().Listeners(ctx, region, lbIDs)
 }
 
 // SNI lists the domain extensions of l.
-func (c CLBPort) SNI(ctx context.Context, region string, l TLSListener) ([]SNICertificate, error) {
+func (c CLBPort) SNI(ctx context.Context, region string, l inventory.TLSListener) ([]inventory.SNICertificate, error) {
 	return c.reader().SNI(ctx, region, l)
 }
 
@@ -93,12 +85,12 @@ func (c CLBPort) SNI(ctx context.Context, region string, l TLSListener) ([]SNICe
 func (c CLBPort) ReadBatch() int { return c.reader().ReadBatch() }
 
 // Listener describes the HTTPS listener on lbID:port.
-func (c CLBPort) Listener(ctx context.Context, region, lbID string, port int, _ string) (TLSListener, []SNICertificate, error) {
+func (c CLBPort) Listener(ctx context.Context, region, lbID string, port int, _ string) (inventory.TLSListener, []inventory.SNICertificate, error) {
 	l, exts, err := c.SLB.DescribeHTTPSListener(ctx, region, lbID, port)
 	if err != nil {
-		return TLSListener{}, nil, err
+		return inventory.TLSListener{}, nil, err
 	}
-	return TLSListener{LoadBalancerID: l.LoadBalancerID, Port: l.Port, Status: l.Status, CertificateID: l.ServerCertificateID}, inventory.CLBExtensions(exts), nil
+	return inventory.TLSListener{LoadBalancerID: l.LoadBalancerID, Port: l.Port, Status: l.Status, CertificateID: l.ServerCertificateID}, inventory.CLBExtensions(exts), nil
 }
 
 // Switch sets a listener's or a domain extension's certificate.

@@ -1,7 +1,7 @@
 // Package rotationtest provides in-memory fakes of the interfaces package
-// rotation consumes (object store, TLS prober, lock store), for unit tests
-// of the rotation and of the use cases built on it. The fake SLB is
-// package clbtest's (SLB here is an alias of it).
+// rotation consumes (object store, TLS prober), for unit tests of the
+// rotation and of the use cases built on it. The fake SLB is package
+// clbtest's, the lock store package leasetest's.
 package rotationtest
 
 import (

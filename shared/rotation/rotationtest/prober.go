@@ -6,29 +6,17 @@ import (
 	"sync"
 	"time"
 
-	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb/clbtest"
-	"github.com/slb-cert-rotator/slb-cert-rotator/shared/lease/leasetest"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation"
 )
 
-// SLB is the in-memory Classic Load Balancer of package clbtest.
-type SLB = clbtest.SLB
-
-var _ rotation.SLB = (*SLB)(nil)
-
-// CertificateFromPEM describes a PEM chain the way SLB lists it.
-func CertificateFromPEM(region, name, certPEM string) (clb.ServerCertificate, error) {
-	return clbtest.CertificateFromPEM(region, name, certPEM)
-}
-
-// Fingerprint is SLB's colon hex SHA-1 of a DER certificate.
-func Fingerprint(der []byte) string { return clbtest.Fingerprint(der) }
+// The fake SLB is what the rotation's SLB port reads.
+var _ rotation.SLB = (*clbtest.SLB)(nil)
 
 // Prober answers handshakes from the fake SLB's state: the extension whose
 // domain matches the SNI, else the listener's default certificate.
 type Prober struct {
-	SLB *SLB
+	SLB *clbtest.SLB
 	mu  sync.Mutex
 	// Stale maps "address:port" to a fingerprint served whatever the API
 	// says (a frontend that did not pick up the change).
@@ -67,6 +55,3 @@ func (p *Prober) Probe(_ context.Context, address string, port int, serverName s
 	}
 	return rotation.ProbeResult{Reachable: true, FingerprintSHA1: fp}
 }
-
-// Locks is the in-memory lock store (lease.Store) of package leasetest.
-type Locks = leasetest.Store
