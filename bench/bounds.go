@@ -112,7 +112,7 @@ func (j RotationJob) Rounds() int {
 		r++
 	}
 	if j.Lock {
-		r += 3 + 2 + 2 // lock, read again, release
+		r += lockRounds // lock, read again, release
 		if j.PreviousGeneration {
 			r += 2
 		}

@@ -9,7 +9,7 @@ import (
 )
 
 // startDNS starts the DNS server (with opts.DNSZones), the Alidns API over
-// its store (signed with the SLB emulator's accounts) and the ACME CA
+// its store (signed with the local cloud's accounts) and the ACME CA
 // validating against it. startLB then publishes the load balancers' names
 // into the same store.
 func (c *Cloud) startDNS(opts Options) error {
@@ -25,7 +25,7 @@ func (c *Cloud) startDNS(opts Options) error {
 	if c.DNS, err = dns.Listen(store, ""); err != nil {
 		return fmt.Errorf("emulator: dns: %w", err)
 	}
-	if c.Alidns, err = alidns.New(alidns.Options{Store: store, Auth: c.SLB, Faults: c.Faults, Now: opts.Now}); err != nil {
+	if c.Alidns, err = alidns.New(alidns.Options{Store: store, Accounts: c.accounts, Faults: c.Faults, Now: opts.Now}); err != nil {
 		c.DNS.Close()
 		return fmt.Errorf("emulator: alidns: %w", err)
 	}

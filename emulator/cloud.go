@@ -364,13 +364,13 @@ func (c *Cloud) State() State {
 
 // RequestLog is the request log served at /local/requests.
 type RequestLog struct {
-	SLB    []slb.RequestRecord    `json:"slb"`
-	ALB    []rpc.Record           `json:"alb"`
-	NLB    []rpc.Record           `json:"nlb"`
-	CAS    []rpc.Record           `json:"cas"`
-	OSS    []oss.RequestRecord    `json:"oss"`
-	FC     []fcrt.AsyncRecord     `json:"fc_async"`
-	Alidns []alidns.RequestRecord `json:"alidns"`
+	SLB    []slb.RequestRecord `json:"slb"`
+	ALB    []rpc.Record        `json:"alb"`
+	NLB    []rpc.Record        `json:"nlb"`
+	CAS    []rpc.Record        `json:"cas"`
+	OSS    []oss.RequestRecord `json:"oss"`
+	FC     []fcrt.AsyncRecord  `json:"fc_async"`
+	Alidns []rpc.Record        `json:"alidns"`
 }
 
 // RequestLog returns the request logs of every service.

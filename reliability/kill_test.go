@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/rand"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -17,6 +16,7 @@ import (
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator"
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/faults"
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/fcrt"
+	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/fcrt/fcrttest"
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/slb"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/lease"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation"
@@ -94,20 +94,12 @@ func killCases(n int) []killCase {
 // buildRotateOnUpload builds functions/rotate-on-upload into dir.
 func buildRotateOnUpload(t *testing.T, dir string) string {
 	t.Helper()
-	root, err := filepath.Abs("..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(root, "functions", "rotate-on-upload", "main.go")); err != nil {
+	const pkg = "../functions/rotate-on-upload"
+	if _, err := os.Stat(filepath.Join(pkg, "main.go")); err != nil {
 		t.Skipf("functions/rotate-on-upload not found beside the suite: %v", err)
 	}
 	bin := filepath.Join(dir, "bootstrap")
-	cmd := exec.Command("go", "build", "-o", bin, "./functions/rotate-on-upload")
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build rotate-on-upload: %v\n%s", err, out)
-	}
+	fcrttest.BuildTo(t, bin, pkg)
 	return bin
 }
 

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/dns"
+	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/rpc"
 )
 
 type obj = map[string]any
@@ -31,45 +32,19 @@ func Actions() []string {
 	return out
 }
 
-// handle authenticates, checks the version and dispatches.
-func (s *Server) handle(method string, p map[string]string) (obj, *apiError) {
-	if p["Action"] == "" {
-		return nil, missing("Action")
-	}
-	if e := s.auth.Authenticate(method, p); e != nil {
-		return nil, e
-	}
-	if v := p["Version"]; v == "" {
-		return nil, missing("Version")
-	} else if v != APIVersion {
-		return nil, errorf(400, "InvalidVersion", "Specified parameter Version is not valid.")
-	}
-	if f := p["Format"]; f != "" && !strings.EqualFold(f, "JSON") {
-		return nil, errorf(400, "InvalidParameter", "The emulator answers in JSON only (Format=%s).", f)
-	}
+// handle dispatches a call emulator/rpc has authenticated and checked.
+func (s *Server) handle(_ string, p map[string]string) (obj, *apiError) {
 	h, ok := actions[p["Action"]]
 	if !ok {
-		return nil, errorf(404, "InvalidAction.NotFound", "Specified api is not found, please check your url and method.")
+		return nil, rpc.UnknownAction()
 	}
-	s.mu.Lock() // one write at a time: duplicate checks and adds are atomic
+	s.mu.Lock() // one action at a time: duplicate checks and adds are atomic
 	defer s.mu.Unlock()
-	resp, e := h(s, p)
-	if e != nil {
-		return nil, e
-	}
-	return resp, nil
-}
-
-func missing(name string) *apiError {
-	return errorf(400, "MissingParameter", "The input parameter %q that is mandatory for processing this request is not supplied.", name)
-}
-
-func invalid(name, why string) *apiError {
-	return errorf(400, "InvalidParameter", "The specified parameter %s is not valid: %s", name, why)
+	return h(s, p)
 }
 
 func domainMissing(name string) *apiError {
-	return errorf(400, "InvalidDomainName.NoExist", "The specified domain name %s does not exist.", name)
+	return rpc.Errorf(400, "InvalidDomainName.NoExist", "The specified domain name %s does not exist.", name)
 }
 
 // page reads PageNumber and PageSize (1-based; size capped at max).
@@ -78,14 +53,14 @@ func page(p map[string]string, def, max int) (num, size int, e *apiError) {
 	if v := p["PageNumber"]; v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
-			return 0, 0, invalid("PageNumber", "must be a positive integer")
+			return 0, 0, rpc.Invalid("PageNumber", "must be a positive integer")
 		}
 		num = n
 	}
 	if v := p["PageSize"]; v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > max {
-			return 0, 0, invalid("PageSize", "must be between 1 and "+strconv.Itoa(max))
+			return 0, 0, rpc.Invalid("PageSize", "must be between 1 and "+strconv.Itoa(max))
 		}
 		size = n
 	}
@@ -129,10 +104,10 @@ func domainID(zone string) string {
 func addDomain(s *Server, p map[string]string) (obj, *apiError) {
 	name := dns.Canonical(p["DomainName"])
 	if name == "" {
-		return nil, missing("DomainName")
+		return nil, rpc.Missing("DomainName")
 	}
 	if slices.Contains(s.store.Zones(), name) {
-		return nil, errorf(400, "AlreadyExists.DomainName", "The domain %s already exists.", name)
+		return nil, rpc.Errorf(400, "AlreadyExists.DomainName", "The domain %s already exists.", name)
 	}
 	s.store.AddZone(name)
 	return obj{"DomainName": name, "DomainId": domainID(name), "PunyCode": name,
@@ -142,7 +117,7 @@ func addDomain(s *Server, p map[string]string) (obj, *apiError) {
 func addDomainRecord(s *Server, p map[string]string) (obj, *apiError) {
 	for _, k := range []string{"DomainName", "RR", "Type", "Value"} {
 		if p[k] == "" {
-			return nil, missing(k)
+			return nil, rpc.Missing(k)
 		}
 	}
 	zone := dns.Canonical(p["DomainName"])
@@ -151,25 +126,25 @@ func addDomainRecord(s *Server, p map[string]string) (obj, *apiError) {
 	}
 	typ := strings.ToUpper(p["Type"])
 	if typ != dns.TypeA && typ != dns.TypeTXT {
-		return nil, invalid("Type", "the local cloud stores A and TXT records only")
+		return nil, rpc.Invalid("Type", "the local cloud stores A and TXT records only")
 	}
 	ttl := 600
 	if v := p["TTL"]; v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 86400 {
-			return nil, invalid("TTL", "must be between 1 and 86400")
+			return nil, rpc.Invalid("TTL", "must be between 1 and 86400")
 		}
 		ttl = n
 	}
 	name := fqdn(p["RR"], zone)
 	for _, r := range s.store.Lookup(name, typ) {
 		if r.Value == p["Value"] {
-			return nil, errorf(400, "DomainRecordDuplicate", "The DNS record already exists.")
+			return nil, rpc.Errorf(400, "DomainRecordDuplicate", "The DNS record already exists.")
 		}
 	}
 	r, err := s.store.Add(dns.Record{Name: name, Type: typ, Value: p["Value"], TTL: uint32(ttl)})
 	if err != nil {
-		return nil, invalid("Value", err.Error())
+		return nil, rpc.Invalid("Value", err.Error())
 	}
 	return obj{"RecordId": r.ID}, nil
 }
@@ -185,10 +160,10 @@ func fqdn(rr, zone string) string {
 func deleteDomainRecord(s *Server, p map[string]string) (obj, *apiError) {
 	id := p["RecordId"]
 	if id == "" {
-		return nil, missing("RecordId")
+		return nil, rpc.Missing("RecordId")
 	}
 	if !s.store.Delete(id) {
-		return nil, errorf(400, "DomainRecordNotBelongToUser", "The DNS record does not exist or does not belong to you.")
+		return nil, rpc.Errorf(400, "DomainRecordNotBelongToUser", "The DNS record does not exist or does not belong to you.")
 	}
 	return obj{"RecordId": id}, nil
 }
@@ -196,7 +171,7 @@ func deleteDomainRecord(s *Server, p map[string]string) (obj, *apiError) {
 func describeDomainRecords(s *Server, p map[string]string) (obj, *apiError) {
 	zone := dns.Canonical(p["DomainName"])
 	if zone == "" {
-		return nil, missing("DomainName")
+		return nil, rpc.Missing("DomainName")
 	}
 	if !slices.Contains(s.store.Zones(), zone) {
 		return nil, domainMissing(zone)
@@ -225,7 +200,7 @@ func describeDomainRecords(s *Server, p map[string]string) (obj, *apiError) {
 func describeSubDomainRecords(s *Server, p map[string]string) (obj, *apiError) {
 	sub := dns.Canonical(p["SubDomain"])
 	if sub == "" {
-		return nil, missing("SubDomain")
+		return nil, rpc.Missing("SubDomain")
 	}
 	zone := dns.Canonical(p["DomainName"])
 	if zone == "" {

@@ -20,11 +20,7 @@ import (
 // client is the real SDK pointed at a fresh emulator.
 func client(t *testing.T) (*sdkdns.Client, *Server) {
 	t.Helper()
-	auth, err := slb.New(slb.Options{NoFrontends: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := New(Options{Store: dns.NewStore(), Auth: auth})
+	s, err := New(Options{Store: dns.NewStore()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,6 @@
 package localcloudtest
 
 import (
-	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -14,10 +13,10 @@ import (
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/albnlb"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/aliyun"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/app"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/certs/certstest"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation"
-	"github.com/slb-cert-rotator/slb-cert-rotator/shared/tlsprobe"
 )
 
 // Options of Start. The zero value runs a default local cloud with the
@@ -114,15 +113,9 @@ func (e *Env) WithProducts(r *rotation.Rotator, products ...string) *rotation.Ro
 	return r
 }
 
-// Prober is tlsprobe's handshake as the rotation's prober; resolver
+// Prober is the TLS probe rotate-on-upload uses (app.TLSProber); resolver
 // "host:port" resolves names through that DNS server ("" = the system's).
-func Prober(resolver string) rotation.Prober {
-	p := tlsprobe.Prober{Resolver: resolver}
-	return rotation.ProbeFunc(func(ctx context.Context, address string, port int, serverName string, timeout time.Duration) rotation.ProbeResult {
-		r := p.Probe(ctx, address, port, serverName, timeout)
-		return rotation.ProbeResult{Reachable: r.Reachable, FingerprintSHA1: r.FingerprintSHA1, Err: r.Err}
-	})
-}
+func Prober(resolver string) rotation.Prober { return app.TLSProber(resolver) }
 
 // PutPair writes a pair as certs/<name>/fullchain.pem and privkey.pem
 // straight into the cloud's bucket (OSS triggers fire if functions are

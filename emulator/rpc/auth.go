@@ -78,13 +78,6 @@ func Sign(secret, stringToSign string) string {
 	return base64.StdEncoding.EncodeToString(m.Sum(nil))
 }
 
-// Authenticate checks an RPC request's key, signature, STS token, timestamp
-// and nonce against this service's accounts (nil: authentic), for services
-// that share them.
-func (s *Service) Authenticate(method string, p map[string]string) *Error {
-	return s.authenticate(method, p)
-}
-
 // authenticate checks the key, signature, STS token, timestamp and nonce.
 func (s *Service) authenticate(method string, p map[string]string) *Error {
 	for _, name := range []string{"AccessKeyId", "Signature", "SignatureNonce", "Timestamp"} {

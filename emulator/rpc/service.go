@@ -91,9 +91,10 @@ type Service struct {
 	nonces     map[string]time.Time
 	noncePurge time.Time
 
-	logMu sync.Mutex
-	log   []Record
-	reqN  int
+	logMu   sync.Mutex
+	log     []Record
+	reqN    int
+	loseFor map[string]int // action -> answers still to lose after success
 }
 
 // New checks the options and builds a Service.
@@ -113,7 +114,7 @@ func New(opts Options) (*Service, error) {
 	if opts.Version == "" {
 		return nil, errors.New("rpc: Options.Version is required")
 	}
-	s := &Service{opts: opts, faults: opts.Faults, accounts: map[string]Account{}, nonces: map[string]time.Time{}}
+	s := &Service{opts: opts, faults: opts.Faults, accounts: map[string]Account{}, nonces: map[string]time.Time{}, loseFor: map[string]int{}}
 	if s.faults == nil {
 		s.faults = faults.New(1)
 	}
@@ -134,6 +135,25 @@ func (s *Service) Requests() []Record {
 	s.logMu.Lock()
 	defer s.logMu.Unlock()
 	return append([]Record(nil), s.log...)
+}
+
+// LoseAnswers makes the next n successful calls of action take effect and
+// then reset the connection instead of answering: the client cannot tell
+// whether the call happened (a lost answer).
+func (s *Service) LoseAnswers(action string, n int) {
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	s.loseFor[action] = n
+}
+
+func (s *Service) takeLoss(action string) bool {
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	if s.loseFor[action] > 0 {
+		s.loseFor[action]--
+		return true
+	}
+	return false
 }
 
 // Serve answers one RPC call: parse, log, faults, authentication, version,
@@ -168,6 +188,10 @@ func (s *Service) Serve(w http.ResponseWriter, r *http.Request, d Dispatcher) {
 	}
 	if aerr != nil {
 		rec.Status, rec.Code = s.WriteError(w, rec.RequestID, aerr)
+		return
+	}
+	if s.takeLoss(rec.Action) && faults.Reset(w) {
+		rec.Fault = "answer lost"
 		return
 	}
 	if s.opts.IsWrite != nil && s.opts.IsWrite(rec.Action) &&

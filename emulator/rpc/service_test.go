@@ -64,3 +64,33 @@ func TestServeRedactsAndNumbers(t *testing.T) {
 		}
 	}
 }
+
+// TestLoseAnswers: the next n successful calls of the action take effect
+// and then lose their answer (the connection reset); the call after them
+// is answered again.
+func TestLoseAnswers(t *testing.T) {
+	s, err := New(Options{Version: "2000-01-01"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	applied := 0
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.Serve(w, r, func(string, map[string]string) (map[string]any, *Error) { applied++; return map[string]any{}, nil })
+	}))
+	defer hs.Close()
+	s.LoseAnswers("Echo", 2)
+	a := DefaultAccounts()[0]
+	for i, wantLost := range []bool{true, true, false} {
+		resp, err := http.Get(hs.URL + "/?" + signed(a, "lose"+string(rune('a'+i)), nil))
+		if lost := err != nil; lost != wantLost {
+			t.Fatalf("call %d: err %v, want lost %v", i, err, wantLost)
+		}
+		if err == nil {
+			resp.Body.Close()
+		}
+	}
+	log := s.Requests()
+	if applied != 3 || len(log) != 3 || log[0].Fault != "answer lost" || log[1].Fault != "answer lost" || log[2].Status != 200 {
+		t.Fatalf("applied %d, log %+v", applied, log)
+	}
+}

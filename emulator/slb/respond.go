@@ -34,8 +34,3 @@ func IsWrite(action string) bool {
 	_, known := actions[action]
 	return known && !strings.HasPrefix(action, "Describe") && !strings.HasPrefix(action, "List")
 }
-
-// authenticate checks a request's signature against the server's accounts.
-func (s *Server) authenticate(method string, p map[string]string) *apiError {
-	return s.rpc.Authenticate(method, p)
-}

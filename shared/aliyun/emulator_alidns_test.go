@@ -26,13 +26,9 @@ type localDNS struct {
 
 func startLocalAlidns(t *testing.T) localDNS {
 	t.Helper()
-	auth, err := slbemu.New(slbemu.Options{NoFrontends: true})
-	if err != nil {
-		t.Fatal(err)
-	}
 	store := dnsemu.NewStore()
 	inj := faults.New(7)
-	emu, err := alidnsemu.New(alidnsemu.Options{Store: store, Auth: auth, Faults: inj})
+	emu, err := alidnsemu.New(alidnsemu.Options{Store: store, Faults: inj})
 	if err != nil {
 		t.Fatal(err)
 	}

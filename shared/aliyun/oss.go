@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/slb-cert-rotator/slb-cert-rotator/shared/lease"
 	"io"
 	"net"
 	"net/http"
@@ -17,6 +16,7 @@ import (
 	"github.com/aliyun/aliyun-oss-go-sdk/oss"
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/lease"
 )
 
 // DefaultOSSTimeout bounds one OSS request (the ctx deadline may shorten it).

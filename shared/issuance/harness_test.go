@@ -180,11 +180,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { e.ca.Close() })
-	auth, err := slbemu.New(slbemu.Options{NoFrontends: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if e.alidns, err = alidnsemu.New(alidnsemu.Options{Store: e.store, Auth: auth, Faults: e.inj}); err != nil {
+	if e.alidns, err = alidnsemu.New(alidnsemu.Options{Store: e.store, Faults: e.inj}); err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(e.alidns)
