@@ -79,9 +79,11 @@ type casListing struct {
 
 type casRegionList struct {
 	once  sync.Once
+	// certs and ready are written under casListing.mu: stored reads them
+	// from other lanes without going through once.
 	certs map[string]clb.ServerCertificate // by identity
 	err   error
-	ready bool // the listing answered (guarded by casListing.mu)
+	ready bool // the listing answered
 }
 
 // get returns the certificates of a CAS region by identity (nil when the
@@ -113,9 +115,8 @@ func (l *casListing) get(ctx context.Context, casRegion string) map[string]clb.S
 		for _, cc := range list {
 			certs[cc.ID] = cc
 		}
-		r.certs = certs
 		l.mu.Lock()
-		r.ready = true
+		r.certs, r.ready = certs, true
 		l.mu.Unlock()
 	})
 	return r.certs
@@ -234,13 +235,16 @@ func (l *casListing) resolve(ctx context.Context, id string) (cert *clb.ServerCe
 // (nil when it failed or is not complete).
 func (l *casListing) stored(region string) []clb.ServerCertificate {
 	l.mu.Lock()
-	r := l.regions[l.store.StoreKey(region)]
+	var certs map[string]clb.ServerCertificate
+	if r := l.regions[l.store.StoreKey(region)]; r != nil && r.ready {
+		certs = r.certs
+	}
 	l.mu.Unlock()
-	if r == nil || !r.ready {
+	if certs == nil {
 		return nil
 	}
-	var out []clb.ServerCertificate
-	for _, cc := range r.certs {
+	out := make([]clb.ServerCertificate, 0, len(certs))
+	for _, cc := range certs {
 		out = append(out, cc)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
