@@ -78,7 +78,7 @@ type casListing struct {
 }
 
 type casRegionList struct {
-	once  sync.Once
+	once sync.Once
 	// certs and ready are written under casListing.mu: stored reads them
 	// from other lanes without going through once.
 	certs map[string]clb.ServerCertificate // by identity
