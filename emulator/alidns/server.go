@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -49,12 +50,17 @@ func New(opts Options) (*Server, error) {
 		return nil, errors.New("alidns emulator: Options.Store is required")
 	}
 	svc, err := rpc.New(rpc.Options{Product: "Alidns", Host: "alidns.aliyuncs.com", Version: APIVersion,
-		Accounts: opts.Accounts, Faults: opts.Faults, Now: opts.Now, RequestIDPrefix: "A11D0C47"})
+		Accounts: opts.Accounts, Faults: opts.Faults, Now: opts.Now, RequestIDPrefix: "A11D0C47", IsWrite: IsWrite})
 	if err != nil {
 		return nil, fmt.Errorf("alidns emulator: %w", err)
 	}
 	return &Server{store: opts.Store, rpc: svc}, nil
 }
+
+// IsWrite reports whether action changes state (all but Describe*): a
+// fault rule's LostRate loses the answer of such a call after it took
+// effect.
+func IsWrite(action string) bool { return !strings.HasPrefix(action, "Describe") }
 
 // Store is the record store behind the API.
 func (s *Server) Store() *dns.Store { return s.store }

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk"
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/auth/credentials"
@@ -14,13 +15,20 @@ import (
 	sdkdns "github.com/aliyun/alibaba-cloud-sdk-go/services/alidns"
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/dns"
+	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/faults"
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator/slb"
 )
 
 // client is the real SDK pointed at a fresh emulator.
 func client(t *testing.T) (*sdkdns.Client, *Server) {
 	t.Helper()
-	s, err := New(Options{Store: dns.NewStore()})
+	return clientWith(t, Options{Store: dns.NewStore()})
+}
+
+// clientWith is the real SDK pointed at an emulator built from opts.
+func clientWith(t *testing.T, opts Options) (*sdkdns.Client, *Server) {
+	t.Helper()
+	s, err := New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,6 +118,34 @@ func TestThroughTheSDK(t *testing.T) {
 	}
 	if len(s.Requests()) == 0 || s.Requests()[0].Params["SecurityToken"] != "[redacted]" {
 		t.Errorf("request log must redact the token: %+v", s.Requests()[:1])
+	}
+}
+
+// TestLostAnswers: a rule's LostRate loses the answer of a write after
+// it took effect (the client sees an error, the record exists), and
+// leaves reads answered.
+func TestLostAnswers(t *testing.T) {
+	inj := faults.New(7)
+	inj.Set(faults.Rule{Action: "AddDomainRecord", LostRate: 1})
+	inj.Set(faults.Rule{Action: "DescribeDomainRecords", LostRate: 1})
+	c, s := clientWith(t, Options{Store: dns.NewStore(), Faults: inj})
+	c.SetReadTimeout(500 * time.Millisecond) // a lost answer held as a timeout ends here
+	s.AddDomain("example.test")
+	for i := range 3 {
+		req := sdkdns.CreateAddDomainRecordRequest()
+		req.DomainName, req.RR, req.Type, req.Value = "example.test", fmt.Sprintf("_acme-challenge.l%d", i), "TXT", "v"
+		if _, err := c.AddDomainRecord(req); err == nil {
+			t.Fatalf("AddDomainRecord %d answered although its answer was to be lost", i)
+		}
+	}
+	list := sdkdns.CreateDescribeDomainRecordsRequest()
+	list.DomainName = "example.test"
+	resp, err := c.DescribeDomainRecords(list)
+	if err != nil || resp.TotalCount != 3 {
+		t.Fatalf("after three lost answers: DescribeDomainRecords = %+v, %v; want the 3 records written", resp, err)
+	}
+	if st := inj.Stats()["AddDomainRecord"]; st.Lost != 3 {
+		t.Fatalf("injector counted %d lost answers, want 3", st.Lost)
 	}
 }
 
