@@ -57,6 +57,18 @@ func Matches(pattern, host string) bool {
 	return hostRest == rest && !strings.HasPrefix(rest, ".") && !strings.Contains(rest, "..")
 }
 
+// HandshakeName is the name a TLS handshake asks for to reach a
+// certificate or SNI extension named domain: the domain itself, or for a
+// wildcard a concrete name it covers ("*.example.com" -> "www.example.com").
+// Rotation's verification and the sweep's probes both ask for it, so the
+// two see the same certificate.
+func HandshakeName(domain string) string {
+	if rest, ok := strings.CutPrefix(domain, "*."); ok {
+		return "www." + rest
+	}
+	return domain
+}
+
 // Covers reports whether every domain in existing is matched by some domain
 // in newDomains, i.e. whether a certificate for newDomains can replace one
 // for existing without dropping a name. An existing wildcard is covered only

@@ -225,3 +225,16 @@ func TestCrossedThreshold(t *testing.T) {
 		})
 	}
 }
+
+func TestHandshakeName(t *testing.T) {
+	for _, tt := range []struct{ domain, want string }{
+		{"api.example.com", "api.example.com"},
+		{"*.example.com", "www.example.com"},
+		{"*.api.example.com", "www.api.example.com"},
+	} {
+		got := certs.HandshakeName(tt.domain)
+		if got != tt.want || !certs.Matches(tt.domain, got) {
+			t.Errorf("HandshakeName(%q) = %q (matched by it: %v); want %q", tt.domain, got, certs.Matches(tt.domain, got), tt.want)
+		}
+	}
+}

@@ -77,13 +77,4 @@ func normalizeFingerprint(fp string) string {
 	return strings.ToLower(strings.NewReplacer(":", "", "-", "", " ", "").Replace(fp))
 }
 
-// probeName is the SNI used to reach a domain extension: the domain itself,
-// or for a wildcard a name it covers.
-func probeName(domain string) string {
-	if strings.HasPrefix(domain, "*.") {
-		return "probe" + domain[1:]
-	}
-	return domain
-}
-
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/certs"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
 )
 
@@ -174,7 +175,7 @@ func (p *probeRun) probeOne(q *addrQueue, pt probeTarget) {
 	t := pt.target
 	sni := ""
 	if t.Domain != "" {
-		sni = probeName(t.Domain)
+		sni = certs.HandshakeName(t.Domain)
 	}
 	var res ProbeResult
 	late := false

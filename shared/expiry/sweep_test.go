@@ -280,9 +280,9 @@ func TestProbeDriftAndUnreachable(t *testing.T) {
 	r.addExtensions(r.lbs[0].ID, 443, clb.DomainExtension{ID: "de-1", Domain: "*.api.example.com", ServerCertificateID: "c2"})
 	r.addListener(clb.Listener{LoadBalancerID: r.lbs[2].ID, Port: 8443, Protocol: "https", Status: "stopped", ServerCertificateID: "c1"})
 	prober := &mapProber{served: map[string]string{
-		a0 + ":443/":                      strings.ToUpper(strings.ReplaceAll(fp(1), ":", "")), // same, other format
-		a0 + ":443/probe.api.example.com": fp(7),                                               // drift on the SNI extension
-		a1 + ":443/":                      fp(1),
+		a0 + ":443/":                    strings.ToUpper(strings.ReplaceAll(fp(1), ":", "")), // same, other format
+		a0 + ":443/www.api.example.com": fp(7),                                               // drift on the SNI extension
+		a1 + ":443/":                    fp(1),
 		// a2 unreachable
 	}}
 	rec := &notifytest.Recorder{}
@@ -294,7 +294,7 @@ func TestProbeDriftAndUnreachable(t *testing.T) {
 	if want := (ProbeCounts{Probed: 4, Matched: 2, Drift: 1, Unreachable: 1, Skipped: 1}); rep.Probes != want {
 		t.Errorf("probes = %+v, want %+v (dials %v)", rep.Probes, want, prober.dials)
 	}
-	if len(rep.Drift) != 1 || rep.Drift[0].Target.Domain != "*.api.example.com" || rep.Drift[0].ServerName != "probe.api.example.com" || rep.Drift[0].Served != fp(7) {
+	if len(rep.Drift) != 1 || rep.Drift[0].Target.Domain != "*.api.example.com" || rep.Drift[0].ServerName != "www.api.example.com" || rep.Drift[0].Served != fp(7) {
 		t.Errorf("drift = %+v", rep.Drift)
 	}
 	if len(rep.Unreachable) != 1 || rep.Unreachable[0].Address != a2 {

@@ -445,7 +445,7 @@ func (r *Rotator) ensureCertificate(ctx context.Context, p *regionPlan, m *mater
 // ("*.example.com" -> "www.example.com").
 func probeName(t *target, m *material) string {
 	if t.Domain != "" {
-		return concrete(t.Domain)
+		return certs.HandshakeName(t.Domain)
 	}
 	claimed := func(n string) bool {
 		for _, e := range t.extNames {
@@ -473,13 +473,6 @@ func probeName(t *target, m *material) string {
 		}
 	}
 	return ""
-}
-
-func concrete(name string) string {
-	if strings.HasPrefix(name, "*.") {
-		return "www" + name[1:]
-	}
-	return name
 }
 
 // cleanup deletes superseded certificates of this pair that we created and
