@@ -17,6 +17,7 @@ import (
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/config"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/expiry"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/invocation"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/outcome"
 )
 
@@ -66,34 +67,12 @@ type Handler struct {
 // that FC retries once.
 func (h *Handler) Handle(ctx context.Context, event json.RawMessage) (Result, error) {
 	start := time.Now()
-	if h.ConfigErr != nil {
-		res := Result{Status: StatusRejected, Reason: "configuration: " + h.ConfigErr.Error()}
-		h.log(ctx, start, res, nil)
-		return res, nil
+	parse := func() (expiry.Request, error) { return ParseEvent(event, h.defaults()) }
+	req, sw, stop := invocation.Prepare(ctx, h.ConfigErr, parse, h.NewSweeper)
+	if stop != nil {
+		return h.done(ctx, start, Result{Status: stop.Status, Reason: stop.Reason}, stop.Err)
 	}
-	req, err := ParseEvent(event, h.defaults())
-	if err != nil {
-		res := Result{Status: StatusRejected, Reason: err.Error()}
-		h.log(ctx, start, res, nil)
-		return res, nil
-	}
-	sw, err := h.NewSweeper(ctx)
-	if err != nil {
-		res := Result{Status: StatusFailed, Reason: err.Error()}
-		if apierr.Permanent(err) {
-			res.Status, err = StatusRejected, nil // retrying cannot help; the result says why
-		}
-		h.log(ctx, start, res, err)
-		if err != nil {
-			return res, fmt.Errorf("expiry-check: %w", err)
-		}
-		return res, nil
-	}
-	now := time.Now
-	if h.Now != nil {
-		now = h.Now
-	}
-	rep, err := sw.Sweep(ctx, now(), req)
+	rep, err := sw.Sweep(ctx, invocation.Now(h.Now), req)
 	res := Result{Status: StatusOK, Report: &rep}
 	switch {
 	case err != nil && errors.Is(err, apierr.ErrInvalid) && rep.Time.IsZero():
@@ -107,6 +86,12 @@ func (h *Handler) Handle(ctx context.Context, event json.RawMessage) (Result, er
 	case len(rep.Errors) > 0 || rep.Notification.Error != "":
 		res.Status = StatusPartial
 	}
+	return h.done(ctx, start, res, err)
+}
+
+// done logs the invocation's one line and returns res, with err (if any)
+// named after the function.
+func (h *Handler) done(ctx context.Context, start time.Time, res Result, err error) (Result, error) {
 	h.log(ctx, start, res, err)
 	if err != nil {
 		return res, fmt.Errorf("expiry-check: %w", err)
@@ -125,10 +110,6 @@ func (h *Handler) defaults() expiry.Request {
 
 // log writes the invocation's one log line.
 func (h *Handler) log(ctx context.Context, start time.Time, res Result, err error) {
-	logger := h.Log
-	if logger == nil {
-		logger = slog.Default()
-	}
 	attrs := []any{slog.String("status", string(res.Status)), slog.Int64("duration_ms", time.Since(start).Milliseconds())}
 	if res.Reason != "" {
 		attrs = append(attrs, slog.String("reason", res.Reason))
@@ -149,14 +130,7 @@ func (h *Handler) log(ctx context.Context, start time.Time, res Result, err erro
 			attrs = append(attrs, slog.String("first_error", r.Errors[0].Error))
 		}
 	}
-	level := slog.LevelInfo
-	switch {
-	case err != nil || res.Status == StatusFailed:
-		level = slog.LevelError
-	case res.Status != StatusOK:
-		level = slog.LevelWarn
-	}
-	logger.Log(ctx, level, "expiry check", attrs...)
+	invocation.Logger(h.Log).Log(ctx, invocation.Level(res.Status, err), "expiry check", attrs...)
 }
 
 // timerKeys are the fields of a timer trigger event.

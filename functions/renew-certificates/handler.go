@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/config"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/invocation"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/issuance"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/outcome"
 )
@@ -54,25 +54,11 @@ type Handler struct {
 // may fix (orders are guarded by the pair's lock and its state).
 func (h *Handler) Handle(ctx context.Context, event json.RawMessage) (Result, error) {
 	start := time.Now()
-	if h.ConfigErr != nil {
-		return h.done(ctx, start, Result{Status: outcome.Rejected, Reason: "configuration: " + h.ConfigErr.Error()}, nil)
+	req, r, stop := invocation.Prepare(ctx, h.ConfigErr, func() (issuance.Request, error) { return ParseEvent(event) }, h.NewRenewer)
+	if stop != nil {
+		return h.done(ctx, start, Result{Status: stop.Status, Reason: stop.Reason}, stop.Err)
 	}
-	req, err := ParseEvent(event)
-	if err != nil {
-		return h.done(ctx, start, Result{Status: outcome.Rejected, Reason: err.Error()}, nil)
-	}
-	r, err := h.NewRenewer(ctx)
-	if err != nil && apierr.Permanent(err) {
-		return h.done(ctx, start, Result{Status: outcome.Rejected, Reason: err.Error()}, nil)
-	}
-	if err != nil {
-		return h.done(ctx, start, Result{Status: outcome.Failed, Reason: err.Error()}, err)
-	}
-	now := time.Now
-	if h.Now != nil {
-		now = h.Now
-	}
-	res, err := r.Run(ctx, now(), req)
+	res, err := r.Run(ctx, invocation.Now(h.Now), req)
 	out := Result{Status: res.Status, Names: res.Names}
 	if err != nil {
 		out.Reason = err.Error()
@@ -117,18 +103,7 @@ func (h *Handler) log(ctx context.Context, start time.Time, res Result, err erro
 			break
 		}
 	}
-	level := slog.LevelInfo
-	switch {
-	case err != nil || res.Status == outcome.Failed:
-		level = slog.LevelError
-	case !res.Status.Success():
-		level = slog.LevelWarn
-	}
-	logger := h.Log
-	if logger == nil {
-		logger = slog.Default()
-	}
-	logger.Log(ctx, level, "renew certificates", attrs...)
+	invocation.Logger(h.Log).Log(ctx, invocation.Level(res.Status, err), "renew certificates", attrs...)
 }
 
 // ParseEvent decodes a timer event (its payload is ignored: the timer
