@@ -5,6 +5,8 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/pause"
 )
 
 // MaxHold caps how long Hold keeps a "timed out" request open when the
@@ -12,19 +14,13 @@ import (
 const MaxHold = 30 * time.Second
 
 // Sleep waits d or until ctx is done; it reports whether the full delay
-// elapsed.
+// elapsed. No delay (d <= 0) is always complete, even for a client already
+// gone: a decision without latency goes on to its fault or to the action.
 func Sleep(ctx context.Context, d time.Duration) bool {
 	if d <= 0 {
 		return true
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
+	return pause.For(ctx, d)
 }
 
 // Hold keeps a request open without answering until the client goes away

@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http"
 	"strings"
+
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/pause"
 )
 
 // Handler returns the control API:
@@ -73,7 +75,7 @@ func (rt *Runtime) handleInvoke(w http.ResponseWriter, r *http.Request) {
 	}
 	if rt.opts.Faults != nil {
 		f := rt.opts.Faults("fc:InvokeFunction")
-		if !sleepCtx(r.Context(), f.Delay) {
+		if !pause.For(r.Context(), f.Delay) {
 			return
 		}
 		if f.Throttle {

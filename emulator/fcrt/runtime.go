@@ -12,6 +12,8 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/pause"
 )
 
 // Error types reported like FC's X-Fc-Error-Type header.
@@ -253,7 +255,7 @@ func (rt *Runtime) runAsync(f *function, rec *AsyncRecord, payload []byte, delay
 		rec.Status, rec.ErrorType, rec.Result, rec.Finished = status, errType, json.RawMessage(result), rt.opts.Now().UTC()
 		rt.mu.Unlock()
 	}
-	if !sleepCtx(rt.ctx, delay) {
+	if !pause.For(rt.ctx, delay) {
 		finish("failed", "", nil)
 		return
 	}
@@ -280,7 +282,7 @@ func (rt *Runtime) runAsync(f *function, rec *AsyncRecord, payload []byte, delay
 			finish("failed", errType, validJSON(res))
 			return
 		}
-		if !sleepCtx(rt.ctx, backoff) {
+		if !pause.For(rt.ctx, backoff) {
 			finish("failed", errType, validJSON(res))
 			return
 		}
@@ -386,20 +388,6 @@ func (rt *Runtime) Dump() Dump {
 	d.Pending = rt.pending
 	rt.mu.Unlock()
 	return d
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }
 
 // newRequestID returns an FC-style request id (UUID v4 form).

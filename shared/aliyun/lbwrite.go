@@ -9,6 +9,7 @@ import (
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk"
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/pause"
 )
 
 // codeListenerBusy is the refusal of a write while the listener is
@@ -95,7 +96,7 @@ func (o listenerOps) attempt(ctx context.Context, w listenerWrite) error {
 		switch {
 		case isCode(err, codeListenerBusy):
 			// Configuring again since the read (another writer): wait and retry.
-			if !sleep(ctx, o.poll) {
+			if !pause.For(ctx, o.poll) {
 				return busyTimeout(ctx, err)
 			}
 			continue
@@ -151,7 +152,7 @@ func (o listenerOps) waitIdle(ctx context.Context, region, listenerID string) (L
 		if err != nil && !outOfTime(ctx) {
 			return l, err
 		}
-		if err != nil || !sleep(ctx, o.poll) {
+		if err != nil || !pause.For(ctx, o.poll) {
 			return l, &APIError{Service: o.product, Action: "GetListenerAttribute", Region: region, Code: codeListenerBusy,
 				Message: "listener " + listenerID + " was still Configuring when the time ran out", Kind: apierr.ErrTransient,
 				cause: endCause(ctx)}
@@ -170,7 +171,7 @@ func (o listenerOps) waitJob(ctx context.Context, w listenerWrite, l LBListener,
 		return err
 	}
 	for {
-		if !sleep(ctx, o.poll) {
+		if !pause.For(ctx, o.poll) {
 			jerr.cause = endCause(ctx)
 			return jerr
 		}

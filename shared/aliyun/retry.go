@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/pause"
 )
 
 // Defaults of RetryPolicy's zero value.
@@ -206,7 +207,7 @@ func (r *retrier) pause(ctx context.Context, paced bool, throttles, failures int
 	if dl, ok := ctx.Deadline(); ok && time.Now().Add(wait).After(dl) {
 		return false
 	}
-	return sleep(ctx, wait)
+	return pause.For(ctx, wait)
 }
 
 // attempt makes call number n of op, first waiting for a slot of pc's
@@ -247,18 +248,4 @@ func isThrottled(err error) bool {
 func retryable(err error) bool {
 	var ae *APIError
 	return errors.As(err, &ae) && errors.Is(ae, apierr.ErrTransient)
-}
-
-func sleep(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	mdns "github.com/miekg/dns"
+
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/pause"
 )
 
 // TXTRecord is a challenge record this product created (the only kind it
@@ -291,10 +293,8 @@ func (p *Provider) PreCheck(ctx context.Context, domain, fqdn, value string) (bo
 			return false, fmt.Errorf("dns-01: TXT %s not answered by %s after %s: check that the zone's NS records point at Alibaba Cloud DNS",
 				strings.TrimSuffix(fqdn, "."), strings.Join(missing, ", "), timeout)
 		}
-		select {
-		case <-ctx.Done():
+		if !pause.For(ctx, interval) {
 			return false, ctx.Err()
-		case <-time.After(interval):
 		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/pause"
 )
 
 // Defaults of Options.
@@ -66,7 +67,7 @@ type Options struct {
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 	// Sleep waits d or until ctx ends, reporting whether d elapsed
-	// (a timer when nil; a simulated clock in tests).
+	// (pause.For when nil; a simulated clock in tests).
 	Sleep func(ctx context.Context, d time.Duration) bool
 	// Jitter draws a duration in [0, n) for the backoff (math/rand/v2's N
 	// when nil; seeded in tests).
@@ -99,7 +100,7 @@ func (o Options) withDefaults() Options {
 		o.Now = time.Now
 	}
 	if o.Sleep == nil {
-		o.Sleep = sleepCtx
+		o.Sleep = pause.For
 	}
 	if o.Jitter == nil {
 		o.Jitter = mrand.N[time.Duration]
@@ -159,17 +160,6 @@ func (l *Lock) Deadline() time.Time { return l.deadline }
 // Held reports whether the lease is still this invocation's at now (its own
 // clock): before Deadline. Work that writes must check it first.
 func (l *Lock) Held(now time.Time) bool { return l != nil && now.Before(l.deadline) }
-
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
-}
 
 func parseLease(data []byte) (Lease, error) {
 	var l Lease

@@ -9,6 +9,7 @@ import (
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/pause"
 )
 
 func (r *run) listeners(ctx context.Context, lbID string, found bool, want []ListenerSpec, certIDs map[string]string) error {
@@ -205,12 +206,8 @@ func (r *run) waitRunning(ctx context.Context, lbID string, port int) (string, e
 		if time.Now().Add(delay).After(deadline) {
 			return "", fmt.Errorf("provisioning: listener %s:%d in %s still %s after %s: %w", lbID, port, r.region, orNone(l.Status), timeout, apierr.ErrTransient)
 		}
-		t := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if !pause.For(ctx, delay) {
 			return "", fmt.Errorf("provisioning: wait for listener %s:%d in %s: %w", lbID, port, r.region, ctx.Err())
-		case <-t.C:
 		}
 		delay = min(delay*2, 2*time.Second)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/inventory"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/pause"
 )
 
 // targetOutcome is what happened to one target during the switch phases.
@@ -303,7 +304,7 @@ func (r *Rotator) probeTarget(ctx context.Context, t *target, m *material) probe
 	}
 	var pr ProbeResult
 	for attempt := 0; attempt < probeAttempts; attempt++ {
-		if attempt > 0 && !sleepCtx(ctx, delay) {
+		if attempt > 0 && !pause.For(ctx, delay) {
 			return probeResult{err: fmt.Errorf("rotation: verify %s: %w", t.Target, ctx.Err())}
 		}
 		pr = r.Prober.Probe(ctx, t.address, t.ListenerPort, sni, timeout)

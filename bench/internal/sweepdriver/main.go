@@ -46,6 +46,7 @@ import (
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/expiry"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/inventory"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/pause"
 )
 
 // output is what the driver prints.
@@ -180,14 +181,10 @@ func run() error {
 // blackhole is the "intranet VIP" prober: nothing answers, so the
 // handshake lasts the whole timeout and fails as a timeout.
 func blackhole(ctx context.Context, address string, port int, _ string, timeout time.Duration) expiry.ProbeResult {
-	t := time.NewTimer(timeout)
-	defer t.Stop()
-	select {
-	case <-t.C:
+	if pause.For(ctx, timeout) {
 		return expiry.ProbeResult{Err: fmt.Sprintf("dial tcp %s:%d: i/o timeout (blackhole)", address, port)}
-	case <-ctx.Done():
-		return expiry.ProbeResult{Err: fmt.Sprintf("dial tcp %s:%d: %v", address, port, ctx.Err())}
 	}
+	return expiry.ProbeResult{Err: fmt.Sprintf("dial tcp %s:%d: %v", address, port, ctx.Err())}
 }
 
 // recorder times the probes and the inventory calls.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/aliyun"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/pause"
 )
 
 // acmeDomains adds a name to the pair, so the renewal issues at once
@@ -90,10 +91,8 @@ func waitChained(ctx context.Context, addr string, port int, rootPEM []byte) ([]
 			}
 		}
 		lastErr = err
-		select {
-		case <-ctx.Done():
+		if !pause.For(ctx, 100*time.Millisecond) {
 			return nil, fmt.Errorf("demo: the listener never served a chain of the local CA (%v): %w", lastErr, ctx.Err())
-		case <-time.After(100 * time.Millisecond):
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/emulator"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/aliyun"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/pause"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/tlsprobe"
 )
 
@@ -90,10 +91,8 @@ func waitProbe(ctx context.Context, probe tlsprobe.Prober, addr string, port int
 		if last.Reachable && strings.EqualFold(last.FingerprintSHA1, fp) {
 			return nil
 		}
-		select {
-		case <-ctx.Done():
+		if !pause.For(ctx, 200*time.Millisecond) {
 			return fmt.Errorf("never served %s (last %q %s): %w", fp, last.FingerprintSHA1, last.Err, ctx.Err())
-		case <-time.After(200 * time.Millisecond):
 		}
 	}
 }

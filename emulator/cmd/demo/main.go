@@ -14,6 +14,7 @@ import (
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/aliyun"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/clb"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/pause"
 )
 
 const (
@@ -110,10 +111,8 @@ func waitServed(ctx context.Context, addr string, port int, fp string) (served, 
 			return s, nil
 		}
 		last, lastErr = s, err
-		select {
-		case <-ctx.Done():
+		if !pause.For(ctx, 200*time.Millisecond) {
 			return last, fmt.Errorf("demo: listener never served %s (last %s, %v): %w", fp, last.Fingerprint, lastErr, ctx.Err())
-		case <-time.After(200 * time.Millisecond):
 		}
 	}
 }
@@ -163,10 +162,8 @@ func waitAsync(ctx context.Context, state func(context.Context) ([]byte, error),
 		if pending == 0 {
 			return st, nil
 		}
-		select {
-		case <-ctx.Done():
+		if !pause.For(ctx, every) {
 			return nil, fmt.Errorf("demo: %d invocations of %s still pending: %w", pending, fn, ctx.Err())
-		case <-time.After(every):
 		}
 	}
 }
