@@ -177,7 +177,7 @@ func (r *retrier) doPaced(ctx context.Context, pc *pacer, key string, op func(at
 	// When the deadline cut the last attempt on its way, what the service
 	// said before (Throttling, 503 ...) explains the failure better than
 	// "context deadline exceeded".
-	if ctx.Err() != nil && lastAnswer != nil && !serviceAnswer(err) {
+	if ended(ctx) && lastAnswer != nil && !serviceAnswer(err) {
 		err = lastAnswer
 	}
 	var ae *APIError
@@ -185,6 +185,18 @@ func (r *retrier) doPaced(ctx context.Context, pc *pacer, key string, op func(at
 		ae.Attempts = tries
 	}
 	return err
+}
+
+// ended reports whether ctx is done or its deadline has passed: an
+// attempt's request timeout is shortened to the deadline and may fire
+// before the context's own timer has run (on a busy machine, ctx.Err stays
+// nil for a while after the deadline).
+func ended(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	dl, ok := ctx.Deadline()
+	return ok && !time.Now().Before(dl)
 }
 
 // pause waits before the next attempt. Throttled attempts wait for the

@@ -338,7 +338,9 @@ func (pp *pipeline) list(ctx context.Context, j *verifyJob) (map[string]string, 
 
 // probe makes o's handshakes once its facts are known (a discovered
 // listener default target needs its listener's extension domains to choose
-// an SNI that reaches the default certificate) into o.pr. It reads only o.t.
+// an SNI that reaches the default certificate) into o.pr. It reads only o.t,
+// and its facts only once they are known: planning may still write them
+// when the context ends first (a listing that answered late).
 func (pp *pipeline) probe(ctx context.Context, o *targetOutcome) {
 	defer pp.work.Done()
 	defer close(o.probed)
@@ -346,8 +348,10 @@ func (pp *pipeline) probe(ctx context.Context, o *targetOutcome) {
 	select {
 	case <-t.facts:
 	case <-ctx.Done():
+		o.pr = probeResult{err: fmt.Errorf("rotation: verify %s: %w", t.Target, ctx.Err())}
+		return
 	}
-	if ctx.Err() == nil && t.noFacts {
+	if t.noFacts {
 		o.pr = probeResult{note: fmt.Sprintf("%s: not probed (verified by API only): its listener's domain extensions were not listed", t.Target)}
 		return
 	}

@@ -106,8 +106,8 @@ func runS(t *testing.T, root, dir, endpoint string, args ...string) (string, err
 	defer cancel()
 	cmd := exec.CommandContext(ctx, s, args...)
 	cmd.Dir = dir
-	cmd.Env = append(filterEnv(os.Environ(), "HOME", "FC3_COMPONENT", "LOCALCLOUD_FC_ENDPOINT", "LOCALCLOUD_ENV_FILE", "SLB_ENDPOINT", "OSS_ENDPOINT"),
-		"HOME="+t.TempDir(),
+	homeEnv := cliHome(t)
+	cmd.Env = append(append(filterEnv(os.Environ(), "HOME", "NODE_ENV", "FC3_COMPONENT", "LOCALCLOUD_FC_ENDPOINT", "LOCALCLOUD_ENV_FILE", "SLB_ENDPOINT", "OSS_ENDPOINT"), homeEnv...),
 		"FC3_COMPONENT="+filepath.Join(root, "tooling", "fc3-local"),
 		"LOCALCLOUD_FC_ENDPOINT="+endpoint,
 		"LOCALCLOUD_SLB_ENDPOINT=http://127.0.0.1:1111",
@@ -126,8 +126,8 @@ func runMake(t *testing.T, root, endpoint string, args ...string) (string, error
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "make", append([]string{"-s", "--no-print-directory", "-C", root}, args...)...)
-	cmd.Env = append(filterEnv(os.Environ(), "HOME", "FC3_COMPONENT", "LOCALCLOUD_FC_ENDPOINT", "LOCALCLOUD_ENV_FILE", "SLB_ENDPOINT", "OSS_ENDPOINT", "MAKEFLAGS", "MFLAGS"),
-		"HOME="+t.TempDir(),
+	homeEnv := cliHome(t)
+	cmd.Env = append(append(filterEnv(os.Environ(), "HOME", "NODE_ENV", "FC3_COMPONENT", "LOCALCLOUD_FC_ENDPOINT", "LOCALCLOUD_ENV_FILE", "SLB_ENDPOINT", "OSS_ENDPOINT", "MAKEFLAGS", "MFLAGS"), homeEnv...),
 		"GOCACHE="+goEnv(t, "GOCACHE"), "GOMODCACHE="+goEnv(t, "GOMODCACHE"), "GOPATH="+goEnv(t, "GOPATH"),
 		"FC3_COMPONENT="+filepath.Join(root, "tooling", "fc3-local"),
 		"LOCALCLOUD_FC_ENDPOINT="+endpoint,

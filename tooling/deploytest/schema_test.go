@@ -61,8 +61,8 @@ func renderSYAML(t *testing.T, root string, env ...string) map[string]any {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, s, "preview", "-o", "json", "--silent")
 	cmd.Dir = root
-	home := t.TempDir()
-	cmd.Env = append(filterEnv(os.Environ(), "FC3_COMPONENT", "HOME"), "HOME="+home)
+	homeEnv := cliHome(t)
+	cmd.Env = append(filterEnv(os.Environ(), "FC3_COMPONENT", "HOME", "NODE_ENV"), homeEnv...)
 	cmd.Env = append(cmd.Env, env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
