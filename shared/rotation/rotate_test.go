@@ -286,6 +286,21 @@ func TestRotateScenarios(t *testing.T) {
 			},
 		},
 		{
+			name: "a target discovery finds that deploy.yaml also names is reported explicit",
+			setup: func(t *testing.T, w *world) string {
+				w.lb(zjk, "lb-1", "127.0.0.2")
+				w.listener(zjk, "lb-1", 443, w.seedCert(t, zjk, "old", issue(t, "www.example.com"), false))
+				w.putPair("www", issue(t, "www.example.com"))
+				w.objs.Put(bucket, "certs/www/deploy.yaml", []byte("discover: true\ntargets:\n  - region: cn-zhangjiakou\n    loadBalancerId: lb-1\n    listenerPort: 443\n"))
+				return "certs/www/fullchain.pem"
+			},
+			check: func(t *testing.T, w *world, res rotation.Result) {
+				if res.Status != rotation.StatusRotated || len(res.Targets) != 1 || res.Targets[0].Source != "explicit" {
+					t.Fatalf("status %s targets %+v %v", res.Status, res.Targets, res.Errors)
+				}
+			},
+		},
+		{
 			name: "quota reached is rejected without switching",
 			setup: func(t *testing.T, w *world) string {
 				w.slb.Quota = 1
