@@ -265,7 +265,7 @@ func (c *CA) applyFault(w http.ResponseWriter, r *http.Request, act string) bool
 		faults.Hold(r.Context(), 0)
 		writeProblem(w, Problem{Type: "urn:ietf:params:acme:error:serverInternal", Detail: "timed out (local fault)", Status: 503})
 	case d.Reset:
-		if !faults.Reset(w) {
+		if !faults.Reset(w, nil) {
 			writeProblem(w, Problem{Type: "urn:ietf:params:acme:error:serverInternal", Detail: "reset (local fault)", Status: 503})
 		}
 	default:

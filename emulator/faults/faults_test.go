@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"reflect"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -178,8 +179,9 @@ func TestHoldRespectsContext(t *testing.T) {
 }
 
 func TestResetClosesConnection(t *testing.T) {
+	var before atomic.Bool
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !Reset(w) {
+		if !Reset(w, func() { before.Store(true) }) {
 			w.WriteHeader(http.StatusInternalServerError)
 		}
 	}))
@@ -195,6 +197,9 @@ func TestResetClosesConnection(t *testing.T) {
 	var ue interface{ Timeout() bool }
 	if errors.As(err, &ue) && ue.Timeout() {
 		t.Fatalf("got a timeout, want a reset: %v", err)
+	}
+	if !before.Load() {
+		t.Fatal("the client saw the reset before Reset's before had run (an emulator's log would miss the request)")
 	}
 }
 

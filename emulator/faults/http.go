@@ -34,9 +34,12 @@ func Hold(ctx context.Context, max time.Duration) {
 
 // Reset hijacks the connection behind w and closes it abruptly (TCP RST
 // where possible), so the client sees "connection reset by peer" or EOF.
-// It reports whether the hijack worked; if not, the caller should answer
-// with an error status instead.
-func Reset(w http.ResponseWriter) bool {
+// before, when not nil, runs once the connection is taken and before it is
+// closed: an emulator logs the request there, so that a client that has
+// seen the reset also finds the request in the log. It reports whether the
+// hijack worked; if not, the caller should answer with an error status
+// instead (before has not run).
+func Reset(w http.ResponseWriter, before func()) bool {
 	hj, ok := w.(http.Hijacker)
 	if !ok {
 		return false
@@ -47,6 +50,9 @@ func Reset(w http.ResponseWriter) bool {
 	}
 	if tc, ok := conn.(*net.TCPConn); ok {
 		_ = tc.SetLinger(0)
+	}
+	if before != nil {
+		before()
 	}
 	_ = conn.Close()
 	return true

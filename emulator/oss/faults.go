@@ -37,7 +37,7 @@ func (s *Server) answerFault(c *reqCtx, f Fault) bool {
 	switch {
 	case f.Reset:
 		c.status, c.code = 0, "ConnectionReset"
-		if faults.Reset(c.w) {
+		if faults.Reset(c.w, func() { s.logOnce(c) }) {
 			return false
 		}
 		panic(http.ErrAbortHandler)

@@ -32,6 +32,7 @@ type reqCtx struct {
 	ak     string
 	status int
 	code   string
+	logged bool // in the server's log already (a reset logs it before closing)
 }
 
 func (c *reqCtx) header() http.Header { return c.w.Header() }
@@ -191,15 +192,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("x-oss-request-id", c.id)
 	h.Set("Server", "AliyunOSS")
 	h.Set("Date", s.now().UTC().Format(http.TimeFormat))
-	defer func() {
-		s.mu.Lock()
-		if len(s.log) >= maxRequestLog {
-			s.log = append(s.log[:0], s.log[len(s.log)-maxRequestLog/2:]...)
-		}
-		s.log = append(s.log, RequestRecord{Time: s.now().UTC(), Action: c.action, Bucket: bucketName, Key: key,
-			Status: c.status, Code: c.code, RequestID: c.id, AccessKeyID: c.ak})
-		s.mu.Unlock()
-	}()
+	defer s.logOnce(c)
 	if err != nil {
 		c.fail(http.StatusBadRequest, "InvalidArgument", "malformed query string")
 		return
@@ -262,4 +255,19 @@ func (s *Server) serve(c *reqCtx) {
 	default:
 		c.fail(http.StatusNotImplemented, "NotImplemented", "This operation is not emulated: "+c.action)
 	}
+}
+
+// logOnce appends c's request to the log unless it is there already.
+func (s *Server) logOnce(c *reqCtx) {
+	if c.logged {
+		return
+	}
+	c.logged = true
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.log) >= maxRequestLog {
+		s.log = append(s.log[:0], s.log[len(s.log)-maxRequestLog/2:]...)
+	}
+	s.log = append(s.log, RequestRecord{Time: s.now().UTC(), Action: c.action, Bucket: c.bucket, Key: c.key,
+		Status: c.status, Code: c.code, RequestID: c.id, AccessKeyID: c.ak})
 }

@@ -8,7 +8,7 @@ import (
 
 // applyFault consults the injector for rec.Action and, when it asks for a
 // fault, answers (or holds, or resets) the request; it reports whether it did.
-func (s *Service) applyFault(w http.ResponseWriter, r *http.Request, rec *Record) bool {
+func (s *Service) applyFault(w http.ResponseWriter, r *http.Request, rec *entry) bool {
 	d := s.faults.Decide(rec.Action)
 	if d == (faults.Decision{}) {
 		return false
@@ -23,7 +23,7 @@ func (s *Service) applyFault(w http.ResponseWriter, r *http.Request, rec *Record
 // answerFault answers with the fault d asks for (prefixing rec.Fault with
 // kind, "lost " for an answer lost after the action applied); it reports
 // whether there was one.
-func (s *Service) answerFault(w http.ResponseWriter, r *http.Request, rec *Record, d faults.Decision, kind string) bool {
+func (s *Service) answerFault(w http.ResponseWriter, r *http.Request, rec *entry, d faults.Decision, kind string) bool {
 	unavailable := Errorf(503, "ServiceUnavailable", "The request has failed due to a temporary failure of the server.")
 	switch {
 	case d.Throttle:
@@ -41,8 +41,7 @@ func (s *Service) answerFault(w http.ResponseWriter, r *http.Request, rec *Recor
 		rec.Status, rec.Code = s.WriteError(w, rec.RequestID, unavailable)
 	case d.Reset:
 		rec.Fault = kind + "reset"
-		if faults.Reset(w) {
-			rec.Status = 0
+		if faults.Reset(w, func() { rec.Status = 0; s.logOnce(rec) }) {
 			return true
 		}
 		rec.Status, rec.Code = s.WriteError(w, rec.RequestID, unavailable)

@@ -159,8 +159,8 @@ func (s *Service) takeLoss(action string) bool {
 // Serve answers one RPC call: parse, log, faults, authentication, version,
 // then d.
 func (s *Service) Serve(w http.ResponseWriter, r *http.Request, d Dispatcher) {
-	rec := Record{Time: s.opts.Now(), Method: r.Method, RequestID: s.requestID()}
-	defer func() { s.record(rec) }()
+	rec := &entry{Record: Record{Time: s.opts.Now(), Method: r.Method, RequestID: s.requestID()}}
+	defer s.logOnce(rec)
 	if r.Method != http.MethodGet && r.Method != http.MethodPost {
 		rec.Status, rec.Code = s.WriteError(w, rec.RequestID, Errorf(405, "UnsupportedHTTPMethod", "This http method is not supported."))
 		return
@@ -179,7 +179,7 @@ func (s *Service) Serve(w http.ResponseWriter, r *http.Request, d Dispatcher) {
 	rec.Action, rec.Region, rec.AccessKeyID = params["Action"], params["RegionId"], params["AccessKeyId"]
 	rec.Params = redact(params)
 
-	if s.applyFault(w, r, &rec) {
+	if s.applyFault(w, r, rec) {
 		return
 	}
 	resp, aerr := s.check(r.Method, params)
@@ -190,12 +190,11 @@ func (s *Service) Serve(w http.ResponseWriter, r *http.Request, d Dispatcher) {
 		rec.Status, rec.Code = s.WriteError(w, rec.RequestID, aerr)
 		return
 	}
-	if s.takeLoss(rec.Action) && faults.Reset(w) {
-		rec.Fault = "answer lost"
+	if s.takeLoss(rec.Action) && faults.Reset(w, func() { rec.Fault = "answer lost"; s.logOnce(rec) }) {
 		return
 	}
 	if s.opts.IsWrite != nil && s.opts.IsWrite(rec.Action) &&
-		s.answerFault(w, r, &rec, s.faults.DecideAfter(rec.Action), "lost ") {
+		s.answerFault(w, r, rec, s.faults.DecideAfter(rec.Action), "lost ") {
 		return
 	}
 	if resp == nil {
@@ -261,6 +260,22 @@ func (s *Service) requestID() string {
 	n := s.reqN
 	s.logMu.Unlock()
 	return fmt.Sprintf("%s-%04X-4%03X-8000-%012X", s.opts.RequestIDPrefix, (n>>24)&0xffff, (n>>12)&0xfff, n)
+}
+
+// entry is the record of one call being served; logged says it is in the
+// log already (a reset logs it before the connection closes).
+type entry struct {
+	Record
+	logged bool
+}
+
+// logOnce appends e to the log unless it is there already.
+func (s *Service) logOnce(e *entry) {
+	if e.logged {
+		return
+	}
+	e.logged = true
+	s.record(e.Record)
 }
 
 func (s *Service) record(rec Record) {
