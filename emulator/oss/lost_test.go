@@ -92,3 +92,26 @@ func isNoSuchKey(err error) bool {
 	var se sdk.ServiceError
 	return errors.As(err, &se) && se.Code == "NoSuchKey"
 }
+
+// A write whose answer is lost by a reset is in the request log by the time
+// the client sees the reset (a test counting the log right after the error
+// finds it).
+func TestResetRequestLoggedBeforeTheClientSeesIt(t *testing.T) {
+	f := newFixture(t, Options{FaultsAfter: func(string) Fault { return Fault{Reset: true} }})
+	b := f.bucket(t, clientKinds[2], sdk.Timeout(5, 1))
+	b.Client.Config.RetryTimes = 0
+	for i := range 200 {
+		if err := b.PutObject("k", strings.NewReader("v")); err == nil {
+			t.Fatal("PutObject answered although its answer was to be lost")
+		}
+		puts := 0
+		for _, r := range f.srv.Requests() {
+			if r.Action == "oss:PutObject" {
+				puts++
+			}
+		}
+		if puts != i+1 {
+			t.Fatalf("after %d lost PutObject answers the log holds %d", i+1, puts)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package rpc
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -92,5 +93,30 @@ func TestLoseAnswers(t *testing.T) {
 	log := s.Requests()
 	if applied != 3 || len(log) != 3 || log[0].Fault != "answer lost" || log[1].Fault != "answer lost" || log[2].Status != 200 {
 		t.Fatalf("applied %d, log %+v", applied, log)
+	}
+}
+
+// A call whose answer is lost is in the request log by the time the client
+// sees the reset.
+func TestLostCallLoggedBeforeTheClientSeesIt(t *testing.T) {
+	s, err := New(Options{Version: "2000-01-01"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.Serve(w, r, func(string, map[string]string) (map[string]any, *Error) { return map[string]any{}, nil })
+	}))
+	defer hs.Close()
+	const n = 200
+	s.LoseAnswers("Echo", n)
+	a := DefaultAccounts()[0]
+	for i := range n {
+		if resp, err := http.Get(hs.URL + "/?" + signed(a, fmt.Sprintf("logged%d", i), nil)); err == nil {
+			resp.Body.Close()
+			t.Fatalf("call %d answered although its answer was to be lost", i)
+		}
+		if got := len(s.Requests()); got != i+1 {
+			t.Fatalf("after %d lost answers the log holds %d calls", i+1, got)
+		}
 	}
 }
