@@ -16,6 +16,7 @@ import (
 
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/config"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/invocation"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/provisioning"
 )
 
@@ -50,18 +51,14 @@ type Handler struct {
 // outcome once. Permanent problems end with status "rejected" and a nil
 // error (Function Compute must not retry); transient ones return the error.
 func (h *Handler) Handle(ctx context.Context, payload []byte) (provisioning.Result, error) {
-	now := time.Now
-	if h.Now != nil {
-		now = h.Now
-	}
-	start := now()
+	start := invocation.Now(h.Now)
 	res, err := h.handle(ctx, start, payload)
 	if err != nil && res.Status.Success() {
 		// FC retries an invocation that returns an error: its status never
 		// reads as a success.
 		res.Status = provisioning.StatusFailed
 	}
-	h.log(ctx, res, err, now().Sub(start))
+	h.log(ctx, res, err, invocation.Now(h.Now).Sub(start))
 	return res, err
 }
 
@@ -121,10 +118,7 @@ func actionOf(payload []byte) string {
 }
 
 func (h *Handler) log(ctx context.Context, res provisioning.Result, err error, took time.Duration) {
-	logger := h.Log
-	if logger == nil {
-		logger = slog.Default()
-	}
+	logger := invocation.Logger(h.Log)
 	attrs := []slog.Attr{
 		slog.String("action", res.Action),
 		slog.String("status", string(res.Status)),

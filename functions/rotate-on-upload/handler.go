@@ -15,6 +15,7 @@ import (
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/apierr"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/app"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/config"
+	"github.com/slb-cert-rotator/slb-cert-rotator/shared/invocation"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/lease"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/notify"
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/rotation"
@@ -197,11 +198,7 @@ func (h *Handler) run(ctx context.Context, w work, rotator func() (Rotator, erro
 	}
 	req := w.req
 	req.Owner = lease.NewOwner(app.RequestID(ctx))
-	now := time.Now
-	if h.Now != nil {
-		now = h.Now
-	}
-	res, err := r.Rotate(ctx, now(), req)
+	res, err := r.Rotate(ctx, invocation.Now(h.Now), req)
 	if err != nil && res.Status.Success() {
 		// FC retries an invocation that returns an error: its status never
 		// reads as a success.
@@ -269,10 +266,7 @@ func merge(results []rotation.Result) rotation.Result {
 
 // log writes the invocation's one line.
 func (h *Handler) log(ctx context.Context, items []work, res rotation.Result, err error, took time.Duration) {
-	logger := h.Log
-	if logger == nil {
-		logger = slog.Default()
-	}
+	logger := invocation.Logger(h.Log)
 	targets, switched, rolledBack, deleted, errs := res.Counts()
 	attrs := []slog.Attr{
 		slog.String("status", string(res.Status)),
