@@ -4,7 +4,8 @@
 // case are decided in front of the use case, always in that order and
 // always alike, and the invocation's one log line takes its level from the
 // outcome. Each function keeps its own parser, result type and log
-// attributes.
+// attributes. Every function's handler reads its clock and its logger
+// through Now and Logger.
 package invocation
 
 import (
