@@ -123,17 +123,6 @@ func busyTimeout(ctx context.Context, err error) error {
 	return err
 }
 
-// outOfTime reports whether ctx has ended or its deadline is so close that
-// a read failing now failed for lack of time (each call's read timeout is
-// cut to the deadline, so it may fire a moment before ctx does).
-func outOfTime(ctx context.Context) bool {
-	if ctx.Err() != nil {
-		return true
-	}
-	dl, ok := ctx.Deadline()
-	return ok && time.Until(dl) < 20*time.Millisecond
-}
-
 // endCause is why ctx ended (or is about to: its deadline).
 func endCause(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {

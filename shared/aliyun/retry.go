@@ -177,7 +177,7 @@ func (r *retrier) doPaced(ctx context.Context, pc *pacer, key string, op func(at
 	// When the deadline cut the last attempt on its way, what the service
 	// said before (Throttling, 503 ...) explains the failure better than
 	// "context deadline exceeded".
-	if ended(ctx) && lastAnswer != nil && !serviceAnswer(err) {
+	if outOfTime(ctx) && lastAnswer != nil && !serviceAnswer(err) {
 		err = lastAnswer
 	}
 	var ae *APIError
@@ -187,16 +187,16 @@ func (r *retrier) doPaced(ctx context.Context, pc *pacer, key string, op func(at
 	return err
 }
 
-// ended reports whether ctx is done or its deadline has passed: an
-// attempt's request timeout is shortened to the deadline and may fire
-// before the context's own timer has run (on a busy machine, ctx.Err stays
-// nil for a while after the deadline).
-func ended(ctx context.Context) bool {
+// outOfTime reports whether ctx has ended or its deadline is so close that
+// a call failing now failed for lack of time (each attempt's timeout is cut
+// to the deadline, so it may fire a moment before ctx does: on a busy
+// machine ctx.Err stays nil for a while after the deadline).
+func outOfTime(ctx context.Context) bool {
 	if ctx.Err() != nil {
 		return true
 	}
 	dl, ok := ctx.Deadline()
-	return ok && !time.Now().Before(dl)
+	return ok && time.Until(dl) < 20*time.Millisecond
 }
 
 // pause waits before the next attempt. Throttled attempts wait for the
