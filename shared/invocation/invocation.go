@@ -17,8 +17,10 @@ import (
 	"github.com/slb-cert-rotator/slb-cert-rotator/shared/outcome"
 )
 
-// Refusal is how an invocation ends before its use case runs.
-type Refusal struct {
+// Stop is how an invocation ends before its use case runs (not a refusal
+// type: the refusals themselves are certs.Error and the configuration's
+// problems; Stop carries the status they end in).
+type Stop struct {
 	// Status is outcome.Rejected (nothing to retry) or outcome.Failed.
 	Status outcome.Status
 	// Reason says why, naming the field or the variable.
@@ -32,21 +34,21 @@ type Refusal struct {
 // or built; the payload parsed by parse, a bad one ends rejected; the use
 // case built by build, whose error ends rejected when apierr.Permanent (no
 // credentials, a configuration no adapter can use) and failed with the
-// error to return otherwise. A nil Refusal means req and x are ready.
-func Prepare[R, X any](ctx context.Context, configErr error, parse func() (R, error), build func(context.Context) (X, error)) (req R, x X, stop *Refusal) {
+// error to return otherwise. A nil Stop means req and x are ready.
+func Prepare[R, X any](ctx context.Context, configErr error, parse func() (R, error), build func(context.Context) (X, error)) (req R, x X, stop *Stop) {
 	if configErr != nil {
-		return req, x, &Refusal{Status: outcome.Rejected, Reason: "configuration: " + configErr.Error()}
+		return req, x, &Stop{Status: outcome.Rejected, Reason: "configuration: " + configErr.Error()}
 	}
 	req, err := parse()
 	if err != nil {
-		return req, x, &Refusal{Status: outcome.Rejected, Reason: err.Error()}
+		return req, x, &Stop{Status: outcome.Rejected, Reason: err.Error()}
 	}
 	x, err = build(ctx)
 	if err != nil {
 		if apierr.Permanent(err) {
-			return req, x, &Refusal{Status: outcome.Rejected, Reason: err.Error()}
+			return req, x, &Stop{Status: outcome.Rejected, Reason: err.Error()}
 		}
-		return req, x, &Refusal{Status: outcome.Failed, Reason: err.Error(), Err: err}
+		return req, x, &Stop{Status: outcome.Failed, Reason: err.Error(), Err: err}
 	}
 	return req, x, nil
 }

@@ -21,18 +21,18 @@ func TestPrepare(t *testing.T) {
 		name                  string
 		configErr, parseErr   error
 		buildErr              error
-		want                  *Refusal
+		want                  *Stop
 		wantParsed, wantBuilt bool
 	}{
 		{name: "ready", wantParsed: true, wantBuilt: true},
 		{name: "configuration first", configErr: errors.New("REGIONS: empty"), parseErr: errors.New("never read"),
-			want: &Refusal{Status: outcome.Rejected, Reason: "configuration: REGIONS: empty"}},
+			want: &Stop{Status: outcome.Rejected, Reason: "configuration: REGIONS: empty"}},
 		{name: "bad payload", parseErr: errors.New("payload.warnDays: is empty"),
-			want: &Refusal{Status: outcome.Rejected, Reason: "payload.warnDays: is empty"}, wantParsed: true},
+			want: &Stop{Status: outcome.Rejected, Reason: "payload.warnDays: is empty"}, wantParsed: true},
 		{name: "no credentials", buildErr: fmt.Errorf("credentials: %w", apierr.ErrAccessDenied),
-			want: &Refusal{Status: outcome.Rejected, Reason: "credentials: access denied"}, wantParsed: true, wantBuilt: true},
+			want: &Stop{Status: outcome.Rejected, Reason: "credentials: access denied"}, wantParsed: true, wantBuilt: true},
 		{name: "transient builder", buildErr: transient,
-			want: &Refusal{Status: outcome.Failed, Reason: transient.Error(), Err: transient}, wantParsed: true, wantBuilt: true},
+			want: &Stop{Status: outcome.Failed, Reason: transient.Error(), Err: transient}, wantParsed: true, wantBuilt: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			parsed, built := false, false
